@@ -1,0 +1,45 @@
+# secretkeeper — developer entry points. `make test` is what CI runs (.ci/run).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+SK     := $(VENV)/bin/secretkeeper
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv install test unit demo bench lint dogfood clean system-deps
+
+venv: $(PY)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Editable install with test extras; re-run when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the integration tests need (git, docker-registry, skopeo, postgresql, kubectl...).
+system-deps:
+	@bash .ci/system-deps
+
+test: install system-deps
+	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(MAKE) --no-print-directory dogfood
+
+# The project scans itself clean with its own .secretkeeper.yaml.
+dogfood: install
+	$(SK) scan . --no-history --fail-on low -q
+
+demo: install
+	@bash scripts/demo.sh
+
+bench: install
+	$(PY) benchmarks/run.py
+
+lint: install
+	$(VENV)/bin/ruff check secretkeeper providers scanners tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,148 @@
+"""Files on disk: walk a tree and yield the regular files worth scanning, counting what is skipped.
+
+Nothing here reads content beyond the first block needed to tell text from binary; the engine reads the
+rest. Special files (FIFOs, sockets, devices) are never opened, symlinks are not followed (no loops, no
+escaping the tree), and every skip is counted by reason so the summary can say what was not scanned.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import stat
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+DEFAULT_EXCLUDED_DIRS = (
+    ".git", ".hg", ".svn", "node_modules", "bower_components", ".venv", "venv", "env", ".env.d",
+    "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
+    ".terraform", ".idea", ".gradle", "dist-packages",
+)
+# Extensions that are never text: skipped by name without reading them.
+BINARY_EXTENSIONS = frozenset(
+    ".png .jpg .jpeg .gif .bmp .ico .icns .webp .tif .tiff .psd .svgz .mp3 .mp4 .m4a .wav .ogg .flac .avi .mov "
+    ".mkv .webm .woff .woff2 .ttf .otf .eot .zip .gz .tgz .bz2 .xz .zst .7z .rar .tar .jar .war .ear .whl .egg "
+    ".class .pyc .pyo .so .dylib .dll .exe .o .a .lib .obj .bin .dat .db .sqlite .sqlite3 .pdf .doc .docx .xls "
+    ".xlsx .ppt .pptx .iso .img .dmg .deb .rpm .msi .apk .ipa .wasm .parquet .avro .orc .npy .npz .pkl .pt "
+    ".onnx .h5 .tflite .pb .mo".split()
+)
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+SNIFF_BYTES = 8000  # git's heuristic: a NUL in the first 8000 bytes means binary
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # absolute or as given
+    relpath: str  # relative to the scan root, '/'-separated
+    size: int
+
+
+@dataclass
+class SkipLog:
+    """Why files were not scanned. Paths are recorded (never content) so reports can list them."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    paths: list[tuple[str, str]] = field(default_factory=list)
+    keep_paths: int = 1000
+
+    def add(self, reason: str, path: str) -> None:
+        self.counts[reason] += 1
+        if len(self.paths) < self.keep_paths:
+            self.paths.append((path, reason))
+
+    def merge(self, other: "SkipLog") -> None:
+        self.counts.update(other.counts)
+        room = self.keep_paths - len(self.paths)
+        if room > 0:
+            self.paths.extend(other.paths[:room])
+
+
+@dataclass(frozen=True)
+class WalkOptions:
+    excludes: tuple[str, ...] = ()  # glob patterns on the relative path (or any path component)
+    default_excludes: bool = True
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+
+
+def _compile_excludes(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    parts = []
+    for pat in patterns:
+        pat = pat.strip().rstrip("/")
+        if not pat:
+            continue
+        rx = fnmatch.translate(pat)
+        parts.append(rx)
+        if "/" not in pat:  # a bare name excludes that name at any depth
+            parts.append(fnmatch.translate(f"*/{pat}"))
+    return re.compile("|".join(parts)) if parts else None
+
+
+def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry]:
+    """Yield regular files under `root` (or `root` itself when it is a file), in a stable order."""
+    excluded = _compile_excludes(options.excludes)
+    dir_names = set(DEFAULT_EXCLUDED_DIRS) if options.default_excludes else set()
+    try:
+        st = root.stat()
+    except OSError as exc:
+        skips.add("unreadable", str(root))
+        raise FileNotFoundError(f"{root}: {exc.strerror}") from None
+    if stat.S_ISREG(st.st_mode):
+        yield from _file(str(root), root.name, st, options, skips)
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        skips.add("special", str(root))
+        return
+    stack = [(str(root), "")]
+    while stack:
+        directory, rel = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            skips.add("unreadable", rel or directory)
+            continue
+        subdirs = []
+        for entry in entries:
+            erel = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                if entry.is_symlink():
+                    skips.add("symlink", erel)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in dir_names or (excluded and excluded.match(erel)):
+                        skips.add("excluded", erel + "/")
+                        continue
+                    subdirs.append((entry.path, erel))
+                    continue
+                if excluded and excluded.match(erel):
+                    skips.add("excluded", erel)
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    skips.add("special", erel)
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                skips.add("unreadable", erel)
+                continue
+            yield from _file(entry.path, erel, st, options, skips)
+        stack.extend(reversed(subdirs))
+
+
+def _file(path: str, rel: str, st: os.stat_result, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry]:
+    if not stat.S_ISREG(st.st_mode):
+        skips.add("special", rel)
+        return
+    if st.st_size == 0:
+        return
+    yield FileEntry(path, rel, st.st_size)
+
+
+def is_binary_name(relpath: str) -> bool:
+    return os.path.splitext(relpath)[1].lower() in BINARY_EXTENSIONS
+
+
+def looks_binary(head: bytes) -> bool:
+    return b"\x00" in head[:SNIFF_BYTES]

@@ -1,0 +1,278 @@
+"""The `secretkeeper` command line: thin — parse options, call the library, map errors to exit codes.
+
+Exit codes are a contract: 0 clean, 1 findings at/above --fail-on, 2 usage or runtime error (one line on
+stderr naming the input), 130 interrupted. Tracebacks never show locals (a local may hold a secret);
+`--debug` re-raises for developers.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import typer
+
+from secretkeeper import __version__
+from secretkeeper.errors import ExitStatus, SecretkeeperError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="secretkeeper",
+    help="Find leaked and badly-used credentials (files, git history, Kubernetes, images) and rotate "
+    "the ones you manage.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+rules_app = typer.Typer(help="Inspect and test the rule catalog.", no_args_is_help=True,
+                        pretty_exceptions_show_locals=False)
+app.add_typer(rules_app, name="rules")
+
+_state = {"debug": bool(os.environ.get("SECRETKEEPER_DEBUG"))}
+
+
+def _fail(message: str, status: int = ExitStatus.ERROR) -> typer.Exit:
+    typer.echo(f"secretkeeper: error: {message}", err=True)
+    return typer.Exit(int(status))
+
+
+def handle_errors(fn: F) -> F:
+    """Known errors become one line on stderr and exit 2; unknown ones never print their message
+    (it could hold data from a scanned file), only their type, unless --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except SecretkeeperError as exc:
+            if _state["debug"]:
+                raise
+            raise _fail(str(exc), exc.exit_status) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", ExitStatus.INTERRUPTED) from None
+        except Exception as exc:  # noqa: BLE001 - last line of defence
+            if _state["debug"]:
+                raise
+            raise _fail(f"internal error ({type(exc).__name__}); rerun with --debug for details") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"secretkeeper {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """secretkeeper: scan for leaked secrets and secret-hygiene faults; rotate managed secrets."""
+
+
+# -- scan -----------------------------------------------------------------------------------------------
+FORMAT_HELP = "Report format: text (human), json (stable schema), sarif (code scanning), junit (CI)."
+
+
+def _progress_enabled(flag: Optional[bool], quiet: bool) -> bool:
+    if quiet:
+        return False
+    if flag is not None:
+        return flag
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@app.command()
+@handle_errors
+def scan(
+    paths: list[Path] = typer.Argument(None, help="Files or directories to scan (default: .). A git "
+                                       "repository is scanned with its full history unless --no-history."),
+    fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to FILE (0600) "
+                                          "instead of stdout."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Ignore findings recorded in this "
+                                            "baseline file (see `secretkeeper baseline`)."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a finding is at or above "
+                                          "this severity: info, low (default), medium, high, critical."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (default: "
+                                          "secretkeeper.yaml or .secretkeeper.yaml at the scanned root)."),
+    rules_file: list[Path] = typer.Option([], "--rules", help="Extra rule file (TOML, built-in schema); "
+                                          "repeatable."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
+    no_history: bool = typer.Option(False, "--no-history", help="Scan only the working tree, not git "
+                                    "history."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress on "
+                                            "stderr (default: on a terminal, off in CI)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print findings only: no summary, no "
+                               "progress."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks (never with local values)."),
+) -> None:
+    """Scan files (and git history) for leaked credentials; exit 1 on findings at/above --fail-on.
+
+    Examples:
+
+      secretkeeper scan                          # this directory, text report
+
+      secretkeeper scan . -f sarif -o out.sarif  # for code scanning upload
+
+      secretkeeper scan --baseline .secretkeeper-baseline.json --fail-on high
+    """
+    from secretkeeper import report
+    from secretkeeper.baseline import Baseline
+    from secretkeeper.config import resolve_config
+    from secretkeeper.fileio import write_private
+    from secretkeeper.findings import Severity
+    from secretkeeper.scan import ScanOptions, run_scan
+
+    _state["debug"] = _state["debug"] or debug
+    if fmt not in report.FORMATS:
+        raise SecretkeeperError(f"--format {fmt!r}: choose from {', '.join(report.FORMATS)}")
+    roots = [Path(p) for p in (paths or [Path(".")])]
+    for root in roots:
+        if not root.exists():
+            raise SecretkeeperError(f"{root}: no such file or directory")
+    cfg = resolve_config(config, roots)
+    floor_text = fail_on or (cfg.scan.fail_on.value if cfg.scan.fail_on else "low")
+    try:
+        floor = Severity.parse(floor_text)
+    except ValueError as exc:
+        raise SecretkeeperError(f"--fail-on: {exc}") from None
+    base = Baseline.load(baseline) if baseline else None
+    show_progress = _progress_enabled(progress, quiet)
+    options = ScanOptions(paths=roots, config=cfg, jobs=jobs, baseline=base, rule_files=list(rules_file),
+                          history=not no_history)
+    if show_progress:
+        result = _with_progress(options, run_scan)
+    else:
+        result = run_scan(options)
+    color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    text = report.render(result, fmt, color=color) if not (quiet and fmt == "text" and not result.findings) else ""
+    if output is not None:
+        write_private(output, text)
+    elif text:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if output is not None and not quiet:
+        typer.echo(f"secretkeeper: wrote {fmt} report to {output} ({len(result.findings)} findings)", err=True)
+    if result.at_or_above(floor):
+        raise typer.Exit(int(ExitStatus.FINDINGS))
+
+
+def _with_progress(options: Any, run: Callable[[Any], Any]) -> Any:
+    from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TextColumn("{task.fields[files]} files"), TimeElapsedColumn(),
+                  console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task("scanning", total=None, files=0)
+
+        def tick(files: int, nbytes: int, total: int | None = None, label: str | None = None) -> None:
+            bar.update(task, completed=nbytes, total=total, files=files,
+                       **({"description": label} if label else {}))
+
+        options.progress = tick
+        return run(options)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+# -- baseline -------------------------------------------------------------------------------------------
+@app.command("baseline")
+@handle_errors
+def baseline_cmd(
+    paths: list[Path] = typer.Argument(None, help="What to scan (default: .)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Baseline file to write (JSON, no secrets)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file."),
+    no_history: bool = typer.Option(False, "--no-history", help="Working tree only."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
+) -> None:
+    """Record today's findings so later scans report only new ones (`scan --baseline FILE`)."""
+    from secretkeeper.baseline import write_baseline
+    from secretkeeper.config import resolve_config
+    from secretkeeper.scan import ScanOptions, run_scan
+
+    roots = [Path(p) for p in (paths or [Path(".")])]
+    for root in roots:
+        if not root.exists():
+            raise SecretkeeperError(f"{root}: no such file or directory")
+    cfg = resolve_config(config, roots)
+    result = run_scan(ScanOptions(paths=roots, config=cfg, jobs=jobs, history=not no_history))
+    n = write_baseline(result.findings, output)
+    typer.echo(f"secretkeeper: wrote {n} fingerprints to {output}", err=True)
+
+
+# -- rules ----------------------------------------------------------------------------------------------
+@rules_app.command("list")
+@handle_errors
+def rules_list(
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Include custom rules from this config."),
+) -> None:
+    """List every rule: id, severity, family, description."""
+    from secretkeeper.config import Config, load_config
+    from secretkeeper.scan import build_rules
+
+    cfg = load_config(config) if config else Config()
+    rules = build_rules(cfg)
+    if fmt == "json":
+        rows = [{"id": r.id, "severity": r.severity.value, "family": r.family, "description": r.description,
+                 "keywords": list(r.keywords), "validator": r.validator, "path": r.path,
+                 "remediation": r.remediation} for r in rules]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if fmt != "text":
+        raise SecretkeeperError(f"--format {fmt!r}: choose text or json")
+    width = max(len(r.id) for r in rules)
+    for r in sorted(rules, key=lambda r: (r.family, r.id)):
+        typer.echo(f"{r.id:<{width}}  {r.severity.value:<8}  {r.family:<12}  {r.description}")
+    typer.echo(f"{len(rules)} rules")
+
+
+@rules_app.command("test")
+@handle_errors
+def rules_test(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Also test custom rules in this config."),
+) -> None:
+    """Run every rule's true and false examples through the engine; exit 1 if any fails."""
+    from secretkeeper.config import Config, load_config
+    from secretkeeper.rules.examples import check_all
+    from secretkeeper.scan import build_detector
+
+    cfg = load_config(config) if config else Config()
+    detector = build_detector(cfg)
+    failures = check_all(detector)
+    for failure in failures:
+        typer.echo(f"FAIL {failure}", err=True)
+    n = len(detector.rules)
+    examples = sum(len(r.examples.true) + len(r.examples.false) for r in detector.rules)
+    typer.echo(f"{n} rules, {examples} examples, {len(failures)} failures")
+    if failures:
+        raise typer.Exit(int(ExitStatus.FINDINGS))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit status (also used by tests)."""
+    try:
+        app(args=argv, prog_name="secretkeeper", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,416 @@
+"""The detection engine: every rule compiled once, one multi-pattern pass, then confirmation.
+
+1. Prefilter: all rule regexes in one Hyperscan database (exact where Hyperscan supports the pattern,
+   `HS_FLAG_PREFILTER` approximation where it does not), so scanning cost does not grow with the rule
+   count. Without Hyperscan, one combined regex of every rule's keywords does the same job, slower.
+2. Confirm: the rule's own Python regex runs only in line-aligned windows around the prefilter hits.
+3. Keep: secret group length, entropy floor, value filters, allowlists, validator, inline ignores.
+4. Resolve overlaps: a generic rule yields to a specific rule that matched the same secret.
+
+Rules gated on a path (credential files recognised by name) skip the prefilter and run when the path
+matches; rules anchored `near` another rule run only around that rule's matches (paired secrets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import struct
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from secretkeeper.filters import FILTERS, shannon_entropy
+from secretkeeper.findings import Finding, Location
+from secretkeeper.rules import Allowlist, Rule
+from secretkeeper.validators import registry as validator_registry
+
+try:  # pragma: no cover - exercised through both backends in tests
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover
+    _hs = None
+
+log = logging.getLogger(__name__)
+
+# Past this many prefilter hits for one rule in one buffer, confirm over the whole buffer instead.
+_MAX_WINDOWS = 64
+# How far back from a prefilter end offset a match may start, for patterns of unbounded width.
+_MAX_LOOKBACK = 16384
+_ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
+_ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
+CACHE_FORMAT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A confirmed secret in a buffer. Offsets are into the scanned bytes; `line` is 1-based."""
+
+    rule: Rule
+    start: int  # of the secret
+    end: int
+    secret: bytes
+    line: int
+    match_start: int
+
+    @property
+    def secret_sha256(self) -> str:
+        return hashlib.sha256(self.secret).hexdigest()
+
+
+def _max_width(pattern: re.Pattern[bytes]) -> int:
+    try:
+        import re._parser as sre_parse  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - Python < 3.11 layout
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        _lo, hi = sre_parse.parse(pattern.pattern, pattern.flags).getwidth()
+    except Exception:  # noqa: BLE001 - width is an optimisation only
+        return _MAX_LOOKBACK
+    return min(int(hi), _MAX_LOOKBACK)
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("SECRETKEEPER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "secretkeeper"
+    )
+    return Path(base)
+
+
+class _HyperscanPrefilter:
+    """All prefilterable rules in one Hyperscan block-mode database, cached on disk by content hash."""
+
+    def __init__(self, rules: Sequence[Rule], *, use_cache: bool = True) -> None:
+        assert _hs is not None
+        self.rules = rules
+        exprs = [r.regex.encode("utf-8") for r in rules]
+        key = hashlib.sha256(
+            json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), [r.regex for r in rules],
+                        [list(r.keywords) for r in rules]]).encode()
+        ).hexdigest()[:32]
+        self.cache_path = cache_dir() / f"hs-{key}.db"
+        loaded = self._load_cache() if use_cache else None
+        if loaded is None:
+            modes, db_bytes = self._compile(rules, exprs)
+            if use_cache:
+                self._store_cache(modes, db_bytes)
+        else:
+            modes, db_bytes = loaded
+        self.modes = modes  # per rule: "exact" | "prefilter" | "keywords" | "always"
+        self.db_bytes = db_bytes
+        self.db = _hs.loadb(db_bytes, _hs.HS_MODE_BLOCK) if db_bytes else None
+        if self.db is not None:
+            self.db.scratch = _hs.Scratch(self.db)
+        self.always = [i for i, m in enumerate(modes) if m == "always"]
+
+    @staticmethod
+    def _compile(rules: Sequence[Rule], exprs: list[bytes]) -> tuple[list[str], bytes]:
+        patterns: list[bytes] = []
+        ids: list[int] = []
+        flags: list[int] = []
+        modes: list[str] = []
+        for i, (rule, expr) in enumerate(zip(rules, exprs)):
+            mode = "always"
+            for name, flag in (("exact", 0), ("prefilter", _hs.HS_FLAG_PREFILTER)):
+                try:
+                    probe = _hs.Database()
+                    probe.compile(expressions=[expr], ids=[i], elements=1, flags=[flag])
+                except Exception:  # noqa: BLE001 - hyperscan raises its own error type
+                    continue
+                patterns.append(expr)
+                ids.append(i)
+                flags.append(flag)
+                mode = name
+                break
+            if mode == "always" and rule.keywords:
+                mode = "keywords"
+                for kw in rule.keywords:
+                    patterns.append(re.escape(kw.encode("utf-8")))
+                    ids.append(i)
+                    flags.append(_hs.HS_FLAG_CASELESS)
+            modes.append(mode)
+        if not patterns:
+            return modes, b""
+        db = _hs.Database()
+        db.compile(expressions=patterns, ids=ids, elements=len(patterns), flags=flags)
+        return modes, _hs.dumpb(db)
+
+    def _load_cache(self) -> tuple[list[str], bytes] | None:
+        try:
+            raw = self.cache_path.read_bytes()
+            (hlen,) = struct.unpack(">I", raw[:4])
+            modes = json.loads(raw[4 : 4 + hlen])
+            return modes, raw[4 + hlen :]
+        except (OSError, ValueError, struct.error):
+            return None
+
+    def _store_cache(self, modes: list[str], db_bytes: bytes) -> None:
+        header = json.dumps(modes).encode()
+        try:
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_path.with_suffix(f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(struct.pack(">I", len(header)) + header + db_bytes)
+            os.replace(tmp, self.cache_path)
+        except OSError as exc:  # a read-only home must not break scanning
+            log.debug("cannot write rule cache %s: %s", self.cache_path, exc.strerror)
+
+    def hits(self, data: bytes) -> dict[int, list[int]]:
+        found: dict[int, list[int]] = {i: [] for i in self.always}
+        if self.db is None or not data:
+            return found
+
+        def on_match(rid: int, _start: int, end: int, _flags: int, _ctx: object) -> bool | None:
+            ends = found.get(rid)
+            if ends is None:
+                found[rid] = [end]
+            elif len(ends) <= _MAX_WINDOWS:
+                ends.append(end)
+            return None
+
+        self.db.scan(data, match_event_handler=on_match, scratch=self.db.scratch)
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"rules": self.rules, "modes": self.modes, "db_bytes": self.db_bytes,
+                "cache_path": self.cache_path, "always": self.always}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.db = _hs.loadb(self.db_bytes, _hs.HS_MODE_BLOCK) if self.db_bytes else None
+        if self.db is not None:
+            self.db.scratch = _hs.Scratch(self.db)
+
+
+class _KeywordPrefilter:
+    """Fallback without Hyperscan: one combined, case-insensitive regex of every rule's keywords."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = rules
+        self.by_keyword: dict[bytes, list[int]] = {}
+        self.always: list[int] = []
+        for i, rule in enumerate(rules):
+            if not rule.keywords:
+                self.always.append(i)
+            for kw in rule.keywords:
+                self.by_keyword.setdefault(kw.lower().encode("utf-8"), []).append(i)
+        alternation = b"|".join(re.escape(k) for k in sorted(self.by_keyword, key=len, reverse=True))
+        self.combined = re.compile(alternation, re.I) if alternation else None
+        self.modes = ["keywords" if r.keywords else "always" for r in rules]
+
+    def hits(self, data: bytes) -> dict[int, list[int]]:
+        found: dict[int, list[int]] = {i: [] for i in self.always}
+        if self.combined is None:
+            return found
+        for kw in {m.group(0).lower() for m in self.combined.finditer(data)}:
+            for i in self.by_keyword.get(kw, ()):
+                found[i] = []  # keywords give no position: confirm over the whole buffer
+        return found
+
+
+class Detector:
+    """Scans byte buffers with a fixed rule set. Build once, reuse for every buffer (and pickle to workers)."""
+
+    def __init__(self, rules: Sequence[Rule], *, backend: str = "auto", use_cache: bool = True,
+                 allowlist: Allowlist | None = None) -> None:
+        self.rules = list(rules)
+        self.allowlist = allowlist or Allowlist()
+        self.path_rules = [r for r in self.rules if r.path]
+        self.near_rules = [r for r in self.rules if r.near and not r.path]
+        prefilterable = [r for r in self.rules if not r.path and not r.near]
+        if backend == "auto":
+            backend = "hyperscan" if _hs is not None else "re"
+        if backend == "hyperscan" and _hs is None:
+            raise RuntimeError("the hyperscan backend is not installed")
+        self.backend = backend
+        self.prefilter: _HyperscanPrefilter | _KeywordPrefilter
+        if backend == "hyperscan":
+            self.prefilter = _HyperscanPrefilter(prefilterable, use_cache=use_cache)
+        else:
+            self.prefilter = _KeywordPrefilter(prefilterable)
+        self._widths = {r.id: _max_width(r.pattern) for r in self.rules}
+        self._validators = validator_registry()
+
+    # -- public -----------------------------------------------------------------------------------------
+    def path_rules_for(self, path: str) -> list[Rule]:
+        """Credential-file rules that apply to `path` (also used to keep binary keystores in scope)."""
+        return [r for r in self.path_rules if r.path_pattern.search(path)]
+
+    def scan(self, data: bytes, path: str | None = None, *, resolve: bool = True) -> list[Match]:
+        """All confirmed matches in `data` (scanned as if it lived at `path`), in offset order.
+
+        `resolve=False` keeps overlapping matches of several rules (rule self-tests use it).
+        """
+        if not data or self.allowlist.allows_path(path):
+            return []
+        newlines = _NewlineIndex(data)
+        found: list[Match] = []
+        for idx, ends in self.prefilter.hits(data).items():
+            rule = self.prefilter.rules[idx]
+            if rule.allowlist.allows_path(path):
+                continue
+            found.extend(self._confirm(rule, data, ends, newlines, path))
+        if path is not None:
+            for rule in self.path_rules:
+                if rule.path_pattern.search(path) and not rule.allowlist.allows_path(path):
+                    found.extend(self._confirm(rule, data, [], newlines, path))
+        if self.near_rules and found:
+            found.extend(self._near(data, found, newlines, path))
+        return _resolve_overlaps(found) if resolve else found
+
+    # -- internals --------------------------------------------------------------------------------------
+    def _windows(self, rule: Rule, data: bytes, ends: list[int]) -> list[tuple[int, int]]:
+        if not ends or len(ends) > _MAX_WINDOWS:
+            return [(0, len(data))]
+        back = self._widths[rule.id]
+        spans: list[tuple[int, int]] = []
+        for end in sorted(ends):
+            lo = data.rfind(b"\n", 0, max(0, end - back)) + 1
+            hi = data.find(b"\n", end)
+            hi = len(data) if hi < 0 else hi
+            if spans and lo <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+            else:
+                spans.append((lo, hi))
+        return spans
+
+    def _confirm(self, rule: Rule, data: bytes, ends: list[int], newlines: "_NewlineIndex",
+                 path: str | None, windows: Iterable[tuple[int, int]] | None = None) -> list[Match]:
+        out: list[Match] = []
+        seen: set[tuple[int, int]] = set()
+        group = rule.secret_group
+        for lo, hi in windows if windows is not None else self._windows(rule, data, ends):
+            for m in rule.pattern.finditer(data, lo, hi):
+                start, end = m.span(group)
+                if start < 0 or (start, end) in seen:
+                    continue
+                seen.add((start, end))
+                secret = data[start:end]
+                if not self._keep(rule, secret, m.group(0), data, newlines, start, m.start()):
+                    continue
+                out.append(Match(rule, start, end, secret, newlines.line(start), m.start()))
+        return out
+
+    def _keep(self, rule: Rule, secret: bytes, whole: bytes, data: bytes, newlines: "_NewlineIndex",
+              start: int, match_start: int) -> bool:
+        stripped = secret.strip()
+        if len(stripped) < max(rule.min_length, 1):
+            return False
+        if rule.entropy is not None and shannon_entropy(stripped) < rule.entropy:
+            return False
+        for name in rule.filters:
+            if FILTERS[name](stripped, whole):
+                return False
+        if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
+            return False
+        if rule.validator and not self._validators[rule.validator](stripped, whole):
+            return False
+        return not _inline_allowed(data, newlines, match_start, start + len(secret))
+
+    def _near(self, data: bytes, found: list[Match], newlines: "_NewlineIndex",
+              path: str | None) -> list[Match]:
+        out: list[Match] = []
+        for rule in self.near_rules:
+            anchors = [m for m in found if m.rule.id == rule.near.rule]
+            if not anchors:
+                continue
+            if rule.allowlist.allows_path(path):
+                continue
+            spans = []
+            for a in anchors:
+                spans.append((newlines.line_start(a.line - rule.near.lines),
+                              newlines.line_end(a.line + rule.near.lines)))
+            out.extend(self._confirm(rule, data, [], newlines, path, windows=_merge(spans)))
+        return out
+
+
+class _NewlineIndex:
+    """Line numbers and line bounds for offsets, built lazily (most buffers have no match)."""
+
+    __slots__ = ("data", "_nl")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._nl: list[int] | None = None
+
+    @property
+    def nl(self) -> list[int]:
+        if self._nl is None:
+            self._nl = [m.start() for m in re.finditer(b"\n", self.data)]
+        return self._nl
+
+    def line(self, offset: int) -> int:
+        return bisect_right(self.nl, offset - 1) + 1 if offset else 1
+
+    def line_start(self, line: int) -> int:
+        if line <= 1:
+            return 0
+        nl = self.nl
+        return nl[line - 2] + 1 if line - 2 < len(nl) else len(self.data)
+
+    def line_end(self, line: int) -> int:
+        nl = self.nl
+        return nl[line - 1] if 0 < line <= len(nl) else len(self.data)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _inline_allowed(data: bytes, newlines: _NewlineIndex, start: int, end: int) -> bool:
+    lo = data.rfind(b"\n", 0, start) + 1
+    hi = data.find(b"\n", end)
+    text = data[lo : len(data) if hi < 0 else hi]
+    if any(marker in text for marker in _ALLOW_MARKERS):
+        return True
+    if lo > 0:
+        prev = data[data.rfind(b"\n", 0, lo - 1) + 1 : lo]
+        if _ALLOW_NEXTLINE in prev:
+            return True
+    return False
+
+
+def _resolve_overlaps(matches: list[Match]) -> list[Match]:
+    """Specific rules first; a generic match overlapping any kept match is dropped; one match per span."""
+    if len(matches) < 2:
+        return sorted(matches, key=lambda m: (m.start, m.rule.id))
+    kept: list[Match] = []
+    ranked = sorted(matches, key=lambda m: (m.rule.generic, -m.rule.severity.rank, m.rule.id))
+    for m in ranked:
+        clash = (k for k in kept if k.start < m.end and m.start < k.end)
+        if m.rule.generic and any(True for _ in clash):
+            continue
+        if any(k.start == m.start and k.end == m.end for k in kept):
+            continue
+        kept.append(m)
+    return sorted(kept, key=lambda m: (m.start, m.rule.id))
+
+
+def finding_from_match(match: Match, location: Location) -> Finding:
+    """The one place a Match becomes a Finding: the secret is hashed and redacted here and dropped."""
+    from secretkeeper.findings import LEAK, fingerprint, redact
+
+    rule = match.rule
+    digest = match.secret_sha256
+    return Finding(
+        rule_id=rule.id,
+        kind=LEAK,
+        severity=rule.severity,
+        location=location,
+        secret_sha256=digest,
+        preview=redact(match.secret),
+        fingerprint=fingerprint(rule.id, location.path or location.object or location.image, digest),
+        message=rule.description,
+        remediation=rule.remediation,
+        description=rule.description,
+    )

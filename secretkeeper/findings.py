@@ -1,0 +1,115 @@
+"""Finding records, severities, fingerprints and redaction.
+
+A Finding never holds a secret: only its sha256 and a redacted preview of at most four clear characters.
+Fingerprints leave the line (and the commit) out, so baselines survive edits and history rewrites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @classmethod
+    def parse(cls, value: str) -> "Severity":
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {value!r} (choose from {choices})") from None
+
+
+_RANK = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+
+LEAK = "leak"
+HYGIENE = "hygiene"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding is; only the fields that apply are set."""
+
+    source: str  # "file" | "git" | "image" | "cluster" | "manifest"
+    path: str | None = None  # relative to the scanned root (or image file path / manifest path)
+    line: int | None = None  # 1-based
+    commit: str | None = None  # introducing commit for history findings
+    author: str | None = None
+    email: str | None = None
+    date: str | None = None
+    image: str | None = None  # image reference
+    digest: str | None = None  # image digest
+    object: str | None = None  # k8s "Kind/namespace/name[/container/env NAME]"
+
+    def display(self) -> str:
+        where = self.path or self.object or self.image or "<input>"
+        if self.line:
+            where = f"{where}:{self.line}"
+        if self.commit:
+            where = f"{where}@{self.commit[:12]}"
+        return where
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    kind: str  # "leak" | "hygiene"
+    severity: Severity
+    location: Location
+    secret_sha256: str | None
+    preview: str
+    fingerprint: str
+    message: str
+    remediation: str = ""
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def with_location(self, **changes: Any) -> "Finding":
+        return replace(self, location=replace(self.location, **changes))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        data["location"] = {k: v for k, v in data["location"].items() if v is not None}
+        if not data["extra"]:
+            del data["extra"]
+        return data
+
+
+def sha256_hex(value: bytes | str) -> str:
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogateescape")
+    return hashlib.sha256(value).hexdigest()
+
+
+def redact(value: bytes | str, clear: int = 4) -> str:
+    """At most `clear` leading characters in clear, fewer for short values, then an ellipsis."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    value = value.strip()
+    shown = min(clear, len(value) // 4)
+    # Never show anything past a line break: a PEM preview stays "----…".
+    head = value[:shown].split("\n", 1)[0]
+    return f"{head}…"
+
+
+def fingerprint(rule_id: str, path: str | None, secret_hash: str | None, extra: str = "") -> str:
+    """Stable across line moves and history rewrites: rule + path + secret hash (+ object for hygiene)."""
+    material = "\x1f".join([rule_id, path or "", secret_hash or "", extra])
+    return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:40]
+
+
+def severity_at_least(finding: Finding, floor: Severity) -> bool:
+    return finding.severity.rank >= floor.rank

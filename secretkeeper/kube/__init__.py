@@ -1,0 +1,1 @@
+"""Kubernetes: the object record shared by manifest/cluster scanning, sync and migration."""

@@ -1,0 +1,57 @@
+"""KubeObject: one Kubernetes object from a manifest file, a live cluster or an image, with field lines.
+
+Manifest parsing records the 1-based line of every field so findings point at the entry at fault (an
+env var's `- name:` line, a Secret's `kind:` line, an RBAC rule's list item). Live objects have no lines;
+they are located by `Kind/namespace/name[/...]` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass
+class KubeObject:
+    body: dict[str, Any]
+    source: str = "manifest"  # "manifest" | "cluster"
+    path: str | None = None  # manifest file (relative to the scan root)
+    lines: Mapping[FieldPath, int] = field(default_factory=dict)  # field path -> line of its key/item
+    doc_line: int | None = None  # first line of the document in the file
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind") or "")
+
+    @property
+    def api_version(self) -> str:
+        return str(self.body.get("apiVersion") or "")
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.body.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name") or "")
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.metadata.get("namespace")
+        return str(ns) if ns else None
+
+    def line(self, *path: str | int) -> int | None:
+        """Line of `path`, or of its nearest ancestor that has one, or of the document."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), self.doc_line)
+
+    def ref(self, *suffix: str) -> str:
+        """`Kind/namespace/name[/suffix...]` — how findings name the object (namespace `-` if none)."""
+        parts = [self.kind or "Object", self.namespace or "-", self.name or "-", *suffix]
+        return "/".join(parts)

@@ -1,0 +1,269 @@
+"""The rule catalog: data files (`*.toml`, one per family) and their loader.
+
+A rule is a regex with a `secret` group plus the controls that keep it precise: keywords (prefilter and
+fallback), an entropy floor, a validator (checksum, structure, PEM parse), value filters (placeholders,
+environment references...), a path gate for credential files recognised by name, a `near` anchor for
+paired secrets, and an allowlist. Every rule carries `examples.true` and `examples.false`, which
+`secretkeeper rules test` and the test-suite run.
+
+TOML shape (see README "Writing rules"):
+
+    [[rules]]
+    id = "github-pat-classic"            # stable, kebab-case
+    description = "GitHub personal access token (classic)"
+    severity = "high"                     # info | low | medium | high | critical
+    regex = '''(?P<secret>ghp_[0-9A-Za-z]{36})'''
+    keywords = ["ghp_"]
+    entropy = 3.0                         # optional floor (Shannon bits/char of the secret)
+    validator = "github-checksum"         # optional, see secretkeeper.validators
+    filters = ["placeholder"]             # optional, see secretkeeper.filters (default: placeholder)
+    path = '''(^|/)\\.pgpass$'''          # optional: only files whose path matches (credential files)
+    near = { rule = "aws-access-key-id", lines = 5 }   # optional: only near a finding of that rule
+    remediation = "Revoke the token at ..."
+    [rules.allowlist]
+    regexes = ['''^ghp_0+$''']            # matched against the secret
+    stopwords = ["example"]               # secret containing any of these (case-insensitive) is dropped
+    paths = ['''(^|/)testdata/''']
+    [rules.examples]
+    path = "config/.pgpass"               # optional: the path the examples are scanned as
+    true = ["token = ghp_..."]
+    false = ["token = ghp_xxxxxxxx"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from secretkeeper.errors import RuleError
+from secretkeeper.findings import Severity
+
+ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DEFAULT_FILTERS = ("placeholder",)
+_KNOWN_KEYS = {
+    "id", "description", "severity", "regex", "keywords", "entropy", "validator", "filters", "path",
+    "near", "remediation", "allowlist", "examples", "tags", "min_length", "kind", "generic", "secret_group",
+}
+
+
+@dataclass(frozen=True)
+class Near:
+    rule: str
+    lines: int = 5
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    regexes: tuple[re.Pattern[bytes], ...] = ()
+    stopwords: tuple[bytes, ...] = ()
+    paths: tuple[re.Pattern[str], ...] = ()
+    hashes: frozenset[str] = frozenset()  # sha256 of secrets to ignore (config allowlists only)
+
+    def allows_path(self, path: str | None) -> bool:
+        return path is not None and any(p.search(path) for p in self.paths)
+
+    def allows_secret(self, secret: bytes) -> bool:
+        if self.stopwords:
+            low = secret.lower()
+            if any(word in low for word in self.stopwords):
+                return True
+        if any(p.search(secret) for p in self.regexes):
+            return True
+        return bool(self.hashes) and hashlib.sha256(secret).hexdigest() in self.hashes
+
+
+@dataclass(frozen=True)
+class Examples:
+    true: tuple[str, ...] = ()
+    false: tuple[str, ...] = ()
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    severity: Severity
+    regex: str
+    keywords: tuple[str, ...] = ()
+    entropy: float | None = None
+    validator: str | None = None
+    filters: tuple[str, ...] = DEFAULT_FILTERS
+    path: str | None = None
+    near: Near | None = None
+    remediation: str = ""
+    allowlist: Allowlist = field(default_factory=Allowlist)
+    examples: Examples = field(default_factory=Examples)
+    tags: tuple[str, ...] = ()
+    min_length: int = 0
+    generic: bool = False  # a generic rule yields to a specific rule that matched the same secret
+    family: str = ""  # the catalog file it came from ("custom" for config rules)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[bytes]:
+        return re.compile(self.regex.encode("utf-8"))
+
+    @cached_property
+    def path_pattern(self) -> re.Pattern[str] | None:
+        return re.compile(self.path) if self.path else None
+
+    @property
+    def secret_group(self) -> int | str:
+        return "secret" if "secret" in self.pattern.groupindex else 0
+
+
+def _err(source: str, rule_id: str, msg: str) -> RuleError:
+    return RuleError(f"{source}: rule {rule_id!r}: {msg}")
+
+
+def _compile(source: str, rule_id: str, what: str, regex: str, as_bytes: bool) -> re.Pattern[Any]:
+    try:
+        return re.compile(regex.encode("utf-8") if as_bytes else regex)
+    except re.error as exc:
+        raise _err(source, rule_id, f"{what} does not compile: {exc}") from None
+
+
+def rule_from_mapping(data: Mapping[str, Any], source: str, family: str) -> Rule:
+    """Build and validate one rule; errors name the source and the rule."""
+    rid = str(data.get("id", "<no id>"))
+    unknown = set(data) - _KNOWN_KEYS
+    if unknown:
+        raise _err(source, rid, f"unknown key(s): {', '.join(sorted(unknown))}")
+    if not ID_RE.match(rid):
+        raise _err(source, rid, "id must be kebab-case ([a-z0-9-])")
+    for required in ("description", "severity", "regex"):
+        if not data.get(required):
+            raise _err(source, rid, f"missing {required!r}")
+    try:
+        severity = Severity.parse(str(data["severity"]))
+    except ValueError as exc:
+        raise _err(source, rid, str(exc)) from None
+    regex = str(data["regex"])
+    _compile(source, rid, "regex", regex, as_bytes=True)
+    path = data.get("path")
+    if path is not None:
+        _compile(source, rid, "path", str(path), as_bytes=False)
+    near = data.get("near")
+    near_obj = None
+    if near is not None:
+        if not isinstance(near, Mapping) or "rule" not in near:
+            raise _err(source, rid, "near must be a table with 'rule' (and optional 'lines')")
+        near_obj = Near(rule=str(near["rule"]), lines=int(near.get("lines", 5)))
+    allow = data.get("allowlist") or {}
+    allowlist = Allowlist(
+        regexes=tuple(_compile(source, rid, "allowlist regex", r, True) for r in allow.get("regexes", [])),
+        stopwords=tuple(s.lower().encode("utf-8") for s in allow.get("stopwords", [])),
+        paths=tuple(_compile(source, rid, "allowlist path", r, False) for r in allow.get("paths", [])),
+    )
+    ex = data.get("examples") or {}
+    examples = Examples(
+        true=tuple(str(e) for e in ex.get("true", [])),
+        false=tuple(str(e) for e in ex.get("false", [])),
+        path=ex.get("path"),
+    )
+    from secretkeeper import filters as filter_mod
+    from secretkeeper import validators as validator_mod
+
+    rule_filters = tuple(data.get("filters", DEFAULT_FILTERS))
+    for name in rule_filters:
+        if name not in filter_mod.FILTERS:
+            raise _err(source, rid, f"unknown filter {name!r} (known: {', '.join(sorted(filter_mod.FILTERS))})")
+    validator = data.get("validator")
+    if validator is not None and validator not in validator_mod.registry():
+        raise _err(source, rid, f"unknown validator {validator!r}")
+    entropy = data.get("entropy")
+    return Rule(
+        id=rid,
+        description=str(data["description"]),
+        severity=severity,
+        regex=regex,
+        keywords=tuple(str(k) for k in data.get("keywords", [])),
+        entropy=float(entropy) if entropy is not None else None,
+        validator=validator,
+        filters=rule_filters,
+        path=path,
+        near=near_obj,
+        remediation=str(data.get("remediation", "")),
+        allowlist=allowlist,
+        examples=examples,
+        tags=tuple(data.get("tags", [])),
+        min_length=int(data.get("min_length", 0)),
+        generic=bool(data.get("generic", False)),
+        family=family,
+    )
+
+
+def _load_toml(text: str, source: str, family: str) -> list[Rule]:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{source}: invalid TOML: {exc}") from None
+    default_remediation = str(doc.get("remediation", ""))
+    rules = []
+    for item in doc.get("rules", []):
+        if default_remediation and not item.get("remediation"):
+            item = {**item, "remediation": default_remediation}
+        rules.append(rule_from_mapping(item, source, family))
+    return rules
+
+
+def builtin_rule_files() -> list[tuple[str, str]]:
+    """(family, text) for every shipped catalog file, in a stable order."""
+    out = []
+    for entry in sorted(resources.files(__name__).iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            out.append((entry.name[:-5], entry.read_text(encoding="utf-8")))
+    return out
+
+
+def load_builtin_rules() -> list[Rule]:
+    rules: list[Rule] = []
+    for family, text in builtin_rule_files():
+        rules.extend(_load_toml(text, f"secretkeeper/rules/{family}.toml", family))
+    check_unique(rules)
+    return rules
+
+
+def load_rule_file(path: Path) -> list[Rule]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError(f"{path}: cannot read rule file: {exc.strerror}") from None
+    return _load_toml(text, str(path), "custom")
+
+
+def check_unique(rules: Iterable[Rule]) -> None:
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise RuleError(f"rule {rule.id!r}: defined twice (family {rule.family})")
+        seen.add(rule.id)
+    ids = seen
+    for rule in rules:
+        if rule.near and rule.near.rule not in ids:
+            raise RuleError(f"rule {rule.id!r}: near.rule {rule.near.rule!r} is not a known rule")
+
+
+def merge_rules(builtin: list[Rule], custom: list[Rule], disabled: Iterable[str] = (),
+                severity_overrides: Mapping[str, Severity] | None = None) -> list[Rule]:
+    """Custom rules replace built-ins of the same id; disabled ids are dropped; severities overridden."""
+    from dataclasses import replace
+
+    by_id = {r.id: r for r in builtin}
+    for rule in custom:
+        by_id[rule.id] = rule
+    for rid in disabled:
+        by_id.pop(rid, None)
+    if severity_overrides:
+        for rid, sev in severity_overrides.items():
+            if rid in by_id:
+                by_id[rid] = replace(by_id[rid], severity=sev)
+    rules = list(by_id.values())
+    check_unique(rules)
+    return rules

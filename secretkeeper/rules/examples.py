@@ -1,0 +1,52 @@
+"""Run every rule's `examples.true` / `examples.false` through the real engine.
+
+Used by `secretkeeper rules test` and by the test-suite. Each example is scanned on its own, as a file at
+`examples.path` (or `example.txt`), by a detector holding the whole catalog, with overlap resolution off:
+a true example must produce a match of its rule, a false example must not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from secretkeeper.detect import Detector
+from secretkeeper.rules import Rule
+
+DEFAULT_EXAMPLE_PATH = "example.txt"
+
+
+@dataclass(frozen=True)
+class ExampleFailure:
+    rule_id: str
+    expected: bool  # True: should have matched
+    index: int
+    reason: str
+
+    def __str__(self) -> str:
+        kind = "true" if self.expected else "false"
+        return f"{self.rule_id}: examples.{kind}[{self.index}] {self.reason}"
+
+
+def check_rule(detector: Detector, rule: Rule) -> list[ExampleFailure]:
+    failures: list[ExampleFailure] = []
+    path = rule.examples.path or DEFAULT_EXAMPLE_PATH
+    if not rule.examples.true or not rule.examples.false:
+        failures.append(ExampleFailure(rule.id, True, -1, "rule needs both true and false examples"))
+        return failures
+    for i, text in enumerate(rule.examples.true):
+        hits = {m.rule.id for m in detector.scan(text.encode("utf-8"), path, resolve=False)}
+        if rule.id not in hits:
+            failures.append(ExampleFailure(rule.id, True, i, "did not match"))
+    for i, text in enumerate(rule.examples.false):
+        hits = {m.rule.id for m in detector.scan(text.encode("utf-8"), path, resolve=False)}
+        if rule.id in hits:
+            failures.append(ExampleFailure(rule.id, False, i, "matched"))
+    return failures
+
+
+def check_all(detector: Detector, rules: Iterable[Rule] | None = None) -> list[ExampleFailure]:
+    out: list[ExampleFailure] = []
+    for rule in rules if rules is not None else detector.rules:
+        out.extend(check_rule(detector, rule))
+    return out

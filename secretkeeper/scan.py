@@ -1,0 +1,261 @@
+"""The scan pipeline: targets -> sources -> engine -> findings -> suppression -> ScanResult.
+
+The CLI calls `run_scan`; report writers take the ScanResult. Work is spread over processes (fork, so
+the compiled engine is inherited, not rebuilt); small scans run inline where a pool would cost more
+than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from scanners.files import FileEntry, SkipLog, WalkOptions, is_binary_name, looks_binary, walk
+from secretkeeper.baseline import Baseline
+from secretkeeper.config import Config
+from secretkeeper.detect import Detector, finding_from_match
+from secretkeeper.errors import SecretkeeperError
+from secretkeeper.findings import Finding, Location, Severity
+from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
+
+# Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
+_BATCH_FILES = 256
+_BATCH_BYTES = 8 * 1024 * 1024
+# Below this much work a process pool costs more than it saves.
+_INLINE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class ScanStats:
+    files: int = 0
+    bytes: int = 0
+    blobs: int = 0
+    commits: int = 0
+    objects: int = 0
+    images: int = 0
+    rules: int = 0
+    duration: float = 0.0
+    skipped: SkipLog = field(default_factory=SkipLog)
+    suppressed: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+
+    def merge(self, other: "ScanStats") -> None:
+        self.files += other.files
+        self.bytes += other.bytes
+        self.blobs += other.blobs
+        self.commits += other.commits
+        self.objects += other.objects
+        self.images += other.images
+        self.skipped.merge(other.skipped)
+        self.suppressed.update(other.suppressed)
+        self.warnings.extend(other.warnings)
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    stats: ScanStats
+    roots: list[str]
+    rules: dict[str, object] = field(default_factory=dict)  # rule id -> Rule, for reports (SARIF rules)
+
+    def at_or_above(self, floor: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity.rank >= floor.rank]
+
+
+def build_rules(config: Config, rule_files: Sequence[Path] = ()) -> list:
+    scan_cfg = config.scan
+    custom = []
+    source = str(config.path) if config.path else "config"
+    for i, data in enumerate(scan_cfg.rules):
+        custom.append(rule_from_mapping(data, f"{source}: scan.rules[{i}]", "custom"))
+    base = config.path.parent if config.path else Path(".")
+    for rf in list(scan_cfg.rule_files) + [str(p) for p in rule_files]:
+        p = Path(rf)
+        custom.extend(load_rule_file(p if p.is_absolute() else base / p))
+    disabled = list(scan_cfg.disable) + list(scan_cfg.allowlist.rules)
+    return merge_rules(load_builtin_rules(), custom, disabled, scan_cfg.severity)
+
+
+def build_detector(config: Config, *, backend: str = "auto", rule_files: Sequence[Path] = ()) -> Detector:
+    allow = config.scan.allowlist
+    import re
+
+    allowlist = Allowlist(
+        regexes=tuple(re.compile(r.encode()) for r in allow.regexes),
+        stopwords=tuple(w.lower().encode() for w in allow.stopwords),
+        paths=tuple(re.compile(p) for p in allow.paths),
+        hashes=frozenset(allow.secrets),
+    )
+    return Detector(build_rules(config, rule_files), backend=backend, allowlist=allowlist)
+
+
+# -- files ----------------------------------------------------------------------------------------------
+_WORKER: dict[str, object] = {}
+
+
+def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanStats,
+              display_path: str | None = None) -> list[Finding]:
+    """Read and scan one file; every problem is a counted, named skip, never an exception."""
+    rel = display_path or entry.relpath
+    path_rules = None
+    if entry.size > max_size:
+        stats.skipped.add("too-large", rel)
+        return []
+    if is_binary_name(rel):
+        path_rules = detector.path_rules_for(rel)
+        if not path_rules:
+            stats.skipped.add("binary", rel)
+            return []
+    try:
+        with open(entry.path, "rb") as fh:
+            data = fh.read(max_size + 1)
+    except OSError:
+        stats.skipped.add("unreadable", rel)
+        return []
+    if len(data) > max_size:
+        stats.skipped.add("too-large", rel)
+        return []
+    if path_rules is None and looks_binary(data):
+        if not detector.path_rules_for(rel):
+            stats.skipped.add("binary", rel)
+            return []
+    stats.files += 1
+    stats.bytes += len(data)
+    return [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in detector.scan(data, rel)]
+
+
+def _scan_batch(batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], ScanStats]:
+    detector: Detector = _WORKER["detector"]  # type: ignore[assignment]
+    max_size: int = _WORKER["max_size"]  # type: ignore[assignment]
+    stats = ScanStats()
+    out: list[Finding] = []
+    for entry, display in batch:
+        out.extend(scan_file(detector, entry, max_size, stats, display))
+    return out, stats
+
+
+def _batches(entries: Iterable[tuple[FileEntry, str]]) -> Iterator[list[tuple[FileEntry, str]]]:
+    batch: list[tuple[FileEntry, str]] = []
+    size = 0
+    for item in entries:
+        batch.append(item)
+        size += item[0].size
+        if len(batch) >= _BATCH_FILES or size >= _BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def scan_files(detector: Detector, entries: list[tuple[FileEntry, str]], max_size: int, jobs: int,
+               progress: Callable[[int, int], None] | None = None) -> tuple[list[Finding], ScanStats]:
+    """Scan files with `jobs` processes; `progress(files_done, bytes_done)` is called as batches finish."""
+    stats = ScanStats()
+    findings: list[Finding] = []
+    total = sum(e.size for e, _ in entries)
+    _WORKER["detector"] = detector
+    _WORKER["max_size"] = max_size
+    if jobs <= 1 or total < _INLINE_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        for batch in _batches(entries):
+            got, st = _scan_batch(batch)
+            findings.extend(got)
+            stats.merge(st)
+            if progress:
+                progress(stats.files, stats.bytes)
+        return findings, stats
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs) as pool:
+        for got, st in pool.imap_unordered(_scan_batch, _batches(entries), chunksize=1):
+            findings.extend(got)
+            stats.merge(st)
+            if progress:
+                progress(stats.files, stats.bytes)
+    return findings, stats
+
+
+# -- orchestration --------------------------------------------------------------------------------------
+@dataclass
+class ScanOptions:
+    paths: list[Path]
+    config: Config
+    jobs: int = 0
+    baseline: Baseline | None = None
+    backend: str = "auto"
+    rule_files: list[Path] = field(default_factory=list)
+    progress: Callable[..., None] | None = None
+    history: bool = True  # scan git history of repositories among `paths`
+
+
+def display_paths(roots: list[Path]) -> list[str]:
+    """How each root prefixes its findings' paths: nothing for a single root, its relpath otherwise."""
+    if len(roots) == 1:
+        return [""]
+    out = []
+    cwd = Path.cwd()
+    for r in roots:
+        try:
+            out.append(os.path.relpath(r, cwd).replace(os.sep, "/"))
+        except ValueError:  # pragma: no cover - other drive
+            out.append(str(r))
+    return out
+
+
+def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> list[tuple[FileEntry, str]]:
+    entries: list[tuple[FileEntry, str]] = []
+    for root, prefix in zip(roots, display_paths(roots)):
+        try:
+            for entry in walk(root, walk_opts, skips):
+                shown = entry.relpath
+                if prefix and root.is_dir():
+                    shown = f"{prefix}/{entry.relpath}" if prefix != "." else entry.relpath
+                elif prefix:
+                    shown = prefix
+                entries.append((entry, shown))
+        except FileNotFoundError as exc:
+            raise SecretkeeperError(str(exc)) from None
+    return entries
+
+
+def run_scan(options: ScanOptions) -> ScanResult:
+    started = time.perf_counter()
+    cfg = options.config.scan
+    detector = build_detector(options.config, backend=options.backend, rule_files=options.rule_files)
+    walk_opts = WalkOptions(excludes=tuple(cfg.exclude), default_excludes=cfg.default_excludes,
+                            max_file_size=cfg.max_file_size)
+    stats = ScanStats()
+    entries = collect_files(options.paths, walk_opts, stats.skipped)
+    jobs = options.jobs or default_jobs()
+    findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
+    stats.merge(file_stats)
+    return finish(findings, stats, options, detector, started)
+
+
+def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, detector: Detector,
+           started: float) -> ScanResult:
+    """Dedup, baseline, sort: shared by every source so suppression behaves the same everywhere."""
+    unique: dict[tuple, Finding] = {}
+    for f in findings:
+        loc = f.location
+        unique.setdefault((f.fingerprint, loc.path, loc.line, loc.commit, loc.object, loc.image), f)
+    kept = list(unique.values())
+    if options.baseline is not None:
+        kept, n = options.baseline.filter(kept)
+        if n:
+            stats.suppressed["baseline"] += n
+    kept.sort(key=lambda f: (f.location.path or f.location.object or f.location.image or "",
+                             f.location.line or 0, f.rule_id))
+    stats.rules = len(detector.rules)
+    stats.duration = time.perf_counter() - started
+    return ScanResult(kept, stats, [str(p) for p in options.paths], {r.id: r for r in detector.rules})
