@@ -260,6 +260,9 @@ def merge_rules(builtin: list[Rule], custom: list[Rule], disabled: Iterable[str]
         by_id[rule.id] = rule
     for rid in disabled:
         by_id.pop(rid, None)
+    # A paired-secret rule cannot run without its anchor: disabling the anchor disables it too.
+    for rid in [r.id for r in by_id.values() if r.near and r.near.rule not in by_id]:
+        by_id.pop(rid)
     if severity_overrides:
         for rid, sev in severity_overrides.items():
             if rid in by_id:

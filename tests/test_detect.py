@@ -1,0 +1,135 @@
+"""The engine on hand-made rules: prefilter + confirm, filters, path gates, near anchors, overlaps."""
+
+from __future__ import annotations
+
+import pytest
+
+from secretkeeper.detect import Detector, finding_from_match
+from secretkeeper.findings import Location
+from secretkeeper.rules import rule_from_mapping
+
+
+def rule(**kw):
+    base = {"description": "test rule", "severity": "high", "remediation": "rotate it",
+            "examples": {"true": ["x"], "false": ["y"]}}
+    base.update(kw)
+    return rule_from_mapping(base, "test", "test")
+
+
+TOKEN = rule(id="tok", regex=r"\b(?P<secret>tk_[a-z0-9]{20})\b", keywords=["tk_"])
+GENERIC = rule(id="gen", regex=r"(?i)token\s*=\s*(?P<secret>\S{8,})", keywords=["token"], generic=True)
+PAIR = rule(id="pair", regex=r"(?<![A-Za-z0-9])(?P<secret>[A-Za-z0-9]{30})(?![A-Za-z0-9])",
+            keywords=[], near={"rule": "tok", "lines": 2}, entropy=3.0)
+PGPASS = rule(id="pgpass", regex=r"(?m)^[^:\n]+:[^:\n]+:[^:\n]+:[^:\n]+:(?P<secret>[^\n]+)$",
+              path=r"(^|/)\.pgpass$")
+SECRET = "tk_" + "a1b2c3d4e5f6g7h8i9j0"
+
+
+@pytest.fixture(params=["hyperscan", "re"])
+def backend(request):
+    if request.param == "hyperscan":
+        pytest.importorskip("hyperscan")
+    return request.param
+
+
+def scan(rules, text, path="f.txt", backend="re", **kw):
+    return Detector(rules, backend=backend, use_cache=False).scan(text.encode(), path, **kw)
+
+
+def test_finds_token_with_line_and_offsets(backend):
+    text = "one\ntwo\nkey: " + SECRET + "\n"
+    (m,) = scan([TOKEN], text, backend=backend)
+    assert m.rule.id == "tok" and m.line == 3 and m.secret == SECRET.encode()
+    assert text.encode()[m.start:m.end] == SECRET.encode()
+
+
+def test_many_hits_in_a_big_buffer_all_found(backend):
+    lines = [f"line {i}" if i % 50 else f"k{i} = {SECRET[:-2]}{i % 100:02d}" for i in range(5000)]
+    found = scan([TOKEN], "\n".join(lines), backend=backend)
+    assert len(found) == 100
+    assert {m.line for m in found} == {i + 1 for i in range(0, 5000, 50)}
+
+
+def test_generic_rule_yields_to_specific(backend):
+    found = scan([TOKEN, GENERIC], f"token = {SECRET}\n", backend=backend)
+    assert [m.rule.id for m in found] == ["tok"]
+    both = scan([TOKEN, GENERIC], f"token = {SECRET}\n", backend=backend, resolve=False)
+    assert {m.rule.id for m in both} == {"tok", "gen"}
+
+
+def test_near_rule_only_fires_close_to_its_anchor(backend):
+    pair = "Zq8Xv2Lm9Rt4Wn7Bp3Kc6Yh1Df5Gs0J"[:30]
+    close = f"id = {SECRET}\nsecret = {pair}\n"
+    far = f"id = {SECRET}\n\n\n\n\nsecret = {pair}\n"
+    assert "pair" in {m.rule.id for m in scan([TOKEN, PAIR], close, backend=backend)}
+    assert "pair" not in {m.rule.id for m in scan([TOKEN, PAIR], far, backend=backend)}
+    assert not scan([TOKEN, PAIR], f"secret = {pair}\n", backend=backend)
+
+
+def test_path_gated_rule_runs_only_on_matching_paths(backend):
+    text = "db.example.internal:5432:app:app:Xk29!fPq\n"
+    assert [m.rule.id for m in scan([PGPASS], text, path="home/.pgpass", backend=backend)] == ["pgpass"]
+    assert scan([PGPASS], text, path="notes.txt", backend=backend) == []
+
+
+@pytest.mark.parametrize("marker", ["secretkeeper:allow", "gitleaks:allow", "pragma: allowlist secret"])
+def test_inline_ignores(backend, marker):
+    assert scan([TOKEN], f"x = '{SECRET}'  # {marker}\n", backend=backend) == []
+
+
+def test_inline_ignore_nextline(backend):
+    text = f"# pragma: allowlist nextline secret\nx = '{SECRET}'\ny = '{SECRET}'\n"
+    assert [m.line for m in scan([TOKEN], text, backend=backend)] == [3]
+
+
+def test_placeholder_filter_and_entropy(backend):
+    placeholder = rule(id="ph", regex=r"pw=(?P<secret>\S+)", keywords=["pw="])
+    assert scan([placeholder], "pw=changeme\npw=${DB_PASSWORD}\npw=<your-password>\npw=xxxxxxxx\n",
+                backend=backend) == []
+    assert len(scan([placeholder], "pw=Tr0ub4dor&3x\n", backend=backend)) == 1
+    low = rule(id="ent", regex=r"pw=(?P<secret>\S+)", keywords=["pw="], entropy=3.5)
+    assert scan([low], "pw=aaaabbbb\n", backend=backend) == []
+
+
+def test_allowlist_stopwords_and_regexes(backend):
+    r = rule(id="al", regex=r"\b(?P<secret>tk_[a-z0-9]{20})\b", keywords=["tk_"],
+             allowlist={"stopwords": ["a1b2"], "regexes": ["^tk_0+$"], "paths": ["^fixtures/"]})
+    assert scan([r], SECRET, backend=backend) == []
+    assert scan([r], "tk_" + "0" * 20, backend=backend) == []
+    other = "tk_" + "z9y8x7w6v5u4t3s2r1q0"
+    assert len(scan([r], other, backend=backend)) == 1
+    assert scan([r], other, path="fixtures/a.txt", backend=backend) == []
+
+
+def test_finding_never_holds_the_secret():
+    (m,) = scan([TOKEN], SECRET)
+    f = finding_from_match(m, Location(source="file", path="a.txt", line=m.line))
+    dumped = repr(f) + repr(f.to_dict())
+    assert SECRET not in dumped and SECRET[:5] not in dumped
+    assert f.preview == "tk_a…" and len(f.secret_sha256) == 64
+
+
+def test_fingerprint_ignores_line_moves():
+    (a,) = scan([TOKEN], SECRET)
+    (b,) = scan([TOKEN], "\n\n\n" + SECRET)
+    fa = finding_from_match(a, Location(source="file", path="a.txt", line=a.line))
+    fb = finding_from_match(b, Location(source="file", path="a.txt", line=b.line))
+    assert fa.fingerprint == fb.fingerprint and fa.location.line != fb.location.line
+
+
+def test_hyperscan_cache_roundtrip(tmp_path, monkeypatch):
+    pytest.importorskip("hyperscan")
+    monkeypatch.setenv("SECRETKEEPER_CACHE_DIR", str(tmp_path))
+    first = Detector([TOKEN, GENERIC], backend="hyperscan")
+    assert list(tmp_path.glob("hs-*.db"))
+    second = Detector([TOKEN, GENERIC], backend="hyperscan")
+    assert second.prefilter.modes == first.prefilter.modes
+    assert [m.rule.id for m in second.scan(SECRET.encode())] == ["tok"]
+    (cache,) = tmp_path.glob("hs-*.db")
+    assert cache.stat().st_mode & 0o777 == 0o600
+
+
+def test_disabling_an_anchor_disables_its_paired_rule():
+    from secretkeeper.rules import merge_rules
+
+    assert [r.id for r in merge_rules([TOKEN, PAIR, GENERIC], [], disabled=["tok"])] == ["gen"]
