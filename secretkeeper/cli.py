@@ -134,7 +134,8 @@ def scan(
     from secretkeeper.findings import Severity
     from secretkeeper.scan import ScanOptions, run_scan
 
-    _state["debug"] = _state["debug"] or debug
+    # Per invocation: a previous in-process run's --debug must not stick (tests, embedding).
+    _state["debug"] = bool(os.environ.get("SECRETKEEPER_DEBUG")) or debug
     if fmt not in report.FORMATS:
         raise SecretkeeperError(f"--format {fmt!r}: choose from {', '.join(report.FORMATS)}")
     roots = [Path(p) for p in (paths or [Path(".")])]

@@ -161,7 +161,8 @@ def load_config(path: Path) -> Config:
 
 def _plain(node: Any) -> Any:
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        # YAML reads the keys `true:` / `false:` (rule examples) as booleans; keep their spelling.
+        return {(str(k).lower() if isinstance(k, bool) else str(k)): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
     return node
