@@ -35,8 +35,10 @@ dogfood: install
 demo: install
 	@bash scripts/demo.sh
 
+# All benchmarks, or some: `make bench BENCH="files accuracy"`; results go to benchmarks/RESULTS.md.
+BENCH ?=
 bench: install
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH)
 
 lint: install
 	$(VENV)/bin/ruff check secretkeeper providers scanners tests benchmarks
