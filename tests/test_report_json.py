@@ -1,0 +1,64 @@
+"""JSON report: the documented schema (docs/reports.md), stable keys, counts, no secrets."""
+
+from __future__ import annotations
+
+import json
+
+from secretkeeper import __version__
+from secretkeeper.findings import Severity
+from secretkeeper.report import render
+from secretkeeper.report.json_report import SCHEMA_VERSION
+from tests.test_report_text import finding, result
+
+TOP_KEYS = ["version", "tool", "roots", "summary", "findings", "skipped"]
+SUMMARY_KEYS = {"findings", "by_severity", "by_kind", "files", "bytes", "blobs", "commits", "objects", "images",
+                "rules", "duration_seconds", "skipped", "suppressed", "warnings"}
+FINDING_KEYS = {"rule_id", "kind", "severity", "location", "secret_sha256", "preview", "fingerprint", "message",
+                "remediation", "description"}
+
+
+def test_schema_shape():
+    r = result([finding(path="a.txt", line=2),
+                finding(source="cluster", object="Secret/ns/x", kind="hygiene", severity=Severity.LOW)],
+               files=3, bytes=99, duration=0.1234, skipped={"binary": 2}, suppressed={"baseline": 1})
+    doc = json.loads(render(r, "json"))
+    assert list(doc) == TOP_KEYS
+    assert doc["version"] == SCHEMA_VERSION == 1
+    assert doc["tool"] == {"name": "secretkeeper", "version": __version__}
+    assert set(doc["summary"]) == SUMMARY_KEYS
+    s = doc["summary"]
+    assert s["findings"] == 2 and s["files"] == 3 and s["bytes"] == 99 and s["duration_seconds"] == 0.123
+    assert s["by_severity"] == {"high": 1, "low": 1} and s["by_kind"] == {"leak": 1, "hygiene": 1}
+    assert s["skipped"] == {"binary": 2} and s["suppressed"] == {"baseline": 1}
+    assert doc["skipped"] == [{"path": "binary-0", "reason": "binary"}, {"path": "binary-1", "reason": "binary"}]
+    for f in doc["findings"]:
+        assert set(f) == FINDING_KEYS
+    assert doc["findings"][0]["location"] == {"source": "file", "path": "a.txt", "line": 2}
+    assert doc["findings"][1]["location"] == {"source": "cluster", "object": "Secret/ns/x"}
+
+
+def test_clean():
+    doc = json.loads(render(result([]), "json"))
+    assert doc["findings"] == [] and doc["summary"]["findings"] == 0 and doc["summary"]["by_severity"] == {}
+
+
+def test_history_fields():
+    doc = json.loads(render(result([finding(source="git", path="a", line=1, commit="c" * 40, author="A",
+                                            email="a@example.test", date="2026-01-01")]), "json"))
+    loc = doc["findings"][0]["location"]
+    assert loc == {"source": "git", "path": "a", "line": 1, "commit": "c" * 40, "author": "A",
+                   "email": "a@example.test", "date": "2026-01-01"}
+
+
+def test_real_scan_has_hash_not_secret(make_tree, run_cli, canary):
+    import hashlib
+
+    root = make_tree({"a.txt": f"t {canary}\n"})
+    res = run_cli(["scan", root, "--no-history", "-f", "json"])
+    assert res.code == 1, res.output
+    doc = json.loads(res.stdout)
+    f = [f for f in doc["findings"] if f["rule_id"] == "github-pat-classic"][0]
+    assert f["secret_sha256"] == hashlib.sha256(canary.encode()).hexdigest()
+    assert f["preview"] == "ghp_…"
+    assert canary not in res.stdout
+    assert doc["summary"]["files"] == 1 and doc["summary"]["rules"] >= 1
