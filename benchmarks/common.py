@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -209,3 +210,146 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
+
+
+# -- synthetic credentials --------------------------------------------------------------------------------
+class Synth:
+    """Random, well-formed, *synthetic* credentials from a seeded generator (never real ones).
+
+    Shapes follow the vendors' published formats (prefix, length, alphabet, checksum where there is one)
+    so a scanner sees what it would see in a real leak; the values are random and were never issued.
+    """
+
+    B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    B64 = B62 + "+/"
+    URLSAFE = B62 + "-_"
+    HEX = "0123456789abcdef"
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def chars(self, alphabet: str, n: int) -> str:
+        return "".join(self.rng.choice(alphabet) for _ in range(n))
+
+    @staticmethod
+    def _crc_b62(payload: str) -> str:
+        import zlib
+
+        n = zlib.crc32(payload.encode()) & 0xFFFFFFFF
+        out = ""
+        while n:
+            n, r = divmod(n, 62)
+            out = Synth.B62[r] + out
+        return out.rjust(6, "0")
+
+    # vendor tokens
+    def aws_key_id(self) -> str:
+        return self.rng.choice(["AKIA", "ASIA"]) + self.chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+
+    def aws_secret(self) -> str:
+        return self.chars(self.B64, 40)
+
+    def github_pat(self) -> str:
+        body = self.chars(self.B62, 30)
+        return f"ghp_{body}{self._crc_b62(body)}"
+
+    def github_token(self, prefix: str) -> str:  # gho_ ghu_ ghs_ ghr_
+        body = self.chars(self.B62, 30)
+        return f"{prefix}_{body}{self._crc_b62(body)}"
+
+    def github_fine_grained(self) -> str:
+        return f"github_pat_{self.chars(self.B62, 22)}_{self.chars(self.B62, 59)}"
+
+    def gitlab_pat(self) -> str:
+        return "glpat-" + self.chars(self.URLSAFE, 20)
+
+    def npm_token(self) -> str:
+        body = self.chars(self.B62, 30)
+        return f"npm_{body}{self._crc_b62(body)}"
+
+    def slack_bot(self) -> str:
+        d = "0123456789"
+        return f"xoxb-{self.chars(d, 12)}-{self.chars(d, 13)}-{self.chars(self.B62, 24)}"
+
+    def slack_webhook(self) -> str:
+        return (f"https://hooks.slack.com/services/T{self.chars(self.B62.upper()[:36], 8)}/"
+                f"B{self.chars(self.B62.upper()[:36], 10)}/{self.chars(self.B62, 24)}")
+
+    def stripe_secret(self) -> str:
+        return self.rng.choice(["sk_live_", "rk_live_"]) + self.chars(self.B62, 24)
+
+    def google_api_key(self) -> str:
+        return "AIza" + self.chars(self.URLSAFE, 35)
+
+    def sendgrid(self) -> str:
+        return f"SG.{self.chars(self.URLSAFE, 22)}.{self.chars(self.URLSAFE, 43)}"
+
+    def twilio_key(self) -> str:
+        return "SK" + self.chars(self.HEX, 32)
+
+    def openai_key(self) -> str:
+        return f"sk-proj-{self.chars(self.URLSAFE, 48)}T3BlbkFJ{self.chars(self.URLSAFE, 48)}"
+
+    def jwt(self) -> str:
+        import base64
+        import json
+
+        def b64(obj: object) -> str:
+            return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
+
+        header = b64({"alg": "HS256", "typ": "JWT"})
+        payload = b64({"sub": self.chars("0123456789", 8), "iat": 1700000000 + self.rng.randrange(10**7),
+                       "role": self.rng.choice(["admin", "service", "reader"])})
+        return f"{header}.{payload}.{self.chars(self.URLSAFE, 43)}"
+
+    # passwords and keys
+    def password(self, n: int | None = None) -> str:
+        n = n or self.rng.randrange(14, 24)
+        while True:
+            pw = self.chars(self.B62 + "!#%^*-_=+", n)
+            if any(c.isdigit() for c in pw) and any(c.islower() for c in pw) and any(c.isupper() for c in pw):
+                return pw
+
+    def private_key(self, kind: str = "RSA") -> str:
+        import base64
+
+        if kind == "OPENSSH":
+            der = b"openssh-key-v1\x00" + self.rng.randbytes(380)
+        elif kind == "EC":
+            der = b"\x30\x77\x02\x01\x01\x04\x20" + self.rng.randbytes(114)
+        else:  # RSA / PKCS#8 ("PRIVATE KEY")
+            der = b"\x30\x82\x04\xa4\x02\x01\x00\x02\x82\x01\x01\x00" + self.rng.randbytes(1180)
+        body = base64.b64encode(der).decode()
+        lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+        label = {"RSA": "RSA PRIVATE KEY", "EC": "EC PRIVATE KEY", "OPENSSH": "OPENSSH PRIVATE KEY",
+                 "PKCS8": "PRIVATE KEY"}[kind]
+        return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
+
+    # look-alikes: shapes that are not secrets
+    def certificate(self) -> str:
+        import base64
+
+        body = base64.b64encode(b"\x30\x82\x03\x1d\x30\x82\x02\x05\xa0\x03\x02\x01\x02" + self.rng.randbytes(780)).decode()
+        lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+        return "\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----"])
+
+    def ssh_public_key(self) -> str:
+        import base64
+
+        blob = base64.b64encode(b"\x00\x00\x00\x07ssh-rsa\x00\x00\x00\x03\x01\x00\x01" + self.rng.randbytes(257)).decode()
+        return f"ssh-rsa {blob} deploy@build-{self.rng.randrange(1, 40)}"
+
+    def git_sha(self) -> str:
+        return self.chars(self.HEX, 40)
+
+    def sha256(self) -> str:
+        return self.chars(self.HEX, 64)
+
+    def uuid(self) -> str:
+        h = self.chars(self.HEX, 32)
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+
+    def integrity(self) -> str:
+        import base64
+
+        return "sha512-" + base64.b64encode(self.rng.randbytes(64)).decode()
