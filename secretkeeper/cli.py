@@ -111,6 +111,14 @@ def scan(
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
     no_history: bool = typer.Option(False, "--no-history", help="Scan only the working tree, not git "
                                     "history."),
+    since: Optional[str] = typer.Option(None, "--since", help="History: only content reachable from the "
+                                        "scanned refs and not from REV (pull requests); no working tree."),
+    staged: bool = typer.Option(False, "--staged", help="Scan only what is staged in the index (pre-commit)."),
+    branch: list[str] = typer.Option([], "--branch", help="History of this ref only (repeatable) instead "
+                                     "of all refs."),
+    all_refs: bool = typer.Option(True, "--all-refs", help="History of every branch, tag and "
+                                  "remote-tracking ref (default)."),
+    stash: bool = typer.Option(False, "--stash", help="Also scan refs/stash."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress on "
                                             "stderr (default: on a terminal, off in CI)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print findings only: no summary, no "
@@ -151,7 +159,8 @@ def scan(
     base = Baseline.load(baseline) if baseline else None
     show_progress = _progress_enabled(progress, quiet)
     options = ScanOptions(paths=roots, config=cfg, jobs=jobs, baseline=base, rule_files=list(rules_file),
-                          history=not no_history)
+                          history=not no_history, since=since, staged=staged, branches=list(branch),
+                          stash=stash)
     if show_progress:
         result = _with_progress(options, run_scan)
     else:

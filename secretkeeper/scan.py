@@ -196,6 +196,10 @@ class ScanOptions:
     rule_files: list[Path] = field(default_factory=list)
     progress: Callable[..., None] | None = None
     history: bool = True  # scan git history of repositories among `paths`
+    since: str | None = None  # history: only blobs not reachable from this revision (scanners/git.py)
+    staged: bool = False  # history: only the index (pre-commit)
+    branches: list[str] = field(default_factory=list)  # history: these refs instead of all refs
+    stash: bool = False  # history: include refs/stash
 
 
 def display_paths(roots: list[Path]) -> list[str]:
@@ -235,10 +239,14 @@ def run_scan(options: ScanOptions) -> ScanResult:
     walk_opts = WalkOptions(excludes=tuple(cfg.exclude), default_excludes=cfg.default_excludes,
                             max_file_size=cfg.max_file_size)
     stats = ScanStats()
-    entries = collect_files(options.paths, walk_opts, stats.skipped)
+    from scanners.git import merge_with_worktree, scan_repositories
+
+    file_roots, history = scan_repositories(options, detector, stats)
+    entries = collect_files(file_roots, walk_opts, stats.skipped)
     jobs = options.jobs or default_jobs()
     findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
     stats.merge(file_stats)
+    findings = merge_with_worktree(findings, history)
     return finish(findings, stats, options, detector, started)
 
 

@@ -1,0 +1,783 @@
+"""Git history: every unique blob of the selected refs read and scanned once, findings attributed after.
+
+How a history scan runs (docs/git-history.md has the user-facing story):
+
+1. Select blobs. `--all-refs` (default): every blob in the object database, listed in pack order by
+   `git cat-file --batch-all-objects --batch-check --unordered` (no history walk at all). `--branch REF`
+   and `--since REV`: `git rev-list --objects REFS --not REV`, which also names each blob. `--staged`:
+   the index entries that differ from HEAD. Blobs over `scan.max_file_size` are skipped and counted.
+2. Scan content. The pack-ordered list is cut into contiguous slices balanced by bytes; each worker
+   process (fork: the compiled Detector is inherited) runs its own `git cat-file --batch` on its slice and
+   feeds blobs straight to the Detector with no path. Only Findings travel back (hash + redacted preview,
+   never the secret). Binary blobs (NUL in the first 8000 bytes) are skipped. A corrupt or missing object
+   is a warning and a counted skip; the reader restarts after it.
+3. Path-gated rules (credential files recognised by name) need a path, so when the rule set has any,
+   `git rev-list --objects` runs beside the content pass and the few blobs whose name matches a path rule
+   are scanned again with that path. Without path-gated rules nothing walks history unless there is a
+   finding.
+4. Attribute. Only blobs with findings are mapped to commits: one `git log --raw -m --find-object=...`
+   over the scanned refs lists the commits that add each of those blobs at any path (merge resolutions
+   included, renames seen as add + delete), oldest first; each (rule, path, secret) is reported once, at
+   its earliest introducing commit, with the line in that version. A repository without findings pays
+   nothing here.
+5. Presence in HEAD: `git ls-tree -r HEAD` tells whether the secret is still at that path in HEAD
+   (`extra.in_head`; "rotate it and remove it") or only in history ("rotate it; rewriting history is
+   optional").
+
+Paths are read with `-z` and decoded as UTF-8; bytes that are not UTF-8 are shown as `\\xNN` escapes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import subprocess
+import threading
+from array import array
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from scanners.files import SNIFF_BYTES, SkipLog
+from secretkeeper.detect import Detector, finding_from_match
+from secretkeeper.errors import SecretkeeperError
+from secretkeeper.findings import Finding, Location, fingerprint
+
+GIT = "git"
+_GIT_CONFIG = ("-c", "core.quotePath=off", "-c", "core.safecrlf=false")
+_OID_RE = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+# Below this much content one reader in this process beats starting a pool.
+_INLINE_BYTES = 16 * 1024 * 1024
+# Slices per worker: enough to balance load and report progress, few enough that reader start-up is noise.
+_SLICES_PER_JOB = 8
+# Past this many blobs with findings, filter one unfiltered `git log --raw` instead of --find-object.
+_FIND_OBJECT_MAX = 2000
+
+IN_HEAD_ADVICE = "Still in HEAD: rotate it and remove it."
+HISTORY_ADVICE = "Only in history: rotate it; rewriting history is optional."
+STAGED_ADVICE = "Staged for commit: remove it from the change and rotate it."
+
+Progress = Callable[..., None]
+PathFilter = Callable[[str, str], bool]
+
+
+# -- repository -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Repo:
+    git_dir: str
+    work_tree: str | None  # None for bare repositories and mirrors
+    shallow: bool
+    oid_len: int = 40
+
+    def cmd(self, *args: str) -> list[str]:
+        return [GIT, "--git-dir", self.git_dir, *_GIT_CONFIG, *args]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+        env.pop(var, None)
+    return env
+
+
+def _run(cmd: Sequence[str], *, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(list(cmd), input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    if check and proc.returncode != 0:
+        first = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise SecretkeeperError(f"{' '.join(cmd[3 + len(_GIT_CONFIG):][:3])}: "
+                                f"{first[-1] if first else 'git failed'}")
+    return proc
+
+
+def find_repo(path: Path) -> Repo | None:
+    """The repository whose top level (work tree) or git directory is `path`; None otherwise.
+
+    A subdirectory of a work tree is not a repository root: it is scanned as files only.
+    """
+    if not path.is_dir():
+        return None
+    proc = subprocess.run([GIT, "-C", str(path), "rev-parse", "--absolute-git-dir", "--is-bare-repository",
+                           "--is-shallow-repository"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          env=_env())
+    if proc.returncode != 0:
+        return None
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if len(lines) < 3:
+        return None
+    git_dir, bare, shallow = lines[0], lines[1] == "true", lines[2] == "true"
+    resolved = path.resolve()
+    work_tree = None
+    if not bare:
+        top = subprocess.run([GIT, "-C", str(path), "rev-parse", "--show-toplevel"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=_env())
+        top_dir = top.stdout.decode("utf-8", "surrogateescape").strip() if top.returncode == 0 else ""
+        if top_dir and Path(top_dir).resolve() == resolved:
+            work_tree = top_dir
+        elif Path(git_dir).resolve() != resolved:
+            return None  # a subdirectory of a work tree (or of a .git directory)
+    elif Path(git_dir).resolve() != resolved:
+        return None
+    fmt = subprocess.run([GIT, "--git-dir", git_dir, "rev-parse", "--show-object-format"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
+    oid_len = 64 if fmt.stdout.strip() == b"sha256" else 40
+    return Repo(git_dir=git_dir, work_tree=work_tree, shallow=shallow, oid_len=oid_len)
+
+
+def show_path(raw: bytes) -> str:
+    """A repository path for display and fingerprints: UTF-8, other bytes as `\\xNN` (never surrogates)."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def normalise_path(path: str) -> str:
+    """The same display form for a path that came from the file system (surrogate-escaped)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+# -- selection ------------------------------------------------------------------------------------------
+@dataclass
+class Selection:
+    """What to scan. Exactly one of the modes applies; `all_refs` is the default."""
+
+    branches: list[str] = field(default_factory=list)
+    since: str | None = None
+    staged: bool = False
+    stash: bool = False
+
+
+@dataclass
+class Blobs:
+    """Blob ids as fixed-width records in one bytes object (cheap to share with forked workers)."""
+
+    oids: bytes  # b"<oid>\n" * n
+    sizes: array
+    width: int
+    names: dict[str, bytes] = field(default_factory=dict)  # oid -> path, when the listing named them
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def oid(self, i: int) -> str:
+        return self.oids[i * self.width : i * self.width + self.width - 1].decode("ascii")
+
+
+def scan_refs(repo: Repo, sel: Selection) -> list[str]:
+    """Full ref names the history scan covers (`refs/stash` only with --stash)."""
+    if sel.branches:
+        out = []
+        for ref in sel.branches:
+            proc = _run(repo.cmd("rev-parse", "--verify", "--quiet", "--symbolic-full-name", ref), check=False)
+            name = proc.stdout.decode("utf-8", "surrogateescape").strip()
+            ok = _run(repo.cmd("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"), check=False)
+            if ok.returncode != 0:
+                raise SecretkeeperError(f"--branch {ref}: unknown revision")
+            out.append(name or ok.stdout.decode().strip())
+        return out
+    proc = _run(repo.cmd("for-each-ref", "--format=%(refname)"))
+    refs = [r for r in proc.stdout.decode("utf-8", "surrogateescape").splitlines() if r]
+    if not sel.stash:
+        refs = [r for r in refs if r != "refs/stash"]
+    return refs
+
+
+def verify_since(repo: Repo, rev: str) -> str:
+    proc = _run(repo.cmd("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"), check=False)
+    if proc.returncode != 0:
+        raise SecretkeeperError(f"--since {rev}: unknown revision (shallow clone? fetch more history: "
+                                f"git fetch --unshallow)")
+    return proc.stdout.decode().strip()
+
+
+def _rev_list_args(refs: Sequence[str], since: str | None) -> bytes:
+    lines = list(refs)
+    if since:
+        lines += ["--not", since]
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+
+
+def _check_batch(repo: Repo, oid_lines: bytes) -> Iterator[tuple[str, str, int]]:
+    proc = _run(repo.cmd("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"),
+                input=oid_lines, check=False)
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            yield parts[0].decode(), parts[1].decode(), int(parts[2])
+
+
+def list_blobs(repo: Repo, sel: Selection, refs: Sequence[str], max_size: int, skips: SkipLog,
+               warnings: list[str]) -> Blobs:
+    width = repo.oid_len + 1
+    oids = bytearray()
+    sizes = array("Q")
+    names: dict[str, bytes] = {}
+
+    def add(oid: str, size: int, name: bytes | None) -> None:
+        if size > max_size:
+            skips.add("too-large", show_path(name) if name else f"blob {oid[:12]}")
+            return
+        if size == 0:
+            return
+        oids.extend(oid.encode() + b"\n")
+        sizes.append(size)
+        if name is not None:
+            names[oid] = name
+
+    if sel.staged:
+        for oid, path in staged_entries(repo):
+            for o, typ, size in _check_batch(repo, f"{oid}\n".encode()):
+                if typ == "blob":
+                    add(o, size, path)
+        return Blobs(bytes(oids), sizes, width, names)
+    if sel.since or sel.branches:
+        proc = subprocess.run(repo.cmd("rev-list", "--objects", "--stdin"), input=_rev_list_args(refs, sel.since),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+        if proc.returncode != 0:
+            warnings.append("git rev-list failed part-way (corrupt repository?); scanned what it listed")
+        named: dict[str, bytes] = {}
+        for line in proc.stdout.split(b"\n"):
+            if len(line) > repo.oid_len and line[repo.oid_len : repo.oid_len + 1] == b" ":
+                named[line[: repo.oid_len].decode()] = line[repo.oid_len + 1 :]
+        query = "".join(f"{o}\n" for o in named).encode()
+        for oid, typ, size in _check_batch(repo, query):
+            if typ == "blob":
+                add(oid, size, named[oid])
+        return Blobs(bytes(oids), sizes, width, names)
+    proc = subprocess.run(repo.cmd("cat-file", "--batch-all-objects", "--unordered",
+                                   "--batch-check=%(objectname) %(objecttype) %(objectsize)"),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    if proc.returncode != 0:
+        warnings.append("git cat-file could not list every object (corrupt repository?); "
+                        "scanned the objects it listed")
+    for line in proc.stdout.split(b"\n"):
+        parts = line.split(b" ")
+        if len(parts) == 3 and parts[1] == b"blob":
+            add(parts[0].decode(), int(parts[2]), None)
+    return Blobs(bytes(oids), sizes, width, names)
+
+
+def staged_entries(repo: Repo) -> list[tuple[str, bytes]]:
+    """(blob id, path) of index entries added or modified relative to HEAD (all entries without HEAD)."""
+    head = _run(repo.cmd("rev-parse", "--verify", "--quiet", "HEAD^{commit}"), check=False)
+    if head.returncode == 0:
+        proc = _run(repo.cmd("diff-index", "--cached", "--raw", "-z", "--no-renames", "--diff-filter=AMT",
+                             "--no-abbrev", "HEAD"))
+        toks = proc.stdout.split(b"\0")
+        out = []
+        for i in range(0, len(toks) - 1, 2):
+            meta = toks[i].split()
+            if len(meta) >= 5 and meta[1] != b"160000":
+                out.append((meta[3].decode(), toks[i + 1]))
+        return out
+    proc = _run(repo.cmd("ls-files", "--stage", "-z"))
+    out = []
+    for rec in proc.stdout.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, path = rec.partition(b"\t")
+        mode, oid, _stage = meta.split()
+        if mode != b"160000":
+            out.append((oid.decode(), path))
+    return out
+
+
+# -- content pass ---------------------------------------------------------------------------------------
+@dataclass
+class SliceResult:
+    found: list[tuple[str, Finding]] = field(default_factory=list)  # (blob id, finding without path)
+    blobs: int = 0
+    bytes: int = 0
+    skipped: SkipLog = field(default_factory=SkipLog)
+    warnings: list[str] = field(default_factory=list)
+
+
+_WORKER: dict[str, object] = {}
+
+
+class _Reader:
+    """One `git cat-file --batch` fed a slice of blob ids by a writer thread."""
+
+    def __init__(self, repo: Repo, payload: bytes) -> None:
+        self.proc = subprocess.Popen(repo.cmd("cat-file", "--batch"), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(),
+                                     bufsize=1 << 20)
+        self.writer = threading.Thread(target=self._write, args=(payload,), daemon=True)
+        self.writer.start()
+
+    def _write(self, payload: bytes) -> None:
+        stdin = self.proc.stdin
+        assert stdin is not None
+        try:
+            for i in range(0, len(payload), 1 << 16):
+                stdin.write(payload[i : i + (1 << 16)])
+            stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdout:
+                self.proc.stdout.close()
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.writer.join(timeout=5)
+
+
+def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
+               tick: Callable[[int, int], None] | None = None) -> SliceResult:
+    """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit."""
+    res = SliceResult()
+    width = blobs.width
+    i = lo
+    while i < hi:
+        reader = _Reader(repo, blobs.oids[i * width : hi * width])
+        out = reader.proc.stdout
+        assert out is not None
+        try:
+            while i < hi:
+                header = out.readline()
+                oid = blobs.oid(i)
+                if not header.endswith(b"\n"):
+                    res.skipped.add("corrupt", f"blob {oid[:12]}")
+                    res.warnings.append(f"blob {oid}: corrupt or unreadable object, skipped")
+                    i += 1
+                    break
+                parts = header.split()
+                if len(parts) == 2 and parts[1] == b"missing":
+                    res.skipped.add("missing", f"blob {oid[:12]}")
+                    res.warnings.append(f"blob {oid}: missing object, skipped")
+                    i += 1
+                    continue
+                size = int(parts[2])
+                data = out.read(size)
+                if len(data) < size or out.read(1) != b"\n":
+                    res.skipped.add("corrupt", f"blob {oid[:12]}")
+                    res.warnings.append(f"blob {oid}: corrupt or unreadable object, skipped")
+                    i += 1
+                    break
+                i += 1
+                _scan_blob(detector, oid, data, blobs.names.get(oid), res)
+                if tick is not None and res.blobs % 256 == 0:
+                    tick(res.blobs, res.bytes)
+        finally:
+            reader.close()
+    return res
+
+
+def _scan_blob(detector: Detector, oid: str, data: bytes, name: bytes | None, res: SliceResult) -> None:
+    path = show_path(name) if name is not None else None
+    if b"\0" in data[:SNIFF_BYTES] and not (path and detector.path_rules_for(path)):
+        res.skipped.add("binary", path or f"blob {oid[:12]}")
+        return
+    res.blobs += 1
+    res.bytes += len(data)
+    for m in detector.scan(data, path):
+        res.found.append((oid, finding_from_match(m, Location(source="git", path=path, line=m.line))))
+
+
+def _slice_worker(bounds: tuple[int, int]) -> SliceResult:
+    repo: Repo = _WORKER["repo"]  # type: ignore[assignment]
+    blobs: Blobs = _WORKER["blobs"]  # type: ignore[assignment]
+    detector: Detector = _WORKER["detector"]  # type: ignore[assignment]
+    return scan_slice(repo, blobs, bounds[0], bounds[1], detector)
+
+
+def slices(sizes: array, parts: int) -> list[tuple[int, int]]:
+    """Contiguous index ranges of roughly equal bytes (pack order kept inside each range)."""
+    total = sum(sizes)
+    if not sizes:
+        return []
+    target = max(1, total // max(1, parts))
+    out: list[tuple[int, int]] = []
+    lo = acc = 0
+    for i, size in enumerate(sizes):
+        acc += size
+        if acc >= target and len(out) < parts - 1:
+            out.append((lo, i + 1))
+            lo, acc = i + 1, 0
+    if lo < len(sizes):
+        out.append((lo, len(sizes)))
+    return out
+
+
+def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
+                 progress: Progress | None = None) -> SliceResult:
+    total = SliceResult()
+    total_bytes = sum(blobs.sizes)
+    done = [0, 0]
+
+    def merge(res: SliceResult) -> None:
+        total.found.extend(res.found)
+        total.blobs += res.blobs
+        total.bytes += res.bytes
+        total.skipped.merge(res.skipped)
+        total.warnings.extend(res.warnings)
+
+    def report(blobs_done: int, bytes_done: int) -> None:
+        if progress is not None:
+            progress(blobs_done, bytes_done, total_bytes, f"git history: {len(total.found)} findings")
+
+    if not len(blobs):
+        return total
+    if jobs <= 1 or total_bytes < _INLINE_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        base = (total.blobs, total.bytes)
+        merge(scan_slice(repo, blobs, 0, len(blobs), detector,
+                         tick=(lambda b, n: report(base[0] + b, base[1] + n)) if progress else None))
+        report(total.blobs, total.bytes)
+        return total
+    _WORKER.update(repo=repo, blobs=blobs, detector=detector)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(jobs) as pool:
+            for res in pool.imap_unordered(_slice_worker, slices(blobs.sizes, jobs * _SLICES_PER_JOB)):
+                merge(res)
+                done[0] += 1
+                report(total.blobs, total.bytes)
+    finally:
+        _WORKER.clear()
+    return total
+
+
+# -- path-gated rules -----------------------------------------------------------------------------------
+class NameWalk:
+    """`git rev-list --objects` in a thread: blob ids whose name matches a path-gated rule."""
+
+    def __init__(self, repo: Repo, refs: Sequence[str], since: str | None, patterns: list[re.Pattern[str]]):
+        self.repo, self.refs, self.since, self.patterns = repo, refs, since, patterns
+        self.candidates: dict[str, bytes] = {}
+        self.failed = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        proc = subprocess.Popen(self.repo.cmd("rev-list", "--objects", "--stdin"), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(), bufsize=1 << 20)
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(_rev_list_args(self.refs, self.since))
+            proc.stdin.close()
+        except OSError:
+            pass
+        n = self.repo.oid_len
+        seen_names: dict[bytes, bool] = {}
+        for line in proc.stdout:
+            if len(line) <= n + 1:
+                continue
+            name = line[n + 1 : -1]
+            hit = seen_names.get(name)
+            if hit is None:
+                shown = show_path(name)
+                hit = seen_names[name] = any(p.search(shown) for p in self.patterns)
+            if hit:
+                self.candidates[line[:n].decode()] = name
+        self.failed = proc.wait() != 0
+
+    def result(self) -> dict[str, bytes]:
+        self.thread.join()
+        return self.candidates
+
+
+def path_rule_pass(repo: Repo, detector: Detector, candidates: dict[str, bytes], max_size: int) -> SliceResult:
+    """Scan named candidates with their path, keeping only matches of path-gated rules."""
+    if not candidates:
+        return SliceResult()
+    query = "".join(f"{o}\n" for o in candidates).encode()
+    oids, sizes = bytearray(), array("Q")
+    for oid, typ, size in _check_batch(repo, query):
+        if typ == "blob" and 0 < size <= max_size:
+            oids.extend(oid.encode() + b"\n")
+            sizes.append(size)
+    blobs = Blobs(bytes(oids), sizes, repo.oid_len + 1, dict(candidates))
+    res = scan_slice(repo, blobs, 0, len(blobs), detector)
+    gated = {r.id for r in detector.path_rules}
+    res.found = [(o, f) for o, f in res.found if f.rule_id in gated]
+    res.blobs = res.bytes = 0  # already counted by the content pass
+    return res
+
+
+# -- attribution ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Intro:
+    order: int  # position in oldest-first topological order
+    commit: str
+    author: str
+    email: str
+    date: str
+
+
+def introductions(repo: Repo, refs: Sequence[str], since: str | None, wanted: set[str],
+                  warnings: list[str]) -> dict[str, list[tuple[bytes, Intro]]]:
+    """For each wanted blob: (path, commit) pairs where a commit adds it, oldest first."""
+    if not wanted or not refs:
+        return {}
+    args = ["log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--topo-order", "--reverse",
+            "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
+    if len(wanted) <= _FIND_OBJECT_MAX:
+        args[-1:-1] = [f"--find-object={o}" for o in sorted(wanted)]
+    proc = subprocess.run(repo.cmd(*args), input=_rev_list_args(refs, since), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=_env())
+    if proc.returncode != 0:
+        warnings.append("git log failed during attribution (corrupt repository?); some findings may lack "
+                        "a commit")
+    out: dict[str, list[tuple[bytes, Intro]]] = {}
+    toks = proc.stdout.split(b"\0")
+    intro: Intro | None = None
+    order = 0
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        if tok.startswith(b"\x01"):
+            if i + 3 >= len(toks):
+                break
+            order += 1
+            intro = Intro(order, tok[1:].decode(), toks[i + 1].decode("utf-8", "replace"),
+                          toks[i + 2].decode("utf-8", "replace"), toks[i + 3].decode())
+            i += 4
+            continue
+        meta = tok.lstrip(b"\n")
+        if meta.startswith(b":") and i + 1 < len(toks):
+            fields = meta[1:].split()
+            path = toks[i + 1]
+            i += 2
+            if intro is None or len(fields) < 5:
+                continue
+            new_oid, status = fields[3].decode(), fields[4][:1]
+            if status != b"D" and fields[1] != b"160000" and new_oid in wanted:
+                out.setdefault(new_oid, []).append((path, intro))
+            continue
+        i += 1
+    return out
+
+
+def head_tree(repo: Repo) -> dict[bytes, str]:
+    proc = _run(repo.cmd("ls-tree", "-r", "-z", "--full-tree", "HEAD"), check=False)
+    tree: dict[bytes, str] = {}
+    if proc.returncode != 0:
+        return tree
+    for rec in proc.stdout.split(b"\0"):
+        meta, tab, path = rec.partition(b"\t")
+        parts = meta.split()
+        if tab and len(parts) == 3 and parts[1] == b"blob":
+            tree[path] = parts[2].decode()
+    return tree
+
+
+# -- the whole history scan ----------------------------------------------------------------------------
+@dataclass
+class HistoryResult:
+    findings: list[Finding]
+    blobs: int
+    bytes: int
+    commits: int
+    skipped: SkipLog
+    warnings: list[str]
+
+
+def count_commits(repo: Repo, refs: Sequence[str], since: str | None) -> int:
+    if not refs:
+        return 0
+    proc = subprocess.run(repo.cmd("rev-list", "--count", "--stdin"), input=_rev_list_args(refs, since),
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
+    try:
+        return int(proc.stdout.strip() or 0)
+    except ValueError:
+        return 0
+
+
+def scan_history(repo: Repo, detector: Detector, sel: Selection, *, max_size: int, jobs: int,
+                 progress: Progress | None = None, prefix: str = "",
+                 excluded: PathFilter | None = None) -> HistoryResult:
+    """Scan the selected history of `repo`; `excluded(path, rule_id)` drops findings the working-tree
+    scan would not report either (config excludes, allowlisted paths)."""
+    skips = SkipLog()
+    warnings: list[str] = []
+    if repo.shallow and not sel.staged:
+        warnings.append("shallow clone: commits before the shallow boundary are not scanned "
+                        "(git fetch --unshallow for the full history)")
+    since = verify_since(repo, sel.since) if sel.since else None
+    refs = [] if sel.staged else scan_refs(repo, sel)
+    names_walk = None
+    if detector.path_rules and not sel.staged and not (sel.since or sel.branches) and refs:
+        names_walk = NameWalk(repo, refs, since, [r.path_pattern for r in detector.path_rules])
+    blobs = list_blobs(repo, sel, refs, max_size, skips, warnings)
+    res = content_pass(repo, blobs, detector, jobs, progress)
+    if names_walk is not None:
+        gated = path_rule_pass(repo, detector, names_walk.result(), max_size)
+        res.found.extend(gated.found)
+        res.skipped.merge(gated.skipped)
+        if names_walk.failed:
+            warnings.append("git rev-list failed part-way; credential files may be missed")
+    skips.merge(res.skipped)
+    warnings.extend(res.warnings)
+    commits = 0 if sel.staged else count_commits(repo, refs, since)
+    if sel.staged:
+        findings = _staged_findings(res.found, blobs, prefix, excluded)
+    else:
+        findings = _attribute(repo, res.found, refs, since, detector, max_size, warnings, prefix, excluded)
+    return HistoryResult(findings, res.blobs, res.bytes, commits, skips, warnings)
+
+
+def _located(f: Finding, path: str, prefix: str, **loc: object) -> Finding:
+    shown = f"{prefix}/{path}" if prefix else path
+    return replace(f, location=Location(source="git", path=shown, line=f.location.line, **loc),  # type: ignore[arg-type]
+                   fingerprint=fingerprint(f.rule_id, shown, f.secret_sha256))
+
+
+def _staged_findings(found: list[tuple[str, Finding]], blobs: Blobs, prefix: str,
+                     excluded: PathFilter | None) -> list[Finding]:
+    out = []
+    for oid, f in found:
+        path = show_path(blobs.names.get(oid, b""))
+        if excluded is not None and excluded(path, f.rule_id):
+            continue
+        g = _located(f, path, prefix)
+        out.append(replace(g, remediation=f"{STAGED_ADVICE} {f.remediation}".strip(),
+                           extra={**g.extra, "staged": True, "in_head": False, "blob": oid}))
+    return out
+
+
+def _attribute(repo: Repo, found: list[tuple[str, Finding]], refs: Sequence[str], since: str | None,
+               detector: Detector, max_size: int, warnings: list[str], prefix: str,
+               excluded: PathFilter | None) -> list[Finding]:
+    if not found:
+        return []
+    wanted = {oid for oid, _ in found}
+    intros = introductions(repo, refs, since, wanted, warnings)
+    best: dict[tuple[str, str, str | None], tuple[Intro, Finding, str]] = {}
+    gated = _gated_ids(detector)
+    for oid, f in found:
+        for raw_path, intro in intros.get(oid, ()):
+            path = show_path(raw_path)
+            if f.rule_id in gated and f.location.path != path:
+                continue  # a path-gated match holds only at the path it was scanned as
+            if excluded is not None and excluded(path, f.rule_id):
+                continue
+            key = (f.rule_id, path, f.secret_sha256)
+            have = best.get(key)
+            if have is None or intro.order < have[0].order:
+                best[key] = (intro, f, oid)
+    unreachable = len({oid for oid, _ in found} - set(intros))
+    if unreachable:
+        warnings.append(f"{unreachable} blob(s) with findings are not added by any scanned ref "
+                        "(unreachable objects, or refs/stash without --stash): not reported")
+    head = head_tree(repo) if best else {}
+    head_hits = _head_matches(repo, detector, head, {k[1] for k in best}, found, max_size)
+    out = []
+    for (rule_id, path, digest), (intro, f, oid) in best.items():
+        in_head = (rule_id, digest) in head_hits.get(path, set())
+        advice = IN_HEAD_ADVICE if in_head else HISTORY_ADVICE
+        g = _located(f, path, prefix, commit=intro.commit, author=intro.author, email=intro.email,
+                     date=intro.date)
+        out.append(replace(g, message=f"{f.message} ({'still in HEAD' if in_head else 'only in history'})",
+                           remediation=f"{advice} {f.remediation}".strip(),
+                           extra={**g.extra, "in_head": in_head, "blob": oid}))
+    return out
+
+
+def _gated_ids(detector: Detector) -> set[str]:
+    return {r.id for r in detector.path_rules}
+
+
+def _head_matches(repo: Repo, detector: Detector, head: dict[bytes, str], paths: set[str],
+                  found: list[tuple[str, Finding]], max_size: int) -> dict[str, set[tuple[str, str | None]]]:
+    """(rule, secret hash) pairs present at each finding path in HEAD."""
+    by_blob: dict[str, set[tuple[str, str | None]]] = {}
+    for oid, f in found:
+        by_blob.setdefault(oid, set()).add((f.rule_id, f.secret_sha256))
+    shown = {show_path(p): (p, oid) for p, oid in head.items()}
+    out: dict[str, set[tuple[str, str | None]]] = {}
+    unscanned: dict[str, bytes] = {}
+    for path in paths:
+        entry = shown.get(path)
+        if entry is None:
+            continue
+        raw, oid = entry
+        if oid in by_blob:
+            out[path] = set(by_blob[oid])
+        else:
+            unscanned[oid] = raw
+    if unscanned:
+        # --since/--branch may not have read the HEAD version of a path: read just those.
+        res = path_rule_pass_all(repo, detector, unscanned, max_size)
+        for oid, f in res.found:
+            out.setdefault(show_path(unscanned[oid]), set()).add((f.rule_id, f.secret_sha256))
+    # Path-gated matches were scanned with their path and keyed by blob too.
+    return out
+
+
+def path_rule_pass_all(repo: Repo, detector: Detector, named: dict[str, bytes], max_size: int) -> SliceResult:
+    query = "".join(f"{o}\n" for o in named).encode()
+    oids, sizes = bytearray(), array("Q")
+    for oid, typ, size in _check_batch(repo, query):
+        if typ == "blob" and 0 < size <= max_size:
+            oids.extend(oid.encode() + b"\n")
+            sizes.append(size)
+    return scan_slice(repo, Blobs(bytes(oids), sizes, repo.oid_len + 1, dict(named)), 0, len(sizes), detector)
+
+
+def merge_with_worktree(file_findings: Iterable[Finding], history: Iterable[Finding]) -> list[Finding]:
+    """One finding per (rule, path, secret): a history finding still in HEAD replaces the working-tree one."""
+    history = list(history)
+    covered = {(f.rule_id, f.location.path, f.secret_sha256) for f in history if f.extra.get("in_head")}
+    kept = [f for f in file_findings
+            if (f.rule_id, normalise_path(f.location.path or ""), f.secret_sha256) not in covered]
+    return kept + history
+
+
+# -- pipeline glue (called by secretkeeper.scan.run_scan) ---------------------------------------------------
+def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], list[Finding]]:  # noqa: ANN001
+    """Scan the history of every repository among `options.paths`.
+
+    Returns the roots the working-tree file scan should still walk (bare repositories and git
+    directories are history only; `--staged` and `--since` scan no working tree) and the history findings.
+    """
+    from scanners.files import _compile_excludes, DEFAULT_EXCLUDED_DIRS
+
+    cfg = options.config.scan
+    sel = Selection(branches=list(getattr(options, "branches", []) or []), since=getattr(options, "since", None),
+                    staged=bool(getattr(options, "staged", False)), stash=bool(getattr(options, "stash", False)))
+    ci_mode = sel.staged or sel.since is not None
+    if not options.history and not ci_mode and not sel.branches:
+        return list(options.paths), []
+    excludes = _compile_excludes(cfg.exclude)
+    dirs = set(DEFAULT_EXCLUDED_DIRS) if cfg.default_excludes else set()
+
+    def excluded(path: str, rule_id: str) -> bool:
+        if any(part in dirs for part in path.split("/")[:-1]):
+            return True
+        if excludes is not None and excludes.match(path):
+            return True
+        if detector.allowlist.allows_path(path):
+            return True
+        rule = next((r for r in detector.rules if r.id == rule_id), None)
+        return bool(rule and rule.allowlist.allows_path(path))
+
+    from secretkeeper.scan import default_jobs, display_paths
+
+    file_roots: list[Path] = []
+    findings: list[Finding] = []
+    jobs = options.jobs or default_jobs()
+    for root, prefix in zip(options.paths, display_paths(list(options.paths))):
+        repo = find_repo(Path(root))
+        if repo is None:
+            if ci_mode or sel.branches:
+                flag = "--staged" if sel.staged else "--since" if sel.since else "--branch"
+                raise SecretkeeperError(f"{root}: {flag} needs a git repository (work tree top level or "
+                                        "bare repository)")
+            file_roots.append(root)
+            continue
+        if repo.work_tree is not None and not ci_mode:
+            file_roots.append(root)
+        result = scan_history(repo, detector, sel, max_size=cfg.max_file_size, jobs=jobs,
+                              progress=options.progress, prefix="" if prefix == "." else prefix,
+                              excluded=excluded)
+        findings.extend(result.findings)
+        stats.blobs += result.blobs
+        stats.bytes += result.bytes
+        stats.commits += result.commits
+        stats.skipped.merge(result.skipped)
+        stats.warnings.extend(result.warnings)
+    return file_roots, findings
+
