@@ -145,7 +145,7 @@ def scan(
     # Per invocation: a previous in-process run's --debug must not stick (tests, embedding).
     _state["debug"] = bool(os.environ.get("SECRETKEEPER_DEBUG")) or debug
     if fmt not in report.FORMATS:
-        raise SecretkeeperError(f"--format {fmt!r}: choose from {', '.join(report.FORMATS)}")
+        raise SecretkeeperError(f"--format: unknown format (choose from {', '.join(report.FORMATS)})")
     roots = [Path(p) for p in (paths or [Path(".")])]
     for root in roots:
         if not root.exists():
@@ -154,8 +154,9 @@ def scan(
     floor_text = fail_on or (cfg.scan.fail_on.value if cfg.scan.fail_on else "low")
     try:
         floor = Severity.parse(floor_text)
-    except ValueError as exc:
-        raise SecretkeeperError(f"--fail-on: {exc}") from None
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)  # the value is not echoed: it may be anything
+        raise SecretkeeperError(f"--fail-on: unknown severity (choose from {choices})") from None
     base = Baseline.load(baseline) if baseline else None
     show_progress = _progress_enabled(progress, quiet)
     options = ScanOptions(paths=roots, config=cfg, jobs=jobs, baseline=base, rule_files=list(rules_file),
@@ -245,7 +246,7 @@ def rules_list(
         typer.echo(json.dumps(rows, indent=2))
         return
     if fmt != "text":
-        raise SecretkeeperError(f"--format {fmt!r}: choose text or json")
+        raise SecretkeeperError("--format: unknown format (choose text or json)")
     width = max(len(r.id) for r in rules)
     for r in sorted(rules, key=lambda r: (r.family, r.id)):
         typer.echo(f"{r.id:<{width}}  {r.severity.value:<8}  {r.family:<12}  {r.description}")

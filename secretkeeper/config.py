@@ -152,11 +152,29 @@ def load_config(path: Path) -> Config:
         loc = tuple(err["loc"])
         line = _line_of(doc, loc)
         key = ".".join(str(p) for p in loc) or "<root>"
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = _scrub(err["msg"].removeprefix("Value error, "), err.get("input"))
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"{where}: {key}: {msg}") from None
     cfg.path = path
     return cfg
+
+
+def _scrub(message: str, bad_input: Any) -> str:
+    """Redact the offending values a validation message echoes: one may be a credential pasted by mistake."""
+    from secretkeeper.findings import redact
+
+    stack, values = [bad_input], []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str) and len(item) >= 8:
+            values.append(item)
+    for value in sorted(values, key=len, reverse=True):
+        message = message.replace(value, redact(value))
+    return message
 
 
 def _plain(node: Any) -> Any:
