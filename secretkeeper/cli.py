@@ -124,6 +124,13 @@ def scan(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print findings only: no summary, no "
                                "progress."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks (never with local values)."),
+    image: list[str] = typer.Option([], "--image", help="Also scan a container image's config (Env, "
+                                    "Labels, history): REGISTRY/REPO[:TAG][@DIGEST], oci:DIR[:TAG] or "
+                                    "docker-archive:FILE.tar[:REPO:TAG]. Repeatable; no PATH means no files."),
+    image_layers: bool = typer.Option(False, "--image-layers", help="With --image: also scan the files in "
+                                      "every layer (streamed; whiteouts noted)."),
+    platform: Optional[str] = typer.Option(None, "--platform", help="With --image: the platform to pick "
+                                           "from a manifest list, OS/ARCH[/VARIANT] (default linux/amd64)."),
 ) -> None:
     """Scan files (and git history) for leaked credentials; exit 1 on findings at/above --fail-on.
 
@@ -146,11 +153,13 @@ def scan(
     _state["debug"] = bool(os.environ.get("SECRETKEEPER_DEBUG")) or debug
     if fmt not in report.FORMATS:
         raise SecretkeeperError(f"--format: unknown format (choose from {', '.join(report.FORMATS)})")
-    roots = [Path(p) for p in (paths or [Path(".")])]
+    # A scan of only images (or only a cluster) does not also sweep the current directory.
+    default_roots = [] if image else [Path(".")]
+    roots = [Path(p) for p in (paths or default_roots)]
     for root in roots:
         if not root.exists():
             raise SecretkeeperError(f"{root}: no such file or directory")
-    cfg = resolve_config(config, roots)
+    cfg = resolve_config(config, roots or [Path(".")])
     floor_text = fail_on or (cfg.scan.fail_on.value if cfg.scan.fail_on else "low")
     try:
         floor = Severity.parse(floor_text)
@@ -161,7 +170,8 @@ def scan(
     show_progress = _progress_enabled(progress, quiet)
     options = ScanOptions(paths=roots, config=cfg, jobs=jobs, baseline=base, rule_files=list(rules_file),
                           history=not no_history, since=since, staged=staged, branches=list(branch),
-                          stash=stash)
+                          stash=stash, images=list(image), image_layers=image_layers,
+                          platform=platform)
     if show_progress:
         result = _with_progress(options, run_scan)
     else:

@@ -200,6 +200,9 @@ class ScanOptions:
     staged: bool = False  # history: only the index (pre-commit)
     branches: list[str] = field(default_factory=list)  # history: these refs instead of all refs
     stash: bool = False  # history: include refs/stash
+    images: list[str] = field(default_factory=list)  # image references (scanners/images.py)
+    image_layers: bool = False
+    platform: str | None = None
 
 
 def display_paths(roots: list[Path]) -> list[str]:
@@ -247,6 +250,10 @@ def run_scan(options: ScanOptions) -> ScanResult:
     findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
     stats.merge(file_stats)
     findings = merge_with_worktree(findings, history)
+    if options.images:
+        from scanners.images import scan_images
+
+        findings.extend(scan_images(options.images, detector, options, stats))
     return finish(findings, stats, options, detector, started)
 
 
