@@ -1,0 +1,99 @@
+"""Baseline files: written without secrets (0600, atomic), loaded strictly, suppress by fingerprint."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+
+import pytest
+
+from secretkeeper.baseline import BASELINE_VERSION, Baseline, write_baseline
+from secretkeeper.errors import SecretkeeperError
+from secretkeeper.findings import Finding, Location, Severity, fingerprint
+
+
+def make(path="a.txt", line=1, secret_hash="ab" * 32, rule="r", commit=None) -> Finding:
+    return Finding(rule, "leak", Severity.HIGH, Location("file", path=path, line=line, commit=commit), secret_hash,
+                   "ab…", fingerprint(rule, path, secret_hash), "msg")
+
+
+def test_write_and_load_roundtrip(tmp_path):
+    findings = [make(), make(path="b.txt"), make(line=7)]  # the last repeats the first's fingerprint
+    out = tmp_path / "bl.json"
+    assert write_baseline(findings, out) == 2
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    doc = json.loads(out.read_text())
+    assert doc["version"] == BASELINE_VERSION and doc["tool"].startswith("secretkeeper ")
+    assert [e["path"] for e in doc["findings"]] == ["a.txt", "b.txt"]
+    assert set(doc["findings"][0]) == {"fingerprint", "rule_id", "path", "line", "commit", "preview",
+                                       "secret_sha256"}
+    bl = Baseline.load(out)
+    assert bl.fingerprints == {findings[0].fingerprint, findings[1].fingerprint}
+
+
+def test_filter_counts_suppressed():
+    bl = Baseline([make().fingerprint])
+    kept, n = bl.filter([make(), make(line=50), make(path="c.txt")])
+    assert n == 2 and [f.location.path for f in kept] == ["c.txt"]
+
+
+def test_same_secret_elsewhere_is_new():
+    bl = Baseline([make().fingerprint])
+    assert make(path="other.txt") not in bl
+    assert make(secret_hash="cd" * 32) not in bl
+    assert make(commit="f" * 40, line=99) in bl  # history attribution and line moves do not matter
+
+
+def test_empty_baseline(tmp_path):
+    out = tmp_path / "bl.json"
+    assert write_baseline([], out) == 0
+    assert Baseline.load(out).fingerprints == frozenset()
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("", "not valid JSON"),
+    ("[]", "no 'findings' list"),
+    ('{"findings": {}}', "no 'findings' list"),
+    ('{"findings": ["x"]}', "findings[0] has no fingerprint"),
+    ('{"findings": [{"fingerprint": 5}]}', "findings[0] has no fingerprint"),
+])
+def test_bad_files(tmp_path, content, needle):
+    p = tmp_path / "bl.json"
+    p.write_text(content)
+    with pytest.raises(SecretkeeperError, match=re.escape(needle)):
+        Baseline.load(p)
+
+
+def test_invalid_utf8_file(tmp_path):
+    p = tmp_path / "bl.json"
+    p.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(SecretkeeperError, match="not valid JSON"):
+        Baseline.load(p)
+
+
+def test_missing_and_directory(tmp_path):
+    with pytest.raises(SecretkeeperError, match="cannot read baseline"):
+        Baseline.load(tmp_path / "missing.json")
+    with pytest.raises(SecretkeeperError, match="cannot read baseline"):
+        Baseline.load(tmp_path)
+
+
+def test_write_failure_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "dir-in-the-way"
+    target.mkdir()
+    with pytest.raises(SecretkeeperError, match="cannot write"):
+        write_baseline([make()], target)
+    assert [p.name for p in tmp_path.iterdir()] == ["dir-in-the-way"]
+
+
+def test_baseline_cli_requires_output(make_tree, run_cli):
+    root = make_tree({"a.txt": "x\n"})
+    res = run_cli(["baseline", root])
+    assert res.code == 2 and "--output" in res.stderr
+
+
+def test_baseline_cli_nonexistent_path(run_cli, tmp_path):
+    res = run_cli(["baseline", tmp_path / "nope", "-o", tmp_path / "bl.json"])
+    assert res.code == 2 and "no such file or directory" in res.stderr
+    assert not (tmp_path / "bl.json").exists()

@@ -1,0 +1,82 @@
+"""Finding records: severities, redaction, fingerprints, serialisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from secretkeeper.findings import (
+    Finding, Location, Severity, fingerprint, redact, severity_at_least, sha256_hex,
+)
+
+
+def test_severity_order_and_parse():
+    assert [s.rank for s in (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)] \
+        == [0, 1, 2, 3, 4]
+    assert Severity.parse(" HIGH ") is Severity.HIGH
+    with pytest.raises(ValueError, match="choose from info, low, medium, high, critical"):
+        Severity.parse("severe")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "ghp_…"),
+    ("abcdefg", "a…"),  # short values show fewer characters
+    ("abc", "…"),
+    ("", "…"),
+    (b"AKIAIOSFODNN7EXAMPL3", "AKIA…"),
+    ("-----BEGIN RSA PRIVATE KEY-----\nMIIE", "----…"),
+    ("ab\ncdefghijklmnop", "ab…"),  # never past a line break
+])
+def test_redact(value, expected):
+    assert redact(value) == expected
+
+
+def test_redact_shows_at_most_four_characters():
+    for n in range(0, 80):
+        secret = "x" * n
+        assert len(redact(secret).rstrip("…")) <= min(4, n // 4)
+
+
+def test_fingerprint_stable_across_lines_and_commits():
+    h = sha256_hex("s3cr3t")
+    a = fingerprint("rule", "a.txt", h)
+    assert a == fingerprint("rule", "a.txt", h)
+    assert len(a) == 40
+    assert a != fingerprint("rule", "b.txt", h)
+    assert a != fingerprint("other", "a.txt", h)
+    assert a != fingerprint("rule", "a.txt", sha256_hex("other"))
+    assert a != fingerprint("rule", "a.txt", h, extra="Deployment/x")
+
+
+def test_sha256_hex_bytes_and_str_agree():
+    assert sha256_hex("é") == sha256_hex("é".encode())
+    assert sha256_hex("\udcff") == sha256_hex(b"\xff")  # surrogate-escaped bytes hash as the bytes
+
+
+def make(**loc) -> Finding:
+    location = Location(**{"source": "file", **loc})
+    return Finding("r", "leak", Severity.MEDIUM, location, "ab" * 32, "ab…", "fp", "msg")
+
+
+def test_equality_ignores_extra_and_to_dict_drops_empty_fields():
+    f = make(path="a", line=3)
+    assert f.to_dict() == {"rule_id": "r", "kind": "leak", "severity": "medium",
+                           "location": {"source": "file", "path": "a", "line": 3},
+                           "secret_sha256": "ab" * 32, "preview": "ab…", "fingerprint": "fp", "message": "msg",
+                           "remediation": "", "description": ""}
+    g = Finding(**{**f.__dict__, "extra": {"k": 1}})
+    assert f == g and g.to_dict()["extra"] == {"k": 1}
+
+
+def test_with_location_and_display():
+    f = make(path="a.txt", line=3)
+    moved = f.with_location(line=9, commit="0123456789abcdef")
+    assert moved.location.line == 9 and f.location.line == 3
+    assert moved.location.display() == "a.txt:9@0123456789ab"
+    assert Location("cluster", object="Secret/ns/n").display() == "Secret/ns/n"
+    assert Location("file").display() == "<input>"
+
+
+def test_severity_at_least():
+    f = make(path="a")
+    assert severity_at_least(f, Severity.LOW) and severity_at_least(f, Severity.MEDIUM)
+    assert not severity_at_least(f, Severity.HIGH)
