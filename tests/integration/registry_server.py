@@ -36,12 +36,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def registry(tmp: Path, htpasswd: Path | None = None) -> Iterator[tuple[str, Path]]:
+def registry(tmp: Path, htpasswd: Path | None = None, auth: str = "") -> Iterator[tuple[str, Path]]:
     """Start docker-registry on a free loopback port; yields (host:port, log file)."""
     exe = require("docker-registry")
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    auth = ""
     if htpasswd is not None:
         auth = f"auth:\n  htpasswd:\n    realm: test\n    path: {htpasswd}\n"
     cfg = tmp / "registry.yml"
@@ -167,3 +166,99 @@ def docker_archive(path: Path, *, env: list[str], history: list[str], layers: li
         cfg_name = hashlib.sha256(cfg).hexdigest() + ".json"
         add(cfg_name, cfg)
         add("manifest.json", json.dumps([{"Config": cfg_name, "RepoTags": [tag], "Layers": layer_names}]).encode())
+
+
+class TokenService:
+    """A Docker registry token service (the `auth.token` realm) on loopback: checks Basic credentials and
+    returns an ES256 JWT with an `x5c` chain the registry trusts. Test infrastructure only."""
+
+    def __init__(self, tmp: Path, users: dict[str, str], service: str = "test-registry",
+                 issuer: str = "test-issuer") -> None:
+        import datetime
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.service, self.issuer, self.users = service, issuer, users
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "token-signer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(days=1))
+                     .not_valid_after(now + datetime.timedelta(days=1))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                     .sign(self.key, hashes.SHA256()))
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.bundle = tmp / "token-ca.pem"
+        self.bundle.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        self.requests = 0
+        svc = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):  # noqa: N802
+                svc.requests += 1
+                status, body = svc.answer(self.path, self.headers.get("Authorization", ""))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, path: str, authorization: str) -> tuple[int, dict]:
+        import base64 as b64
+        import secrets as rnd
+        import time as clock
+        from urllib.parse import parse_qs, urlparse
+
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        query = parse_qs(urlparse(path).query)
+        user = None
+        if authorization.startswith("Basic "):
+            name, _, password = b64.b64decode(authorization[6:]).decode().partition(":")
+            if self.users.get(name) != password:
+                return 401, {"errors": [{"code": "UNAUTHORIZED"}]}
+            user = name
+        if user is None:
+            return 401, {"errors": [{"code": "UNAUTHORIZED"}]}
+        access = []
+        for scope in query.get("scope", []):
+            kind, name, actions = scope.split(":")
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(clock.time())
+        claims = {"iss": self.issuer, "sub": user, "aud": self.service, "exp": now + 300, "nbf": now - 10,
+                  "iat": now, "jti": rnd.token_hex(8), "access": access}
+        der = self.cert.public_bytes(serialization.Encoding.DER)
+        header = {"typ": "JWT", "alg": "ES256", "x5c": [b64.b64encode(der).decode()]}
+
+        def part(obj: dict) -> bytes:
+            return b64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=")
+
+        signing_input = part(header) + b"." + part(claims)
+        r, s = decode_dss_signature(self.key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        sig = b64.urlsafe_b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=")
+        return 200, {"token": (signing_input + b"." + sig).decode(), "expires_in": 300}
+
+    def registry_auth(self) -> str:
+        return (f"auth:\n  token:\n    realm: {self.realm}\n    service: {self.service}\n"
+                f"    issuer: {self.issuer}\n    rootcertbundle: {self.bundle}\n")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -198,3 +198,28 @@ def test_cli_scan_image_reports_reference_and_digest(tmp_path):
         assert token not in result.output
     bad = CliRunner().invoke(app, ["scan", "--image", "app:latest"])
     assert bad.exit_code == 2 and "--image 'app:latest'" in bad.stderr
+
+
+def test_registry_bearer_token_auth(tmp_path, detector, monkeypatch):
+    from tests.integration.registry_server import TokenService
+
+    tokens = TokenService(tmp_path / "tok", {"ci": "t0ken-pass"})
+    layout = build_layout(tmp_path / "oci")
+    try:
+        with registry(tmp_path / "reg", auth=tokens.registry_auth()) as (host, _log):
+            push(layout.root, "v1", f"{host}/team/app:v1", creds="ci:t0ken-pass")
+            docker_dir = tmp_path / "docker"
+            docker_dir.mkdir()
+            monkeypatch.setenv("DOCKER_CONFIG", str(docker_dir))
+            (docker_dir / "config.json").write_text(json.dumps(
+                {"auths": {host: {"username": "ci", "password": "nope"}}}))
+            with pytest.raises(SecretkeeperError, match="token service refused"):
+                scan([f"{host}/team/app:v1"], detector)
+            (docker_dir / "config.json").write_text(json.dumps(
+                {"auths": {host: {"username": "ci", "password": "t0ken-pass"}}}))
+            before = tokens.requests
+            findings, _ = scan([f"{host}/team/app:v1"], detector)
+            assert ("github-pat-classic", "config/Env/GITHUB_TOKEN") in rules_at(findings)
+            assert tokens.requests > before
+    finally:
+        tokens.close()
