@@ -1,0 +1,301 @@
+"""Kubernetes manifests: YAML/JSON files that hold Kubernetes objects, parsed with the line of every field.
+
+Any `.yaml`/`.yml`/`.json` file (or extension-less file) whose bytes contain `apiVersion` and `kind` is
+parsed: multi-document YAML, JSON, `kind: List` (each item is an object), Helm-rendered output (the
+`# Source:` comments are just comments) and Kustomize output. Helm *templates* (`{{ ... }}`) are not YAML
+and are skipped quietly: their bytes still go through the engine like any file.
+
+Parsing composes YAML nodes (libyaml when PyYAML's C parser is present, ruamel.yaml otherwise) and builds
+plain Python values and `KubeObject.lines` in one walk. Refused, as a counted, named skip with a one-line
+message: files over `MAX_MANIFEST_BYTES` and YAML bombs (alias expansion beyond `MAX_EXPANDED_NODES`
+or more than `MAX_ALIAS_AMPLIFICATION` times the nodes written).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from secretkeeper.findings import Finding, Location
+from secretkeeper.kube.objects import FieldPath, KubeObject
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.detect import Detector, Match
+
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_EXPANDED_NODES = 2_000_000
+MAX_ALIAS_AMPLIFICATION = 10
+MANIFEST_EXTENSIONS = (".yaml", ".yml", ".json")
+_KIND_RE = re.compile(rb"""(?m)^\s*(?:-\s+)?["']?kind["']?\s*:""")
+_API_RE = re.compile(rb"""(?m)^\s*(?:-\s+)?["']?apiVersion["']?\s*:""")
+_TEMPLATE_MARKERS = (b"{{", b"{%")
+
+try:  # libyaml through PyYAML: an order of magnitude faster than pure-Python composition
+    import yaml as _pyyaml
+
+    _CLoader = getattr(_pyyaml, "CSafeLoader", None)
+except ImportError:  # pragma: no cover
+    _pyyaml = None
+    _CLoader = None
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be parsed; the message is one line and never quotes file content."""
+
+
+def is_candidate(path: str | None, data: bytes) -> bool:
+    """Cheap test on name and bytes: could this file hold Kubernetes objects? Ordinary files cost nothing."""
+    if path is not None:
+        ext = os.path.splitext(path)[1].lower()
+        if ext and ext not in MANIFEST_EXTENSIONS:
+            return False
+    if b"apiVersion" not in data or b"kind" not in data:
+        return False
+    return bool(_API_RE.search(data)) and bool(_KIND_RE.search(data))
+
+
+# -- composition ----------------------------------------------------------------------------------------
+def _compose_all(text: str) -> list[Any]:
+    if _CLoader is not None:
+        loader = _CLoader(text)
+        try:
+            nodes = []
+            while loader.check_node():
+                nodes.append(loader.get_node())
+            return nodes
+        except _pyyaml.YAMLError as exc:
+            raise ManifestError(_yaml_error(exc)) from None
+        finally:
+            loader.dispose()
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return list(YAML(typ="safe", pure=True).compose_all(io.StringIO(text)))
+    except YAMLError as exc:
+        raise ManifestError(_yaml_error(exc)) from None
+
+
+def _yaml_error(exc: Exception) -> str:
+    """`invalid YAML at line N: problem` without the offending snippet (it could hold a secret)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    return f"invalid YAML{where}: {problem}"
+
+
+def _tag(node: Any) -> str:
+    tag = node.tag
+    return tag if isinstance(tag, str) else str(getattr(tag, "value", tag))
+
+
+_BOOL = {"true": True, "yes": True, "on": True, "y": True, "false": False, "no": False, "off": False, "n": False}
+
+
+def _scalar(node: Any) -> Any:
+    value = node.value
+    tag = _tag(node)
+    if not tag.startswith("tag:yaml.org,2002:") or tag.endswith(":str"):
+        return value
+    kind = tag.rsplit(":", 1)[1]
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return _BOOL.get(value.lower(), value)
+    if kind == "int":
+        try:
+            return int(value.replace("_", ""), 0)
+        except ValueError:
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                return value
+    if kind == "float":
+        try:
+            return float(value.replace("_", ""))
+        except ValueError:
+            return value
+    return value
+
+
+def _expanded_size(node: Any, memo: dict[int, int], depth: int = 0) -> int:
+    """Nodes the document stands for once aliases are expanded (memoised: linear in nodes written)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a recursive alias counts once and cannot loop
+    value = node.value
+    size = 1
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, tuple):
+                size += _expanded_size(item[0], memo, depth + 1) + _expanded_size(item[1], memo, depth + 1)
+            else:
+                size += _expanded_size(item, memo, depth + 1)
+            if size > MAX_EXPANDED_NODES:
+                break
+    memo[key] = size
+    return size
+
+
+class _Builder:
+    """Node tree -> plain values, recording the 1-based line of every key and list item."""
+
+    __slots__ = ("lines", "budget")
+
+    def __init__(self, budget: int) -> None:
+        self.lines: dict[FieldPath, int] = {}
+        self.budget = budget
+
+    def build(self, node: Any, path: FieldPath) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise ManifestError(f"refused: more than {MAX_EXPANDED_NODES} nodes after alias expansion "
+                                "(YAML bomb?)")
+        value = node.value
+        if isinstance(value, str):
+            return _scalar(node)
+        lines = self.lines
+        if value and isinstance(value[0], tuple) or _tag(node).endswith(":map"):
+            out: dict[Any, Any] = {}
+            for knode, vnode in value:
+                key = _scalar(knode) if isinstance(knode.value, str) else repr(knode.value)[:40]
+                if not isinstance(key, (str, int)):
+                    key = str(key)
+                sub = (*path, key)
+                lines[sub] = knode.start_mark.line + 1
+                out[key] = self.build(vnode, sub)
+            return out
+        items = []
+        for i, item in enumerate(value):
+            sub = (*path, i)
+            lines[sub] = item.start_mark.line + 1
+            items.append(self.build(item, sub))
+        return items
+
+
+def parse_manifests(data: bytes, path: str) -> tuple[list[KubeObject], list[str]]:
+    """Kubernetes objects in `data`, with field lines; plus one-line errors for documents that failed.
+
+    A document without `apiVersion` and `kind` is not an object and is ignored; a `kind: List` yields
+    its items. Errors name the file and never quote its content.
+    """
+    if len(data) > MAX_MANIFEST_BYTES:
+        return [], [f"{path}: refused: {len(data)} bytes is over the {MAX_MANIFEST_BYTES} byte manifest limit"]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [f"{path}: not UTF-8 (byte {exc.start})"]
+    if "\t" in text and path.lower().endswith(".json"):
+        text = text.replace("\t", " ")  # JSON allows tabs as whitespace, YAML does not
+    try:
+        nodes = _compose_all(text)
+    except ManifestError as exc:
+        return [], [f"{path}: {exc}"]
+    except RecursionError:
+        return [], [f"{path}: refused: nesting too deep"]
+    objects: list[KubeObject] = []
+    errors: list[str] = []
+    has_aliases = "&" in text and "*" in text
+    for node in nodes:
+        if node is None:
+            continue
+        try:
+            budget = MAX_EXPANDED_NODES
+            if has_aliases:
+                memo: dict[int, int] = {}
+                size = _expanded_size(node, memo)
+                if size > MAX_EXPANDED_NODES or size > MAX_ALIAS_AMPLIFICATION * len(memo) + 10_000:
+                    raise ManifestError(f"refused: aliases expand to over {min(size, MAX_EXPANDED_NODES)} "
+                                        "nodes (YAML bomb?)")
+            builder = _Builder(budget)
+            body = builder.build(node, ())
+        except ManifestError as exc:
+            errors.append(f"{path}: document at line {node.start_mark.line + 1}: {exc}")
+            continue
+        except RecursionError:
+            errors.append(f"{path}: document at line {node.start_mark.line + 1}: refused: nesting too deep")
+            continue
+        doc_line = node.start_mark.line + 1
+        builder.lines[()] = doc_line
+        objects.extend(_objects(body, builder.lines, path, doc_line))
+    return objects, errors
+
+
+def _is_object(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("kind"), str) and isinstance(body.get("apiVersion"), str)
+
+
+def _objects(body: Any, lines: dict[FieldPath, int], path: str, doc_line: int) -> list[KubeObject]:
+    if not _is_object(body):
+        return []
+    items = body.get("items")
+    if body["kind"].endswith("List") and isinstance(items, list):
+        per_item: dict[int, dict[FieldPath, int]] = {}
+        for fpath, line in lines.items():
+            if len(fpath) >= 2 and fpath[0] == "items" and isinstance(fpath[1], int):
+                per_item.setdefault(fpath[1], {})[fpath[2:]] = line
+        out = []
+        for i, item in enumerate(items):
+            if _is_object(item):
+                item_lines = per_item.get(i, {})
+                out.append(KubeObject(item, "manifest", path, item_lines, item_lines.get((), doc_line)))
+        return out
+    return [KubeObject(body, "manifest", path, lines, doc_line)]
+
+
+# -- scanning -------------------------------------------------------------------------------------------
+def _owner(objects: list[KubeObject], line: int) -> KubeObject | None:
+    """The object whose document holds `line` (objects are in file order)."""
+    found = None
+    for obj in objects:
+        start = min(obj.lines.values()) if obj.lines else (obj.doc_line or 0)
+        if start <= line:
+            found = obj
+        else:
+            break
+    return found
+
+
+def scan_manifest(data: bytes, path: str, detector: "Detector", *, stats: Any = None,
+                  matches: "list[Match] | None" = None) -> list[Finding]:
+    """Leaks and hygiene faults in one manifest file.
+
+    Leaks: the engine on the raw bytes (pass `matches` when already scanned) plus base64-decoded
+    `Secret.data` / `ConfigMap.binaryData` values, reported at their key's line, never twice for one
+    secret. Hygiene: `secretkeeper.hygiene.check_objects`. A document that fails to parse is a counted
+    `manifest-error` skip with its message in `stats.warnings`; Helm templates are skipped quietly.
+    """
+    from secretkeeper.detect import finding_from_match
+    from secretkeeper.hygiene import check_objects, value_leaks
+
+    if matches is None:
+        matches = detector.scan(data, path)
+    objects: list[KubeObject] = []
+    errors: list[str] = []
+    if is_candidate(path, data):
+        objects, errors = parse_manifests(data, path)
+        if errors and not objects and any(m in data for m in _TEMPLATE_MARKERS):
+            errors = []  # a Helm/Jinja template, not rendered output: the raw scan is all we can do
+    if errors and stats is not None:
+        stats.skipped.add("manifest-error", path)
+        stats.warnings.extend(errors)
+    if stats is not None and objects:
+        stats.objects += len(objects)
+    out: list[Finding] = []
+    for m in matches:
+        owner = _owner(objects, m.line) if objects else None
+        if owner is None:
+            out.append(finding_from_match(m, Location(source="file", path=path, line=m.line)))
+        else:
+            out.append(finding_from_match(m, Location(source="manifest", path=path, line=m.line,
+                                                      object=owner.ref())))
+    if objects:
+        seen = {m.secret_sha256 for m in matches}
+        out.extend(f for f in value_leaks(objects, detector, encoded_only=True) if f.secret_sha256 not in seen)
+        out.extend(check_objects(objects, detector))
+    return out

@@ -1,0 +1,57 @@
+"""The one place a hygiene fault becomes a Finding: located at the field at fault, never holding a value."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from secretkeeper.findings import HYGIENE, Finding, Location, Severity, fingerprint, redact, sha256_hex
+from secretkeeper.kube.objects import KubeObject
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.hygiene.catalog import HygieneRule
+
+
+def rule(rule_id: str) -> "HygieneRule":
+    from secretkeeper.hygiene.catalog import RULES_BY_ID
+
+    return RULES_BY_ID[rule_id]
+
+
+def emit(rule_id: str, obj: KubeObject, field: tuple[str | int, ...], message: str, *,
+         suffix: tuple[str, ...] = (), detail: str = "", value: bytes | str | None = None,
+         digest: str | None = None, severity: Severity | None = None,
+         extra: dict[str, Any] | None = None) -> Finding:
+    """A hygiene finding for `obj` at the line of `field` (nearest ancestor with a line).
+
+    `suffix` extends the object reference (`container`, `env NAME`); `detail` tells apart several
+    findings of one rule on one object in the fingerprint; `value` is hashed and redacted, never kept.
+    """
+    meta = rule(rule_id)
+    ref = obj.ref(*suffix)
+    line = obj.line(*field) if (obj.lines or obj.doc_line) else None
+    if value is not None and digest is None:
+        digest = sha256_hex(value)
+    preview = redact(value) if value is not None else ""
+    source = obj.source if obj.source in ("manifest", "cluster", "image") else "manifest"
+    location = Location(source=source, path=obj.path, line=line, object=ref)
+    return Finding(
+        rule_id=rule_id,
+        kind=HYGIENE,
+        severity=severity or meta.severity,
+        location=location,
+        secret_sha256=digest,
+        preview=preview,
+        fingerprint=fingerprint(rule_id, obj.path or ref, digest, extra=f"{ref}#{detail}" if detail else ref),
+        message=message,
+        remediation=meta.remediation,
+        description=meta.description,
+        extra=dict(extra or {}),
+    )
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,61 @@
+"""RBAC: who can read Secrets. ClusterRoles (cluster-wide) are high, Roles (one namespace) medium;
+bindings of cluster-admin likewise (ClusterRoleBinding high, RoleBinding medium)."""
+
+from __future__ import annotations
+
+from secretkeeper.findings import Finding, Severity
+from secretkeeper.hygiene.base import as_dict, as_list, emit
+from secretkeeper.kube.objects import KubeObject
+
+READ_VERBS = {"get", "list", "watch", "*"}
+_SYSTEM_GROUPS = {"system:masters"}
+
+
+def _grants_secret_read(rule: dict) -> list[str]:
+    """The read verbs a rule grants on secrets ([] if none)."""
+    groups = [str(g) for g in as_list(rule.get("apiGroups"))] or [""]
+    resources = {str(r) for r in as_list(rule.get("resources"))}
+    verbs = {str(v).lower() for v in as_list(rule.get("verbs"))}
+    if not ({"", "*"} & set(groups)) or not ({"secrets", "*"} & resources):
+        return []
+    return sorted(verbs & READ_VERBS)
+
+
+def check_role(obj: KubeObject) -> list[Finding]:
+    out: list[Finding] = []
+    cluster = obj.kind == "ClusterRole"
+    if cluster and obj.name.startswith("system:"):
+        return out  # built-in control-plane roles
+    for i, rule in enumerate(as_list(obj.body.get("rules"))):
+        rule = as_dict(rule)
+        verbs = _grants_secret_read(rule)
+        if not verbs:
+            continue
+        names = as_list(rule.get("resourceNames"))
+        scope = "in every namespace" if cluster else f"in namespace {obj.namespace or '(default)'}"
+        what = "secrets" if "secrets" in [str(r) for r in as_list(rule.get("resources"))] else "all resources (*)"
+        narrowed = f" (limited to {len(names)} named Secret(s))" if names else ""
+        severity = Severity.HIGH if cluster and not names else Severity.MEDIUM if not names else Severity.LOW
+        out.append(emit(
+            "k8s-rbac-secrets-read", obj, ("rules", i),
+            f"{obj.kind} {obj.name} grants {'/'.join(verbs)} on {what} {scope}{narrowed}",
+            detail=f"rules[{i}]", severity=severity,
+        ))
+    return out
+
+
+def check_binding(obj: KubeObject) -> list[Finding]:
+    ref = as_dict(obj.body.get("roleRef"))
+    if ref.get("name") != "cluster-admin" or ref.get("kind", "ClusterRole") != "ClusterRole":
+        return []
+    subjects = [as_dict(s) for s in as_list(obj.body.get("subjects"))]
+    if obj.name.startswith("system:") or (subjects and all(s.get("name") in _SYSTEM_GROUPS for s in subjects)):
+        return []  # the control plane's own binding
+    who = ", ".join(f"{s.get('kind', '?')} {s.get('name', '?')}" for s in subjects[:5]) or "no subjects"
+    cluster = obj.kind == "ClusterRoleBinding"
+    scope = "cluster-wide" if cluster else f"in namespace {obj.namespace or '(default)'}"
+    return [emit(
+        "k8s-rbac-cluster-admin-binding", obj, ("roleRef",),
+        f"{obj.kind} {obj.name} binds cluster-admin {scope} to {who}",
+        severity=Severity.HIGH if cluster else Severity.MEDIUM,
+    )]

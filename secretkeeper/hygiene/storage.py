@@ -1,0 +1,228 @@
+"""Where secrets are stored: Secret and ConfigMap objects, legacy token Secrets, TLS certificates, etcd
+encryption (EncryptionConfiguration), and the leaks hidden in base64-encoded values."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import TYPE_CHECKING, Any, Iterator
+
+from secretkeeper.findings import Finding, Location
+from secretkeeper.hygiene.base import as_dict, as_list, emit
+from secretkeeper.hygiene.certs import expiry_verdict, parse_pem_certificates
+from secretkeeper.hygiene.names import is_secret_like_name, looks_real, url_password
+from secretkeeper.kube.objects import KubeObject
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.detect import Detector
+
+LEGACY_TOKEN_TYPE = "kubernetes.io/service-account-token"
+LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used"
+INVALID_SINCE_LABEL = "kubernetes.io/legacy-token-invalid-since"
+
+
+def b64decode(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def secret_values(obj: KubeObject) -> Iterator[tuple[str, str, bytes | None]]:
+    """(field, key, decoded value or None if undecodable) for `data` (base64) and `stringData` (plain)."""
+    for key, value in as_dict(obj.body.get("data")).items():
+        yield "data", str(key), b64decode(value)
+    for key, value in as_dict(obj.body.get("stringData")).items():
+        yield "stringData", str(key), value.encode("utf-8", "surrogateescape") if isinstance(value, str) else None
+
+
+def _real_bytes(value: bytes | None) -> bool:
+    if not value:
+        return False
+    return looks_real(value.decode("utf-8", "replace"), min_length=1)
+
+
+def is_sops_encrypted(obj: KubeObject) -> bool:
+    sops = obj.body.get("sops")
+    return isinstance(sops, dict) and ("mac" in sops or "lastmodified" in sops)
+
+
+def check_secret(obj: KubeObject) -> list[Finding]:
+    out: list[Finding] = []
+    stype = str(obj.body.get("type") or "Opaque")
+    if stype == LEGACY_TOKEN_TYPE:
+        out.append(_legacy_token(obj))
+    if obj.source == "manifest" and not is_sops_encrypted(obj):
+        real = [(f, k) for f, k, v in secret_values(obj) if _real_bytes(v)]
+        if real:
+            keys = ", ".join(k for _f, k in real[:5]) + (", ..." if len(real) > 5 else "")
+            fields = " / ".join(sorted({f for f, _k in real}))
+            out.append(emit(
+                "k8s-secret-plaintext-manifest", obj, ("kind",),
+                f"Secret {obj.name} is committed with plaintext {fields} ({len(real)} key(s): {keys}); "
+                "base64 is not encryption",
+            ))
+    return out
+
+
+def _legacy_token(obj: KubeObject) -> Finding:
+    labels = as_dict(obj.metadata.get("labels"))
+    sa = as_dict(obj.metadata.get("annotations")).get("kubernetes.io/service-account.name", "?")
+    notes = []
+    if labels.get(LAST_USED_LABEL):
+        notes.append(f"last used {labels[LAST_USED_LABEL]}")
+    if labels.get(INVALID_SINCE_LABEL):
+        notes.append(f"invalid since {labels[INVALID_SINCE_LABEL]}")
+    extra = {k: str(v) for k, v in (("last_used", labels.get(LAST_USED_LABEL)),
+                                    ("invalid_since", labels.get(INVALID_SINCE_LABEL))) if v}
+    note = f" ({'; '.join(notes)})" if notes else ""
+    return emit(
+        "k8s-legacy-sa-token", obj, ("kind",),
+        f"Secret {obj.name} is a legacy, non-expiring token for ServiceAccount {sa}{note}",
+        detail="legacy-token", extra=extra,
+    )
+
+
+def check_configmap(obj: KubeObject, detector: "Detector | None") -> list[Finding]:
+    out: list[Finding] = []
+    for key, value in as_dict(obj.body.get("data")).items():
+        if not isinstance(value, str) or not value.strip():
+            continue
+        key = str(key)
+        reason = ""
+        if detector is not None:
+            hits = detector.scan(value.encode("utf-8", "surrogateescape"), obj.path)
+            if hits:
+                reason = f"a credential ({hits[0].rule.id})"
+        if not reason and url_password(value):
+            reason = "a URL with an embedded password"
+        if not reason and "\n" not in value.strip() and is_secret_like_name(key) and looks_real(value, 6):
+            reason = "a literal value under a secret-like key"
+        if reason:
+            from secretkeeper.findings import Severity
+
+            out.append(emit(
+                "k8s-configmap-secret", obj, ("data", key),
+                f"ConfigMap {obj.name} key {key} holds {reason}; ConfigMaps are readable by anyone who can "
+                "read the namespace's configuration",
+                suffix=(f"data {key}",), value=value,
+                severity=None if "credential" in reason or "URL" in reason else Severity.MEDIUM,
+            ))
+    return out
+
+
+def check_tls(obj: KubeObject, now: dt.datetime | None = None) -> list[Finding]:
+    out: list[Finding] = []
+    for field, key, value in secret_values(obj):
+        if key not in ("tls.crt", "ca.crt") or not value:
+            continue
+        infos = parse_pem_certificates(value)
+        if not infos:
+            continue
+        info = infos[0]  # the leaf (or the first CA certificate)
+        verdict = expiry_verdict(info, now)
+        if verdict is None:
+            continue
+        severity, message = verdict
+        out.append(emit(
+            "tls-cert-expiry", obj, (field, key), f"Secret {obj.name} {key}: {message}",
+            suffix=(f"{field} {key}",), digest=info.der_sha256, severity=severity,
+            extra={"days_left": info.days_left(now)},
+        ))
+    return out
+
+
+def _covers_secrets(resources: list[Any]) -> bool:
+    return any(str(r) in ("secrets", "*.*", "*.", "secrets.") for r in resources)
+
+
+def check_encryption_config(obj: KubeObject) -> list[Finding]:
+    out: list[Finding] = []
+    entries = as_list(obj.body.get("resources"))
+    covered = False
+    for i, entry in enumerate(entries):
+        entry = as_dict(entry)
+        if not _covers_secrets(as_list(entry.get("resources"))):
+            continue
+        covered = True
+        providers = as_list(entry.get("providers"))
+        first = as_dict(providers[0]) if providers else {}
+        if "identity" in first:
+            out.append(emit(
+                "k8s-etcd-encryption-identity", obj, ("resources", i, "providers", 0),
+                "the first provider for secrets is identity: new and updated Secrets are written to etcd "
+                "unencrypted", detail=f"resources[{i}]",
+            ))
+        break  # the API server uses the first entry that matches secrets
+    if not covered:
+        out.append(emit(
+            "k8s-etcd-encryption-identity", obj, ("resources",),
+            "no resources entry covers secrets: Secrets are stored in etcd unencrypted",
+            detail="uncovered",
+        ))
+    return out
+
+
+# -- leaks in values ---------------------------------------------------------------------------------------
+def value_leaks(objects: list[KubeObject], detector: "Detector", *, encoded_only: bool = False) -> list[Finding]:
+    """Leak findings in object values, located at their key's line and named by object.
+
+    Always: base64-decoded `Secret.data` and `ConfigMap.binaryData`. Unless `encoded_only` (manifest
+    files, whose raw bytes the engine already scanned): every other string value too (live objects).
+    """
+    from secretkeeper.detect import finding_from_match
+
+    out: list[Finding] = []
+    for obj in objects:
+        seen: set[str] = set()
+        for field, key, raw in _encoded_values(obj):
+            for m in detector.scan(raw, obj.path or obj.ref()):
+                if m.secret_sha256 in seen:
+                    continue
+                seen.add(m.secret_sha256)
+                out.append(finding_from_match(m, _value_location(obj, (field, key), f"{field} {key}")))
+        if encoded_only:
+            continue
+        for fpath, text in _strings(obj.body, ()):
+            if fpath[:1] in (("data",), ("binaryData",)) and obj.kind in ("Secret", "ConfigMap") and \
+                    (obj.kind == "Secret" or fpath[0] == "binaryData"):
+                continue
+            for m in detector.scan(text.encode("utf-8", "surrogateescape"), obj.path or obj.ref()):
+                if m.secret_sha256 in seen:
+                    continue
+                seen.add(m.secret_sha256)
+                out.append(finding_from_match(m, _value_location(obj, fpath, ".".join(map(str, fpath)))))
+    return out
+
+
+def _encoded_values(obj: KubeObject) -> Iterator[tuple[str, str, bytes]]:
+    if obj.kind == "Secret":
+        for key, value in as_dict(obj.body.get("data")).items():
+            raw = b64decode(value)
+            if raw:
+                yield "data", str(key), raw
+    elif obj.kind == "ConfigMap":
+        for key, value in as_dict(obj.body.get("binaryData")).items():
+            raw = b64decode(value)
+            if raw:
+                yield "binaryData", str(key), raw
+
+
+def _strings(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from _strings(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _strings(v, (*path, i))
+
+
+def _value_location(obj: KubeObject, fpath: tuple[str | int, ...], what: str) -> Location:
+    source = obj.source if obj.source in ("manifest", "cluster", "image") else "manifest"
+    line = obj.line(*fpath) if (obj.lines or obj.doc_line) else None
+    return Location(source=source, path=obj.path, line=line, object=obj.ref(what))
