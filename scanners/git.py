@@ -192,7 +192,7 @@ def verify_since(repo: Repo, rev: str) -> str:
 def _rev_list_args(refs: Sequence[str], since: str | None) -> bytes:
     lines = list(refs)
     if since:
-        lines += ["--not", since]
+        lines.append(f"^{since}")  # a resolved commit id (git 2.39's --stdin takes no options)
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
@@ -253,6 +253,10 @@ def list_blobs(repo: Repo, sel: Selection, refs: Sequence[str], max_size: int, s
         parts = line.split(b" ")
         if len(parts) == 3 and parts[1] == b"blob":
             add(parts[0].decode(), int(parts[2]), None)
+        elif len(parts) == 2 and parts[1] == b"missing":  # listed but unreadable: a corrupt object
+            oid = parts[0].decode()
+            skips.add("corrupt", f"object {oid[:12]}")
+            warnings.append(f"object {oid}: corrupt or unreadable, skipped")
     return Blobs(bytes(oids), sizes, width, names)
 
 

@@ -1,0 +1,375 @@
+"""Git history scanning on real repositories built by each test (scanners/git.py, `scan` history modes).
+
+Every planted credential is a synthetic token minted at run time; every git call is bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_token, run_cli
+
+RULE = "github-pat-classic"
+GIT_TIMEOUT = 60
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+class Repo:
+    """A throwaway repository with deterministic identities and dates."""
+
+    def __init__(self, path: Path, *, bare: bool = False) -> None:
+        self.path = path
+        self.tick = 0
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main", *(["--bare"] if bare else []))
+
+    def env(self) -> dict[str, str]:
+        self.tick += 1
+        date = f"2024-01-{1 + self.tick // 24:02d}T{self.tick % 24:02d}:00:00+00:00"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update({"GIT_AUTHOR_NAME": "Ada Dev", "GIT_AUTHOR_EMAIL": "ada@example.com",
+                    "GIT_COMMITTER_NAME": "Ada Dev", "GIT_COMMITTER_EMAIL": "ada@example.com",
+                    "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, "GIT_CONFIG_NOSYSTEM": "1",
+                    "GIT_CONFIG_GLOBAL": os.devnull, "HOME": str(self.path)})
+        return env
+
+    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
+        proc = subprocess.run(["git", "-C", str(self.path), *args], input=input, capture_output=True,
+                              env=self.env(), timeout=GIT_TIMEOUT)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"git {' '.join(args[:2])} failed: {proc.stderr.decode(errors='replace')}")
+        return proc.stdout.decode("utf-8", "replace").strip()
+
+    def write(self, rel: str | bytes, content: str | bytes) -> None:
+        path = Path(os.fsdecode(self.path)) / os.fsdecode(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    def commit(self, message: str, files: dict | None = None, *, remove: tuple[str, ...] = ()) -> str:
+        for rel, content in (files or {}).items():
+            self.write(rel, content)
+        for rel in remove:
+            self.git("rm", "-r", "-q", "--", rel)
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+def scan(*args: str | os.PathLike[str], code: int | None = None) -> dict:
+    res = run_cli(["scan", *[str(a) for a in args], "-f", "json"])
+    assert res.exception is None, res.exception
+    if code is not None:
+        assert res.code == code, res.output
+    return json.loads(res.stdout)
+
+
+def leaks(doc: dict) -> list[dict]:
+    return sorted((f for f in doc["findings"] if f["rule_id"] == RULE),
+                  key=lambda f: (f["location"]["path"], f["location"].get("commit", "")))
+
+
+def by_path(doc: dict) -> dict[str, dict]:
+    return {f["location"]["path"]: f for f in leaks(doc)}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "repo")
+
+
+# -- the issue's correctness cases ----------------------------------------------------------------------
+def test_added_then_deleted_is_reported_at_introducing_commit(repo):
+    token = make_token()
+    repo.commit("init", {"README.md": "hello\n"})
+    intro = repo.commit("add config", {"deploy/app.env": f"DEBUG=1\n\nGITHUB_TOKEN={token}\n"})
+    repo.commit("remove config", remove=("deploy/app.env",))
+    res = run_cli(["scan", repo.path, "-f", "json"])
+    assert res.code == 1, res.output
+    assert token not in res.output
+    doc = json.loads(res.stdout)
+    [f] = leaks(doc)
+    loc = f["location"]
+    assert loc == {"source": "git", "path": "deploy/app.env", "line": 3, "commit": intro,
+                   "author": "Ada Dev", "email": "ada@example.com", "date": loc["date"]}
+    assert loc["date"].startswith("2024-01-")
+    assert f["extra"]["in_head"] is False
+    assert "rewriting history is optional" in f["remediation"]
+    assert doc["summary"]["commits"] == 3 and doc["summary"]["blobs"] >= 2
+
+
+def test_still_in_head_reported_once_with_history_attribution(repo):
+    token = make_token()
+    repo.commit("init", {"README.md": "hello\n"})
+    intro = repo.commit("add", {"app.env": f"TOKEN={token}\n"})
+    repo.commit("unrelated", {"README.md": "hello again\n"})
+    doc = scan(repo.path, code=1)
+    [f] = leaks(doc)  # not once from the working tree and once from history
+    assert f["location"]["commit"] == intro and f["extra"]["in_head"] is True
+    assert "rotate it and remove it" in f["remediation"]
+    no_hist = scan(repo.path, "--no-history", code=1)
+    [w] = leaks(no_hist)
+    assert w["location"]["source"] == "file" and w["fingerprint"] == f["fingerprint"]
+
+
+def test_moved_to_another_line_and_another_file(repo):
+    token = make_token()
+    first = repo.commit("add", {"a.conf": f"x=1\nTOKEN={token}\n"})
+    repo.commit("move down", {"a.conf": f"x=1\ny=2\nz=3\nTOKEN={token}\n"})
+    moved = repo.commit("move file", {"b.conf": f"# moved\nTOKEN={token}\n", "a.conf": "x=1\n"})
+    found = by_path(scan(repo.path, code=1))
+    assert set(found) == {"a.conf", "b.conf"}
+    assert found["a.conf"]["location"]["commit"] == first and found["a.conf"]["location"]["line"] == 2
+    assert found["a.conf"]["extra"]["in_head"] is False
+    assert found["b.conf"]["location"]["commit"] == moved and found["b.conf"]["location"]["line"] == 2
+    assert found["b.conf"]["extra"]["in_head"] is True
+
+
+def test_secret_in_merge_resolution(repo):
+    token = make_token()
+    repo.commit("base", {"settings.ini": "mode=a\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("feature side", {"settings.ini": "mode=b\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main side", {"settings.ini": "mode=c\n"})
+    repo.git("merge", "-q", "feature", "-m", "merge", check=False)  # conflicts
+    repo.write("settings.ini", f"mode=bc\nTOKEN={token}\n")
+    repo.git("add", "settings.ini")
+    repo.git("commit", "-q", "--no-edit")
+    merge = repo.git("rev-parse", "HEAD")
+    assert len(repo.git("rev-list", "--parents", "-n1", "HEAD").split()) == 3
+    [f] = leaks(scan(repo.path, code=1))
+    assert f["location"]["commit"] == merge and f["location"]["line"] == 2
+
+
+def test_unmerged_branch_and_tag_only_commit(repo):
+    on_branch, on_tag = make_token(), make_token()
+    repo.commit("init", {"README.md": "hi\n"})
+    repo.git("checkout", "-q", "-b", "abandoned")
+    branch_commit = repo.commit("wip", {"wip.env": f"TOKEN={on_branch}\n"})
+    repo.git("checkout", "-q", "main")
+    tag_commit = repo.commit("release", {"release.env": f"TOKEN={on_tag}\n"})
+    repo.git("tag", "-a", "v1", "-m", "v1")
+    repo.git("reset", "-q", "--hard", "HEAD~1")  # the commit now lives only under the tag
+    doc = scan(repo.path, code=1)
+    found = by_path(doc)
+    assert found["wip.env"]["location"]["commit"] == branch_commit
+    assert found["release.env"]["location"]["commit"] == tag_commit
+    assert all(f["extra"]["in_head"] is False for f in found.values())
+    only_main = by_path(scan(repo.path, "--branch", "main", code=0))
+    assert only_main == {}
+
+
+def test_file_under_deleted_directory(repo):
+    token = make_token()
+    intro = repo.commit("add", {"old/deep/dir/creds.txt": f"user=svc\ntoken: {token}\n"})
+    repo.commit("drop dir", remove=("old",))
+    [f] = leaks(scan(repo.path, code=1))
+    assert f["location"]["path"] == "old/deep/dir/creds.txt" and f["location"]["commit"] == intro
+
+
+def test_binary_looking_text_is_scanned_and_real_binary_is_skipped(repo):
+    token, hidden = make_token(), make_token()
+    looks_binary = b"\x89PNG\r\n\x1a\n\xff\xfe\x01\x02" + f"\nTOKEN={token}\n".encode() + bytes(range(1, 9))
+    real_binary = b"\x00\x01\x02" + f"TOKEN={hidden}\n".encode()
+    repo.commit("add", {"assets/notes.txt": looks_binary, "assets/blob.txt": real_binary})
+    doc = scan(repo.path, code=1)
+    assert set(by_path(doc)) == {"assets/notes.txt"}
+    assert doc["summary"]["skipped"].get("binary", 0) >= 1
+
+
+def test_renamed_file(repo):
+    token = make_token()
+    intro = repo.commit("add", {"conf/old.env": f"TOKEN={token}\n"})
+    repo.git("mv", "conf/old.env", "conf/new.env")
+    renamed = repo.commit("rename")
+    found = by_path(scan(repo.path, code=1))
+    assert found["conf/old.env"]["location"]["commit"] == intro
+    assert found["conf/old.env"]["extra"]["in_head"] is False
+    assert found["conf/new.env"]["location"]["commit"] == renamed
+    assert found["conf/new.env"]["extra"]["in_head"] is True
+    assert found["conf/old.env"]["secret_sha256"] == found["conf/new.env"]["secret_sha256"]
+
+
+def test_submodule_pointer_is_skipped(repo, tmp_path):
+    token = make_token()
+    repo.commit("add", {"app.env": f"TOKEN={token}\n"})
+    missing = "1234567890abcdef1234567890abcdef12345678"  # a commit this repository does not have
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{missing},vendor/lib")
+    repo.git("commit", "-q", "-m", "submodule")
+    doc = scan(repo.path, code=1)
+    assert set(by_path(doc)) == {"app.env"}
+    assert doc["summary"]["warnings"] == []
+
+
+def test_shallow_clone_warns_and_since_missing_base_exits_2(repo, tmp_path):
+    token = make_token()
+    first = repo.commit("one", {"a.txt": "a\n"})
+    repo.commit("two", {"b.env": f"TOKEN={token}\n"})
+    repo.commit("three", {"c.txt": "c\n"})
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True,
+                   capture_output=True, timeout=GIT_TIMEOUT, env=repo.env())
+    doc = scan(clone, code=1)
+    assert any("shallow" in w for w in doc["summary"]["warnings"])
+    res = run_cli(["scan", str(clone), "--since", first, "-f", "json"])
+    assert res.code == 2, res.output
+    assert "unknown revision" in res.stderr and "git fetch --unshallow" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_corrupt_object_is_reported_and_skipped(repo):
+    token, other = make_token(), make_token()
+    repo.commit("good", {"good.env": f"TOKEN={token}\n"})
+    repo.commit("bad", {"bad.env": f"TOKEN={other}\nmore\n"})
+    bad = repo.git("rev-parse", "HEAD:bad.env")
+    obj = repo.path / ".git" / "objects" / bad[:2] / bad[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"x\x9c this is not a zlib stream" * 4)
+    res = run_cli(["scan", str(repo.path), "--no-progress", "-f", "json"])
+    assert res.code == 1, res.output  # findings, not a fatal error
+    doc = json.loads(res.stdout)
+    assert "good.env" in by_path(doc)
+    assert any(bad in w for w in doc["summary"]["warnings"])
+    assert doc["summary"]["skipped"].get("corrupt", 0) + doc["summary"]["skipped"].get("missing", 0) >= 1
+
+
+def test_non_utf8_path(repo):
+    token = make_token()
+    name = b"caf\xe9-secrets.env"
+    intro = repo.commit("add", {name: f"TOKEN={token}\n"})
+    repo.commit("rm", remove=(os.fsdecode(name),))
+    res = run_cli(["scan", str(repo.path), "-f", "json"])
+    assert res.code == 1, res.output
+    [f] = leaks(json.loads(res.stdout))
+    assert f["location"]["path"] == "caf\\xe9-secrets.env" and f["location"]["commit"] == intro
+    text = run_cli(["scan", str(repo.path)])  # the text report prints it without crashing
+    assert text.code == 1 and text.exception is None and "caf" in text.stdout
+
+
+def test_bare_repository_and_mirror_history_only(repo, tmp_path):
+    token = make_token()
+    intro = repo.commit("add", {"app.env": f"TOKEN={token}\n"})
+    for flag in ("--bare", "--mirror"):
+        dest = tmp_path / f"clone{flag}"
+        subprocess.run(["git", "clone", "-q", flag, str(repo.path), str(dest)], check=True, capture_output=True,
+                       timeout=GIT_TIMEOUT, env=repo.env())
+        doc = scan(dest, code=1)
+        [f] = leaks(doc)
+        assert f["location"]["commit"] == intro and f["extra"]["in_head"] is True
+        assert doc["summary"]["files"] == 0  # the object store is not scanned as files
+
+
+def test_stash_only_with_flag(repo):
+    token = make_token()
+    repo.commit("init", {"app.env": "TOKEN=\n"})
+    repo.write("app.env", f"TOKEN={token}\n")
+    repo.git("stash", "-q")
+    assert leaks(scan(repo.path, code=0)) == []
+    [f] = leaks(scan(repo.path, "--stash", code=1))
+    assert f["location"]["path"] == "app.env" and f["extra"]["in_head"] is False
+
+
+# -- CI modes ---------------------------------------------------------------------------------------------
+def test_since_scans_only_new_content(repo):
+    old, new = make_token(), make_token()
+    repo.commit("old leak", {"old.env": f"TOKEN={old}\n"})
+    base = repo.commit("base", {"README.md": "x\n"})
+    repo.git("checkout", "-q", "-b", "pr")
+    intro = repo.commit("pr leak", {"new.env": f"TOKEN={new}\n"})
+    doc = scan(repo.path, "--since", base, code=1)
+    assert set(by_path(doc)) == {"new.env"}
+    assert by_path(doc)["new.env"]["location"]["commit"] == intro
+    assert doc["summary"]["files"] == 0  # no working-tree sweep in CI mode
+    clean = scan(repo.path, "--since", "pr", code=0)
+    assert leaks(clean) == []
+    res = run_cli(["scan", str(repo.path), "--since", "no-such-ref"])
+    assert res.code == 2 and "unknown revision" in res.stderr
+
+
+def test_staged_scans_only_the_index(repo):
+    committed, staged, unstaged = make_token(), make_token(), make_token()
+    repo.commit("old", {"old.env": f"TOKEN={committed}\n"})
+    repo.write("new.env", f"A=1\nTOKEN={staged}\n")
+    repo.git("add", "new.env")
+    repo.write("notyet.env", f"TOKEN={unstaged}\n")
+    res = run_cli(["scan", str(repo.path), "--staged", "-f", "json"])
+    assert res.code == 1, res.output
+    [f] = leaks(json.loads(res.stdout))
+    assert f["location"]["path"] == "new.env" and f["location"]["line"] == 2
+    assert "commit" not in f["location"]
+    assert staged not in res.output and committed not in res.output
+
+
+def test_staged_outside_a_repository_is_a_usage_error(tmp_path):
+    (tmp_path / "plain").mkdir()
+    res = run_cli(["scan", str(tmp_path / "plain"), "--staged"])
+    assert res.code == 2 and "git repository" in res.stderr
+
+
+# -- fingerprints, equality with the file scan, parallelism ----------------------------------------------
+def test_fingerprint_survives_history_rewrite(repo, tmp_path):
+    token = make_token()
+    repo.commit("init", {"README.md": "x\n"})
+    repo.commit("leak", {"app.env": f"TOKEN={token}\n"})
+    repo.commit("more", {"other.txt": "y\n"})
+    before = leaks(scan(repo.path, code=1))[0]
+    repo.git("reset", "-q", "--soft", "HEAD~2")  # squash the two commits
+    repo.git("commit", "-q", "-m", "squashed")
+    after = leaks(scan(repo.path, "--branch", "main", code=1))[0]
+    assert after["location"]["commit"] != before["location"]["commit"]
+    assert after["fingerprint"] == before["fingerprint"]
+
+
+def test_history_matches_working_tree_rule_for_rule(repo, tmp_path):
+    tokens = [make_token() for _ in range(4)]
+    files = {
+        "a/app.env": f"GITHUB_TOKEN={tokens[0]}\n",
+        "b/config.yaml": f"auth:\n  token: {tokens[1]}\n  other: {tokens[2]}\n",
+        "c/notes.md": f"ignored {tokens[3]}  # secretkeeper:allow\n",
+        "d/aws.ini": "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
+        "e/plain.txt": "nothing here\n",
+    }
+    repo.commit("all", files)
+    as_files = scan(repo.path, "--no-history")
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True, capture_output=True,
+                   timeout=GIT_TIMEOUT, env=repo.env())
+    as_history = scan(bare)
+
+    def key(doc: dict) -> set[tuple]:
+        return {(f["rule_id"], f["location"]["path"], f["location"]["line"], f["secret_sha256"], f["fingerprint"])
+                for f in doc["findings"]}
+
+    assert key(as_files) == key(as_history)
+    assert len(leaks(as_history)) == 3  # the allowlisted line is dropped in both
+
+
+def test_parallel_readers_give_the_same_findings(repo, monkeypatch):
+    import scanners.git as git_scanner
+
+    tokens = [make_token() for _ in range(12)]
+    for i, t in enumerate(tokens):
+        repo.commit(f"c{i}", {f"svc{i % 3}/app{i}.env": f"N={i}\n" + "filler line\n" * (i * 50) + f"TOKEN={t}\n"})
+    serial = leaks(scan(repo.path, "--jobs", "1", code=1))
+    monkeypatch.setattr(git_scanner, "_INLINE_BYTES", 0)
+    parallel = leaks(scan(repo.path, "--jobs", "2", code=1))
+    assert len(serial) == 12
+    assert [(f["location"], f["fingerprint"]) for f in serial] == [(f["location"], f["fingerprint"]) for f in parallel]
+
+
+def test_no_findings_means_no_attribution_walk(repo, monkeypatch):
+    import scanners.git as git_scanner
+
+    for i in range(5):
+        repo.commit(f"c{i}", {f"f{i}.txt": f"clean {i}\n"})
+    called = []
+    monkeypatch.setattr(git_scanner, "introductions", lambda *a, **k: called.append(1) or {})
+    doc = scan(repo.path, code=0)
+    assert doc["summary"]["blobs"] == 5 and called == []
