@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from scanners.files import FileEntry, SkipLog, WalkOptions, is_binary_name, looks_binary, walk
+from scanners.manifests import is_candidate as is_manifest_candidate
+from scanners.manifests import scan_manifest
 from secretkeeper.baseline import Baseline
 from secretkeeper.config import Config
 from secretkeeper.detect import Detector, finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, Severity
+from secretkeeper.hygiene import HYGIENE_RULES, is_certificate_file, scan_certificate_file
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
 
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
@@ -126,7 +129,13 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
             return []
     stats.files += 1
     stats.bytes += len(data)
-    return [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in detector.scan(data, rel)]
+    matches = detector.scan(data, rel)
+    if is_manifest_candidate(rel, data):  # Kubernetes objects: leaks located by object, plus hygiene
+        return scan_manifest(data, rel, detector, stats=stats, matches=matches)
+    found = [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in matches]
+    if is_certificate_file(rel, data):
+        found.extend(scan_certificate_file(data, rel))
+    return found
 
 
 def _scan_batch(batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], ScanStats]:
@@ -203,6 +212,11 @@ class ScanOptions:
     images: list[str] = field(default_factory=list)  # image references (scanners/images.py)
     image_layers: bool = False
     platform: str | None = None
+    cluster: bool = False  # live cluster through the Kubernetes API (scanners/cluster.py)
+    context: str | None = None  # kubeconfig context (default: the current one)
+    namespace: str | None = None  # default: the context's namespace, like kubectl
+    all_namespaces: bool = False
+    images_from_cluster: bool = False  # also scan the images running pods use
 
 
 def display_paths(roots: list[Path]) -> list[str]:
@@ -254,6 +268,10 @@ def run_scan(options: ScanOptions) -> ScanResult:
         from scanners.images import scan_images
 
         findings.extend(scan_images(options.images, detector, options, stats))
+    if options.cluster or options.images_from_cluster:
+        from scanners.cluster import scan_cluster
+
+        findings.extend(scan_cluster(detector, options, stats))
     return finish(findings, stats, options, detector, started)
 
 
@@ -273,4 +291,6 @@ def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, dete
                              f.location.line or 0, f.rule_id))
     stats.rules = len(detector.rules)
     stats.duration = time.perf_counter() - started
-    return ScanResult(kept, stats, [str(p) for p in options.paths], {r.id: r for r in detector.rules})
+    rules: dict[str, object] = {r.id: r for r in HYGIENE_RULES}
+    rules.update((r.id, r) for r in detector.rules)
+    return ScanResult(kept, stats, [str(p) for p in options.paths], rules)
