@@ -131,6 +131,17 @@ def scan(
                                       "every layer (streamed; whiteouts noted)."),
     platform: Optional[str] = typer.Option(None, "--platform", help="With --image: the platform to pick "
                                            "from a manifest list, OS/ARCH[/VARIANT] (default linux/amd64)."),
+    cluster: bool = typer.Option(False, "--cluster", help="Scan a live cluster through the Kubernetes API "
+                                 "(kubeconfig or in-cluster config): workloads, Secrets (metadata only), "
+                                 "ConfigMaps, ServiceAccounts, RBAC. No PATH means no files."),
+    context: Optional[str] = typer.Option(None, "--context", help="With --cluster: the kubeconfig context "
+                                          "(default: the current context)."),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", help="With --cluster: this namespace "
+                                            "(default: the context's namespace)."),
+    all_namespaces: bool = typer.Option(False, "--all-namespaces", "-A", help="With --cluster: every "
+                                        "namespace."),
+    images_from_cluster: bool = typer.Option(False, "--images-from-cluster", help="Also scan the images "
+                                             "the cluster's running pods use (deduplicated by digest)."),
 ) -> None:
     """Scan files (and git history) for leaked credentials; exit 1 on findings at/above --fail-on.
 
@@ -154,7 +165,11 @@ def scan(
     if fmt not in report.FORMATS:
         raise SecretkeeperError(f"--format: unknown format (choose from {', '.join(report.FORMATS)})")
     # A scan of only images (or only a cluster) does not also sweep the current directory.
-    default_roots = [] if image else [Path(".")]
+    if namespace is not None and all_namespaces:
+        raise SecretkeeperError("--namespace and --all-namespaces exclude each other")
+    if (context or namespace or all_namespaces) and not (cluster or images_from_cluster):
+        raise SecretkeeperError("--context, --namespace and --all-namespaces need --cluster")
+    default_roots = [] if (image or cluster or images_from_cluster) else [Path(".")]
     roots = [Path(p) for p in (paths or default_roots)]
     for root in roots:
         if not root.exists():
@@ -171,7 +186,8 @@ def scan(
     options = ScanOptions(paths=roots, config=cfg, jobs=jobs, baseline=base, rule_files=list(rules_file),
                           history=not no_history, since=since, staged=staged, branches=list(branch),
                           stash=stash, images=list(image), image_layers=image_layers,
-                          platform=platform)
+                          platform=platform, cluster=cluster, context=context, namespace=namespace,
+                          all_namespaces=all_namespaces, images_from_cluster=images_from_cluster)
     if show_progress:
         result = _with_progress(options, run_scan)
     else:
