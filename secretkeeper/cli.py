@@ -193,7 +193,10 @@ def scan(
     else:
         result = run_scan(options)
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    text = report.render(result, fmt, color=color) if not (quiet and fmt == "text" and not result.findings) else ""
+    if quiet and fmt == "text":  # findings only: no summary line, nothing at all when clean
+        text = report.renderer("text")(result, color=color, summary=False) if result.findings else ""
+    else:
+        text = report.render(result, fmt, color=color)
     if output is not None:
         write_private(output, text)
     elif text:

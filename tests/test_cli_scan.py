@@ -304,3 +304,12 @@ def test_rules_list_includes_custom(make_tree, run_cli):
     rows = json.loads(run_cli(["rules", "list", "-f", "json", "-c", root / "sk.yaml"]).stdout)
     assert {"id": "acme-api-key", "family": "custom"}.items() <= {
         k: v for r in rows if r["id"] == "acme-api-key" for k, v in r.items()}.items()
+
+
+def test_quiet_with_findings_prints_findings_only(make_tree, run_cli, canary):
+    root = make_tree({"a.txt": f"t {canary}\n"})
+    res = run_cli(["scan", root, "--no-history", "-q"])
+    assert res.code == 1
+    assert "a.txt" in res.stdout and RULE in res.stdout
+    assert "finding" not in res.stdout.splitlines()[-1]  # no summary line
+    assert res.stderr == ""

@@ -125,7 +125,8 @@ def _finding_lines(f: Finding, color: bool) -> list[Text]:
     return out
 
 
-def render(result: "ScanResult", *, color: bool = False) -> str:
+def render(result: "ScanResult", *, color: bool = False, summary: bool = True) -> str:
+    """The report; `summary=False` (`scan --quiet`) prints the findings only."""
     buf = io.StringIO()
     width = shutil.get_terminal_size((WIDTH, 24)).columns if color else WIDTH
     console = Console(file=buf, force_terminal=color, no_color=not color, color_system="auto" if color else None,
@@ -138,7 +139,9 @@ def render(result: "ScanResult", *, color: bool = False) -> str:
         for f in findings:
             for line in _finding_lines(f, color):
                 console.print(line)
-        console.print()
-    style = "bold red" if result.findings and color else ("bold green" if color else "")
-    console.print(Text(summary_line(result), style=style))
+        if summary:
+            console.print()
+    if summary:
+        style = "bold red" if result.findings and color else ("bold green" if color else "")
+        console.print(Text(summary_line(result), style=style))
     return buf.getvalue()
