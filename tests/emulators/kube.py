@@ -605,6 +605,15 @@ class KubeEmulator:
                                    "creationTimestamp": _now(), "resourceVersion": str(self.state.bump())}}
                 sas[(meta["name"], "default")] = sa
                 self.state.record("ADDED", _BY_GV[("", "v1", "serviceaccounts")], sa)
+            cms = self.state.table(_BY_GV[("", "v1", "configmaps")])
+            if (meta["name"], "kube-root-ca.crt") not in cms and self.tls is not None:
+                # the root CA publisher's ConfigMap, present in every namespace of a real cluster
+                cm = {"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": "kube-root-ca.crt", "namespace": meta["name"], "uid": str(uuid.uuid4()),
+                                   "creationTimestamp": _now(), "resourceVersion": str(self.state.bump())},
+                      "data": {"ca.crt": self.tls.ca_pem.decode()}}
+                cms[(meta["name"], "kube-root-ca.crt")] = cm
+                self.state.record("ADDED", _BY_GV[("", "v1", "configmaps")], cm)
         self.state.record(event, res, obj)
 
 
