@@ -22,7 +22,7 @@ def write_private(path: Path, text: str) -> None:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         if stat.S_ISDIR(st.st_mode):
-            raise SecretkeeperError(f"{path}: is a directory")
+            raise SecretkeeperError(f"{path}: cannot write: is a directory")
         try:
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text)
