@@ -107,16 +107,42 @@ def is_data_uri(secret: bytes, _match: bytes = b"") -> bool:
     return secret.strip().startswith(b"data:")
 
 
-_CODE_RE = re.compile(rb"^[A-Za-z_][\w.]*(\(.*\))?$|^[A-Za-z_][\w]*\.[A-Za-z_][\w.]*$|^\w+\[.+\]$|^new\s")
+# One identifier segment as code writes it: snake_case, CONSTANT, Word, camelCase (not random mixed case).
+_SEG = rb"(?:[a-z_][a-z0-9_]*|[A-Z][A-Z0-9_]*|[A-Z]?[a-z]+(?:[A-Z][a-z]+|[0-9]{1,2})*|[a-z]+(?:[A-Z][a-z0-9]*)+)"
+_PATH = rb"[$@]?" + _SEG + rb"(?:(?:\.|::|->|\?\.)" + _SEG + rb")*"
+# A call or subscript: `get_password()`, `kwargs.get(` (cut at a quote), `request.form[`, `env!(`.
+_CALL_RE = re.compile(rb"^(?:new\s+|await\s+)?" + _PATH + rb"!?[(\[]")
+_DOTTED_RE = re.compile(rb"^" + _PATH + rb"(?:\.|::|->|\?\.)" + _SEG + rb"[);,\]}]*$")
+_IDENT_RE = re.compile(rb"^[A-Za-z_][A-Za-z_]*[0-9]{0,2}$")
+_KEYWORDISH_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth")
 
 
-def is_code_expression(secret: bytes, _match: bytes = b"") -> bool:
-    """Unquoted identifiers and calls (`password = get_password()`, `token = self.token`)."""
+def _quoted_in_match(secret: bytes, match: bytes) -> bool:
+    i = match.find(secret) if secret else -1
+    return i > 0 and match[i - 1 : i] in (b'"', b"'", b"`")
+
+
+def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
+    """Unquoted identifiers and calls (`password = get_password()`, `token = self.token`, `SecretStr`).
+
+    A value written between quotes in the match is a literal, never code.
+    """
     s = secret.strip()
-    if not s or s[:1] in b"\"'`":
+    if not s or s[:1] in b"\"'`" or _quoted_in_match(s, match):
         return False
-    if _CODE_RE.match(s) and (b"(" in s or b"." in s or b"[" in s or s.isidentifier() and s.islower() and b"_" in s):
+    core = s.rstrip(b");,]}")
+    if _CALL_RE.match(s) or _DOTTED_RE.match(s):
         return True
+    if s.startswith((b"new ", b"await ", b"this.", b"self.")) or re.match(rb"^[!&*@]{1,2}[A-Za-z_][\w]*$", s):
+        return True  # YAML tags/anchors/aliases (`!vault`, `*pw`), pointers, instance variables
+    if _IDENT_RE.match(core):
+        letters = core.rstrip(b"0123456789")
+        if b"_" in letters.strip(b"_") or (letters.isupper() and len(letters) > 3):
+            return True  # snake_case / CONSTANT_NAME references
+        if re.match(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$", letters):
+            return True  # camelCase / CamelCase names (dbPassword, SecretStr)
+        if _KEYWORDISH_RE.search(letters):
+            return True  # mypassword, apikey: a variable named after the thing
     return False
 
 
@@ -126,6 +152,63 @@ def is_path_or_url_only(secret: bytes, _match: bytes = b"") -> bool:
     if s.startswith((b"/", b"./", b"../", b"~/", b"file:")) and b" " not in s:
         return True
     return bool(re.match(rb"^[a-z][a-z0-9+.-]*://[^@/\s]+(/|$)", s)) and b"@" not in s
+
+
+_NON_SECRET_WORDS = frozenset(
+    b"""hidden masked mask redacted required optional disabled enabled enable disable none nil null auto
+    prompt ask input sensitive secure encrypted encrypt decrypt plain plaintext cleartext md5 sha1 sha256 sha512
+    scram-sha-256 trust peer ident reject bcrypt argon2 argon2id pbkdf2 yes no on off env file files vault
+    keyring random generated generate unset empty omitted blank hashed hash string text integer boolean bool
+    number int long char bytes buffer secretstr secretbytes password passwd passwords secret secrets token
+    tokens credential credentials apikey api_key undefined unknown invalid missing default defaults test
+    testing tests demo sample samples mock mocked stub dummy fake changeit admin username user login
+    anonymous guest public private internal external local localhost system root readonly readwrite
+    oauth oauth2 basic bearer digest ntlm kerberos ldap saml jwt session cookie header headers query body
+    form field fields object array list dict map value values type types label title name names
+    asterisk stars dots bullet bullets forgot reset change confirm confirmed verify verified expired
+    incorrect wrong weak strong show hide visible invisible toggle""".split()
+)
+_TITLE_WORD_RE = re.compile(rb"^[A-Z][a-z]{2,}[.:!?]?$|^[A-Z]{2,}[a-z]*$|^[a-z]+[.:!?]$")
+_LETTERS_RE = re.compile(rb"^[A-Za-z][A-Za-z_.-]*$")
+_WORD_KEY_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth|login|user")
+
+
+def is_word(secret: bytes, _match: bytes = b"") -> bool:
+    """A label or a name, not a credential: `Password`, `Passwort`, `hidden`, `dbPasswordInput`.
+
+    Only letters (no digit, no symbol): a known non-secret word, a capitalised word (i18n labels), or a
+    letters-only name built around a credential word (`mypassword`, `user-password`, `secretKey`).
+    """
+    s = secret.strip()
+    low = s.lower()
+    if low in _NON_SECRET_WORDS or low.strip(b".:!?") in _NON_SECRET_WORDS:
+        return True
+    if not _LETTERS_RE.match(s):
+        return False
+    if _TITLE_WORD_RE.match(s):
+        return True
+    if _WORD_KEY_RE.search(s):
+        return True
+    # camelCase / snake_case / kebab-case names made only of letters
+    return bool(re.match(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:[_.-][a-z]+)+$", s))
+
+
+_NUMERIC_RE = re.compile(rb"^[+-]?[0-9][0-9_.,:/ -]*[0-9]?[a-zA-Z]{0,2}$")
+
+
+def is_numeric(secret: bytes, _match: bytes = b"") -> bool:
+    """Numbers, versions, dates, ports, sizes (`123456`, `1.2.3`, `2024-01-01`, `8080`, `30s`)."""
+    s = secret.strip()
+    return bool(_NUMERIC_RE.match(s)) and sum(c in b"0123456789" for c in s) * 2 >= len(s)
+
+
+_SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./][a-z]+[0-9]{0,3}){1,12}$")
+
+
+def is_resource_name(secret: bytes, _match: bytes = b"") -> bool:
+    """A resource name rather than a key: `my-app-secret`, `prod/db/api_key`, `projects.secret.v2`."""
+    s = secret.strip()
+    return bool(_SLUG_RE.match(s)) or bool(re.match(rb"^(?:projects|arn|secret|secrets|kv)[:/]", s))
 
 
 FILTERS: dict[str, Filter] = {
@@ -138,6 +221,9 @@ FILTERS: dict[str, Filter] = {
     "data-uri": is_data_uri,
     "code": is_code_expression,
     "path": is_path_or_url_only,
+    "word": is_word,
+    "numeric": is_numeric,
+    "name": is_resource_name,
 }
 
 
