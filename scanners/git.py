@@ -29,10 +29,12 @@ Paths are read with `-z` and decoded as UTF-8; bytes that are not UTF-8 are show
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import re
 import subprocess
+import tempfile
 import threading
 from array import array
 from dataclasses import dataclass, field, replace
@@ -51,8 +53,6 @@ _OID_RE = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 _INLINE_BYTES = 16 * 1024 * 1024
 # Slices per worker: enough to balance load and report progress, few enough that reader start-up is noise.
 _SLICES_PER_JOB = 8
-# Past this many blobs with findings, filter one unfiltered `git log --raw` instead of --find-object.
-_FIND_OBJECT_MAX = 2000
 
 IN_HEAD_ADVICE = "Still in HEAD: rotate it and remove it."
 HISTORY_ADVICE = "Only in history: rotate it; rewriting history is optional."
@@ -243,20 +243,27 @@ def list_blobs(repo: Repo, sel: Selection, refs: Sequence[str], max_size: int, s
             if typ == "blob":
                 add(oid, size, named[oid])
         return Blobs(bytes(oids), sizes, width, names)
-    proc = subprocess.run(repo.cmd("cat-file", "--batch-all-objects", "--unordered",
-                                   "--batch-check=%(objectname) %(objecttype) %(objectsize)"),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
-    if proc.returncode != 0:
+    # Streamed: a large repository lists millions of trees and commits we do not keep.
+    lister = subprocess.Popen(repo.cmd("cat-file", "--batch-all-objects", "--unordered",
+                                       "--batch-check=%(objecttype) %(objectsize) %(objectname)"),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(), bufsize=1 << 20)
+    assert lister.stdout is not None
+    for line in lister.stdout:
+        if line.startswith(b"blob "):
+            _, size, oid = line.split()
+            size_i = int(size)
+            if 0 < size_i <= max_size:
+                oids += oid + b"\n"
+                sizes.append(size_i)
+            elif size_i:
+                add(oid.decode(), size_i, None)
+        elif line.endswith(b" missing\n"):  # listed but unreadable: a corrupt object
+            oid_s = line.split()[0].decode()
+            skips.add("corrupt", f"object {oid_s[:12]}")
+            warnings.append(f"object {oid_s}: corrupt or unreadable, skipped")
+    if lister.wait() != 0:
         warnings.append("git cat-file could not list every object (corrupt repository?); "
                         "scanned the objects it listed")
-    for line in proc.stdout.split(b"\n"):
-        parts = line.split(b" ")
-        if len(parts) == 3 and parts[1] == b"blob":
-            add(parts[0].decode(), int(parts[2]), None)
-        elif len(parts) == 2 and parts[1] == b"missing":  # listed but unreadable: a corrupt object
-            oid = parts[0].decode()
-            skips.add("corrupt", f"object {oid[:12]}")
-            warnings.append(f"object {oid}: corrupt or unreadable, skipped")
     return Blobs(bytes(oids), sizes, width, names)
 
 
@@ -330,7 +337,8 @@ class _Reader:
 
 
 def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
-               tick: Callable[[int, int], None] | None = None) -> SliceResult:
+               tick: Callable[[int, int], None] | None = None,
+               on_finding: Callable[[], None] | None = None) -> SliceResult:
     """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit."""
     res = SliceResult()
     width = blobs.width
@@ -363,6 +371,9 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                     break
                 i += 1
                 _scan_blob(detector, oid, data, blobs.names.get(oid), res)
+                if on_finding is not None and res.found:
+                    on_finding()
+                    on_finding = None
                 if tick is not None and res.blobs % 256 == 0:
                     tick(res.blobs, res.bytes)
         finally:
@@ -407,12 +418,15 @@ def slices(sizes: array, parts: int) -> list[tuple[int, int]]:
 
 
 def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
-                 progress: Progress | None = None) -> SliceResult:
+                 progress: Progress | None = None, on_finding: Callable[[], None] | None = None) -> SliceResult:
+    """Scan every listed blob once; `on_finding()` is called as soon as the first finding is known."""
     total = SliceResult()
     total_bytes = sum(blobs.sizes)
     done = [0, 0]
 
     def merge(res: SliceResult) -> None:
+        if res.found and on_finding is not None:
+            on_finding()
         total.found.extend(res.found)
         total.blobs += res.blobs
         total.bytes += res.bytes
@@ -428,7 +442,8 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
     if jobs <= 1 or total_bytes < _INLINE_BYTES or "fork" not in multiprocessing.get_all_start_methods():
         base = (total.blobs, total.bytes)
         merge(scan_slice(repo, blobs, 0, len(blobs), detector,
-                         tick=(lambda b, n: report(base[0] + b, base[1] + n)) if progress else None))
+                         tick=(lambda b, n: report(base[0] + b, base[1] + n)) if progress else None,
+                         on_finding=on_finding))
         report(total.blobs, total.bytes)
         return total
     _WORKER.update(repo=repo, blobs=blobs, detector=detector)
@@ -511,47 +526,105 @@ class Intro:
     date: str
 
 
-def introductions(repo: Repo, refs: Sequence[str], since: str | None, wanted: set[str],
-                  warnings: list[str]) -> dict[str, list[tuple[bytes, Intro]]]:
-    """For each wanted blob: (path, commit) pairs where a commit adds it, oldest first."""
-    if not wanted or not refs:
-        return {}
-    args = ["log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--topo-order", "--reverse",
-            "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
-    if len(wanted) <= _FIND_OBJECT_MAX:
-        args[-1:-1] = [f"--find-object={o}" for o in sorted(wanted)]
-    proc = subprocess.run(repo.cmd(*args), input=_rev_list_args(refs, since), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=_env())
-    if proc.returncode != 0:
-        warnings.append("git log failed during attribution (corrupt repository?); some findings may lack "
-                        "a commit")
+class IntroWalk:
+    """The commits that add blobs, from one `git log --raw` over the scanned refs.
+
+    Started only once there is a finding (`start()`, called by the content pass as soon as the first
+    one appears, so the walk overlaps the rest of the content pass); a scan without findings never
+    starts it. The walk's output (commit ids, names, dates, paths, blob ids: no content) goes to an
+    anonymous 0600 temp file and is searched for the blobs that have findings.
+    """
+
+    def __init__(self, repo: Repo, refs: Sequence[str], since: str | None) -> None:
+        self.repo, self.refs, self.since = repo, list(refs), since
+        self.proc: subprocess.Popen | None = None
+        self.out = None
+
+    def start(self) -> None:
+        if self.proc is not None or not self.refs:
+            return
+        self.out = tempfile.TemporaryFile(prefix="secretkeeper-log-")
+        args = ["log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--topo-order", "--reverse",
+                "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
+        self.proc = subprocess.Popen(self.repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out,
+                                     stderr=subprocess.DEVNULL, env=_env())
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(_rev_list_args(self.refs, self.since))
+            self.proc.stdin.close()
+        except OSError:
+            pass
+
+    def introductions(self, wanted: set[str], warnings: list[str]) -> dict[str, list[tuple[bytes, Intro]]]:
+        """For each wanted blob: (path, commit) pairs where a commit adds it, oldest first."""
+        if not wanted or not self.refs:
+            return {}
+        self.start()
+        assert self.proc is not None and self.out is not None
+        if self.proc.wait() != 0:
+            warnings.append("git log failed during attribution (corrupt repository?); some findings may "
+                            "lack a commit")
+        self.out.seek(0, os.SEEK_END)
+        if not self.out.tell():
+            return {}
+        with mmap.mmap(self.out.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _parse_intros(data, wanted)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.out is not None:
+            self.out.close()
+
+
+def _new_oid_hits(data: "mmap.mmap | bytes", wanted: set[str]) -> Iterator[tuple[int, str]]:
+    """Offsets of wanted blob ids in the *new* column of raw diff records (`<old> <new> <status>\0`)."""
+    if len(wanted) <= 16:
+        for oid in wanted:
+            needle = f" {oid} ".encode()
+            pos = data.find(needle)
+            while pos >= 0:
+                yield pos + 1, oid
+                pos = data.find(needle, pos + 1)
+        return
+    for m in _RAW_NEW.finditer(data):
+        oid = m.group(1).decode()
+        if oid in wanted:
+            yield m.start(1), oid
+
+
+_ADDED = re.compile(rb"[AMTCRUX]\d*")
+_RAW_NEW = re.compile(rb"[0-9a-f]{40,64} ([0-9a-f]{40,64}) [A-Z]\d*\x00")
+
+
+def _parse_intros(data: "mmap.mmap | bytes", wanted: set[str]) -> dict[str, list[tuple[bytes, Intro]]]:
     out: dict[str, list[tuple[bytes, Intro]]] = {}
-    toks = proc.stdout.split(b"\0")
-    intro: Intro | None = None
-    order = 0
-    i = 0
-    while i < len(toks):
-        tok = toks[i]
-        if tok.startswith(b"\x01"):
-            if i + 3 >= len(toks):
-                break
-            order += 1
-            intro = Intro(order, tok[1:].decode(), toks[i + 1].decode("utf-8", "replace"),
-                          toks[i + 2].decode("utf-8", "replace"), toks[i + 3].decode())
-            i += 4
+    headers: dict[int, Intro] = {}
+    for pos, oid in _new_oid_hits(data, wanted):
+        end = pos + len(oid)
+        status_end = data.find(b"\0", end)
+        status = bytes(data[end + 1 : status_end])
+        if not _ADDED.fullmatch(status):
+            continue  # the old column, or a deletion
+        line_start = data.rfind(b":", 0, pos)
+        mode = bytes(data[line_start + 8 : line_start + 14])
+        if mode == b"160000":
             continue
-        meta = tok.lstrip(b"\n")
-        if meta.startswith(b":") and i + 1 < len(toks):
-            fields = meta[1:].split()
-            path = toks[i + 1]
-            i += 2
-            if intro is None or len(fields) < 5:
+        path_end = data.find(b"\0", status_end + 1)
+        path = bytes(data[status_end + 1 : path_end])
+        h = data.rfind(b"\x01", 0, pos)
+        intro = headers.get(h)
+        if intro is None:
+            fields = bytes(data[h + 1 : data.find(b"\0\n", h) if data.find(b"\0\n", h) > 0 else pos])
+            parts = fields.split(b"\0")
+            if len(parts) < 4:
                 continue
-            new_oid, status = fields[3].decode(), fields[4][:1]
-            if status != b"D" and fields[1] != b"160000" and new_oid in wanted:
-                out.setdefault(new_oid, []).append((path, intro))
-            continue
-        i += 1
+            intro = headers[h] = Intro(h, parts[0].decode(), parts[1].decode("utf-8", "replace"),
+                                       parts[2].decode("utf-8", "replace"), parts[3].decode())
+        out.setdefault(oid, []).append((path, intro))
+    for pairs in out.values():
+        pairs.sort(key=lambda pi: pi[1].order)
     return out
 
 
@@ -606,7 +679,19 @@ def scan_history(repo: Repo, detector: Detector, sel: Selection, *, max_size: in
     if detector.path_rules and not sel.staged and not (sel.since or sel.branches) and refs:
         names_walk = NameWalk(repo, refs, since, [r.path_pattern for r in detector.path_rules])
     blobs = list_blobs(repo, sel, refs, max_size, skips, warnings)
-    res = content_pass(repo, blobs, detector, jobs, progress)
+    walk = IntroWalk(repo, refs, since)
+    try:
+        return _scan_listed(repo, detector, sel, blobs, walk, names_walk, refs, since, skips, warnings,
+                            max_size=max_size, jobs=jobs, progress=progress, prefix=prefix, excluded=excluded)
+    finally:
+        walk.close()
+
+
+def _scan_listed(repo: Repo, detector: Detector, sel: Selection, blobs: Blobs, walk: IntroWalk,
+                 names_walk: NameWalk | None, refs: Sequence[str], since: str | None, skips: SkipLog,
+                 warnings: list[str], *, max_size: int, jobs: int, progress: Progress | None, prefix: str,
+                 excluded: PathFilter | None) -> HistoryResult:
+    res = content_pass(repo, blobs, detector, jobs, progress, on_finding=None if sel.staged else walk.start)
     if names_walk is not None:
         gated = path_rule_pass(repo, detector, names_walk.result(), max_size)
         res.found.extend(gated.found)
@@ -619,7 +704,7 @@ def scan_history(repo: Repo, detector: Detector, sel: Selection, *, max_size: in
     if sel.staged:
         findings = _staged_findings(res.found, blobs, prefix, excluded)
     else:
-        findings = _attribute(repo, res.found, refs, since, detector, max_size, warnings, prefix, excluded)
+        findings = _attribute(repo, res.found, walk, detector, max_size, warnings, prefix, excluded)
     return HistoryResult(findings, res.blobs, res.bytes, commits, skips, warnings)
 
 
@@ -642,13 +727,13 @@ def _staged_findings(found: list[tuple[str, Finding]], blobs: Blobs, prefix: str
     return out
 
 
-def _attribute(repo: Repo, found: list[tuple[str, Finding]], refs: Sequence[str], since: str | None,
+def _attribute(repo: Repo, found: list[tuple[str, Finding]], walk: IntroWalk,
                detector: Detector, max_size: int, warnings: list[str], prefix: str,
                excluded: PathFilter | None) -> list[Finding]:
     if not found:
         return []
     wanted = {oid for oid, _ in found}
-    intros = introductions(repo, refs, since, wanted, warnings)
+    intros = walk.introductions(wanted, warnings)
     best: dict[tuple[str, str, str | None], tuple[Intro, Finding, str]] = {}
     gated = _gated_ids(detector)
     for oid, f in found:

@@ -354,13 +354,13 @@ def test_history_matches_working_tree_rule_for_rule(repo, tmp_path):
 def test_parallel_readers_give_the_same_findings(repo, monkeypatch):
     import scanners.git as git_scanner
 
-    tokens = [make_token() for _ in range(12)]
+    tokens = [make_token() for _ in range(20)]  # > 16 blobs: the regex search of the walk
     for i, t in enumerate(tokens):
         repo.commit(f"c{i}", {f"svc{i % 3}/app{i}.env": f"N={i}\n" + "filler line\n" * (i * 50) + f"TOKEN={t}\n"})
     serial = leaks(scan(repo.path, "--jobs", "1", code=1))
     monkeypatch.setattr(git_scanner, "_INLINE_BYTES", 0)
     parallel = leaks(scan(repo.path, "--jobs", "2", code=1))
-    assert len(serial) == 12
+    assert len(serial) == 20
     assert [(f["location"], f["fingerprint"]) for f in serial] == [(f["location"], f["fingerprint"]) for f in parallel]
 
 
@@ -369,7 +369,11 @@ def test_no_findings_means_no_attribution_walk(repo, monkeypatch):
 
     for i in range(5):
         repo.commit(f"c{i}", {f"f{i}.txt": f"clean {i}\n"})
-    called = []
-    monkeypatch.setattr(git_scanner, "introductions", lambda *a, **k: called.append(1) or {})
+    started = []
+    real_start = git_scanner.IntroWalk.start
+    monkeypatch.setattr(git_scanner.IntroWalk, "start", lambda self: started.append(1) or real_start(self))
     doc = scan(repo.path, code=0)
-    assert doc["summary"]["blobs"] == 5 and called == []
+    assert doc["summary"]["blobs"] == 5 and started == []
+    repo.commit("leak", {"x.env": f"TOKEN={make_token()}\n"})
+    scan(repo.path, code=1)
+    assert started  # the walk runs only when there is something to attribute
