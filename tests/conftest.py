@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
 
 import pytest
 from typer.testing import CliRunner

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from secretkeeper.findings import (
-    Finding, Location, Severity, fingerprint, redact, severity_at_least, sha256_hex,
+    Finding,
+    Location,
+    Severity,
+    fingerprint,
+    redact,
+    severity_at_least,
+    sha256_hex,
 )
 
 
@@ -31,7 +37,7 @@ def test_redact(value, expected):
 
 
 def test_redact_shows_at_most_four_characters():
-    for n in range(0, 80):
+    for n in range(80):
         secret = "x" * n
         assert len(redact(secret).rstrip("…")) <= min(4, n // 4)
 

@@ -57,7 +57,7 @@ def test_real_scan_has_hash_not_secret(make_tree, run_cli, canary):
     res = run_cli(["scan", root, "--no-history", "-f", "json"])
     assert res.code == 1, res.output
     doc = json.loads(res.stdout)
-    f = [f for f in doc["findings"] if f["rule_id"] == "github-pat-classic"][0]
+    f = next(f for f in doc["findings"] if f["rule_id"] == "github-pat-classic")
     assert f["secret_sha256"] == hashlib.sha256(canary.encode()).hexdigest()
     assert f["preview"] == "ghp_…"
     assert canary not in res.stdout

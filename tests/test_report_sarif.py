@@ -61,7 +61,7 @@ def test_real_scan_valid_against_schema(validator, make_tree, run_cli, canary):
     doc = json.loads(res.stdout)
     validate(validator, doc)
     run = doc["runs"][0]
-    hit = [r for r in run["results"] if r["ruleId"] == "github-pat-classic"][0]
+    hit = next(r for r in run["results"] if r["ruleId"] == "github-pat-classic")
     assert hit["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "a%20b/c%25.txt"
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == root.resolve().as_uri() + "/"
     assert canary not in res.stdout

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import socket
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from secretkeeper import __version__
@@ -68,7 +68,7 @@ def _failure_text(f: Finding) -> str:
     return "\n".join(lines)
 
 
-def to_element(result: "ScanResult") -> ET.Element:
+def to_element(result: ScanResult) -> ET.Element:
     st = result.stats
     n = len(result.findings)
     tests = max(n, 1)
@@ -78,7 +78,7 @@ def to_element(result: "ScanResult") -> ET.Element:
     suite = ET.SubElement(root, "testsuite", {
         "name": SUITE,
         **counts,
-        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
         "hostname": xml_text(socket.gethostname() or "localhost"),
     })
     props = ET.SubElement(suite, "properties")
@@ -101,7 +101,7 @@ def to_element(result: "ScanResult") -> ET.Element:
     return root
 
 
-def render(result: "ScanResult", *, color: bool = False) -> str:
+def render(result: ScanResult, *, color: bool = False) -> str:
     root = to_element(result)
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")

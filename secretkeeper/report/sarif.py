@@ -152,7 +152,7 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     return result
 
 
-def to_document(result: "ScanResult") -> dict[str, Any]:
+def to_document(result: ScanResult) -> dict[str, Any]:
     index: dict[str, int] = {}
     rules: list[dict[str, Any]] = []
     results = []
@@ -183,5 +183,5 @@ def to_document(result: "ScanResult") -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def render(result: "ScanResult", *, color: bool = False) -> str:
+def render(result: ScanResult, *, color: bool = False) -> str:
     return json.dumps(to_document(result), indent=2, ensure_ascii=False) + "\n"

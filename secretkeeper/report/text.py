@@ -68,7 +68,7 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def summary_line(result: "ScanResult") -> str:
+def summary_line(result: ScanResult) -> str:
     st = result.stats
     counts = Counter(f.severity for f in result.findings)
     n = len(result.findings)
@@ -125,7 +125,7 @@ def _finding_lines(f: Finding, color: bool) -> list[Text]:
     return out
 
 
-def render(result: "ScanResult", *, color: bool = False, summary: bool = True) -> str:
+def render(result: ScanResult, *, color: bool = False, summary: bool = True) -> str:
     """The report; `summary=False` (`scan --quiet`) prints the findings only."""
     buf = io.StringIO()
     width = shutil.get_terminal_size((WIDTH, 24)).columns if color else WIDTH
