@@ -8,6 +8,7 @@ file and every file left in the temp directory are searched for it.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -106,3 +107,40 @@ def test_canary_not_echoed_by_bad_cli_values(make_tree, run_cli, canary):
         res = run_cli(["scan", root, *args])
         assert res.code == 2
         assert canary not in res.output
+
+
+def _git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.test",
+           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.test"}
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+@pytest.mark.skipif(not shutil.which("git"), reason="git is not installed")
+def test_canary_in_history_never_leaks(make_tree, run_cli, canary, tmp_path):
+    started = time.time() - 1
+    root = make_tree({"app.env": f"GITHUB_TOKEN={canary}\n", "README": "hi\n"})
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "add")
+    _git(root, "rm", "-q", "app.env")
+    _git(root, "commit", "-q", "-m", "remove the token")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    outputs: list[str] = []
+    for fmt in FORMATS:
+        res = run_cli(["scan", root, "-f", fmt, "--debug"])
+        assert res.code == 1, res.output
+        outputs += [res.stdout, res.stderr]
+        target = out_dir / f"history-{fmt}"
+        assert run_cli(["scan", root, "-f", fmt, "-o", target]).code == 1
+        outputs.append(target.read_text(encoding="utf-8"))
+    res = run_cli(["baseline", root, "-o", out_dir / "bl.json"])
+    assert res.code == 0, res.output
+    outputs += [res.stdout, res.stderr, (out_dir / "bl.json").read_text()]
+    assert "commitSha" in "".join(outputs)  # the history finding was reported
+    for text in outputs:
+        assert canary not in text and canary[4:] not in text
+    git_objects = {p.resolve() for p in (root / ".git").rglob("*") if p.is_file()}
+    assert files_holding(canary.encode(), tmp_path, started, git_objects) == []
