@@ -99,7 +99,7 @@ def _der_private_key(der: bytes, encrypted_pkcs8: bool) -> bool:
     except ImportError:  # pragma: no cover - cryptography is a dependency
         return True
     try:
-        load_der_private_key(der[:total], password=None)
+        load_der_private_key(der[:total], password=None, unsafe_skip_rsa_key_validation=True)
     except UnsupportedAlgorithm:
         return True
     except (ValueError, TypeError):
