@@ -155,8 +155,22 @@ def load_config(path: Path) -> Config:
         msg = _scrub(err["msg"].removeprefix("Value error, "), err.get("input"))
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"{where}: {key}: {msg}") from None
+    _check_custom_rules(cfg, doc, path)
     cfg.path = path
     return cfg
+
+
+def _check_custom_rules(cfg: Config, doc: Any, path: Path) -> None:
+    """Build each `scan.rules` entry once now, so a bad rule is reported with its file and line."""
+    from secretkeeper.rules import rule_from_mapping
+
+    for i, data in enumerate(cfg.scan.rules):
+        line = _line_of(doc, ("scan", "rules", i))
+        where = f"{path}:{line}" if line else str(path)
+        try:
+            rule_from_mapping(data, f"{where}: scan.rules[{i}]", "custom")
+        except ConfigError as exc:
+            raise ConfigError(_scrub(str(exc), data.get("severity"))) from None
 
 
 def _scrub(message: str, bad_input: Any) -> str:

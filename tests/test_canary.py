@@ -93,7 +93,8 @@ def test_canary_not_echoed_by_config_errors(make_tree, run_cli, canary):
     for body in (f"scan:\n  fail_on: {canary}\n",
                  f"scan:\n  severity:\n    github-pat-classic: {canary}\n",
                  f"scan:\n  max_file_size: {canary}\n",
-                 f"scan:\n  allowlist:\n    secrets: ['{canary}']\n"):
+                 f"scan:\n  allowlist:\n    secrets: ['{canary}']\n",
+                 f"scan:\n  rules:\n    - id: x\n      description: d\n      severity: {canary}\n      regex: a\n"):
         root = make_tree({".secretkeeper.yaml": body})
         res = run_cli(["scan", root, "--no-history", "--debug"])
         assert res.code == 2 or res.exception is not None, res.output

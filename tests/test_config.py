@@ -170,8 +170,13 @@ def test_custom_rule_examples_keep_true_false_keys(make_tree):
     ("scan:\n  fail_on: nope\n", 2, ["scan.fail_on"]),
     ("scan:\n  max_file_size: lots\n", 2, ["scan.max_file_size", "not a size"]),
     ("- just\n- a list\n", None, ["expected a mapping"]),
-    ("scan:\n  rules:\n    - id: x\n      description: d\n      severity: high\n      regex: '(['\n", None,
+    ("scan:\n  rules:\n    - id: x\n      description: d\n      severity: high\n      regex: '(['\n", 3,
      ["scan.rules[0]", "does not compile"]),
+    (("scan:\n  rules:\n    - id: ok-rule\n      description: d\n      severity: high\n      regex: 'a'\n"
+     "    - id: Bad_Id\n      description: d\n      severity: high\n      regex: 'b'\n"), 7,
+     ["scan.rules[1]", "kebab-case"]),
+    ("scan:\n  rules:\n    - id: x\n      description: d\n      severity: extreme\n      regex: 'a'\n", 3,
+     ["scan.rules[0]", "unknown severity"]),
 ])
 def test_bad_config_one_line_exit_2(make_tree, run_cli, body, line, needles):
     root = make_tree({".secretkeeper.yaml": body, "a.txt": "x\n"})
