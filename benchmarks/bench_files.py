@@ -32,7 +32,7 @@ from common import (MB, SECRETKEEPER, Synth, Timer, best_of, cores, data_dir, lo
 TREE_MB = int(os.environ.get("BENCH_FILES_MB", "520"))
 DS_MB = int(os.environ.get("BENCH_DS_MB", "24"))
 SEED = 20261122
-GENERATOR_VERSION = f"files-v1-{TREE_MB}MB-{SEED}"
+GENERATOR_VERSION = f"files-v2-{TREE_MB}MB-{SEED}"
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
 # -- ordinary content --------------------------------------------------------------------------------------
@@ -234,22 +234,26 @@ def _size(rng: random.Random) -> int:
     return rng.randrange(200 * 1024, 1024 * 1024)
 
 
+CAPS = {".env": 4 * 1024, ".properties": 16 * 1024, ".yaml": 64 * 1024, ".xml": 256 * 1024}  # as in real repos
+
+
 def generate_tree(root: Path, target_bytes: int, seed: int = SEED, plants: int = 300) -> dict[str, int]:
     rng = random.Random(seed)
     s = Synth(rng)
     exts = list(KINDS)
     weights = [KINDS[e][1] for e in exts]
-    sizes = []
+    plan: list[tuple[str, int]] = []
     total = 0
     while total < target_bytes:
-        sizes.append(_size(rng))
-        total += sizes[-1]
+        ext = rng.choices(exts, weights)[0]
+        plan.append((ext, max(1024, min(_size(rng), CAPS.get(ext, 1024 * 1024)))))
+        total += plan[-1][1]
+    sizes = [size for _, size in plan]
     planted_in = set(rng.sample(range(len(sizes)), min(plants, len(sizes))))
     lookalike_in = set(rng.sample(range(len(sizes)), min(plants, len(sizes))))
     counts = Counter()
     services = [_ident(rng, 2, "-") for _ in range(24)]
-    for i, size in enumerate(sizes):
-        ext = rng.choices(exts, weights)[0]
+    for i, (ext, size) in enumerate(plan):
         maker = KINDS[ext][0]
         svc = rng.choice(services)
         sub = "/".join(_ident(rng, 1) for _ in range(rng.randrange(1, 4)))
@@ -333,17 +337,17 @@ def engine_profile(tree: Path, limit_bytes: int = 64 * MB) -> tuple[str, dict[st
     rng.shuffle(files)
     confirm_time: dict[str, float] = defaultdict(float)
     hit_files: Counter[str] = Counter()
-    windows: Counter[str] = Counter()
+    n_windows: Counter[str] = Counter()
     orig_confirm = det.Detector._confirm
 
-    def timed_confirm(self, rule, data, ends, newlines, path, windows_=None):  # type: ignore[no-untyped-def]
+    def timed_confirm(self, rule, data, ends, newlines, path, windows=None):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
         try:
-            return orig_confirm(self, rule, data, ends, newlines, path, windows_)
+            return orig_confirm(self, rule, data, ends, newlines, path, windows)
         finally:
             confirm_time[rule.id] += time.perf_counter() - t0
             hit_files[rule.id] += 1
-            windows[rule.id] += len(ends) if ends else 1
+            n_windows[rule.id] += len(ends) if ends else 1
 
     scanned = 0
     pre = total = 0.0
@@ -369,7 +373,7 @@ def engine_profile(tree: Path, limit_bytes: int = 64 * MB) -> tuple[str, dict[st
     modes = Counter(detector.prefilter.modes)
     rows = []
     for rid, t in sorted(confirm_time.items(), key=lambda kv: -kv[1])[:8]:
-        rows.append([f"`{rid}`", hit_files[rid], f"{hit_files[rid] / nfiles:.1%}", windows[rid],
+        rows.append([f"`{rid}`", hit_files[rid], f"{hit_files[rid] / nfiles:.1%}", n_windows[rid],
                      f"{t * 1000:.0f} ms", f"{t / max(total, 1e-9):.0%}"])
     text = (f"Engine profile, in process, {nfiles} files / {scanned / MB:.0f} MB of the tree, {len(detector.rules)} "
             f"rules (prefilter modes: {', '.join(f'{k} {v}' for k, v in sorted(modes.items()))}; "

@@ -76,6 +76,7 @@ def machine_info() -> dict[str, str]:
         "RAM": f"{ram_gb():.1f} GiB",
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
+        "load average at start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "hyperscan": package_version("hyperscan"),
         "secretkeeper": package_version("secretkeeper"),
     }
@@ -99,6 +100,7 @@ class Run:
     cmd: list[str]
     seconds: float  # wall clock
     max_rss_mb: float  # peak resident set of the child or of its largest reaped descendant
+    cpu_seconds: float  # user + system time of the child and its reaped descendants
     returncode: int
     stdout: bytes
     stderr: bytes
@@ -124,7 +126,8 @@ def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | 
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    result = Run(list(cmd), seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    result = Run(list(cmd), seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, proc.returncode,
+                 stdout, stderr)
     if proc.returncode not in ok:
         tail = stderr.decode("utf-8", "replace")[-2000:]
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {tail}")

@@ -64,8 +64,7 @@ def run_one(name: str, stamp: str, command: str) -> tuple[str, bool]:
     return text.rstrip() + "\n", ok
 
 
-def render(blocks: dict[str, str], stamp: str, command: str) -> str:
-    info = machine_info()
+def render(blocks: dict[str, str], stamp: str, command: str, info: dict[str, str]) -> str:
     head = [
         "# Benchmark results",
         "",
@@ -91,6 +90,7 @@ def main(argv: list[str]) -> int:
         return 2
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = command_line(argv)
+    info = machine_info()
     blocks = read_blocks()
     failed = []
     for name in names:
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> int:
         blocks[name] = text
         if not ok:
             failed.append(name)
-        RESULTS.write_text(render(blocks, stamp, command))  # after each, so a later crash keeps results
+        RESULTS.write_text(render(blocks, stamp, command, info))  # after each, so a later crash keeps results
     log(f"wrote {RESULTS.relative_to(ROOT)}")
     if failed:
         print(f"run.py: failed: {', '.join(failed)}", file=sys.stderr)

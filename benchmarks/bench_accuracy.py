@@ -1,0 +1,562 @@
+"""Detection accuracy: precision and recall of secretkeeper and detect-secrets on a labelled corpus.
+
+The corpus (benchmarks/.work/data/accuracy-corpus) is generated deterministically: several hundred files
+written the way real repositories look — application code, .env/YAML/properties/XML/JSON/INI config,
+credential files (.pgpass, .netrc, .npmrc, docker config.json, AWS credentials, kubeconfig), PEM files,
+connection strings — with planted *synthetic* secrets and, as often, look-alikes that must not be
+reported (placeholders, environment references, lockfile hashes, UUIDs, git SHAs, public keys and
+certificates, credential-free URLs). The corpus was written from how real files look, not from our rules.
+
+Scoring: a planted secret is found when a tool reports a finding on a line of its span (the BEGIN line for
+a PEM block). Every reported (file, line) that is not on a planted secret is a false positive. Precision =
+true (file, line) reports / all (file, line) reports; recall by family = planted secrets found / planted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_files import KINDS  # noqa: E402
+from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version  # noqa: E402
+
+SEED = 424242
+VERSION = f"accuracy-v1-{SEED}"
+ROUNDS = 14  # each round writes one file per scenario
+DETECT_SECRETS = ["detect-secrets==1.5.0"]
+
+FAMILIES = {
+    "vendor": "vendor tokens",
+    "config-password": "passwords in config",
+    "credential-file": "credential files",
+    "private-key": "private keys",
+    "url": "URLs with passwords",
+}
+
+
+@dataclass
+class Label:
+    start: int  # 1-based first line
+    end: int
+    family: str  # a FAMILIES key for secrets; a look-alike category for negatives
+    detail: str
+    secret: bool
+
+
+@dataclass
+class Doc:
+    path: str
+    lines: list[str] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        self.lines.extend(text.rstrip("\n").split("\n"))
+
+    def plant(self, text: str, family: str, detail: str, secret: bool = True) -> None:
+        start = len(self.lines) + 1
+        self.add(text)
+        self.labels.append(Label(start, len(self.lines), family, detail, secret))
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def filler(rng: random.Random, s: Synth, ext: str, n: int = 2) -> str:
+    maker = KINDS.get(ext, KINDS[".py"])[0]
+    return "".join(maker(rng, s) for _ in range(rng.randrange(1, n + 1)))
+
+
+# -- scenarios: each returns one Doc -----------------------------------------------------------------------
+def sc_python_settings(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"services/{rng.choice(['billing', 'orders', 'search'])}/settings_{rng.randrange(999)}.py")
+    d.add("import os\n\nDEBUG = False\nALLOWED_HOSTS = ['*']\n")
+    choice = rng.randrange(6)
+    if choice == 0:
+        d.plant(f'AWS_ACCESS_KEY_ID = "{s.aws_key_id()}"', "vendor", "aws-key-id")
+        d.plant(f'AWS_SECRET_ACCESS_KEY = "{s.aws_secret()}"', "vendor", "aws-secret")
+    elif choice == 1:
+        d.plant(f'STRIPE_SECRET_KEY = "{s.stripe_secret()}"', "vendor", "stripe")
+    elif choice == 2:
+        d.plant(f'SENDGRID_API_KEY = "{s.sendgrid()}"', "vendor", "sendgrid")
+    elif choice == 3:
+        d.plant(f"SECRET_KEY = '{s.password(50)}'", "config-password", "django-secret-key")
+    elif choice == 4:
+        d.plant(f'OPENAI_API_KEY = "{s.openai_key()}"', "vendor", "openai")
+    else:
+        d.plant(f'TWILIO_API_KEY = "{s.twilio_key()}"\nTWILIO_API_SECRET = "{s.chars(Synth.B62, 32)}"',
+                "vendor", "twilio")
+    d.add("\nDATABASES = {\n    'default': {\n        'ENGINE': 'django.db.backends.postgresql',")
+    if rng.random() < 0.5:
+        d.plant("        'PASSWORD': os.environ.get('DB_PASSWORD', ''),", "env-reference", "os.environ", False)
+    else:
+        d.plant(f"        'PASSWORD': '{s.password()}',", "config-password", "django-db")
+    d.add("    }\n}\n")
+    d.add(filler(rng, s, ".py"))
+    return d
+
+
+def sc_js_client(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"web/src/{rng.choice(['api', 'lib', 'services'])}/client{rng.randrange(999)}.js")
+    d.add("import axios from 'axios';\n")
+    choice = rng.randrange(5)
+    if choice == 0:
+        d.plant(f"const GITHUB_TOKEN = '{s.github_pat()}';", "vendor", "github-pat")
+    elif choice == 1:
+        d.plant(f'const MAPS_KEY = "{s.google_api_key()}";', "vendor", "google-api-key")
+    elif choice == 2:
+        d.plant(f"const slack = new WebClient('{s.slack_bot()}');", "vendor", "slack-bot")
+    elif choice == 3:
+        d.plant(f"const WEBHOOK = '{s.slack_webhook()}';", "vendor", "slack-webhook")
+    else:
+        d.plant(f"axios.defaults.headers.common['Authorization'] = 'Bearer {s.jwt()}';", "vendor", "jwt")
+    if rng.random() < 0.6:
+        d.plant("const apiKey = process.env.API_KEY;", "env-reference", "process.env", False)
+    d.add(filler(rng, s, ".js"))
+    return d
+
+
+def sc_go_service(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"cmd/{rng.choice(['worker', 'gateway', 'sync'])}{rng.randrange(99)}/main.go")
+    d.add('package main\n\nimport (\n\t"context"\n\t"os"\n)\n')
+    if rng.random() < 0.5:
+        d.plant(f'const gitlabToken = "{s.gitlab_pat()}"', "vendor", "gitlab-pat")
+    else:
+        d.plant(f'var ghToken = "{s.github_token(rng.choice(["gho", "ghs", "ghu"]))}"', "vendor", "github-oauth")
+    d.plant('var dbPassword = os.Getenv("DB_PASSWORD")', "env-reference", "os.Getenv", False)
+    d.add(filler(rng, s, ".go"))
+    return d
+
+
+def sc_dotenv(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"{rng.choice(['', 'api/', 'deploy/'])}svc{rng.randrange(999)}/.env{rng.choice(['', '.production', '.local'])}")
+    d.add(f"NODE_ENV=production\nPORT={rng.randrange(3000, 9000)}\nDB_HOST=db.internal\nDB_USER=app")
+    key = rng.choice(["DB_PASSWORD", "POSTGRES_PASSWORD", "MYSQL_ROOT_PASSWORD", "REDIS_PASSWORD", "ADMIN_PASS"])
+    d.plant(f"{key}={s.password()}", "config-password", "dotenv")
+    if rng.random() < 0.5:
+        d.plant(f"GITHUB_TOKEN={s.github_pat()}", "vendor", "github-pat")
+    if rng.random() < 0.5:
+        d.plant(f"SESSION_SECRET={s.chars(Synth.HEX, 64)}", "config-password", "dotenv-hex")
+    d.add("LOG_LEVEL=info")
+    return d
+
+
+def sc_dotenv_example(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"app{rng.randrange(999)}/.env.example")
+    d.add("# Copy to .env and fill in")
+    d.plant("DB_PASSWORD=changeme", "placeholder", "changeme", False)
+    d.plant("API_KEY=<your-api-key>", "placeholder", "angle-brackets", False)
+    d.plant("STRIPE_SECRET_KEY=sk_test_xxxxxxxxxxxxxxxxxxxxxxxx", "placeholder", "xxx", False)
+    d.plant("AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "placeholder", "aws-docs-example", False)
+    d.plant("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "placeholder", "aws-docs-example", False)
+    d.plant("SECRET_KEY=", "placeholder", "empty", False)
+    return d
+
+
+def sc_yaml_config(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"config/{rng.choice(['application', 'settings', 'values'])}-{rng.randrange(999)}.yaml")
+    d.add(f"server:\n  port: {rng.randrange(3000, 9000)}\ndatabase:\n  host: db.internal\n  user: app")
+    r = rng.random()
+    if r < 0.55:
+        d.plant(f"  password: {s.password()}", "config-password", "yaml")
+    elif r < 0.8:
+        d.plant("  password: ${DB_PASSWORD}", "env-reference", "yaml-${}", False)
+    else:
+        d.plant("  password: '{{ .Values.db.password }}'", "placeholder", "helm-template", False)
+    d.add("cache:\n  ttl: 300")
+    if rng.random() < 0.4:
+        d.plant(f"  api_token: {s.chars(Synth.B62, 40)}", "config-password", "yaml-token")
+    if rng.random() < 0.4:
+        d.plant(f"build:\n  commit: {s.git_sha()}", "hash", "git-sha", False)
+    if rng.random() < 0.4:
+        d.plant(f"tenant_id: {s.uuid()}", "uuid", "uuid", False)
+    return d
+
+
+def sc_compose(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"stack{rng.randrange(999)}/docker-compose.yml")
+    d.add("services:\n  db:\n    image: postgres:16\n    environment:")
+    if rng.random() < 0.7:
+        d.plant(f"      POSTGRES_PASSWORD: {s.password()}", "config-password", "compose")
+    else:
+        d.plant("      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?}", "env-reference", "compose-${}", False)
+    d.add("  app:\n    build: .\n    environment:")
+    if rng.random() < 0.5:
+        d.plant(f"      DATABASE_URL: postgres://app:{s.password()}@db:5432/app", "url", "postgres")
+    else:
+        d.plant("      DATABASE_URL: postgres://db:5432/app", "url-no-password", "postgres", False)
+    return d
+
+
+def sc_properties(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"src/main/resources/application-{rng.choice(['prod', 'dev', 'qa'])}{rng.randrange(999)}.properties")
+    d.add(filler(rng, s, ".properties", 1))
+    d.add("spring.datasource.url=jdbc:postgresql://db.internal:5432/app\nspring.datasource.username=app")
+    if rng.random() < 0.65:
+        d.plant(f"spring.datasource.password={s.password()}", "config-password", "properties")
+    else:
+        d.plant("spring.datasource.password=${DB_PASSWORD}", "env-reference", "properties-${}", False)
+    if rng.random() < 0.4:
+        d.plant(f"mail.smtp.password={s.password()}", "config-password", "properties-smtp")
+    return d
+
+
+def sc_xml(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"conf/{rng.choice(['context', 'settings', 'datasource'])}{rng.randrange(999)}.xml")
+    d.add('<?xml version="1.0" encoding="UTF-8"?>\n<configuration>')
+    r = rng.randrange(3)
+    if r == 0:
+        d.plant(f'  <property name="password" value="{s.password()}"/>', "config-password", "xml-property")
+    elif r == 1:
+        d.plant(f"  <password>{s.password()}</password>", "config-password", "xml-element")
+    else:
+        d.plant('  <property name="password" value="${db.password}"/>', "env-reference", "xml-${}", False)
+    if rng.random() < 0.3:  # Maven settings.xml style
+        d.plant(f"  <server>\n    <id>nexus</id>\n    <username>deploy</username>\n    <password>{s.password()}</password>\n  </server>",
+                "config-password", "maven-settings")
+    d.add("</configuration>")
+    return d
+
+
+def sc_json_config(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"config/{rng.choice(['prod', 'local', 'secrets'])}{rng.randrange(999)}.json")
+    d.add('{\n  "name": "api",\n  "port": 8080,')
+    if rng.random() < 0.6:
+        d.plant(f'  "dbPassword": "{s.password()}",', "config-password", "json")
+    else:
+        d.plant('  "dbPassword": "",', "placeholder", "empty", False)
+    if rng.random() < 0.4:
+        d.plant(f'  "clientSecret": "{s.chars(Synth.URLSAFE, 34)}",', "config-password", "json-client-secret")
+    d.plant(f'  "requestId": "{s.uuid()}",', "uuid", "uuid", False)
+    d.add('  "debug": false\n}')
+    return d
+
+
+def sc_ini(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"etc/{rng.choice(['app', 'worker', 'alembic'])}{rng.randrange(999)}.ini")
+    d.add("[database]\nhost = db.internal\nport = 5432\nuser = app")
+    if rng.random() < 0.6:
+        d.plant(f"password = {s.password()}", "config-password", "ini")
+    else:
+        d.plant("password = %(DB_PASSWORD)s", "env-reference", "ini-interpolation", False)
+    d.add("\n[logging]\nlevel = INFO")
+    return d
+
+
+def sc_pgpass(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"home{rng.randrange(999)}/.pgpass")
+    d.plant(f"db.internal:5432:orders:app:{s.password()}", "credential-file", "pgpass")
+    if rng.random() < 0.5:
+        d.plant(f"*:*:*:replicator:{s.password()}", "credential-file", "pgpass")
+    return d
+
+
+def sc_netrc(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"home{rng.randrange(999)}/.netrc")
+    d.plant(f"machine api.{rng.choice(['heroku', 'github', 'internal'])}.com\n  login deploy\n  password {s.password()}",
+            "credential-file", "netrc")
+    return d
+
+
+def sc_npmrc(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"pkg{rng.randrange(999)}/.npmrc")
+    d.add("registry=https://registry.npmjs.org/\nsave-exact=true")
+    if rng.random() < 0.6:
+        d.plant(f"//registry.npmjs.org/:_authToken={s.npm_token()}", "credential-file", "npmrc")
+    else:
+        d.plant("//registry.npmjs.org/:_authToken=${NPM_TOKEN}", "env-reference", "npmrc-${}", False)
+    return d
+
+
+def sc_docker_config(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"ci{rng.randrange(999)}/.docker/config.json")
+    auth = base64.b64encode(f"deploy:{s.password()}".encode()).decode()
+    d.add('{\n  "auths": {\n    "registry.internal:5000": {')
+    d.plant(f'      "auth": "{auth}"', "credential-file", "docker-config")
+    d.add("    }\n  }\n}")
+    return d
+
+
+def sc_aws_credentials(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"home{rng.randrange(999)}/.aws/credentials")
+    d.add("[default]")
+    d.plant(f"aws_access_key_id = {s.aws_key_id()}", "credential-file", "aws-credentials")
+    d.plant(f"aws_secret_access_key = {s.aws_secret()}", "credential-file", "aws-credentials")
+    d.add("region = eu-west-1")
+    return d
+
+
+def sc_kubeconfig(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"clusters/{rng.choice(['prod', 'stage'])}{rng.randrange(999)}/kubeconfig")
+    ca = base64.b64encode(s.certificate().encode()).decode()
+    d.add(f"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://10.0.0.1:6443")
+    d.plant(f"    certificate-authority-data: {ca}", "public", "ca-cert", False)
+    d.add("  name: prod\nusers:\n- name: admin\n  user:")
+    if rng.random() < 0.5:
+        d.plant(f"    token: {s.jwt()}", "credential-file", "kubeconfig-token")
+    else:
+        key = base64.b64encode(s.private_key("EC").encode()).decode()
+        d.plant(f"    client-key-data: {key}", "credential-file", "kubeconfig-client-key")
+    return d
+
+
+def sc_pem(rng: random.Random, s: Synth) -> Doc:
+    kind = rng.choice(["RSA", "EC", "OPENSSH", "PKCS8"])
+    name = {"OPENSSH": "id_ed25519", "RSA": "server.key", "EC": "tls.key", "PKCS8": "signing.pem"}[kind]
+    d = Doc(f"deploy/keys{rng.randrange(999)}/{name}")
+    d.plant(s.private_key(kind), "private-key", kind.lower())
+    return d
+
+
+def sc_service_account(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"infra/gcp/sa-{rng.randrange(999)}.json")
+    pem = s.private_key("PKCS8").replace("\n", "\\n") + "\\n"
+    d.add('{\n  "type": "service_account",\n  "project_id": "acme-prod",')
+    d.add(f'  "private_key_id": "{s.chars(Synth.HEX, 40)}",')
+    d.plant(f'  "private_key": "{pem}",', "private-key", "gcp-service-account")
+    d.add(f'  "client_email": "deploy@acme-prod.iam.gserviceaccount.com",\n  "client_id": "{s.chars("0123456789", 21)}"\n}}')
+    return d
+
+
+def sc_public_material(rng: random.Random, s: Synth) -> Doc:
+    r = rng.randrange(3)
+    if r == 0:
+        d = Doc(f"certs/ca{rng.randrange(999)}.crt")
+        d.plant(s.certificate(), "public", "certificate", False)
+    elif r == 1:
+        d = Doc(f"deploy/keys{rng.randrange(999)}/id_rsa.pub")
+        d.plant(s.ssh_public_key(), "public", "ssh-public-key", False)
+    else:
+        d = Doc(f"keys/signing{rng.randrange(999)}.pub.pem")
+        body = base64.b64encode(b"\x30\x59\x30\x13\x06\x07" + rng.randbytes(85)).decode()
+        d.plant(f"-----BEGIN PUBLIC KEY-----\n{body[:64]}\n{body[64:]}\n-----END PUBLIC KEY-----",
+                "public", "public-key", False)
+    return d
+
+
+def sc_lockfile(rng: random.Random, s: Synth) -> Doc:
+    name = rng.choice(["package-lock.json", "go.sum", "poetry.lock", "yarn.lock", "Cargo.lock"])
+    d = Doc(f"proj{rng.randrange(999)}/{name}")
+    for _ in range(rng.randrange(3, 8)):
+        if name == "package-lock.json":
+            d.plant(f'      "integrity": "{s.integrity()}",', "hash", "npm-integrity", False)
+        elif name == "go.sum":
+            d.plant(f"github.com/acme/mod{rng.randrange(99)} v1.{rng.randrange(9)}.0 h1:{s.chars(Synth.B64, 43)}=",
+                    "hash", "go-sum", False)
+        elif name == "yarn.lock":
+            d.plant(f"  resolved \"https://registry.yarnpkg.com/x/-/x-1.0.0.tgz#{s.chars(Synth.HEX, 40)}\"",
+                    "hash", "yarn-resolved", False)
+        elif name == "Cargo.lock":
+            d.plant(f'checksum = "{s.sha256()}"', "hash", "cargo-checksum", False)
+        else:
+            d.plant(f'    {{file = "pkg-1.0-py3-none-any.whl", hash = "sha256:{s.sha256()}"}},', "hash", "poetry", False)
+    return d
+
+
+def sc_urls(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"{rng.choice(['config', 'deploy', 'scripts'])}/connections{rng.randrange(999)}.{rng.choice(['yaml', 'py', 'sh'])}")
+    scheme = rng.choice([
+        f"postgresql://app:{{pw}}@db.internal:5432/app", f"mysql://root:{{pw}}@10.0.3.4:3306/shop",
+        f"mongodb+srv://svc:{{pw}}@cluster0.ab1cd.mongodb.net/prod", f"redis://:{{pw}}@cache.internal:6379/0",
+        f"amqp://rabbit:{{pw}}@mq.internal:5672/%2f", f"https://deploy:{{pw}}@git.internal/acme/app.git",
+    ])
+    url = scheme.format(pw=s.password())
+    d.plant(f'DATABASE_URL = "{url}"' if d.path.endswith(".py") else
+            (f"url: {url}" if d.path.endswith(".yaml") else f"export DATABASE_URL='{url}'"), "url", scheme.split(":")[0])
+    if rng.random() < 0.6:
+        d.plant("docs: https://user@example.com/path" if rng.random() < 0.3 else
+                f"healthcheck: https://status.internal:{rng.randrange(1000, 9999)}/ping", "url-no-password", "no-password", False)
+    if rng.random() < 0.4:
+        d.plant("example: postgres://user:password@localhost:5432/db", "placeholder", "url-docs", False)
+    return d
+
+
+def sc_code_lookalikes(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"app/auth/{rng.choice(['views', 'forms', 'handlers'])}{rng.randrange(999)}.py")
+    d.add(filler(rng, s, ".py", 1))
+    d.plant("    password = request.form['password']", "code", "form-field", False)
+    d.plant("    token = self.token_store.get(user_id)", "code", "attribute", False)
+    d.plant("def test_password_reset_sends_email(client):", "code", "test-name", False)
+    d.plant('PASSWORD_FIELD = "password"', "placeholder", "field-name", False)
+    d.plant(f'etag = "{s.chars(Synth.HEX, 32)}"', "hash", "etag", False)
+    d.plant('password_file = "/run/secrets/db_password"', "code", "path", False)
+    d.add(filler(rng, s, ".py", 1))
+    return d
+
+
+def sc_k8s_secret(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"k8s/{rng.choice(['base', 'overlays/prod'])}/secret-{rng.randrange(999)}.yaml")
+    d.add(f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-{rng.randrange(99)}\ntype: Opaque")
+    if rng.random() < 0.5:
+        d.add("stringData:")
+        d.plant(f"  DB_PASSWORD: {s.password()}", "config-password", "k8s-stringData")
+    else:
+        d.add("data:")
+        d.plant(f"  password: {base64.b64encode(s.password().encode()).decode()}", "config-password", "k8s-data-base64")
+    return d
+
+
+def sc_markdown(rng: random.Random, s: Synth) -> Doc:
+    d = Doc(f"docs/{rng.choice(['setup', 'deploy', 'api'])}{rng.randrange(999)}.md")
+    d.add(filler(rng, s, ".md", 1))
+    d.plant("export GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "placeholder", "docs-token", False)
+    d.plant('curl -u "admin:$ADMIN_PASSWORD" https://ci.internal/api', "env-reference", "shell-var", False)
+    if rng.random() < 0.3:  # somebody pasted a real one into a runbook
+        d.plant(f"Use `{s.slack_bot()}` for the alerts bot.", "vendor", "slack-bot")
+    return d
+
+
+SCENARIOS = [sc_python_settings, sc_js_client, sc_go_service, sc_dotenv, sc_dotenv_example, sc_yaml_config,
+             sc_compose, sc_properties, sc_xml, sc_json_config, sc_ini, sc_pgpass, sc_netrc, sc_npmrc,
+             sc_docker_config, sc_aws_credentials, sc_kubeconfig, sc_pem, sc_service_account, sc_public_material,
+             sc_lockfile, sc_urls, sc_code_lookalikes, sc_k8s_secret, sc_markdown]
+
+
+def generate(root: Path) -> None:
+    rng = random.Random(SEED)
+    s = Synth(rng)
+    labels = {}
+    for r in range(ROUNDS):
+        for scenario in SCENARIOS:
+            doc = scenario(rng, s)
+            path = f"r{r:02d}/{doc.path}"
+            if path in labels:
+                continue
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(doc.text())
+            labels[path] = [vars(lb) for lb in doc.labels]
+    (root.parent / "accuracy-labels.json").write_text(json.dumps(labels, indent=1, sort_keys=True))
+
+
+# -- tools -------------------------------------------------------------------------------------------------
+def run_secretkeeper(corpus: Path) -> tuple[set[tuple[str, int]], dict[tuple[str, int], str]]:
+    out = run([str(SECRETKEEPER), "scan", str(corpus), "--no-history", "-f", "json", "--no-progress"], ok=(0, 1))
+    report = json.loads(out.stdout)
+    hits, rules = set(), {}
+    for f in report["findings"]:
+        loc = f["location"]
+        key = (loc["path"], int(loc.get("line") or 0))
+        hits.add(key)
+        rules[key] = f["rule_id"]
+    return hits, rules
+
+
+def run_detect_secrets(corpus: Path, bin_dir: Path) -> tuple[set[tuple[str, int]], dict[tuple[str, int], str]]:
+    out = run([str(bin_dir / "detect-secrets"), "scan", "--all-files", "."], cwd=corpus)
+    report = json.loads(out.stdout)
+    hits, types = set(), {}
+    for path, results in report.get("results", {}).items():
+        for res in results:
+            key = (path.removeprefix("./"), int(res["line_number"]))
+            hits.add(key)
+            types[key] = res["type"]
+    return hits, types
+
+
+@dataclass
+class Score:
+    tp_reports: int = 0
+    fp_reports: int = 0
+    found: Counter = field(default_factory=Counter)
+    planted: Counter = field(default_factory=Counter)
+    fp_by_category: Counter = field(default_factory=Counter)
+    fp_examples: Counter = field(default_factory=Counter)  # rule/type -> count
+    missed_by_detail: Counter = field(default_factory=Counter)
+
+    @property
+    def precision(self) -> float:
+        n = self.tp_reports + self.fp_reports
+        return self.tp_reports / n if n else 0.0
+
+    def recall(self, family: str | None = None) -> float:
+        planted = sum(self.planted.values()) if family is None else self.planted[family]
+        found = sum(self.found.values()) if family is None else self.found[family]
+        return found / planted if planted else 0.0
+
+
+def score(labels: dict[str, list[dict]], hits: set[tuple[str, int]], names: dict[tuple[str, int], str]) -> Score:
+    sc = Score()
+    by_path: dict[str, set[int]] = defaultdict(set)
+    for path, line in hits:
+        by_path[path].add(line)
+    for path, items in labels.items():
+        for lb in items:
+            if lb["secret"]:
+                sc.planted[lb["family"]] += 1
+                if any(lb["start"] <= ln <= lb["end"] for ln in by_path.get(path, ())):
+                    sc.found[lb["family"]] += 1
+                else:
+                    sc.missed_by_detail[lb["detail"]] += 1
+    for path, line in sorted(hits):
+        items = labels.get(path, [])
+        on = [lb for lb in items if lb["start"] <= line <= lb["end"]]
+        if any(lb["secret"] for lb in on):
+            sc.tp_reports += 1
+        else:
+            sc.fp_reports += 1
+            sc.fp_by_category[on[0]["family"] if on else "unlabelled line"] += 1
+            sc.fp_examples[names.get((path, line), "?")] += 1
+    return sc
+
+
+def pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def main() -> int:
+    corpus = data_dir("accuracy-corpus", VERSION, generate)
+    labels = json.loads((corpus.parent / "accuracy-labels.json").read_text())
+    n_files = len(labels)
+    n_secrets = sum(1 for items in labels.values() for lb in items if lb["secret"])
+    n_neg = sum(1 for items in labels.values() for lb in items if not lb["secret"])
+    log(f"corpus: {n_files} files, {n_secrets} planted secrets, {n_neg} look-alikes")
+    sk_hits, sk_names = run_secretkeeper(corpus)
+    ds_bin = tool_venv("detect-secrets", DETECT_SECRETS)
+    ds_hits, ds_names = run_detect_secrets(corpus, ds_bin)
+    sk, ds = score(labels, sk_hits, sk_names), score(labels, ds_hits, ds_names)
+    ds_version = tool_version(ds_bin, "detect-secrets")
+
+    summary = [
+        ["secretkeeper", sk.tp_reports + sk.fp_reports, sk.fp_reports, pct(sk.precision), pct(sk.recall()),
+         f"{2 * sk.precision * sk.recall() / max(sk.precision + sk.recall(), 1e-9):.2f}"],
+        [f"detect-secrets {ds_version}", ds.tp_reports + ds.fp_reports, ds.fp_reports, pct(ds.precision),
+         pct(ds.recall()), f"{2 * ds.precision * ds.recall() / max(ds.precision + ds.recall(), 1e-9):.2f}"],
+    ]
+    fam_rows = [[label, sk.planted[f], pct(sk.recall(f)), pct(ds.recall(f))] for f, label in FAMILIES.items()]
+    cats = sorted(set(sk.fp_by_category) | set(ds.fp_by_category))
+    fp_rows = [[c, sk.fp_by_category[c], ds.fp_by_category[c]] for c in cats]
+    sk_missed = ", ".join(f"{k} {v}" for k, v in sk.missed_by_detail.most_common(12)) or "none"
+    sk_fp_rules = ", ".join(f"`{k}` {v}" for k, v in sk.fp_examples.most_common(10)) or "none"
+    ds_fp_types = ", ".join(f"{k} {v}" for k, v in ds.fp_examples.most_common(8)) or "none"
+    print(f"""## Accuracy: precision and recall on a labelled corpus
+
+Corpus: {n_files} files (generated by `bench_accuracy.py`, seed {SEED}), {n_secrets} planted synthetic
+secrets and {n_neg} look-alikes. A planted secret counts as found when a finding lands on one of its lines
+(the BEGIN line of a PEM block); any other reported (file, line) is a false positive. Both tools run with
+their defaults: `secretkeeper scan --no-history -f json`, `detect-secrets scan --all-files .`.
+
+{table(["tool", "reports", "false positives", "precision", "recall", "F1"], summary)}
+
+Recall by family:
+
+{table(["family", "planted", "secretkeeper", "detect-secrets"], fam_rows)}
+
+False positives by what the line held:
+
+{table(["line held", "secretkeeper", "detect-secrets"], fp_rows) if fp_rows else "none"}
+
+secretkeeper missed (by planted kind): {sk_missed}.
+secretkeeper false positives by rule: {sk_fp_rules}.
+detect-secrets false positives by plugin: {ds_fp_types}.
+""")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
