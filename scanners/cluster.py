@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import LEAK, Finding, Location, sha256_hex
@@ -52,43 +53,36 @@ _TEMPLATE = {"Pod": ("spec",), "Deployment": ("spec", "template", "spec"),
 
 @dataclass(frozen=True)
 class Listed:
-    """One kind of object to list, and the kubernetes client methods that list it."""
+    """One kind of object to list: its API path pieces and kind."""
 
     plural: str
     kind: str
     group_version: str  # "v1", "apps/v1", ...
-    api: str  # kubernetes.client class
-    snake: str  # the method name part: list_namespaced_<snake>, list_<snake>_for_all_namespaces
     namespaced: bool = True
 
-    def method(self, api_client: Any, namespace: str | None) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        from kubernetes import client
-
-        api = getattr(client, self.api)(api_client)
-        if not self.namespaced:
-            return getattr(api, f"list_{self.snake}"), ()
-        if namespace is None:
-            return getattr(api, f"list_{self.snake}_for_all_namespaces"), ()
-        return getattr(api, f"list_namespaced_{self.snake}"), (namespace,)
+    def path(self, namespace: str | None) -> str:
+        base = "/api/v1" if self.group_version == "v1" else f"/apis/{self.group_version}"
+        if self.namespaced and namespace is not None:
+            return f"{base}/namespaces/{quote(namespace, safe='')}/{self.plural}"
+        return f"{base}/{self.plural}"
 
 
 _RBAC = "rbac.authorization.k8s.io/v1"
 LISTED: tuple[Listed, ...] = (
-    Listed("pods", "Pod", "v1", "CoreV1Api", "pod"),
-    Listed("deployments", "Deployment", "apps/v1", "AppsV1Api", "deployment"),
-    Listed("statefulsets", "StatefulSet", "apps/v1", "AppsV1Api", "stateful_set"),
-    Listed("daemonsets", "DaemonSet", "apps/v1", "AppsV1Api", "daemon_set"),
-    Listed("replicasets", "ReplicaSet", "apps/v1", "AppsV1Api", "replica_set"),
-    Listed("jobs", "Job", "batch/v1", "BatchV1Api", "job"),
-    Listed("cronjobs", "CronJob", "batch/v1", "BatchV1Api", "cron_job"),
-    Listed("secrets", "Secret", "v1", "CoreV1Api", "secret"),
-    Listed("configmaps", "ConfigMap", "v1", "CoreV1Api", "config_map"),
-    Listed("serviceaccounts", "ServiceAccount", "v1", "CoreV1Api", "service_account"),
-    Listed("roles", "Role", _RBAC, "RbacAuthorizationV1Api", "role"),
-    Listed("rolebindings", "RoleBinding", _RBAC, "RbacAuthorizationV1Api", "role_binding"),
-    Listed("clusterroles", "ClusterRole", _RBAC, "RbacAuthorizationV1Api", "cluster_role", namespaced=False),
-    Listed("clusterrolebindings", "ClusterRoleBinding", _RBAC, "RbacAuthorizationV1Api", "cluster_role_binding",
-           namespaced=False),
+    Listed("pods", "Pod", "v1"),
+    Listed("deployments", "Deployment", "apps/v1"),
+    Listed("statefulsets", "StatefulSet", "apps/v1"),
+    Listed("daemonsets", "DaemonSet", "apps/v1"),
+    Listed("replicasets", "ReplicaSet", "apps/v1"),
+    Listed("jobs", "Job", "batch/v1"),
+    Listed("cronjobs", "CronJob", "batch/v1"),
+    Listed("secrets", "Secret", "v1"),
+    Listed("configmaps", "ConfigMap", "v1"),
+    Listed("serviceaccounts", "ServiceAccount", "v1"),
+    Listed("roles", "Role", _RBAC),
+    Listed("rolebindings", "RoleBinding", _RBAC),
+    Listed("clusterroles", "ClusterRole", _RBAC, namespaced=False),
+    Listed("clusterrolebindings", "ClusterRoleBinding", _RBAC, namespaced=False),
 )
 
 
@@ -166,43 +160,60 @@ class Forbidden(Exception):
     pass
 
 
+def _get(conn: Connection, path: str, query: dict[str, Any]) -> tuple[int, bytes]:
+    """One GET through the client's own connection pool (its TLS, proxy and CA settings) and its auth
+    (bearer token, refreshed exec/auth-provider tokens, client certificates). The generated API classes
+    are not used: importing them costs seconds."""
+    import urllib3
+
+    cfg = conn.api.configuration
+    headers = {"Accept": "application/json", "User-Agent": "secretkeeper"}
+    for auth in (cfg.auth_settings() or {}).values():
+        if auth.get("in") == "header" and auth.get("value"):
+            headers[auth["key"]] = auth["value"]
+    url = cfg.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
+    resp = conn.api.rest_client.pool_manager.request(
+        "GET", url, headers=headers, preload_content=True,
+        timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
+    return resp.status, resp.data
+
+
 def list_objects(conn: Connection, what: Listed, namespace: str | None) -> Iterator[dict[str, Any]]:
     """Every object of `what` in `namespace` (None: all namespaces / cluster-scoped), page by page."""
-    from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
     token: str | None = None
     restarted = False
     seen: set[str] = set()
-    call, args = what.method(conn.api, namespace)
     while True:
-        kwargs: dict[str, Any] = {"limit": PAGE_SIZE}
+        query: dict[str, Any] = {"limit": PAGE_SIZE}
         if token:
-            kwargs["_continue"] = token
+            query["continue"] = token
         try:
-            resp = call(*args, **kwargs, _preload_content=False,
-                        _request_timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
-            page = json.loads(resp.data)
-        except ApiException as exc:
-            if exc.status == 403:
-                raise Forbidden() from None
-            if exc.status == 410 and token and not restarted:  # continue token expired: list again
-                token, restarted = None, True
-                continue
-            if exc.status == 401:
-                raise SecretkeeperError(f"{conn.describe()}: the API server rejected the credentials "
-                                        "(401 Unauthorized)") from None
-            if exc.status == 404 and what.kind in ("CronJob",):
-                return  # very old clusters: batch/v1 cronjobs absent
-            raise SecretkeeperError(f"{conn.describe()}: listing {what.plural} failed "
-                                    f"({exc.status} {exc.reason})") from None
+            status, data = _get(conn, what.path(namespace), query)
         except HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
             raise SecretkeeperError(f"{conn.describe()}: cannot reach the Kubernetes API server "
                                     f"({type(reason).__name__})") from None
+        if status == 403:
+            raise Forbidden()
+        if status == 410 and token and not restarted:  # continue token expired: list again from the start
+            token, restarted = None, True
+            continue
+        if status == 401:
+            raise SecretkeeperError(f"{conn.describe()}: the API server rejected the credentials "
+                                    "(401 Unauthorized)")
+        if status == 404 and what.kind == "CronJob":
+            return  # clusters older than 1.21 serve no batch/v1 CronJob
+        if status != 200:
+            raise SecretkeeperError(f"{conn.describe()}: listing {what.plural} failed (HTTP {status}"
+                                    f"{_status_reason(data)})")
+        try:
+            page = json.loads(data)
         except ValueError:
             raise SecretkeeperError(f"{conn.describe()}: listing {what.plural} returned a response that "
                                     "is not JSON") from None
+        del data
         for item in page.get("items") or []:
             if not isinstance(item, dict):
                 continue
@@ -216,6 +227,15 @@ def list_objects(conn: Connection, what: Listed, namespace: str | None) -> Itera
         token = (page.get("metadata") or {}).get("continue") or None
         if not token:
             return
+
+
+def _status_reason(data: bytes) -> str:
+    """The `reason` of a metav1.Status body (a fixed word like NotFound), never its message."""
+    try:
+        reason = json.loads(data).get("reason")
+    except (ValueError, AttributeError):
+        return ""
+    return f" {reason}" if isinstance(reason, str) and reason.isalnum() else ""
 
 
 # -- secrets: metadata and type only --------------------------------------------------------------------

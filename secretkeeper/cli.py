@@ -192,6 +192,9 @@ def scan(
         result = _with_progress(options, run_scan)
     else:
         result = run_scan(options)
+    if not quiet:  # e.g. "secrets in namespace X: not visible with these permissions"
+        for warning in result.stats.warnings:
+            typer.echo(f"secretkeeper: warning: {warning}", err=True)
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if quiet and fmt == "text":  # findings only: no summary line, nothing at all when clean
         text = report.renderer("text")(result, color=color, summary=False) if result.findings else ""
