@@ -313,3 +313,13 @@ def test_quiet_with_findings_prints_findings_only(make_tree, run_cli, canary):
     assert "a.txt" in res.stdout and RULE in res.stdout
     assert "finding" not in res.stdout.splitlines()[-1]  # no summary line
     assert res.stderr == ""
+
+
+def test_reports_and_baseline_in_the_tree_raise_no_findings(make_tree, run_cli, canary):
+    # Reports hold hashes, fingerprints and previews: a rescan must not flag its own output.
+    root = make_tree({"a.env": f"GITHUB_TOKEN={canary}\n"})
+    for fmt in ("text", "json", "sarif", "junit"):
+        assert run_cli(["scan", root, "--no-history", "-f", fmt, "-o", root / f"report.{fmt}"]).code == 1
+    assert run_cli(["baseline", root, "--no-history", "-o", root / "baseline.json"]).code == 0
+    res = run_cli(["scan", root, "--no-history", "-f", "json"])
+    assert {f["location"]["path"] for f in json.loads(res.stdout)["findings"]} == {"a.env"}
