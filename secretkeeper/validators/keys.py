@@ -34,7 +34,7 @@ def _unwrap_lines(text: bytes) -> list[bytes]:
             line = raw
         for piece in _ESCAPED_NL.split(line):
             piece = piece.strip().lstrip(b"#*;>|`\"' \t").rstrip(b"\\,;`\"' \t")
-            if piece:
+            if len(piece) >= 4 or piece.isalnum():  # drop leftover operators: `' +`, `" .`, `),`
                 out.append(piece)
     return out
 
