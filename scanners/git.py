@@ -37,9 +37,9 @@ import subprocess
 import tempfile
 import threading
 from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from scanners.files import SNIFF_BYTES, SkipLog
 from secretkeeper.detect import Detector, finding_from_match
@@ -86,7 +86,7 @@ def _env() -> dict[str, str]:
 
 
 def _run(cmd: Sequence[str], *, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(list(cmd), input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    proc = subprocess.run(list(cmd), input=input, capture_output=True, env=_env(), check=False)
     if check and proc.returncode != 0:
         first = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise SecretkeeperError(f"{' '.join(cmd[3 + len(_GIT_CONFIG):][:3])}: "
@@ -103,7 +103,7 @@ def find_repo(path: Path) -> Repo | None:
         return None
     proc = subprocess.run([GIT, "-C", str(path), "rev-parse", "--absolute-git-dir", "--is-bare-repository",
                            "--is-shallow-repository"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          env=_env())
+                          env=_env(), check=False)
     if proc.returncode != 0:
         return None
     lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
@@ -114,7 +114,7 @@ def find_repo(path: Path) -> Repo | None:
     work_tree = None
     if not bare:
         top = subprocess.run([GIT, "-C", str(path), "rev-parse", "--show-toplevel"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, env=_env())
+                             stderr=subprocess.DEVNULL, env=_env(), check=False)
         top_dir = top.stdout.decode("utf-8", "surrogateescape").strip() if top.returncode == 0 else ""
         if top_dir and Path(top_dir).resolve() == resolved:
             work_tree = top_dir
@@ -123,7 +123,7 @@ def find_repo(path: Path) -> Repo | None:
     elif Path(git_dir).resolve() != resolved:
         return None
     fmt = subprocess.run([GIT, "--git-dir", git_dir, "rev-parse", "--show-object-format"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(), check=False)
     oid_len = 64 if fmt.stdout.strip() == b"sha256" else 40
     return Repo(git_dir=git_dir, work_tree=work_tree, shallow=shallow, oid_len=oid_len)
 
@@ -234,7 +234,7 @@ def list_blobs(repo: Repo, sel: Selection, refs: Sequence[str], max_size: int, s
         return Blobs(bytes(oids), sizes, width, names)
     if sel.since or sel.branches:
         proc = subprocess.run(repo.cmd("rev-list", "--objects", "--stdin"), input=_rev_list_args(refs, sel.since),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+                              capture_output=True, env=_env(), check=False)
         if proc.returncode != 0:
             warnings.append("git rev-list failed part-way (corrupt repository?); scanned what it listed")
         named: dict[str, bytes] = {}
@@ -549,7 +549,7 @@ class IntroWalk:
     def start(self) -> None:
         if self.proc is not None or not self.refs:
             return
-        self.out = tempfile.TemporaryFile(prefix="secretkeeper-log-")
+        self.out = tempfile.TemporaryFile(prefix="secretkeeper-log-")  # noqa: SIM115 - closed by close()
         args = ["log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--topo-order", "--reverse",
                 "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
         self.proc = subprocess.Popen(self.repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out,
@@ -584,7 +584,7 @@ class IntroWalk:
             self.out.close()
 
 
-def _new_oid_hits(data: "mmap.mmap | bytes", wanted: set[str]) -> Iterator[tuple[int, str]]:
+def _new_oid_hits(data: mmap.mmap | bytes, wanted: set[str]) -> Iterator[tuple[int, str]]:
     """Offsets of wanted blob ids in the *new* column of raw diff records (`<old> <new> <status>\0`)."""
     if len(wanted) <= 16:
         for oid in wanted:
@@ -604,7 +604,7 @@ _ADDED = re.compile(rb"[AMTCRUX]\d*")
 _RAW_NEW = re.compile(rb"[0-9a-f]{40,64} ([0-9a-f]{40,64}) [A-Z]\d*\x00")
 
 
-def _parse_intros(data: "mmap.mmap | bytes", wanted: set[str]) -> dict[str, list[tuple[bytes, Intro]]]:
+def _parse_intros(data: mmap.mmap | bytes, wanted: set[str]) -> dict[str, list[tuple[bytes, Intro]]]:
     out: dict[str, list[tuple[bytes, Intro]]] = {}
     headers: dict[int, Intro] = {}
     for pos, oid in _new_oid_hits(data, wanted):
@@ -662,7 +662,7 @@ def count_commits(repo: Repo, refs: Sequence[str], since: str | None) -> int:
     if not refs:
         return 0
     proc = subprocess.run(repo.cmd("rev-list", "--count", "--stdin"), input=_rev_list_args(refs, since),
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(), check=False)
     try:
         return int(proc.stdout.strip() or 0)
     except ValueError:
@@ -822,17 +822,19 @@ def merge_with_worktree(file_findings: Iterable[Finding], history: Iterable[Find
 
 
 # -- pipeline glue (called by secretkeeper.scan.run_scan) ---------------------------------------------------
-def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], list[Finding]]:  # noqa: ANN001
+def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], list[Finding]]:
     """Scan the history of every repository among `options.paths`.
 
     Returns the roots the working-tree file scan should still walk (bare repositories and git
     directories are history only; `--staged` and `--since` scan no working tree) and the history findings.
     """
-    from scanners.files import _compile_excludes, DEFAULT_EXCLUDED_DIRS
+    from scanners.files import DEFAULT_EXCLUDED_DIRS, _compile_excludes
 
     cfg = options.config.scan
     sel = Selection(branches=list(getattr(options, "branches", []) or []), since=getattr(options, "since", None),
                     staged=bool(getattr(options, "staged", False)), stash=bool(getattr(options, "stash", False)))
+    if sel.staged and (sel.since or sel.branches):
+        raise SecretkeeperError("--staged scans the index: it cannot be combined with --since or --branch")
     ci_mode = sel.staged or sel.since is not None
     if not options.history and not ci_mode and not sel.branches:
         return list(options.paths), []

@@ -42,7 +42,7 @@ class Repo:
 
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
         proc = subprocess.run(["git", "-C", str(self.path), *args], input=input, capture_output=True,
-                              env=self.env(), timeout=GIT_TIMEOUT)
+                              env=self.env(), timeout=GIT_TIMEOUT, check=False)
         if check and proc.returncode != 0:
             raise AssertionError(f"git {' '.join(args[:2])} failed: {proc.stderr.decode(errors='replace')}")
         return proc.stdout.decode("utf-8", "replace").strip()

@@ -1,0 +1,281 @@
+"""Git history benchmark: secretkeeper's full-history scan against the cost of reading the objects once.
+
+    python benchmarks/bench_git.py                     # generated repository (>= 50,000 commits, >= 1 GB)
+    BENCH_GIT_REPO=/path/to/clone python benchmarks/bench_git.py   # also any local clone (e.g. git, django)
+    make bench BENCH=git
+
+Every figure is a ratio taken in the same run, on the same repository, on the same machine:
+- floor: one `git cat-file --batch` reading every blob once in pack order (ids from
+  `git cat-file --batch-all-objects --batch-check --unordered`), output to /dev/null;
+- `git log -p -U0 --all` (the content-diff walk other scanners start from), output to /dev/null;
+- git-secrets `--scan-history` (Debian package, unpacked into benchmarks/.work/tools) and trufflehog 2.x
+  (PyPI, in its own venv), each capped at BENCH_GIT_CAP seconds (default 900): a capped run is reported
+  as a lower bound;
+- peak RSS of the scan (largest single process: parent or worker);
+- `--since` over the last 20 commits.
+
+Knobs (environment): BENCH_GIT_COMMITS (50000), BENCH_GIT_FILES_PER_COMMIT (2), BENCH_GIT_BLOB (10500 bytes
+average), BENCH_GIT_MANY_COMMITS (50000; x 20 small files = the 1,000,000-blob repository), BENCH_GIT_REPO
+(extra local clone), BENCH_GIT_CAP (seconds), BENCH_GIT_SKIP_TOOLS=1.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    SECRETKEEPER,
+    Run,
+    Synth,
+    data_dir,
+    log,
+    machine_info,
+    run,
+    table,
+    tool_venv,
+    verdict,
+    work_dir,
+)
+
+COMMITS = int(os.environ.get("BENCH_GIT_COMMITS", "50000"))
+FILES_PER_COMMIT = int(os.environ.get("BENCH_GIT_FILES_PER_COMMIT", "2"))
+BLOB = int(os.environ.get("BENCH_GIT_BLOB", "10500"))
+# The memory target is for a repository of 1,000,000 blobs: a second generated repository, small blobs.
+MANY = (int(os.environ.get("BENCH_GIT_MANY_COMMITS", "50000")), 20, 120)
+CAP = float(os.environ.get("BENCH_GIT_CAP", "900"))
+SEED = 20261122
+
+GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
+
+
+# -- the generated repository -----------------------------------------------------------------------------
+def generator(commits: int, files_per_commit: int, blob: int) -> Callable[[Path], None]:
+    return lambda path: generate(path, commits, files_per_commit, blob)
+
+
+def generate(path: Path, COMMITS: int, FILES_PER_COMMIT: int, BLOB: int) -> None:
+    """A bare repository written by `git fast-import` from a seeded generator (same bytes every time).
+
+    NFILES source-like files; each commit rewrites FILES_PER_COMMIT of them (a few lines replaced, so every
+    blob is unique) and one commit in 1,000 plants a synthetic token that a later commit may remove.
+    """
+    rng = random.Random(SEED)
+    synth = Synth(random.Random(SEED + 1))
+    words = [("".join(rng.choice("abcdefghijklmnopqrstuvwxyz_") for _ in range(rng.randrange(2, 10))))
+             for _ in range(5000)]
+    pool = []
+    for _ in range(60000):
+        indent = " " * (4 * rng.randrange(0, 3))
+        pool.append((indent + " ".join(rng.choice(words) for _ in range(rng.randrange(3, 10))) + "\n").encode())
+    nfiles = 4000
+    lines_per_file = max(3, BLOB // 45)
+    files = [[rng.choice(pool) for _ in range(lines_per_file)] for _ in range(nfiles)]
+    names = [f"src/pkg{i % 40:02d}/mod{i // 40:03d}/file{i:04d}.py".encode() for i in range(nfiles)]
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True, env={**os.environ, **GIT_ENV})
+    proc = subprocess.Popen(["git", "-C", str(path), "fast-import", "--quiet", "--depth=50"],
+                            stdin=subprocess.PIPE, env={**os.environ, **GIT_ENV})
+    assert proc.stdin is not None
+    out = proc.stdin
+    base_time = 1_600_000_000
+    planted = 0
+    for c in range(COMMITS):
+        when = base_time + c * 600
+        msg = f"change {c}\n".encode()
+        head = [b"commit refs/heads/main\n", f"mark :{c + 1}\n".encode(),
+                f"author Bench Dev <dev{c % 17}@example.com> {when} +0000\n".encode(),
+                f"committer Bench Dev <dev{c % 17}@example.com> {when} +0000\n".encode(),
+                f"data {len(msg)}\n".encode(), msg]
+        if c:
+            head.append(f"from :{c}\n".encode())
+        out.write(b"".join(head))
+        targets = range(nfiles) if c == 0 else [rng.randrange(nfiles) for _ in range(FILES_PER_COMMIT)]
+        for i in targets:
+            lines = files[i]
+            for _ in range(3):
+                lines[rng.randrange(len(lines))] = rng.choice(pool)
+            lines[rng.randrange(len(lines))] = f"# rev {c} {rng.random():.12f}\n".encode()  # always unique
+            if c % 1000 == 500:
+                lines[rng.randrange(len(lines))] = f'GITHUB_TOKEN = "{synth.github_pat()}"\n'.encode()
+                planted += 1
+            data = b"".join(lines)
+            out.write(b"M 100644 inline " + names[i] + f"\ndata {len(data)}\n".encode() + data + b"\n")
+            if c % 1000 == 500:
+                break
+    out.write(b"done\n")
+    out.close()
+    if proc.wait() != 0:
+        raise RuntimeError("git fast-import failed")
+    subprocess.run(["git", "-C", str(path), "update-server-info"], check=False)
+    log(f"generated {COMMITS} commits, {planted} planted synthetic tokens")
+
+
+# -- measurements -----------------------------------------------------------------------------------------
+def repo_facts(repo: Path) -> dict[str, int]:
+    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--unordered",
+                           "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
+                          capture_output=True, check=True, env={**os.environ, **GIT_ENV})
+    blobs = size = 0
+    for line in proc.stdout.split(b"\n"):
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == b"blob":
+            blobs += 1
+            size += int(parts[2])
+    commits = int(subprocess.run(["git", "-C", str(repo), "rev-list", "--all", "--count"], capture_output=True,
+                                 check=True).stdout)
+    return {"blobs": blobs, "bytes": size, "commits": commits}
+
+
+def blob_ids_file(repo: Path, dest: Path) -> Path:
+    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--unordered",
+                           "--batch-check=%(objectname) %(objecttype)"], capture_output=True, check=True)
+    dest.write_bytes(b"".join(line.split()[0] + b"\n" for line in proc.stdout.split(b"\n")
+                              if line.endswith(b" blob")))
+    return dest
+
+
+def sh(script: str, *, cwd: Path | None = None, ok: tuple[int, ...] = (0,), env: dict | None = None) -> Run:
+    return run(["bash", "-c", script], cwd=cwd, ok=ok, env={**GIT_ENV, **(env or {})}, capture=False)
+
+
+def capped(script: str, *, cwd: Path | None = None, env: dict | None = None) -> tuple[Run | None, bool]:
+    """Run under `timeout CAP`; returns (run, finished)."""
+    r = run(["timeout", str(int(CAP)), "bash", "-c", script], cwd=cwd, ok=tuple(range(256)),
+            env={**GIT_ENV, **(env or {})}, capture=False)
+    return r, r.returncode != 124
+
+
+def git_secrets_bin() -> Path | None:
+    """git-secrets from its Debian package, unpacked (dpkg -x) into benchmarks/.work/tools."""
+    tools = work_dir("tools")
+    script = tools / "git-secrets" / "usr" / "bin" / "git-secrets"
+    if script.is_file():
+        return script.parent
+    if shutil.which("apt-get") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        got = subprocess.run(["apt-get", "download", "git-secrets"], cwd=tmp, capture_output=True, check=False)
+        debs = list(Path(tmp).glob("git-secrets_*.deb"))
+        if got.returncode != 0 or not debs:
+            log("git-secrets: apt-get download failed:", got.stderr.decode(errors="replace")[-300:])
+            return None
+        subprocess.run(["dpkg", "-x", str(debs[0]), str(tools / "git-secrets")], check=True)
+    return script.parent if script.is_file() else None
+
+
+def trufflehog_bin() -> Path | None:
+    try:
+        return tool_venv("trufflehog2", ["truffleHog==2.2.1"])
+    except subprocess.CalledProcessError as exc:
+        log("trufflehog 2.x: install failed:", exc)
+        return None
+
+
+def scan_cmd(repo: Path, *extra: str) -> str:
+    return f"{SECRETKEEPER} scan {repo} --no-progress -q -f json {' '.join(extra)} > /dev/null"
+
+
+def bench_repo(label: str, repo: Path, *, tools: bool) -> tuple[str, list[tuple[str, bool]]]:
+    facts = repo_facts(repo)
+    log(f"{label}: {facts['commits']} commits, {facts['blobs']} blobs, {facts['bytes'] / 1e9:.2f} GB")
+    ids = blob_ids_file(repo, work_dir("git") / f"{label}.blob-ids")
+    git_dir = subprocess.run(["git", "-C", str(repo), "rev-parse", "--absolute-git-dir"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    target = Path(git_dir)  # history only, also for a clone with a work tree
+    # Warm the page cache and the rule cache so every contender starts equal.
+    sh(f"git -C {repo} cat-file --batch < {ids} > /dev/null")
+    sh(scan_cmd(target), ok=(0, 1))
+    floor = min((sh(f"git -C {repo} cat-file --batch < {ids} > /dev/null") for _ in range(2)),
+                key=lambda r: r.seconds)
+    ours = min((sh(scan_cmd(target), ok=(0, 1)) for _ in range(2)), key=lambda r: r.seconds)
+    ours_rss = ours.max_rss_mb
+    log(f"{label}: floor {floor.seconds:.1f}s, secretkeeper {ours.seconds:.1f}s ({ours_rss:.0f} MB)")
+    logp = sh(f"git -C {repo} log -p -U0 --all > /dev/null")
+    log(f"{label}: git log -p {logp.seconds:.1f}s")
+    since = sh(scan_cmd(target, "--since", "HEAD~20"), ok=(0, 1))
+    rows = [
+        ["commits / blobs / unique blob bytes", (f"{facts['commits']:,} / {facts['blobs']:,} / "
+                                                f"{facts['bytes'] / 1e9:.2f} GB"), "", ""],
+        ["`git cat-file --batch` (floor, one process, pack order)", f"{floor.seconds:.1f} s", "1.00x", ""],
+        ["`secretkeeper scan` full history (all rules, attribution)", f"{ours.seconds:.1f} s",
+         f"{ours.seconds / floor.seconds:.2f}x of floor", verdict(ours.seconds <= floor.seconds)],
+        ["`git log -p -U0 --all` alone", f"{logp.seconds:.1f} s",
+         f"{logp.seconds / ours.seconds:.1f}x slower than us", verdict(logp.seconds >= 4 * ours.seconds)],
+        ["peak RSS of the scan (largest process)", f"{ours_rss:.0f} MB", "",
+         verdict(ours_rss <= 500) + ("" if facts["blobs"] >= 1_000_000 else " (repo < 1M blobs)")],
+        ["`--since HEAD~20` (20-commit range)", f"{since.seconds:.2f} s", "", verdict(since.seconds < 2)],
+    ]
+    checks = [("floor", ours.seconds <= floor.seconds), ("log -p", logp.seconds >= 4 * ours.seconds),
+              ("rss", ours_rss <= 500), ("since", since.seconds < 2)]
+    if tools:
+        gs = git_secrets_bin()
+        if gs is None:
+            rows.append(["git-secrets `--scan-history`", "not installed (apt-get download failed)", "", ""])
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                clone = Path(tmp) / "clone"
+                subprocess.run(["git", "clone", "-q", "--mirror", str(repo), str(clone)], check=True)
+                env = {"PATH": f"{gs}:{os.environ['PATH']}"}
+                sh("git secrets --register-aws && git secrets --add 'ghp_[0-9A-Za-z]{36}'", cwd=clone, env=env)
+                r, done = capped("git secrets --scan-history >/dev/null 2>&1", cwd=clone, env=env)
+            shown = f"{r.seconds:.1f} s" if done else f"> {CAP:.0f} s (capped)"
+            rows.append(["git-secrets `--scan-history` (Debian 1.3.0)", shown,
+                         f"{'>' if not done else ''}{r.seconds / ours.seconds:.1f}x slower than us",
+                         verdict(r.seconds >= 5 * ours.seconds)])
+            checks.append(("git-secrets", r.seconds >= 5 * ours.seconds))
+        th = trufflehog_bin()
+        if th is None:
+            rows.append(["trufflehog 2.x", "not installed (pip failed)", "", ""])
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                clone = Path(tmp) / "clone"  # trufflehog 2.x fetches from `origin`: give it one (not timed)
+                subprocess.run(["git", "clone", "-q", "--mirror", str(repo), str(clone)], check=True)
+                r, done = capped(f"{th / 'trufflehog'} --regex --entropy=False --repo_path {clone} "
+                                 f"file://{clone} >/dev/null 2>&1")
+            shown = f"{r.seconds:.1f} s" if done else f"> {CAP:.0f} s (capped)"
+            rows.append(["trufflehog 2.2.1 (PyPI) `--regex --entropy=False`", shown,
+                         f"{'>' if not done else ''}{r.seconds / ours.seconds:.1f}x slower than us",
+                         verdict(r.seconds > ours.seconds)])
+            checks.append(("trufflehog", r.seconds > ours.seconds))
+    body = f"### {label}\n\n" + table(["what", "time / size", "ratio", "target"], rows) + "\n"
+    return body, checks
+
+
+def main() -> int:
+    repo = data_dir("git-history", f"v3-{COMMITS}-{FILES_PER_COMMIT}-{BLOB}-{SEED}",
+                    generator(COMMITS, FILES_PER_COMMIT, BLOB))
+    many = data_dir("git-many-blobs", f"v3-{MANY}-{SEED}", generator(*MANY))
+    parts = ["## Git history (`benchmarks/bench_git.py`)", ""]
+    info = machine_info()
+    parts.append("Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()) + ", git "
+                 + subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout.split()[-1])
+    parts.append("")
+    parts.append(f"Generated repository: {COMMITS:,} commits × {FILES_PER_COMMIT} files rewritten per commit "
+                 f"(seed {SEED}, `git fast-import`, bare). Comparison tools capped at {CAP:.0f} s.")
+    parts.append("")
+    skip_tools = os.environ.get("BENCH_GIT_SKIP_TOOLS") == "1"
+    body, _ = bench_repo("generated", repo, tools=not skip_tools)
+    parts.append(body)
+    parts.append(f"Second generated repository for the memory target: {MANY[0]:,} commits × {MANY[1]} small "
+                 f"files rewritten per commit (about {MANY[0] * MANY[1]:,} blobs).")
+    parts.append("")
+    body, _ = bench_repo("generated-1M-blobs", many, tools=False)
+    parts.append(body)
+    extra = os.environ.get("BENCH_GIT_REPO")
+    if extra:
+        body, _ = bench_repo(Path(extra).name, Path(extra), tools=not skip_tools)
+        parts.append(body)
+    print("\n".join(parts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
