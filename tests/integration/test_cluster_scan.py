@@ -229,3 +229,70 @@ def test_cluster_scan_does_not_sweep_the_current_directory(kube, planted, tmp_pa
     doc = json.loads(res.stdout)
     assert not any(f["location"].get("path") for f in doc["findings"])
     assert doc["summary"]["files"] == 0
+
+
+# -- --images-from-cluster ------------------------------------------------------------------------------
+def _running_pod(name: str, ns: str, image: str, image_id: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+            "spec": {"serviceAccountName": "app", "automountServiceAccountToken": False,
+                     "containers": [{"name": "app", "image": image}]},
+            "status": {"phase": "Running", "containerStatuses": [
+                {"name": "app", "image": image, "imageID": image_id, "ready": True, "restartCount": 0}]}}
+
+
+def test_images_from_cluster_scans_running_images_once_by_digest(kube, tmp_path):
+    """Pods report the digest they run; two pods on one image mean one image scan. A real registry
+    (Debian's docker-registry) serves the image; pods are seeded with the status a kubelet would set."""
+    if kube.emulator is None:
+        pytest.skip("seeds pod status (running, imageID), which only the emulator accepts")
+    from scanners.images import resolve
+    from tests.integration.registry_server import push, registry
+    from tests.integration.test_images import ENV_TOKEN, build_layout
+
+    layout = build_layout(tmp_path / "oci")
+    ns = kube.namespace
+    with registry(tmp_path / "reg") as (host, log):
+        push(layout.root, "v1", f"{host}/team/app:v1")
+        digest = resolve(f"{host}/team/app:v1", "linux/amd64").digest
+        for i in range(2):
+            kube.emulator.seed(_running_pod(f"app-{i}", ns, f"{host}/team/app:v1",
+                                            f"docker-pullable://{host}/team/app@{digest}"))
+        pending = _running_pod("pending", ns, f"{host}/team/other:v1", f"{host}/team/other@sha256:{'0' * 64}")
+        pending["status"]["phase"] = "Pending"
+        kube.emulator.seed(pending)
+        res = scan(kube, "-n", ns, "--images-from-cluster", "-f", "json")
+        assert res.code == 1, res.output
+        doc = json.loads(res.stdout)
+        image_findings = [f for f in doc["findings"] if f["location"]["source"] == "image"]
+        assert image_findings and {f["location"]["digest"] for f in image_findings} == {digest}
+        assert doc["summary"]["images"] == 1
+        assert ENV_TOKEN not in res.output
+        manifests = [ln for ln in log.read_text().splitlines() if f"GET /v2/team/app/manifests/{digest}" in ln]
+        assert len(manifests) == 1, "the image is fetched once for both pods"
+        assert "team/other" not in log.read_text()  # pods that are not running are left alone
+
+
+def test_running_images_and_secret_stripping_units():
+    from scanners.cluster import running_images, strip_secret
+
+    digest = "sha256:" + "a" * 64
+    pods = [_running_pod("a", "ns", "repo/app:1", f"docker-pullable://repo/app@{digest}"),
+            _running_pod("b", "ns", "repo/app:latest", f"repo/app@{digest}"),
+            _running_pod("c", "ns", "repo/tool:2", "sha256:" + "b" * 64)]
+    assert running_images(pods) == [f"repo/app@{digest}", "repo/tool:2"]
+    value = make_token()
+    hashes: dict[str, str] = {}
+    import base64
+
+    body = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": "s", "namespace": "ns", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"data": {"k": value}}),
+                "team": "x"}, "managedFields": [{"manager": "kubectl"}]},
+            "data": {"token": base64.b64encode(value.encode()).decode(), "tls.crt": "Y2VydA=="}}
+    stripped = strip_secret(body, hashes)
+    assert value not in json.dumps(stripped)
+    assert stripped["data"] == {"tls.crt": "Y2VydA=="} and stripped["metadata"]["annotations"] == {"team": "x"}
+    assert "managedFields" not in stripped["metadata"] and stripped["type"] == "kubernetes.io/tls"
+    from secretkeeper.findings import sha256_hex
+
+    assert hashes[sha256_hex(value)] == "Secret/ns/s key token"
