@@ -83,11 +83,11 @@ def make_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep the compiled-rule cache out of the user's home and colour off, for every test."""
-    keys = ("SECRETKEEPER_CACHE_DIR", "NO_COLOR", "SECRETKEEPER_DEBUG")
+def _plain_environment() -> Iterator[None]:
+    """No colour and no inherited --debug for every in-process run. The compiled-rule cache stays where
+    users have it: it holds patterns, never scanned data, and a cold compile of the catalog is slow."""
+    keys = ("NO_COLOR", "SECRETKEEPER_DEBUG")
     saved = {k: os.environ.get(k) for k in keys}
-    os.environ["SECRETKEEPER_CACHE_DIR"] = str(tmp_path_factory.mktemp("sk-cache"))
     os.environ["NO_COLOR"] = "1"
     os.environ.pop("SECRETKEEPER_DEBUG", None)
     yield
