@@ -9,6 +9,7 @@ which is None against a real cluster.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -56,7 +57,7 @@ class KubeTarget:
         cmd = [exe, "--kubeconfig", str(self.kubeconfig), "--context", context or self.context,
                "--request-timeout=20s", *args]
         proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=KUBECTL_TIMEOUT,
-                              env={**os.environ, "KUBECONFIG": str(self.kubeconfig)})
+                              env={**os.environ, "KUBECONFIG": str(self.kubeconfig)}, check=False)
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
         return proc
@@ -114,12 +115,10 @@ def kube(kube_emulator: KubeEmulator | None, tmp_path: Path) -> Iterator[KubeTar
             core, rbac = k8s.CoreV1Api(api), k8s.RbacAuthorizationV1Api(api)
             core.delete_namespace(namespace)
             for kind, name in created:
-                try:
+                with contextlib.suppress(Exception):  # best-effort cleanup of cluster-scoped objects
                     if kind == "ClusterRole":
                         rbac.delete_cluster_role(name)
                     elif kind == "ClusterRoleBinding":
                         rbac.delete_cluster_role_binding(name)
-                except Exception:  # noqa: BLE001 - best-effort cleanup
-                    pass
         finally:
             api.close()
