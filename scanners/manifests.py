@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from secretkeeper.findings import Finding, Location
 from secretkeeper.kube.objects import FieldPath, KubeObject
@@ -34,9 +34,24 @@ _TEMPLATE_MARKERS = (b"{{", b"{%")
 
 try:  # libyaml through PyYAML: an order of magnitude faster than pure-Python composition
     import yaml as _pyyaml
+    from yaml._yaml import CParser as _CParser
 
-    _CLoader = getattr(_pyyaml, "CSafeLoader", None)
-except ImportError:  # pragma: no cover
+    class _CLoader(_CParser):  # type: ignore[misc,valid-type]
+        """libyaml composition without PyYAML's Python-side resolver: `_scalar` resolves plain scalars."""
+
+        _TAGS: ClassVar[dict[type, str]] = {_pyyaml.ScalarNode: "tag:yaml.org,2002:str", _pyyaml.SequenceNode: "tag:yaml.org,2002:seq",
+                                             _pyyaml.MappingNode: "tag:yaml.org,2002:map"}
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            return self._TAGS[kind]
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            return None
+
+        def ascend_resolver(self, *args: Any) -> None:
+            return None
+
+except ImportError:  # pragma: no cover - PyYAML without libyaml: ruamel.yaml's pure-Python composer
     _pyyaml = None
     _CLoader = None
 
@@ -91,33 +106,48 @@ def _tag(node: Any) -> str:
     return tag if isinstance(tag, str) else str(getattr(tag, "value", tag))
 
 
-_BOOL = {"true": True, "yes": True, "on": True, "y": True, "false": False, "no": False, "off": False, "n": False}
+# YAML 1.1 core scalars (what Kubernetes' go-yaml resolves): resolved here, in one pass, for plain scalars
+_BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+_NULL = {"", "~", "null"}
+_NUMBER_START = frozenset("0123456789-+.")
+_STR_TAG = "tag:yaml.org,2002:str"
+_FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+
+def _resolve_plain(value: str) -> Any:
+    low = value.lower()
+    if len(low) <= 5:
+        if low in _NULL:
+            return None
+        b = _BOOL.get(low)
+        if b is not None:
+            return b
+    if value[:1] in _NUMBER_START:
+        text = value.replace("_", "")
+        try:
+            return int(text, 10)
+        except ValueError:
+            pass
+        try:
+            return int(text, 0)
+        except ValueError:
+            pass
+        if _FLOAT_RE.match(text):
+            return float(text)
+    return value
 
 
 def _scalar(node: Any) -> Any:
     value = node.value
-    tag = _tag(node)
-    if not tag.startswith("tag:yaml.org,2002:") or tag.endswith(":str"):
+    if not node.style:  # plain (None in ruamel, "" in libyaml): resolve like YAML 1.1
+        tag = node.tag
+        if tag == _STR_TAG or tag == "?" or (isinstance(tag, str) and tag.startswith("tag:yaml.org,2002:")):
+            return _resolve_plain(value)
         return value
-    kind = tag.rsplit(":", 1)[1]
-    if kind == "null":
-        return None
-    if kind == "bool":
-        return _BOOL.get(value.lower(), value)
-    if kind == "int":
-        try:
-            return int(value.replace("_", ""), 0)
-        except ValueError:
-            try:
-                return int(value.replace("_", ""))
-            except ValueError:
-                return value
-    if kind == "float":
-        try:
-            return float(value.replace("_", ""))
-        except ValueError:
-            return value
-    return value
+    tag = _tag(node)
+    if tag == _STR_TAG or not tag.startswith("tag:yaml.org,2002:"):
+        return value
+    return _resolve_plain(value)  # an explicit !!int / !!bool on a quoted scalar
 
 
 def _expanded_size(node: Any, memo: dict[int, int], depth: int = 0) -> int:
@@ -143,7 +173,7 @@ def _expanded_size(node: Any, memo: dict[int, int], depth: int = 0) -> int:
 class _Builder:
     """Node tree -> plain values, recording the 1-based line of every key and list item."""
 
-    __slots__ = ("lines", "budget")
+    __slots__ = ("budget", "lines")
 
     def __init__(self, budget: int) -> None:
         self.lines: dict[FieldPath, int] = {}
@@ -154,16 +184,15 @@ class _Builder:
         if self.budget < 0:
             raise ManifestError(f"refused: more than {MAX_EXPANDED_NODES} nodes after alias expansion "
                                 "(YAML bomb?)")
-        value = node.value
-        if isinstance(value, str):
+        nid = node.id
+        if nid == "scalar":
             return _scalar(node)
+        value = node.value
         lines = self.lines
-        if value and isinstance(value[0], tuple) or _tag(node).endswith(":map"):
+        if nid == "mapping":
             out: dict[Any, Any] = {}
             for knode, vnode in value:
-                key = _scalar(knode) if isinstance(knode.value, str) else repr(knode.value)[:40]
-                if not isinstance(key, (str, int)):
-                    key = str(key)
+                key = knode.value if knode.id == "scalar" else f"<{knode.id} key>"  # JSON keys: strings
                 sub = (*path, key)
                 lines[sub] = knode.start_mark.line + 1
                 out[key] = self.build(vnode, sub)
@@ -277,8 +306,8 @@ def _inside(secret: bytes, values: list[bytes]) -> bool:
     return len(secret) >= 8 and any(secret in v for v in values)
 
 
-def scan_manifest(data: bytes, path: str, detector: "Detector", *, stats: Any = None,
-                  matches: "list[Match] | None" = None) -> list[Finding]:
+def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = None,
+                  matches: list[Match] | None = None) -> list[Finding]:
     """Leaks and hygiene faults in one manifest file.
 
     Leaks: the engine on the raw bytes (pass `matches` when already scanned) plus base64-decoded

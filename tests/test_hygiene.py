@@ -159,7 +159,7 @@ def test_tls_secret_expiry(detector, days, severity):
 
 
 def test_certificate_file_expiry():
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     pem = b"# chain\n" + make_certificate(3) + make_certificate(365)
     (f,) = scan_certificate_file(pem, "certs/chain.pem", now)
     assert f.location.line == 2 and f.location.source == "file" and "expires in 3 days" in f.message

@@ -195,8 +195,8 @@ def test_cli_scan_reports_hygiene_and_leaks(make_tree, run_cli, canary):
     assert ("k8s-env-secret-ref", "hygiene") in kinds
     assert ("k8s-secret-plaintext-manifest", "hygiene") in kinds
     assert ("k8s-privileged-container", "hygiene") in kinds
-    ref = [f for f in doc["findings"] if f["rule_id"] == "k8s-env-secret-ref"
-           and f["location"]["object"].endswith("env API_KEY")][0]
+    ref = next(f for f in doc["findings"] if f["rule_id"] == "k8s-env-secret-ref"
+               and f["location"]["object"].endswith("env API_KEY"))
     assert ref["location"]["path"] == "deploy/web.yaml" and ref["location"]["source"] == "manifest"
     assert ref["severity"] == "medium" and "secretkeeper migrate" in ref["remediation"]
     assert not any(f["location"]["path"].startswith("chart/") and f["kind"] == "hygiene"
@@ -216,3 +216,17 @@ def test_cli_sarif_marks_hygiene_kind(make_tree, run_cli):
     assert lines == [line_of(data, '- apiGroups: [""]', 2), line_of(data, '- apiGroups: [""]', 3)]
     rules = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert "k8s-rbac-secrets-read" in rules
+
+
+def test_pure_python_fallback_matches_libyaml(monkeypatch):
+    from scanners import manifests
+
+    data = fixture("multi.yaml") + b"---\n" + fixture("deployment.yaml", "x")
+    fast, _ = parse_manifests(data, "m.yaml")
+    monkeypatch.setattr(manifests, "_CLoader", None)
+    slow, errors = parse_manifests(data, "m.yaml")
+    assert errors == []
+    assert [o.body for o in slow] == [o.body for o in fast]
+    assert [dict(o.lines) for o in slow] == [dict(o.lines) for o in fast]
+    _, errors = parse_manifests(fixture("broken.yaml"), "b.yaml")
+    assert errors and errors[0].startswith("b.yaml: invalid YAML at line ")

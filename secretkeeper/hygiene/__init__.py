@@ -30,12 +30,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.detect import Detector
 
 __all__ = [
-    "HYGIENE_RULES", "RULES_BY_ID", "HygieneRule", "check_objects", "value_leaks", "is_secret_like_name",
-    "looks_real", "is_certificate_file", "scan_certificate_file",
+    "HYGIENE_RULES",
+    "RULES_BY_ID",
+    "HygieneRule",
+    "check_objects",
+    "is_certificate_file",
+    "is_secret_like_name",
+    "looks_real",
+    "scan_certificate_file",
+    "value_leaks",
 ]
 
 
-def check_objects(objects: list[KubeObject], detector: "Detector | None") -> list[Finding]:
+def check_objects(objects: list[KubeObject], detector: Detector | None) -> list[Finding]:
     """Every hygiene finding for `objects` (one manifest file, or a cluster's objects), in object order."""
     out: list[Finding] = []
     pods = []

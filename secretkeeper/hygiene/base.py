@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.hygiene.catalog import HygieneRule
 
 
-def rule(rule_id: str) -> "HygieneRule":
+def rule(rule_id: str) -> HygieneRule:
     from secretkeeper.hygiene.catalog import RULES_BY_ID
 
     return RULES_BY_ID[rule_id]

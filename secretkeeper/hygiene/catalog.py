@@ -112,21 +112,21 @@ HYGIENE_RULES: list[HygieneRule] = [
         "rotate`); keep the values in a store and commit a SealedSecret or ExternalSecret instead, which "
         "`secretkeeper rotate` keeps in sync.",
         true=(
-            "apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\ntype: Opaque\ndata:\n"
-            "  password: WGs5bVEydkxwN1J0\n",
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\ntype: Opaque\ndata:\n"
+            "  password: WGs5bVEydkxwN1J0\n"),
             "apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: Xk9mQ2vLp7Rt\n",
         ),
         false=(
-            "apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: changeme\n"
-            "  token: ''\n",
-            "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: shop-db}\nspec:\n"
-            "  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq\n",
-            "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {name: shop-db}\nspec:\n"
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: changeme\n"
+            "  token: ''\n"),
+            ("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: shop-db}\nspec:\n"
+            "  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq\n"),
+            ("apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {name: shop-db}\nspec:\n"
             "  secretStoreRef: {name: vault, kind: ClusterSecretStore}\n  data:\n  - secretKey: password\n"
-            "    remoteRef: {key: shop/db, property: password}\n",
-            "apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\ndata:\n"
+            "    remoteRef: {key: shop/db, property: password}\n"),
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\ndata:\n"
             "  password: ENC[AES256_GCM,data:p2Vb6A==,iv:aGVsbG8=,tag:dGFn,type:str]\nsops:\n"
-            "  mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]\n  lastmodified: '2026-01-01T00:00:00Z'\n",
+            "  mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]\n  lastmodified: '2026-01-01T00:00:00Z'\n"),
         ),
     ),
     HygieneRule(
@@ -138,14 +138,14 @@ HYGIENE_RULES: list[HygieneRule] = [
         "env consumers) and rotate the value with `secretkeeper rotate`: ConfigMaps are not access-"
         "controlled or encrypted like Secrets.",
         true=(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n  log_level: info\n"
-            "  db.password: Xk9mQ2vLp7Rt\n",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n"
-            "  database_url: postgres://app:Zq8wTr4nMb@db:5432/shop\n",
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n  log_level: info\n"
+            "  db.password: Xk9mQ2vLp7Rt\n"),
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n"
+            "  database_url: postgres://app:Zq8wTr4nMb@db:5432/shop\n"),
         ),
         false=(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n  log_level: info\n"
-            "  password_file: /run/secrets/db/password\n  token_ttl: '3600'\n  api_key: REPLACE_ME\n",
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n  log_level: info\n"
+            "  password_file: /run/secrets/db/password\n  token_ttl: '3600'\n  api_key: REPLACE_ME\n"),
         ),
     ),
     HygieneRule(
@@ -157,9 +157,9 @@ HYGIENE_RULES: list[HygieneRule] = [
         "long-lived credential is unavoidable let `secretkeeper rotate` issue and rotate it (k8s "
         "TokenRequest issuer).",
         true=(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ci-token\n  annotations:\n"
+            ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: ci-token\n  annotations:\n"
             "    kubernetes.io/service-account.name: ci\n  labels:\n"
-            "    kubernetes.io/legacy-token-last-used: '2026-01-10'\ntype: kubernetes.io/service-account-token\n",
+            "    kubernetes.io/legacy-token-last-used: '2026-01-10'\ntype: kubernetes.io/service-account-token\n"),
         ),
         false=(
             "apiVersion: v1\nkind: Secret\nmetadata: {name: tls}\ntype: kubernetes.io/dockerconfigjson\n",
@@ -177,13 +177,13 @@ HYGIENE_RULES: list[HygieneRule] = [
             _deploy().replace("      automountServiceAccountToken: false\n", ""),
         ),
         false=(
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: shop}\n"
-            "automountServiceAccountToken: false\n",
+            ("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: shop}\n"
+            "automountServiceAccountToken: false\n"),
             _deploy(),
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ctl, namespace: shop}\n---\n"
+            ("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ctl, namespace: shop}\n---\n"
             "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: ctl, namespace: shop}\n"
             "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}\n"
-            "subjects:\n- {kind: ServiceAccount, name: ctl, namespace: shop}\n",
+            "subjects:\n- {kind: ServiceAccount, name: ctl, namespace: shop}\n"),
         ),
     ),
     HygieneRule(
@@ -203,16 +203,16 @@ HYGIENE_RULES: list[HygieneRule] = [
         remediation="Remove `secrets` (and `*`) from the rule or limit it with `resourceNames`; rotate the "
         "Secrets its holders could read with `secretkeeper rotate`.",
         true=(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules:\n"
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules:\n"
             "- apiGroups: ['']\n  resources: [pods]\n  verbs: [get]\n- apiGroups: ['']\n"
-            "  resources: [secrets]\n  verbs: [get, list]\n",
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: all, namespace: shop}\n"
-            "rules:\n- apiGroups: ['*']\n  resources: ['*']\n  verbs: ['*']\n",
+            "  resources: [secrets]\n  verbs: [get, list]\n"),
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: all, namespace: shop}\n"
+            "rules:\n- apiGroups: ['*']\n  resources: ['*']\n  verbs: ['*']\n"),
         ),
         false=(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules:\n"
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules:\n"
             "- apiGroups: ['']\n  resources: [pods, configmaps]\n  verbs: [get, list, watch]\n"
-            "- apiGroups: ['']\n  resources: [secrets]\n  verbs: [create]\n",
+            "- apiGroups: ['']\n  resources: [secrets]\n  verbs: [create]\n"),
         ),
     ),
     HygieneRule(
@@ -222,14 +222,14 @@ HYGIENE_RULES: list[HygieneRule] = [
         remediation="Bind a narrow Role instead of cluster-admin; rotate the credentials of the bound "
         "subjects with `secretkeeper rotate`.",
         true=(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ci-admin}\n"
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ci-admin}\n"
             "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
-            "subjects:\n- {kind: ServiceAccount, name: ci, namespace: ci}\n",
+            "subjects:\n- {kind: ServiceAccount, name: ci, namespace: ci}\n"),
         ),
         false=(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ci-view}\n"
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ci-view}\n"
             "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n"
-            "subjects:\n- {kind: ServiceAccount, name: ci, namespace: ci}\n",
+            "subjects:\n- {kind: ServiceAccount, name: ci, namespace: ci}\n"),
         ),
     ),
     HygieneRule(
@@ -240,14 +240,14 @@ HYGIENE_RULES: list[HygieneRule] = [
         remediation="Renew it: `secretkeeper rotate` issues a new certificate (x509 CA or Vault PKI issuer) "
         "and syncs the TLS Secret, then restarts its consumers.",
         true=(
-            "apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\ntype: kubernetes.io/tls\ndata:\n"
-            "  tls.crt: ${CERT_B64:10}\n",
-            "apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\ntype: kubernetes.io/tls\ndata:\n"
-            "  tls.crt: ${CERT_B64:-3}\n",
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\ntype: kubernetes.io/tls\ndata:\n"
+            "  tls.crt: ${CERT_B64:10}\n"),
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\ntype: kubernetes.io/tls\ndata:\n"
+            "  tls.crt: ${CERT_B64:-3}\n"),
         ),
         false=(
-            "apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\ntype: kubernetes.io/tls\ndata:\n"
-            "  tls.crt: ${CERT_B64:200}\n",
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\ntype: kubernetes.io/tls\ndata:\n"
+            "  tls.crt: ${CERT_B64:200}\n"),
         ),
     ),
     HygieneRule(
@@ -259,14 +259,14 @@ HYGIENE_RULES: list[HygieneRule] = [
         "while migrating, restart the API servers and rewrite every Secret (`kubectl get secrets -A -o json "
         "| kubectl replace -f -`); `secretkeeper scan` re-checks the file.",
         true=(
-            "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
+            ("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
             "- resources: [secrets]\n  providers:\n  - identity: {}\n  - aescbc:\n      keys:\n"
-            "      - {name: key1, secret: c2VjcmV0IGlzIHNlY3VyZQ==}\n",
+            "      - {name: key1, secret: c2VjcmV0IGlzIHNlY3VyZQ==}\n"),
         ),
         false=(
-            "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
+            ("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
             "- resources: [secrets]\n  providers:\n  - kms: {apiVersion: v2, name: vault, endpoint: "
-            "'unix:///run/kms.sock'}\n  - identity: {}\n",
+            "'unix:///run/kms.sock'}\n  - identity: {}\n"),
         ),
     ),
     HygieneRule(

@@ -27,7 +27,7 @@ class CertInfo:
     offset: int  # of the BEGIN line in the PEM text
 
     def days_left(self, now: dt.datetime | None = None) -> int:
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         return (self.not_after - now) // dt.timedelta(days=1)
 
 

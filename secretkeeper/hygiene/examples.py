@@ -40,7 +40,7 @@ def make_certificate(days: int, common_name: str = "example.test") -> bytes:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     not_after = now + dt.timedelta(days=days, hours=12)
     not_before = min(now, not_after) - dt.timedelta(days=30)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -57,7 +57,7 @@ def render(example: str) -> str:
     return _CERT_RE.sub(sub, example)
 
 
-def _rule_ids(detector: "Detector", text: str, path: str) -> set[str]:
+def _rule_ids(detector: Detector, text: str, path: str) -> set[str]:
     from scanners.manifests import scan_manifest
     from secretkeeper.hygiene.certs import is_certificate_file, scan_certificate_file
 
@@ -67,7 +67,7 @@ def _rule_ids(detector: "Detector", text: str, path: str) -> set[str]:
     return {f.rule_id for f in scan_manifest(data, path, detector)}
 
 
-def check_rule(detector: "Detector", rule: HygieneRule) -> list[ExampleFailure]:
+def check_rule(detector: Detector, rule: HygieneRule) -> list[ExampleFailure]:
     if not rule.true or not rule.false:
         return [ExampleFailure(rule.id, True, -1, "rule needs both true and false examples")]
     out = []
@@ -80,7 +80,7 @@ def check_rule(detector: "Detector", rule: HygieneRule) -> list[ExampleFailure]:
     return out
 
 
-def check_examples(detector: "Detector") -> list[ExampleFailure]:
+def check_examples(detector: Detector) -> list[ExampleFailure]:
     out: list[ExampleFailure] = []
     for rule in HYGIENE_RULES:
         out.extend(check_rule(detector, rule))

@@ -68,6 +68,4 @@ def looks_real(value: object, min_length: int = 4) -> bool:
         return False
     if text.isdigit() and len(text) < 6:
         return False
-    if text.lower() in {"yes", "no", "on", "off", "enabled", "disabled"}:
-        return False
-    return True
+    return text.lower() not in {"yes", "no", "on", "off", "enabled", "disabled"}

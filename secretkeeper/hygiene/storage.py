@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from secretkeeper.findings import Finding, Location
 from secretkeeper.hygiene.base import as_dict, as_list, emit
@@ -86,7 +87,7 @@ def _legacy_token(obj: KubeObject) -> Finding:
     )
 
 
-def check_configmap(obj: KubeObject, detector: "Detector | None") -> list[Finding]:
+def check_configmap(obj: KubeObject, detector: Detector | None) -> list[Finding]:
     out: list[Finding] = []
     for key, value in as_dict(obj.body.get("data")).items():
         if not isinstance(value, str) or not value.strip():
@@ -167,7 +168,7 @@ def check_encryption_config(obj: KubeObject) -> list[Finding]:
 
 
 # -- leaks in values ---------------------------------------------------------------------------------------
-def value_leaks(objects: list[KubeObject], detector: "Detector", *, encoded_only: bool = False) -> list[Finding]:
+def value_leaks(objects: list[KubeObject], detector: Detector, *, encoded_only: bool = False) -> list[Finding]:
     """Leak findings in object values, located at their key's line and named by object.
 
     Always: base64-decoded `Secret.data` and `ConfigMap.binaryData`. Unless `encoded_only` (manifest

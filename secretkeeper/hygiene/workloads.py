@@ -6,8 +6,9 @@ CronJob and PodTemplate; containers, initContainers and ephemeralContainers are 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from secretkeeper.findings import Finding, Severity
 from secretkeeper.hygiene.base import as_dict, as_list, emit
@@ -73,7 +74,7 @@ def pod_spec(obj: KubeObject) -> PodSpec | None:
 
 
 # -- env --------------------------------------------------------------------------------------------------
-def check_env(pod: PodSpec, detector: "Detector | None") -> list[Finding]:
+def check_env(pod: PodSpec, detector: Detector | None) -> list[Finding]:
     out: list[Finding] = []
     obj = pod.obj
     for c in pod.containers():
@@ -116,7 +117,7 @@ def check_env(pod: PodSpec, detector: "Detector | None") -> list[Finding]:
     return out
 
 
-def _literal_reason(name: str, value: str, path: str | None, detector: "Detector | None") -> str:
+def _literal_reason(name: str, value: str, path: str | None, detector: Detector | None) -> str:
     if detector is not None:
         hits = detector.scan(value.encode("utf-8", "surrogateescape"), path)
         if hits:
