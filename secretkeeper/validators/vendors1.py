@@ -1,4 +1,4 @@
-"""Structural checks for vendor rules in cloud, vcs, chat, payments, registries and infra families."""
+"""Structural checks for vendor rules in the cloud, vcs, chat, payments, registries and infra families."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from secretkeeper.validators import validator
 
 @validator("aws-secret-key-shape")
 def aws_secret_key_shape(secret: bytes, _match: bytes) -> bool:
-    """A 40-char AWS secret key is base64-ish: it has `/` or `+`, or upper, lower and digits together.
+    """A 40-char AWS secret key is random base64: upper, lower and digits all appear.
 
-    Drops hex digests (git SHAs), all-lower identifiers and upper-case constants of the same length.
+    Drops hex digests (git SHAs), identifiers and constants of the same length, and path-like values
+    (a leading/trailing or doubled `/`). A random key lacks a digit about once in a thousand.
     """
     s = secret.strip()
     if len(s) != 40:
         return False
-    if b"/" in s or b"+" in s:
-        return not s.startswith(b"/") and not s.endswith(b"/") and b"//" not in s
-    return any(c in b"0123456789" for c in s) and any(97 <= c <= 122 for c in s) and any(65 <= c <= 90 for c in s)
+    if s.startswith(b"/") or s.endswith(b"/") or b"//" in s:
+        return False
+    has_digit = any(48 <= c <= 57 for c in s)
+    has_lower = any(97 <= c <= 122 for c in s)
+    has_upper = any(65 <= c <= 90 for c in s)
+    return has_digit and has_lower and has_upper
