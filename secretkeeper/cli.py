@@ -265,8 +265,9 @@ def rules_list(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Include custom rules from this config."),
 ) -> None:
-    """List every rule: id, severity, family, description."""
+    """List every rule: id, severity, family, description (leak rules, then Kubernetes hygiene rules)."""
     from secretkeeper.config import Config, load_config
+    from secretkeeper.hygiene import HYGIENE_RULES
     from secretkeeper.scan import build_rules
 
     cfg = load_config(config) if config else Config()
@@ -274,15 +275,19 @@ def rules_list(
     if fmt == "json":
         rows = [{"id": r.id, "severity": r.severity.value, "family": r.family, "description": r.description,
                  "keywords": list(r.keywords), "validator": r.validator, "path": r.path,
-                 "remediation": r.remediation} for r in rules]
+                 "remediation": r.remediation, "kind": "leak"} for r in rules]
+        rows += [{"id": h.id, "severity": h.severity.value, "family": h.family, "description": h.description,
+                  "remediation": h.remediation, "kind": "hygiene"} for h in HYGIENE_RULES]
         typer.echo(json.dumps(rows, indent=2))
         return
     if fmt != "text":
         raise SecretkeeperError("--format: unknown format (choose text or json)")
-    width = max(len(r.id) for r in rules)
+    width = max(len(r.id) for r in [*rules, *HYGIENE_RULES])
     for r in sorted(rules, key=lambda r: (r.family, r.id)):
         typer.echo(f"{r.id:<{width}}  {r.severity.value:<8}  {r.family:<12}  {r.description}")
-    typer.echo(f"{len(rules)} rules")
+    for h in HYGIENE_RULES:  # Kubernetes hygiene rules (kind "hygiene"), in catalog order
+        typer.echo(f"{h.id:<{width}}  {h.severity.value:<8}  {h.family:<12}  {h.description}")
+    typer.echo(f"{len(rules)} rules, {len(HYGIENE_RULES)} hygiene rules")
 
 
 @rules_app.command("test")
