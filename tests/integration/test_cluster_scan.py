@@ -215,6 +215,17 @@ def test_unreachable_server_names_context_and_server(tmp_path):
     assert res.code == 2 and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.output
 
 
+def test_rejected_credentials_exit_2(kube, tmp_path):
+    if kube.emulator is None:
+        pytest.skip("writes an emulator kubeconfig with an unknown token")
+    path = kube.emulator.write_kubeconfig(tmp_path / "bogus", token="not-a-known-token", context="bogus")
+    res = run_cli(["scan", "--cluster"], env={"KUBECONFIG": str(path)})
+    assert res.code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "context bogus" in lines[0] and "401" in lines[0]
+    assert "not-a-known-token" not in res.output
+
+
 def test_cluster_options_need_cluster():
     res = run_cli(["scan", "--namespace", "x"])
     assert res.code == 2 and "--cluster" in res.stderr
