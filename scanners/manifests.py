@@ -30,6 +30,7 @@ MAX_ALIAS_AMPLIFICATION = 10
 MANIFEST_EXTENSIONS = (".yaml", ".yml", ".json")
 _KIND_RE = re.compile(rb"""(?:^|[\s{,])["']?kind["']?\s*:""")
 _API_RE = re.compile(rb"""(?:^|[\s{,])["']?apiVersion["']?\s*:""")
+_OPENS_LIKE_MANIFEST = re.compile(rb"(?:\s*#[^\n]*\n|\s*\n)*(?:---|apiVersion:|kind:)")
 _TEMPLATE_MARKERS = (b"{{", b"{%")
 
 try:  # libyaml through PyYAML: an order of magnitude faster than pure-Python composition
@@ -62,12 +63,13 @@ class ManifestError(ValueError):
 
 def is_candidate(path: str | None, data: bytes) -> bool:
     """Cheap test on name and bytes: could this file hold Kubernetes objects? Ordinary files cost nothing."""
-    if path is not None:
-        ext = os.path.splitext(path)[1].lower()
-        if ext and ext not in MANIFEST_EXTENSIONS:
-            return False
     if b"apiVersion" not in data or b"kind" not in data:
         return False
+    if path is not None:
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in MANIFEST_EXTENSIONS:
+            # Without a manifest extension, only a file that opens like one (`---`, `apiVersion:`, `kind:`).
+            return not ext and bool(_OPENS_LIKE_MANIFEST.match(data))
     return bool(_API_RE.search(data)) and bool(_KIND_RE.search(data))
 
 
