@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from tests.emulators.kube_patch import PatchError, apply_patch
@@ -308,7 +308,7 @@ class KubeEmulator:
             self.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
 
     # -- lifecycle ---------------------------------------------------------------------------------------
-    def start(self) -> KubeEmulator:
+    def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"emulator": self})
         self._server = ThreadingHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
@@ -329,7 +329,7 @@ class KubeEmulator:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> KubeEmulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -649,6 +649,7 @@ class _Route:
 class _Handler(BaseHTTPRequestHandler):
     emulator: KubeEmulator
     protocol_version = "HTTP/1.1"
+    _raw = b""
     server_version = "kube-emulator/1"
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet; tests read `state.requests`
@@ -665,9 +666,23 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _body(self) -> Any:
+    def _read_body(self) -> bytes:
+        """The whole request body, read before anything can fail: an unread body would be taken for the
+        next request on this keep-alive connection."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    def _body(self) -> Any:
+        raw = self._raw
         if not raw:
             return None
         try:
@@ -681,6 +696,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         emu = self.emulator
+        self._raw = self._read_body()
         with emu.state.lock:
             emu.state.requests.append((self.command, self.path))
         try:

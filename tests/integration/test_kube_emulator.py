@@ -10,7 +10,7 @@ import base64
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -185,7 +185,7 @@ def test_token_request_returns_a_working_expiring_token(kube):
         tr = core.create_namespaced_service_account_token("robot", ns, {"spec": {"expirationSeconds": 3600}})
         token, expires = tr.status.token, tr.status.expiration_timestamp
         assert token.count(".") == 2
-        left = (expires - datetime.now(timezone.utc)).total_seconds()
+        left = (expires - datetime.now(UTC)).total_seconds()
         assert 3000 < left <= 3700
         claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
         assert claims["sub"] == f"system:serviceaccount:{ns}:robot"
@@ -358,3 +358,28 @@ def test_selector_parsing():
     assert match({"app": "web", "tier": "fe"}) and not match({"app": "web", "tier": "db"})
     assert not match({"app": "web", "legacy": "1"})
     assert field_matcher("metadata.name!=x")({"metadata": {"name": "y"}})
+
+
+def test_keep_alive_survives_rejected_writes(kube):
+    """A write refused before its body is needed (403) must not leave the body in the connection."""
+    if kube.emulator is None:
+        pytest.skip("raw HTTP to the emulator")
+    import http.client
+    import ssl
+
+    emu = kube.emulator
+    emu.add_token("reader-token", user="reader", rules={("get", "*"), ("list", "*")})
+    ctx = ssl.create_default_context(cadata=emu.tls.ca_pem.decode())
+    conn = http.client.HTTPSConnection("127.0.0.1", emu.port, context=ctx, timeout=10)
+    try:
+        body = json.dumps({"metadata": {"name": "x"}, "data": {"k": "v" * 5000}})
+        conn.request("POST", f"/api/v1/namespaces/{kube.namespace}/configmaps", body=body,
+                     headers={"Authorization": "Bearer reader-token", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 403 and json.loads(resp.read())["reason"] == "Forbidden"
+        conn.request("GET", f"/api/v1/namespaces/{kube.namespace}/configmaps",
+                     headers={"Authorization": "Bearer reader-token"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and json.loads(resp.read())["kind"] == "ConfigMapList"
+    finally:
+        conn.close()
