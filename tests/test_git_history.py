@@ -287,6 +287,7 @@ def test_since_scans_only_new_content(repo):
     assert set(by_path(doc)) == {"new.env"}
     assert by_path(doc)["new.env"]["location"]["commit"] == intro
     assert doc["summary"]["files"] == 0  # no working-tree sweep in CI mode
+    assert doc["summary"]["blobs"] == 1 and doc["summary"]["commits"] == 1  # cost: only the new content
     clean = scan(repo.path, "--since", "pr", code=0)
     assert leaks(clean) == []
     res = run_cli(["scan", str(repo.path), "--since", "no-such-ref"])
@@ -377,3 +378,24 @@ def test_no_findings_means_no_attribution_walk(repo, monkeypatch):
     repo.commit("leak", {"x.env": f"TOKEN={make_token()}\n"})
     scan(repo.path, code=1)
     assert started  # the walk runs only when there is something to attribute
+
+
+def test_pre_commit_hooks_use_real_flags():
+    yaml = pytest.importorskip("ruamel.yaml")
+    hooks_file = Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml"
+    hooks = yaml.YAML(typ="safe").load(hooks_file.read_text())
+    ids = {h["id"]: h for h in hooks}
+    assert ids["secretkeeper"]["entry"].startswith("secretkeeper scan --staged")
+    assert ids["secretkeeper"]["pass_filenames"] is False
+
+
+def test_pre_commit_style_run_blocks_staged_leak_without_printing_it(repo):
+    token = make_token()
+    repo.commit("init", {"README.md": "x\n"})
+    repo.write("config.py", f'TOKEN = "{token}"\n')
+    repo.git("add", "config.py")
+    res = run_cli(["scan", "--staged", "--quiet"], cwd=repo.path)
+    assert res.code == 1 and token not in res.output and "config.py" in res.stdout
+    repo.git("reset", "-q")
+    clean = run_cli(["scan", "--staged", "--quiet"], cwd=repo.path)
+    assert clean.code == 0, clean.output
