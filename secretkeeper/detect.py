@@ -42,7 +42,9 @@ _MAX_WINDOWS = 64
 _MAX_LOOKBACK = 16384
 _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
 _ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
+# A trailing `CLASS{m,n}` (or `+`, `*`), optionally closing groups, at the very end of a pattern.
+_TAIL_RE = re.compile(r"(\[(?:\\.|[^\]\\])+\]|\\[wWdDsS]|\.)(\{(\d+),(\d*)\}|\+|\*)(\)*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,93 @@ def _max_width(pattern: re.Pattern[bytes]) -> int:
     return min(int(hi), _MAX_LOOKBACK)
 
 
+_NEWLINE_FREE_CATEGORIES = frozenset(
+    ("CATEGORY_WORD", "CATEGORY_DIGIT", "CATEGORY_NOT_SPACE", "CATEGORY_UNI_WORD", "CATEGORY_UNI_DIGIT",
+     "CATEGORY_UNI_NOT_SPACE")
+)
+
+
+def _can_match_newline(pattern: re.Pattern[bytes]) -> bool:
+    """False only when the pattern provably never consumes a newline (conservative: unknown -> True).
+
+    A match of such a pattern lies on one line, so it can be confirmed on the prefilter hit's line alone.
+    """
+    import re._constants as c  # type: ignore[import-not-found]
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    try:
+        tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:  # noqa: BLE001 - an optimisation only
+        return True
+    dotall = bool(tree.state.flags & re.S)
+
+    def in_class(items: list) -> bool:
+        negate = hit = False
+        for op, av in items:
+            if op is c.NEGATE:
+                negate = True
+            elif op is c.LITERAL:
+                hit |= av == 10
+            elif op is c.RANGE:
+                hit |= av[0] <= 10 <= av[1]
+            elif op is c.CATEGORY:
+                hit |= str(av) not in _NEWLINE_FREE_CATEGORIES
+            else:
+                return True
+        return hit != negate
+
+    def walk(seq: list) -> bool:
+        for op, av in seq:
+            if op is c.LITERAL:
+                found = av == 10
+            elif op is c.NOT_LITERAL:
+                found = av != 10
+            elif op is c.ANY:
+                found = dotall
+            elif op is c.IN:
+                found = in_class(av)
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                found = walk(av[2])
+            elif op is c.SUBPATTERN:
+                found = walk(av[3])
+            elif op is c.BRANCH:
+                found = any(walk(b) for b in av[1])
+            elif op is c.ATOMIC_GROUP:
+                found = walk(av)
+            elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                found = False  # zero-width
+            else:
+                return True
+            if found:
+                return True
+        return False
+
+    return walk(tree)
+
+
+def _prefilter_expr(regex: str) -> str:
+    """The pattern Hyperscan runs: a trailing variable repeat cut to its minimum.
+
+    Hyperscan reports every end offset of every match, so `(?P<secret>[^\\s]{16,200})` at the end of a
+    pattern costs up to 185 Python callbacks per secret. Cut to `{16}`, it reports the same match
+    starts once each. Only done when the repeated atom cannot match a newline: the real match then ends
+    on the same line, which the confirmation window (up to the end of that line) already covers.
+    """
+    m = _TAIL_RE.search(regex)
+    if not m or regex[: m.start()].endswith("\\"):
+        return regex
+    atom, low = m.group(1), m.group(3)
+    try:
+        if re.fullmatch(atom.encode("utf-8"), b"\n"):
+            return regex
+    except re.error:
+        return regex
+    n = int(low) if low is not None else (1 if m.group(2) == "+" else 0)
+    if n == 0:  # Hyperscan rejects `{0}`; dropping the atom could leave an empty pattern
+        return regex
+    return f"{regex[: m.start()]}{atom}{{{n}}}{m.group(5)}"
+
+
 def cache_dir() -> Path:
     base = os.environ.get("SECRETKEEPER_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "secretkeeper"
@@ -86,7 +175,7 @@ class _HyperscanPrefilter:
     def __init__(self, rules: Sequence[Rule], *, use_cache: bool = True) -> None:
         assert _hs is not None
         self.rules = rules
-        exprs = [r.regex.encode("utf-8") for r in rules]
+        exprs = [_prefilter_expr(r.regex).encode("utf-8") for r in rules]
         key = hashlib.sha256(
             json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), [r.regex for r in rules],
                         [list(r.keywords) for r in rules]]).encode()
@@ -164,12 +253,19 @@ class _HyperscanPrefilter:
         if self.db is None or not data:
             return found
 
+        last: dict[int, tuple[int, int]] = {}  # rule -> (last kept end, end of its line)
+
         def on_match(rid: int, _start: int, end: int, _flags: int, _ctx: object) -> bool | None:
+            prev = last.get(rid)
+            if prev is not None and prev[0] <= end <= prev[1]:
+                return None  # same line as the last kept hit: that hit's window already covers this one
             ends = found.get(rid)
             if ends is None:
                 found[rid] = [end]
-            elif len(ends) <= _MAX_WINDOWS:
-                ends.append(end)
+            else:
+                ends.append(end)  # one per line at most; _windows decides what many hits mean
+            nl = data.find(b"\n", end)
+            last[rid] = (end, len(data) if nl < 0 else nl)
             return None
 
         self.db.scan(data, match_event_handler=on_match, scratch=self.db.scratch)
@@ -233,6 +329,11 @@ class Detector:
         else:
             self.prefilter = _KeywordPrefilter(prefilterable)
         self._widths = {r.id: _max_width(r.pattern) for r in self.rules}
+        # Rules whose exact Hyperscan end offsets are trusted and whose matches never span lines: they
+        # are confirmed on the hit lines only, however many there are.
+        modes = getattr(self.prefilter, "modes", [])
+        self._line_rules = {r.id for r, mode in zip(self.prefilter.rules, modes)
+                            if mode == "exact" and not _can_match_newline(r.pattern)}
         self._validators = validator_registry()
 
     # -- public -----------------------------------------------------------------------------------------
@@ -264,6 +365,15 @@ class Detector:
 
     # -- internals --------------------------------------------------------------------------------------
     def _windows(self, rule: Rule, data: bytes, ends: list[int]) -> list[tuple[int, int]]:
+        if ends and rule.id in self._line_rules:  # the hit lines, newline included for lookaheads
+            lines: list[tuple[int, int]] = []
+            for end in sorted(ends):
+                lo = data.rfind(b"\n", 0, end) + 1
+                if lines and lo < lines[-1][1]:
+                    continue
+                hi = data.find(b"\n", end)
+                lines.append((lo, len(data) if hi < 0 else hi + 1))
+            return lines
         if not ends or len(ends) > _MAX_WINDOWS:
             return [(0, len(data))]
         back = self._widths[rule.id]
