@@ -347,5 +347,5 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
     if objects:
         seen = {m.secret_sha256 for m in matches}
         out.extend(f for f in value_leaks(objects, detector, encoded_only=True) if f.secret_sha256 not in seen)
-        out.extend(check_objects(objects, detector))
+        out.extend(check_objects(objects, detector, matches=matches))
     return out

@@ -9,9 +9,11 @@ detection engine on object values (base64-decoded Secret data, and for live obje
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from secretkeeper.findings import Finding
+from secretkeeper.hygiene.base import Recogniser
 from secretkeeper.hygiene.catalog import HYGIENE_RULES, RULES_BY_ID, HygieneRule
 from secretkeeper.hygiene.certs import is_certificate_file, scan_certificate_file
 from secretkeeper.hygiene.names import is_secret_like_name, looks_real
@@ -27,7 +29,7 @@ from secretkeeper.hygiene.workloads import check_env, check_pod_security, check_
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector
+    from secretkeeper.detect import Detector, Match
 
 __all__ = [
     "HYGIENE_RULES",
@@ -42,8 +44,14 @@ __all__ = [
 ]
 
 
-def check_objects(objects: list[KubeObject], detector: Detector | None) -> list[Finding]:
-    """Every hygiene finding for `objects` (one manifest file, or a cluster's objects), in object order."""
+def check_objects(objects: list[KubeObject], detector: Detector | None, *,
+                  matches: Sequence[Match] | None = None) -> list[Finding]:
+    """Every hygiene finding for `objects` (one manifest file, or a cluster's objects), in object order.
+
+    `detector` recognises credentials in values (env literals, ConfigMap data); a manifest scan that
+    already ran the engine over the file passes its `matches` instead, so values are not scanned again.
+    """
+    recognise = Recogniser(detector, matches)
     out: list[Finding] = []
     pods = []
     for obj in objects:
@@ -51,13 +59,13 @@ def check_objects(objects: list[KubeObject], detector: Detector | None) -> list[
         pod = pod_spec(obj)
         if pod is not None:
             pods.append(pod)
-            out.extend(check_env(pod, detector))
+            out.extend(check_env(pod, recognise))
             out.extend(check_pod_security(pod))
         elif kind == "Secret":
             out.extend(check_secret(obj))
             out.extend(check_tls(obj))
         elif kind == "ConfigMap":
-            out.extend(check_configmap(obj, detector))
+            out.extend(check_configmap(obj, recognise))
         elif kind in ("Role", "ClusterRole"):
             out.extend(check_role(obj))
         elif kind in ("RoleBinding", "ClusterRoleBinding"):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from secretkeeper.findings import HYGIENE, Finding, Location, Severity, fingerprint, redact, sha256_hex
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.detect import Detector, Match
     from secretkeeper.hygiene.catalog import HygieneRule
 
 
@@ -47,6 +49,24 @@ def emit(rule_id: str, obj: KubeObject, field: tuple[str | int, ...], message: s
         description=meta.description,
         extra=dict(extra or {}),
     )
+
+
+class Recogniser:
+    """Which rule the engine recognises a value as: by scanning the value alone (live objects), or, for a
+    manifest file the engine has already scanned, by finding the value among that file's matches."""
+
+    def __init__(self, detector: Detector | None, matches: Sequence[Match] | None = None) -> None:
+        self.detector = detector
+        self.secrets = None if matches is None else [(m.secret.strip(), m.rule.id) for m in matches]
+
+    def __call__(self, value: str, path: str | None) -> str | None:
+        raw = value.encode("utf-8", "surrogateescape")
+        if self.secrets is not None:
+            return next((rid for secret, rid in self.secrets if secret and secret in raw), None)
+        if self.detector is None:
+            return None
+        hits = self.detector.scan(raw, path)
+        return hits[0].rule.id if hits else None
 
 
 def as_dict(value: Any) -> dict[str, Any]:

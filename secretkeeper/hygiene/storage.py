@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from secretkeeper.findings import Finding, Location
-from secretkeeper.hygiene.base import as_dict, as_list, emit
+from secretkeeper.hygiene.base import Recogniser, as_dict, as_list, emit
 from secretkeeper.hygiene.certs import expiry_verdict, parse_pem_certificates
 from secretkeeper.hygiene.names import is_secret_like_name, looks_real, url_password
 from secretkeeper.kube.objects import KubeObject
@@ -87,17 +87,16 @@ def _legacy_token(obj: KubeObject) -> Finding:
     )
 
 
-def check_configmap(obj: KubeObject, detector: Detector | None) -> list[Finding]:
+def check_configmap(obj: KubeObject, recognise: Recogniser) -> list[Finding]:
     out: list[Finding] = []
     for key, value in as_dict(obj.body.get("data")).items():
         if not isinstance(value, str) or not value.strip():
             continue
         key = str(key)
         reason = ""
-        if detector is not None:
-            hits = detector.scan(value.encode("utf-8", "surrogateescape"), obj.path)
-            if hits:
-                reason = f"a credential ({hits[0].rule.id})"
+        rule_id = recognise(value, obj.path)
+        if rule_id:
+            reason = f"a credential ({rule_id})"
         if not reason and url_password(value):
             reason = "a URL with an embedded password"
         if not reason and "\n" not in value.strip() and is_secret_like_name(key) and looks_real(value, 6):

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from secretkeeper.findings import Finding, Severity
-from secretkeeper.hygiene.base import as_dict, as_list, emit
+from secretkeeper.hygiene.base import Recogniser, as_dict, as_list, emit
 from secretkeeper.hygiene.names import is_secret_like_name, looks_real, url_password
 from secretkeeper.kube.objects import KubeObject
-
-if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector
 
 TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -74,7 +71,7 @@ def pod_spec(obj: KubeObject) -> PodSpec | None:
 
 
 # -- env --------------------------------------------------------------------------------------------------
-def check_env(pod: PodSpec, detector: Detector | None) -> list[Finding]:
+def check_env(pod: PodSpec, recognise: Recogniser) -> list[Finding]:
     out: list[Finding] = []
     obj = pod.obj
     for c in pod.containers():
@@ -97,7 +94,7 @@ def check_env(pod: PodSpec, detector: Detector | None) -> list[Finding]:
             value = env.get("value")
             if not isinstance(value, str) or not value.strip():
                 continue
-            reason = _literal_reason(name, value, obj.path, detector)
+            reason = _literal_reason(name, value, obj.path, recognise)
             if reason:
                 out.append(emit(
                     "k8s-env-secret-literal", obj, field,
@@ -117,11 +114,10 @@ def check_env(pod: PodSpec, detector: Detector | None) -> list[Finding]:
     return out
 
 
-def _literal_reason(name: str, value: str, path: str | None, detector: Detector | None) -> str:
-    if detector is not None:
-        hits = detector.scan(value.encode("utf-8", "surrogateescape"), path)
-        if hits:
-            return f"credential ({hits[0].rule.id})"
+def _literal_reason(name: str, value: str, path: str | None, recognise: Recogniser) -> str:
+    rule_id = recognise(value, path)
+    if rule_id:
+        return f"credential ({rule_id})"
     if url_password(value):
         return "URL with an embedded password"
     if is_secret_like_name(name) and looks_real(value):
