@@ -112,11 +112,16 @@ def _tag(node: Any) -> str:
 _BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 _NULL = {"", "~", "null"}
 _NUMBER_START = frozenset("0123456789-+.")
+_SPECIAL_START = frozenset("tTfFyYnNoO~0123456789-+.")  # what a bool, null or number can start with
 _STR_TAG = "tag:yaml.org,2002:str"
 _FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 
 
 def _resolve_plain(value: str) -> Any:
+    if not value:
+        return None
+    if value[0] not in _SPECIAL_START:  # most values: names, images, paths
+        return value
     low = value.lower()
     if len(low) <= 5:
         if low in _NULL:
@@ -142,6 +147,8 @@ def _resolve_plain(value: str) -> Any:
 def _scalar(node: Any) -> Any:
     value = node.value
     if not node.style:  # plain (None in ruamel, "" in libyaml): resolve like YAML 1.1
+        if value and value[0] not in _SPECIAL_START:
+            return value
         tag = node.tag
         if tag == _STR_TAG or tag == "?" or (isinstance(tag, str) and tag.startswith("tag:yaml.org,2002:")):
             return _resolve_plain(value)
