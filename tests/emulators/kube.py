@@ -16,7 +16,8 @@ Python client and `kubectl` to work against it:
 - resourceVersion on every write, optimistic concurrency (stale PUT or patch -> 409 Conflict),
   create of an existing name -> 409 AlreadyExists, NotFound/Forbidden/Unauthorized/Invalid Status
   objects, `generation` bumped on spec changes, `uid`, `creationTimestamp`, `generateName`;
-- PATCH as JSON merge patch, strategic merge patch and JSON patch (see kube_patch.py);
+- PATCH as JSON merge patch, strategic merge patch and JSON patch (see kube_patch.py), and a simplified
+  server-side apply (create or strategic merge; no field ownership); immutable Secrets/ConfigMaps;
 - Secrets: `stringData` folded into base64 `data`; legacy service-account token Secrets get a token;
 - `serviceaccounts/<name>/token` (TokenRequest): an HS256-signed JWT with `expirationTimestamp`; such
   tokens authenticate as `system:serviceaccount:<ns>:<name>` while the ServiceAccount (same uid) exists,
@@ -689,7 +690,12 @@ class _Handler(BaseHTTPRequestHandler):
             return json.loads(raw)
         except ValueError:
             if "yaml" in (self.headers.get("Content-Type") or ""):
-                raise ApiError(415, "UnsupportedMediaType", "the emulator accepts JSON bodies only") from None
+                from ruamel.yaml import YAML, YAMLError
+
+                try:
+                    return YAML(typ="safe").load(raw)
+                except YAMLError:
+                    raise ApiError(400, "BadRequest", "the request body is not valid YAML") from None
             raise ApiError(400, "BadRequest", "the request body is not valid JSON") from None
 
     def _dispatch(self) -> None:
@@ -809,6 +815,8 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "update":
             return 200, self._update(route, self._body())
         if verb == "patch":
+            if "apply-patch" in (self.headers.get("Content-Type") or ""):
+                return self._server_side_apply(route, self._body(), query)
             return 200, self._patch(route, self._body())
         if verb == "delete":
             return 200, self._delete(route)
@@ -906,6 +914,10 @@ class _Handler(BaseHTTPRequestHandler):
                 new["status"] = copy.deepcopy(current["status"])
             else:
                 new.pop("status", None)
+        if res.plural in ("secrets", "configmaps") and current.get("immutable") and any(
+                new.get(k) != current.get(k) for k in ("data", "binaryData", "immutable")):
+            raise ApiError(422, "Invalid", f'{res.kind} "{route.name}" is invalid: data: Forbidden: field is '
+                           "immutable when `immutable` is set", {"name": route.name, "kind": res.kind})
         if res.plural == "secrets":
             type_before = current.get("type")
             emu._defaults(res, new)
@@ -936,8 +948,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _patch(self, route: _Route, patch: Any) -> dict[str, Any]:
         st = self.emulator.state
         ctype = self.headers.get("Content-Type") or ""
-        if "apply-patch" in ctype:
-            raise ApiError(415, "UnsupportedMediaType", "server-side apply is not emulated; use client-side apply")
         if not route.name:
             raise ApiError(405, "MethodNotAllowed", "PATCH needs a resource name")
         with st.lock:
@@ -949,6 +959,27 @@ class _Handler(BaseHTTPRequestHandler):
             if rv == current["metadata"]["resourceVersion"]:
                 rv = None
             return self._store_update(route, current, new, rv)
+
+    def _server_side_apply(self, route: _Route, body: Any, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Server-side apply, simplified: create when absent, else a strategic merge of the applied
+        configuration (no field ownership: fields a manager stops applying are not removed)."""
+        emu, st = self.emulator, self.emulator.state
+        if not query.get("fieldManager"):
+            raise ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: "
+                           "is required for apply patch")
+        if not route.name or not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "apply needs a resource name and an object body")
+        with st.lock:
+            current = st.table(route.res).get((route.namespace or "", route.name))
+            if current is None:
+                body.setdefault("metadata", {})["name"] = route.name
+                obj = emu._prepare_new(route.res, copy.deepcopy(body), route.namespace)
+                st.table(route.res)[(obj["metadata"].get("namespace", ""), route.name)] = obj
+                emu._after_write(route.res, obj, "ADDED")
+                return 201, copy.deepcopy(obj)
+            new = apply_patch("application/strategic-merge-patch+json", current, body)
+            rv = (body.get("metadata") or {}).get("resourceVersion")
+            return 200, self._store_update(route, current, new, rv)
 
     def _delete(self, route: _Route) -> dict[str, Any]:
         emu, st = self.emulator, self.emulator.state

@@ -383,3 +383,37 @@ def test_keep_alive_survives_rejected_writes(kube):
         assert resp.status == 200 and json.loads(resp.read())["kind"] == "ConfigMapList"
     finally:
         conn.close()
+
+
+def test_server_side_apply_and_immutable_secrets(kube):
+    from kubernetes.client.exceptions import ApiException
+
+    api, core, _, _ = _apis(kube)
+    ns = kube.namespace
+    ssa = "application/apply-patch+yaml"
+    with api:
+        body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "synced", "namespace": ns},
+                "type": "Opaque", "data": {"k": base64.b64encode(b"one").decode()}}
+        created = core.patch_namespaced_secret("synced", ns, body, field_manager="secretkeeper", _content_type=ssa)
+        assert base64.b64decode(created.data["k"]) == b"one"
+        body["data"]["k"] = base64.b64encode(b"two").decode()
+        body["metadata"]["labels"] = {"managed-by": "secretkeeper"}
+        updated = core.patch_namespaced_secret("synced", ns, body, field_manager="secretkeeper", _content_type=ssa)
+        assert base64.b64decode(updated.data["k"]) == b"two" and updated.metadata.labels["managed-by"]
+        assert int(updated.metadata.resource_version) > int(created.metadata.resource_version)
+
+        core.create_namespaced_secret(ns, {"metadata": {"name": "frozen"}, "immutable": True,
+                                           "data": {"k": base64.b64encode(b"v").decode()}})
+        with pytest.raises(ApiException) as err:
+            core.patch_namespaced_secret("frozen", ns, {"data": {"k": base64.b64encode(b"w").decode()}})
+        assert err.value.status == 422 and _status(err.value)["reason"] == "Invalid"
+        core.patch_namespaced_secret("frozen", ns, {"metadata": {"labels": {"ok": "yes"}}})  # metadata may change
+
+
+def test_kubectl_server_side_apply(kube, tmp_path):
+    manifest = tmp_path / "cm.json"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                                    "metadata": {"name": "ssa", "namespace": kube.namespace}, "data": {"a": "1"}}))
+    assert "serverside-applied" in kube.kubectl("apply", "--server-side", "--validate=false", "-f", str(manifest)).stdout
+    got = json.loads(kube.kubectl("get", "cm", "ssa", "-n", kube.namespace, "-o", "json").stdout)
+    assert got["data"] == {"a": "1"}
