@@ -195,3 +195,13 @@ def test_cluster_objects_have_no_lines_and_work(detector):
     assert any(f.location.object.startswith("Deployment/shop/web/") for f in leaks)
     for f in found + leaks:
         assert token not in json.dumps(f.to_dict())
+
+
+def test_rules_list_shows_hygiene_rules(run_cli):
+    res = run_cli(["rules", "list", "-f", "json"])
+    assert res.code == 0, res.output
+    rows = {r["id"]: r for r in json.loads(res.stdout)}
+    for rule in HYGIENE_RULES:
+        assert rows[rule.id]["kind"] == "hygiene" and rows[rule.id]["severity"] == rule.severity.value
+    text = run_cli(["rules", "list"]).stdout
+    assert "k8s-env-secret-literal" in text and "hygiene rules" in text
