@@ -384,10 +384,11 @@ def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> lis
         scopes: list[str | None] = [None]
     else:
         scopes = [getattr(options, "namespace", None) or conn.namespace]
+    full = bool(getattr(options, "cluster", True))  # False: --images-from-cluster alone lists pods only
     hashes: dict[str, str] = {}
     bodies: list[dict[str, Any]] = []
     pods: list[dict[str, Any]] = []
-    for what in LISTED:
+    for what in LISTED if full else tuple(w for w in LISTED if w.kind == "Pod"):
         for ns in ([None] if not what.namespaced else scopes):
             try:
                 for body in list_objects(conn, what, ns):
@@ -402,16 +403,7 @@ def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> lis
             except Forbidden:
                 where = f"in namespace {ns}" if ns else ("in any namespace" if what.namespaced else "(cluster-wide)")
                 stats.warnings.append(f"{what.plural} {where}: not visible with these permissions")
-    scanned = [b for b in bodies if not _controlled(b)]
-    objects = [KubeObject(body=b, source="cluster", path=None) for b in scanned]
-    findings: list[Finding] = list(_hygiene(objects, detector))
-    covered = {(f.secret_sha256, _base_ref(f.location.object)) for f in findings if f.kind == LEAK}
-    for f in leak_findings([b for b in scanned if b.get("kind") != "Secret"], detector):
-        key = (f.secret_sha256, _base_ref(f.location.object))
-        if key not in covered:
-            covered.add(key)
-            findings.append(f)
-    findings = [_match_managed(f, hashes) for f in findings]
+    findings: list[Finding] = _checks(bodies, detector, hashes) if full else []
     hashes.clear()
     if getattr(options, "images_from_cluster", False):
         refs = running_images(pods)
@@ -422,11 +414,23 @@ def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> lis
     return findings
 
 
+def _checks(bodies: list[dict[str, Any]], detector: Detector, hashes: dict[str, str]) -> list[Finding]:
+    """Hygiene rules on the objects, then leaks in their values not already reported."""
+    scanned = [b for b in bodies if not _controlled(b)]
+    objects = [KubeObject(body=b, source="cluster", path=None) for b in scanned]
+    findings: list[Finding] = list(_hygiene(objects, detector))
+    covered = {(f.secret_sha256, _base_ref(f.location.object)) for f in findings if f.kind == LEAK}
+    for f in leak_findings([b for b in scanned if b.get("kind") != "Secret"], detector):
+        key = (f.secret_sha256, _base_ref(f.location.object))
+        if key not in covered:
+            covered.add(key)
+            findings.append(f)
+    return [_match_managed(f, hashes) for f in findings]
+
+
 def _hygiene(objects: list[KubeObject], detector: Detector) -> list[Finding]:
-    try:
-        from secretkeeper.hygiene import check_objects
-    except ImportError:  # pragma: no cover - the hygiene rules ship with the manifest scanner
-        return []
+    from secretkeeper.hygiene import check_objects  # the same rules as for manifest files
+
     return check_objects(objects, detector)
 
 

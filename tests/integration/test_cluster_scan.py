@@ -281,6 +281,15 @@ def test_images_from_cluster_scans_running_images_once_by_digest(kube, tmp_path)
         manifests = [ln for ln in log.read_text().splitlines() if f"GET /v2/team/app/manifests/{digest}" in ln]
         assert len(manifests) == 1, "the image is fetched once for both pods"
         assert "team/other" not in log.read_text()  # pods that are not running are left alone
+        # --images-from-cluster alone: pods are listed, images scanned, nothing else
+        before = len(kube.emulator.state.requests)
+        res = run_cli(["scan", "--images-from-cluster", "-n", ns, "-f", "json"],
+                      env={"KUBECONFIG": str(kube.kubeconfig)})
+        assert res.code == 1, res.output
+        doc = json.loads(res.stdout)
+        assert doc["findings"] and all(f["location"]["source"] == "image" for f in doc["findings"])
+        listed = [p for m, p in kube.emulator.state.requests[before:] if m == "GET"]
+        assert listed and all("/pods" in p for p in listed)
 
 
 def test_running_images_and_secret_stripping_units():
