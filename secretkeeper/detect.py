@@ -22,7 +22,7 @@ import struct
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from secretkeeper.filters import FILTERS, shannon_entropy
 from secretkeeper.findings import Finding, Location
@@ -42,7 +42,7 @@ _MAX_WINDOWS = 64
 _MAX_LOOKBACK = 16384
 _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
 _ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 # A trailing `CLASS{m,n}` (or `+`, `*`), optionally closing groups, at the very end of a pattern.
 _TAIL_RE = re.compile(r"(\[(?:\\.|[^\]\\])+\]|\\[wWdDsS]|\.)(\{(\d+),(\d*)\}|\+|\*)(\)*)$")
 
@@ -169,13 +169,85 @@ def cache_dir() -> Path:
     return Path(base)
 
 
-class _HyperscanPrefilter:
-    """All prefilterable rules in one Hyperscan block-mode database, cached on disk by content hash."""
+def _relax_repeats(expr: str) -> str:
+    """Widen wide bounded repeats `{m,n}` (n - m >= 8) to `{m,}` for Hyperscan.
 
-    def __init__(self, rules: Sequence[Rule], *, use_cache: bool = True) -> None:
-        assert _hs is not None
-        self.rules = rules
-        exprs = [_prefilter_expr(r.regex).encode("utf-8") for r in rules]
+    Large bounded repeats dominate Hyperscan's compile time (seconds per pattern); the widened pattern
+    matches a superset, so every real match end is still reported and the Python confirmation decides.
+    Escapes and character classes are left alone.
+    """
+    out: list[str] = []
+    i, n, in_class = 0, len(expr), False
+    while i < n:
+        ch = expr[i]
+        if ch == "\\":
+            out.append(expr[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]" or (out and out[-1] in ("[", "[^"))
+            out.append(ch)
+            i += 1
+            continue
+        if ch == "[":
+            in_class = True
+            if expr.startswith("[^", i):
+                out.append("[^")
+                i += 2
+                continue
+        if ch == "{":
+            m = _REPEAT_RE.match(expr, i)
+            if m:
+                lo, hi = int(m.group(1) or 0), m.group(2)
+                if hi and int(hi) - lo >= 8:
+                    out.append(f"{{{lo},}}" if lo else "*")
+                    i = m.end()
+                    continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_REPEAT_RE = re.compile(r"\{(\d*),(\d+)\}")
+_INEXACT_OPS = ("ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS", "ATOMIC_GROUP", "POSSESSIVE_REPEAT")
+
+
+def _needs_prefilter_mode(pattern: re.Pattern[bytes]) -> bool:
+    """True when Hyperscan cannot run the pattern exactly (lookarounds, back-references...)."""
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    try:
+        tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:  # noqa: BLE001
+        return True
+
+    def walk(seq: Any) -> bool:
+        for op, av in seq:
+            if str(op) in _INEXACT_OPS:
+                return True
+            if isinstance(av, (list, tuple)):
+                for item in av:
+                    if isinstance(item, sre_parse.SubPattern) and walk(item):
+                        return True
+                    if isinstance(item, list) and item and isinstance(item[0], sre_parse.SubPattern):
+                        if any(walk(b) for b in item):
+                            return True
+            if isinstance(av, sre_parse.SubPattern) and walk(av):
+                return True
+        return False
+
+    return walk(tree)
+
+
+class _HsGroup:
+    """One Hyperscan block-mode database for a slice of the rules, cached on disk by content hash.
+
+    The built-in catalog and the custom rules of a config are separate groups, so adding a custom rule
+    compiles only that rule, never the whole catalog again.
+    """
+
+    def __init__(self, rules: Sequence[Rule], offset: int, use_cache: bool) -> None:
+        self.offset = offset
         key = hashlib.sha256(
             json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), [r.regex for r in rules],
                         [list(r.keywords) for r in rules]]).encode()
@@ -183,35 +255,45 @@ class _HyperscanPrefilter:
         self.cache_path = cache_dir() / f"hs-{key}.db"
         loaded = self._load_cache() if use_cache else None
         if loaded is None:
-            modes, db_bytes = self._compile(rules, exprs)
+            loaded = self._compile(rules)
             if use_cache:
-                self._store_cache(modes, db_bytes)
-        else:
-            modes, db_bytes = loaded
-        self.modes = modes  # per rule: "exact" | "prefilter" | "keywords" | "always"
-        self.db_bytes = db_bytes
-        self.db = _hs.loadb(db_bytes, _hs.HS_MODE_BLOCK) if db_bytes else None
+                self._store_cache(*loaded)
+        self.modes, self.db_bytes = loaded  # per rule: "exact" | "prefilter" | "keywords" | "always"
+        self._load_db()
+
+    def _load_db(self) -> None:
+        self.db = _hs.loadb(self.db_bytes, _hs.HS_MODE_BLOCK) if self.db_bytes else None
         if self.db is not None:
             self.db.scratch = _hs.Scratch(self.db)
-        self.always = [i for i, m in enumerate(modes) if m == "always"]
 
     @staticmethod
-    def _compile(rules: Sequence[Rule], exprs: list[bytes]) -> tuple[list[str], bytes]:
+    def _compile(rules: Sequence[Rule]) -> tuple[list[str], bytes]:
+        exprs = [_relax_repeats(_prefilter_expr(r.regex)).encode("utf-8") for r in rules]
+        modes = ["prefilter" if _needs_prefilter_mode(r.pattern) else "exact" for r in rules]
+        flags = [_hs.HS_FLAG_PREFILTER if m == "prefilter" else 0 for m in modes]
+        if not exprs:
+            return modes, b""
+        try:  # the common case: one compile for the whole group
+            db = _hs.Database()
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+            return modes, _hs.dumpb(db)
+        except Exception:  # noqa: BLE001 - some pattern is beyond Hyperscan: find it, one by one
+            pass
         patterns: list[bytes] = []
         ids: list[int] = []
-        flags: list[int] = []
-        modes: list[str] = []
+        pflags: list[int] = []
         for i, (rule, expr) in enumerate(zip(rules, exprs)):
             mode = "always"
             for name, flag in (("exact", 0), ("prefilter", _hs.HS_FLAG_PREFILTER)):
+                if name == "exact" and modes[i] == "prefilter":
+                    continue
                 try:
-                    probe = _hs.Database()
-                    probe.compile(expressions=[expr], ids=[i], elements=1, flags=[flag])
-                except Exception:  # noqa: BLE001 - hyperscan raises its own error type
+                    _hs.Database().compile(expressions=[expr], ids=[i], elements=1, flags=[flag])
+                except Exception:  # noqa: BLE001
                     continue
                 patterns.append(expr)
                 ids.append(i)
-                flags.append(flag)
+                pflags.append(flag)
                 mode = name
                 break
             if mode == "always" and rule.keywords:
@@ -219,12 +301,12 @@ class _HyperscanPrefilter:
                 for kw in rule.keywords:
                     patterns.append(re.escape(kw.encode("utf-8")))
                     ids.append(i)
-                    flags.append(_hs.HS_FLAG_CASELESS)
-            modes.append(mode)
+                    pflags.append(_hs.HS_FLAG_CASELESS)
+            modes[i] = mode
         if not patterns:
             return modes, b""
         db = _hs.Database()
-        db.compile(expressions=patterns, ids=ids, elements=len(patterns), flags=flags)
+        db.compile(expressions=patterns, ids=ids, elements=len(patterns), flags=pflags)
         return modes, _hs.dumpb(db)
 
     def _load_cache(self) -> tuple[list[str], bytes] | None:
@@ -248,38 +330,57 @@ class _HyperscanPrefilter:
         except OSError as exc:  # a read-only home must not break scanning
             log.debug("cannot write rule cache %s: %s", self.cache_path, exc.strerror)
 
-    def hits(self, data: bytes) -> dict[int, list[int]]:
-        found: dict[int, list[int]] = {i: [] for i in self.always}
-        if self.db is None or not data:
-            return found
-
-        last: dict[int, tuple[int, int]] = {}  # rule -> (last kept end, end of its line)
-
-        def on_match(rid: int, _start: int, end: int, _flags: int, _ctx: object) -> bool | None:
-            prev = last.get(rid)
-            if prev is not None and prev[0] <= end <= prev[1]:
-                return None  # same line as the last kept hit: that hit's window already covers this one
-            ends = found.get(rid)
-            if ends is None:
-                found[rid] = [end]
-            else:
-                ends.append(end)  # one per line at most; _windows decides what many hits mean
-            nl = data.find(b"\n", end)
-            last[rid] = (end, len(data) if nl < 0 else nl)
-            return None
-
-        self.db.scan(data, match_event_handler=on_match, scratch=self.db.scratch)
-        return found
-
     def __getstate__(self) -> dict[str, object]:
-        return {"rules": self.rules, "modes": self.modes, "db_bytes": self.db_bytes,
-                "cache_path": self.cache_path, "always": self.always}
+        return {k: v for k, v in self.__dict__.items() if k != "db"}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self.db = _hs.loadb(self.db_bytes, _hs.HS_MODE_BLOCK) if self.db_bytes else None
-        if self.db is not None:
-            self.db.scratch = _hs.Scratch(self.db)
+        self._load_db()
+
+
+class _HyperscanPrefilter:
+    """All prefilterable rules: built-in and custom rules in separate Hyperscan databases."""
+
+    def __init__(self, rules: Sequence[Rule], *, use_cache: bool = True) -> None:
+        assert _hs is not None
+        builtin = [r for r in rules if r.family != "custom"]
+        custom = [r for r in rules if r.family == "custom"]
+        self.rules = builtin + custom
+        self.groups = [g for g in (_HsGroup(builtin, 0, use_cache) if builtin else None,
+                                   _HsGroup(custom, len(builtin), use_cache) if custom else None) if g]
+        self.modes = [m for g in self.groups for m in g.modes]
+        self.always = [i for i, m in enumerate(self.modes) if m == "always"]
+
+    @property
+    def cache_path(self) -> Path | None:
+        return self.groups[0].cache_path if self.groups else None
+
+    def hits(self, data: bytes) -> dict[int, list[int]]:
+        found: dict[int, list[int]] = {i: [] for i in self.always}
+        if not data:
+            return found
+        last: dict[int, tuple[int, int]] = {}  # rule -> (last kept end, end of its line)
+        for group in self.groups:
+            if group.db is None:
+                continue
+            offset = group.offset
+
+            def on_match(rid: int, _start: int, end: int, _flags: int, _ctx: object) -> bool | None:
+                rid += offset
+                prev = last.get(rid)
+                if prev is not None and prev[0] <= end <= prev[1]:
+                    return None  # same line as the last kept hit: that hit's window already covers it
+                ends = found.get(rid)
+                if ends is None:
+                    found[rid] = [end]
+                else:
+                    ends.append(end)  # one per line at most; _windows decides what many hits mean
+                nl = data.find(b"\n", end)
+                last[rid] = (end, len(data) if nl < 0 else nl)
+                return None
+
+            group.db.scan(data, match_event_handler=on_match, scratch=group.db.scratch)
+        return found
 
 
 class _KeywordPrefilter:
@@ -328,13 +429,26 @@ class Detector:
             self.prefilter = _HyperscanPrefilter(prefilterable, use_cache=use_cache)
         else:
             self.prefilter = _KeywordPrefilter(prefilterable)
-        self._widths = {r.id: _max_width(r.pattern) for r in self.rules}
-        # Rules whose exact Hyperscan end offsets are trusted and whose matches never span lines: they
-        # are confirmed on the hit lines only, however many there are.
+        # Rules whose Hyperscan end offsets cover every real match end (exact mode) and whose matches
+        # never span lines are confirmed on the hit lines only, however many there are. Both facts are
+        # worked out on a rule's first hit, not at start-up (pre-commit runs must start instantly).
         modes = getattr(self.prefilter, "modes", [])
-        self._line_rules = {r.id for r, mode in zip(self.prefilter.rules, modes)
-                            if mode == "exact" and not _can_match_newline(r.pattern)}
+        self._exact = {r.id for r, mode in zip(self.prefilter.rules, modes) if mode == "exact"}
+        self._line_rule: dict[str, bool] = {}
+        self._widths: dict[str, int] = {}
         self._validators = validator_registry()
+
+    def _is_line_rule(self, rule: Rule) -> bool:
+        known = self._line_rule.get(rule.id)
+        if known is None:
+            known = self._line_rule[rule.id] = rule.id in self._exact and not _can_match_newline(rule.pattern)
+        return known
+
+    def _width(self, rule: Rule) -> int:
+        width = self._widths.get(rule.id)
+        if width is None:
+            width = self._widths[rule.id] = _max_width(rule.pattern)
+        return width
 
     # -- public -----------------------------------------------------------------------------------------
     def path_rules_for(self, path: str) -> list[Rule]:
@@ -365,7 +479,7 @@ class Detector:
 
     # -- internals --------------------------------------------------------------------------------------
     def _windows(self, rule: Rule, data: bytes, ends: list[int]) -> list[tuple[int, int]]:
-        if ends and rule.id in self._line_rules:  # the hit lines, newline included for lookaheads
+        if ends and self._is_line_rule(rule):  # the hit lines, newline included for lookaheads
             lines: list[tuple[int, int]] = []
             for end in sorted(ends):
                 lo = data.rfind(b"\n", 0, end) + 1
@@ -376,7 +490,7 @@ class Detector:
             return lines
         if not ends or len(ends) > _MAX_WINDOWS:
             return [(0, len(data))]
-        back = self._widths[rule.id]
+        back = self._width(rule)
         spans: list[tuple[int, int]] = []
         for end in sorted(ends):
             lo = data.rfind(b"\n", 0, max(0, end - back)) + 1

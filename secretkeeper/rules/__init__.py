@@ -33,6 +33,8 @@ TOML shape (see README "Writing rules"):
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -129,8 +131,12 @@ def _compile(source: str, rule_id: str, what: str, regex: str, as_bytes: bool) -
         raise _err(source, rule_id, f"{what} does not compile: {exc}") from None
 
 
-def rule_from_mapping(data: Mapping[str, Any], source: str, family: str) -> Rule:
-    """Build and validate one rule; errors name the source and the rule."""
+def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, check_regex: bool = True) -> Rule:
+    """Build and validate one rule; errors name the source and the rule.
+
+    `check_regex=False` defers compiling the main regex to its first use: the shipped catalog is compiled
+    by the test-suite, and start-up must stay fast.
+    """
     rid = str(data.get("id", "<no id>"))
     unknown = set(data) - _KNOWN_KEYS
     if unknown:
@@ -145,7 +151,8 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str) -> Rule
     except ValueError as exc:
         raise _err(source, rid, str(exc)) from None
     regex = str(data["regex"])
-    _compile(source, rid, "regex", regex, as_bytes=True)
+    if check_regex:
+        _compile(source, rid, "regex", regex, as_bytes=True)
     path = data.get("path")
     if path is not None:
         _compile(source, rid, "path", str(path), as_bytes=False)
@@ -199,18 +206,25 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str) -> Rule
     )
 
 
-def _load_toml(text: str, source: str, family: str) -> list[Rule]:
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: invalid TOML: {exc}") from None
+
+
+def _rules_from_doc(doc: Mapping[str, Any], source: str, family: str, check_regex: bool = True) -> list[Rule]:
     default_remediation = str(doc.get("remediation", ""))
     rules = []
     for item in doc.get("rules", []):
         if default_remediation and not item.get("remediation"):
             item = {**item, "remediation": default_remediation}
-        rules.append(rule_from_mapping(item, source, family))
+        rules.append(rule_from_mapping(item, source, family, check_regex=check_regex))
     return rules
+
+
+def _load_toml(text: str, source: str, family: str, check_regex: bool = True) -> list[Rule]:
+    return _rules_from_doc(_parse_toml(text, source), source, family, check_regex)
 
 
 def builtin_rule_files() -> list[tuple[str, str]]:
@@ -222,10 +236,35 @@ def builtin_rule_files() -> list[tuple[str, str]]:
     return out
 
 
+def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
+    """The shipped TOML files, parsed; cached as JSON (keyed by content) since TOML parsing in pure
+    Python would be most of a pre-commit run's start-up."""
+    from secretkeeper.detect import cache_dir  # the one cache location
+
+    files = builtin_rule_files()
+    key = hashlib.sha256("\x00".join(f"{f}\x00{t}" for f, t in files).encode()).hexdigest()[:32]
+    path = cache_dir() / f"catalog-{key}.json"
+    try:
+        return [(f, d) for f, d in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        pass
+    parsed = [(family, _parse_toml(text, f"secretkeeper/rules/{family}.toml")) for family, text in files]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(parsed, fh)
+        os.replace(tmp, path)
+    except OSError:  # a read-only home must not break scanning
+        pass
+    return parsed
+
+
 def load_builtin_rules() -> list[Rule]:
     rules: list[Rule] = []
-    for family, text in builtin_rule_files():
-        rules.extend(_load_toml(text, f"secretkeeper/rules/{family}.toml", family))
+    for family, doc in _parsed_catalog():
+        rules.extend(_rules_from_doc(doc, f"secretkeeper/rules/{family}.toml", family, check_regex=False))
     check_unique(rules)
     return rules
 
