@@ -303,6 +303,7 @@ class KubeEmulator:
         self.admin_token = admin_token or f"emulator-admin-{_random.token_hex(12)}"
         self.add_token(self.admin_token, user="emulator-admin", groups=("system:masters",))
         self._host, self._port = host, port
+        self.stuck: set[tuple[str, str, str]] = set()  # (plural, namespace, name) whose rollouts fail
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -399,6 +400,17 @@ class KubeEmulator:
         with self.state.lock:
             return [copy.deepcopy(o) for (ns, _), o in sorted(self.state.table(res).items())
                     if namespace is None or ns == namespace]
+
+    def break_rollout(self, plural: str, namespace: str, name: str, broken: bool = True) -> None:
+        """Make a workload's rollouts fail from its next write on (a bad image, a crash loop): status
+        reports the new generation observed but no updated or available replica and, for Deployments,
+        `Progressing=False, reason ProgressDeadlineExceeded` — what `kubectl rollout status` fails on."""
+        with self.state.lock:
+            key = (_resource_by_name(plural).plural, namespace, name)
+            if broken:
+                self.stuck.add(key)
+            else:
+                self.stuck.discard(key)
 
     def issue_token(self, namespace: str, name: str, seconds: int = 3600,
                     audiences: Iterable[str] = ("https://kubernetes.default.svc",)) -> tuple[str, str]:
@@ -593,7 +605,15 @@ class KubeEmulator:
                 status = {"observedGeneration": meta.get("generation", 1), "currentNumberScheduled": 1,
                           "desiredNumberScheduled": 1, "numberAvailable": 1, "numberReady": 1,
                           "updatedNumberScheduled": 1, "numberMisscheduled": 0}
-            if res.plural == "deployments":
+            if (res.plural, meta.get("namespace", ""), meta["name"]) in self.stuck:
+                status = {"observedGeneration": meta.get("generation", 1), "replicas": replicas,
+                          "updatedReplicas": 0, "readyReplicas": 0, "availableReplicas": 0,
+                          "unavailableReplicas": replicas, "updatedNumberScheduled": 0, "numberAvailable": 0,
+                          "desiredNumberScheduled": 1, "numberReady": 0, "currentNumberScheduled": 1,
+                          "updateRevision": "r2", "currentRevision": "r1",
+                          "conditions": [{"type": "Progressing", "status": "False",
+                                          "reason": "ProgressDeadlineExceeded"}]}
+            elif res.plural == "deployments":
                 status["conditions"] = [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
                                         {"type": "Progressing", "status": "True",
                                          "reason": "NewReplicaSetAvailable"}]

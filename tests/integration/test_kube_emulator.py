@@ -417,3 +417,19 @@ def test_kubectl_server_side_apply(kube, tmp_path):
     assert "serverside-applied" in kube.kubectl("apply", "--server-side", "--validate=false", "-f", str(manifest)).stdout
     got = json.loads(kube.kubectl("get", "cm", "ssa", "-n", kube.namespace, "-o", "json").stdout)
     assert got["data"] == {"a": "1"}
+
+
+def test_broken_rollout_fails_kubectl_rollout_status(kube, tmp_path):
+    if kube.emulator is None:
+        pytest.skip("simulated rollout failure: emulator only")
+    api, _, apps, _ = _apis(kube)
+    ns = kube.namespace
+    with api:
+        apps.create_namespaced_deployment(ns, _deployment("flaky"))
+        kube.kubectl("rollout", "status", "deployment/flaky", "-n", ns, "--timeout=10s")
+        kube.emulator.break_rollout("deployments", ns, "flaky")
+        kube.kubectl("rollout", "restart", "deployment/flaky", "-n", ns)
+        res = kube.kubectl("rollout", "status", "deployment/flaky", "-n", ns, "--timeout=10s", check=False)
+        assert res.returncode != 0 and "exceeded its progress deadline" in res.stderr
+        d = apps.read_namespaced_deployment("flaky", ns)
+        assert d.status.observed_generation == d.metadata.generation and not d.status.available_replicas
