@@ -180,7 +180,7 @@ def _get(conn: Connection, path: str, query: dict[str, Any]) -> tuple[int, bytes
 
 def list_objects(conn: Connection, what: Listed, namespace: str | None) -> Iterator[dict[str, Any]]:
     """Every object of `what` in `namespace` (None: all namespaces / cluster-scoped), page by page."""
-    from urllib3.exceptions import HTTPError
+    from urllib3.exceptions import HTTPError, SSLError
 
     token: str | None = None
     restarted = False
@@ -193,6 +193,10 @@ def list_objects(conn: Connection, what: Listed, namespace: str | None) -> Itera
             status, data = _get(conn, what.path(namespace), query)
         except HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, SSLError) or isinstance(exc, SSLError):
+                raise SecretkeeperError(f"{conn.describe()}: TLS verification of the API server failed (the "
+                                        "kubeconfig's certificate-authority does not vouch for it; "
+                                        "verification is never disabled)") from None
             raise SecretkeeperError(f"{conn.describe()}: cannot reach the Kubernetes API server "
                                     f"({type(reason).__name__})") from None
         if status == 403:

@@ -226,6 +226,21 @@ def test_rejected_credentials_exit_2(kube, tmp_path):
     assert "not-a-known-token" not in res.output
 
 
+def test_tls_verification_is_never_skipped(kube, tmp_path):
+    if kube.emulator is None:
+        pytest.skip("rewrites the emulator's kubeconfig")
+    doc = json.loads(kube.kubeconfig.read_text())
+    for cluster in doc["clusters"]:
+        del cluster["cluster"]["certificate-authority-data"]
+        cluster["cluster"]["insecure-skip-tls-verify"] = True
+    path = tmp_path / "insecure"
+    path.write_text(json.dumps(doc))
+    res = run_cli(["scan", "--cluster"], env={"KUBECONFIG": str(path)})
+    assert res.code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "TLS verification" in lines[0] and "context emulator" in lines[0]
+
+
 def test_cluster_options_need_cluster():
     res = run_cli(["scan", "--namespace", "x"])
     assert res.code == 2 and "--cluster" in res.stderr
