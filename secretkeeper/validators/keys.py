@@ -253,3 +253,22 @@ def bech32(secret: bytes, _match: bytes) -> bool:
     values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + [_BECH32.index(c) for c in data]
     return _bech32_polymod(values) == 1
 
+
+
+@validator("private-key-base64")
+def private_key_base64(secret: bytes, _match: bytes) -> bool:
+    """Base64 of a PEM/OpenSSH/PGP private key (Kubernetes Secret `data`, `*_B64` variables, `base64` output
+    wrapped at 76 columns): decoded, the block must pass the validator for its own format."""
+    raw = re.sub(rb"\s+", b"", secret).rstrip(b"=")
+    if len(raw) % 4 == 1:  # a stray character at the end: drop it, keep every whole byte
+        raw = raw[:-1]
+    raw += b"=" * (-len(raw) % 4)
+    try:
+        decoded = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if b"-----BEGIN OPENSSH PRIVATE KEY-----" in decoded:
+        return _openssh_cipher(decoded, b"") is not None
+    if b"-----BEGIN PGP PRIVATE KEY BLOCK-----" in decoded:
+        return pgp_private_key(decoded, b"")
+    return private_key(decoded, b"")
