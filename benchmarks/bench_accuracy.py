@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_files import KINDS  # noqa: E402
-from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version  # noqa: E402
+from bench_files import KINDS
+from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version
 
 SEED = 424242
 VERSION = f"accuracy-v1-{SEED}"
@@ -295,7 +295,7 @@ def sc_aws_credentials(rng: random.Random, s: Synth) -> Doc:
 def sc_kubeconfig(rng: random.Random, s: Synth) -> Doc:
     d = Doc(f"clusters/{rng.choice(['prod', 'stage'])}{rng.randrange(999)}/kubeconfig")
     ca = base64.b64encode(s.certificate().encode()).decode()
-    d.add(f"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://10.0.0.1:6443")
+    d.add("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://10.0.0.1:6443")
     d.plant(f"    certificate-authority-data: {ca}", "public", "ca-cert", False)
     d.add("  name: prod\nusers:\n- name: admin\n  user:")
     if rng.random() < 0.5:
@@ -362,9 +362,9 @@ def sc_lockfile(rng: random.Random, s: Synth) -> Doc:
 def sc_urls(rng: random.Random, s: Synth) -> Doc:
     d = Doc(f"{rng.choice(['config', 'deploy', 'scripts'])}/connections{rng.randrange(999)}.{rng.choice(['yaml', 'py', 'sh'])}")
     scheme = rng.choice([
-        f"postgresql://app:{{pw}}@db.internal:5432/app", f"mysql://root:{{pw}}@10.0.3.4:3306/shop",
-        f"mongodb+srv://svc:{{pw}}@cluster0.ab1cd.mongodb.net/prod", f"redis://:{{pw}}@cache.internal:6379/0",
-        f"amqp://rabbit:{{pw}}@mq.internal:5672/%2f", f"https://deploy:{{pw}}@git.internal/acme/app.git",
+        "postgresql://app:{pw}@db.internal:5432/app", "mysql://root:{pw}@10.0.3.4:3306/shop",
+        "mongodb+srv://svc:{pw}@cluster0.ab1cd.mongodb.net/prod", "redis://:{pw}@cache.internal:6379/0",
+        "amqp://rabbit:{pw}@mq.internal:5672/%2f", "https://deploy:{pw}@git.internal/acme/app.git",
     ])
     url = scheme.format(pw=s.password())
     d.plant(f'DATABASE_URL = "{url}"' if d.path.endswith(".py") else

@@ -13,6 +13,7 @@ Environment knobs: BENCH_FILES_MB (tree size, default 520), BENCH_DS_MB (detect-
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -26,24 +27,32 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (MB, SECRETKEEPER, Synth, Timer, best_of, cores, data_dir, log, run, table,  # noqa: E402
-                    tool_venv, tool_version, tree_size, verdict, work_dir)
+from common import (
+    MB,
+    SECRETKEEPER,
+    Synth,
+    best_of,
+    cores,
+    data_dir,
+    log,
+    run,
+    table,
+    tool_venv,
+    tool_version,
+    tree_size,
+    verdict,
+    work_dir,
+)
 
 TREE_MB = int(os.environ.get("BENCH_FILES_MB", "520"))
 DS_MB = int(os.environ.get("BENCH_DS_MB", "24"))
 SEED = 20261122
-GENERATOR_VERSION = f"files-v2-{TREE_MB}MB-{SEED}"
+GENERATOR_VERSION = f"files-v3-{TREE_MB}MB-{SEED}"
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
 # -- ordinary content --------------------------------------------------------------------------------------
-WORDS = ("user account order invoice payment session token cache config client server request response "
-         "handler service manager queue worker job task event message record item product price cart "
-         "customer address email profile auth login logout password secret key credential permission role "
-         "policy group tenant region bucket object file path upload download stream buffer chunk batch "
-         "index query filter sort page limit offset cursor result status error retry timeout deadline "
-         "metric counter gauge trace span log level debug info warn schema table column migration version "
-         "build deploy release image container pod node cluster namespace secretRef api endpoint route").split()
-MODULES = "os sys json time logging re requests boto3 redis sqlalchemy flask django numpy yaml hashlib".split()
+WORDS = ["user", "account", "order", "invoice", "payment", "session", "token", "cache", "config", "client", "server", "request", "response", "handler", "service", "manager", "queue", "worker", "job", "task", "event", "message", "record", "item", "product", "price", "cart", "customer", "address", "email", "profile", "auth", "login", "logout", "password", "secret", "key", "credential", "permission", "role", "policy", "group", "tenant", "region", "bucket", "object", "file", "path", "upload", "download", "stream", "buffer", "chunk", "batch", "index", "query", "filter", "sort", "page", "limit", "offset", "cursor", "result", "status", "error", "retry", "timeout", "deadline", "metric", "counter", "gauge", "trace", "span", "log", "level", "debug", "info", "warn", "schema", "table", "column", "migration", "version", "build", "deploy", "release", "image", "container", "pod", "node", "cluster", "namespace", "secretRef", "api", "endpoint", "route"]
+MODULES = ["os", "sys", "json", "time", "logging", "re", "requests", "boto3", "redis", "sqlalchemy", "flask", "django", "numpy", "yaml", "hashlib"]
 
 
 def _ident(rng: random.Random, parts: int = 2, sep: str = "_") -> str:
@@ -114,7 +123,24 @@ def block_java(rng: random.Random, s: Synth) -> str:
             f"        return this.{_camel(rng)}Repository.findBy{_pascal(rng)}({v}).orElseThrow();\n    }}\n")
 
 
+_KEYS = itertools.count()
+
+
 def block_yaml(rng: random.Random, s: Synth) -> str:
+    """Application config and CI settings: unique top-level keys, no Kubernetes objects."""
+    sec = f"{_ident(rng, 1)}_{next(_KEYS)}"
+    if rng.random() < 0.7:
+        return (f"{sec}:\n  enabled: {str(rng.random() < 0.5).lower()}\n  endpoint: https://{_ident(rng, 1, '-')}.internal/v1\n"
+                f"  timeout: {rng.randrange(1, 90)}s\n  retries: {rng.randrange(0, 6)}\n  # {_sentence(rng)}\n"
+                f"  {_ident(rng)}:\n    - {_ident(rng, 1)}\n    - {_ident(rng, 1)}\n"
+                f"  credentials_secret: {_ident(rng, 2, '-')}\n")
+    return (f"{sec}:\n  runs-on: ubuntu-latest\n  steps:\n    - uses: actions/checkout@v4\n"
+            f"    - name: {_sentence(rng, 3)[:-1]}\n      run: make {_ident(rng, 1)}\n      env:\n"
+            f"        TOKEN: ${{{{ secrets.{_ident(rng).upper()}_TOKEN }}}}\n")
+
+
+def block_k8s(rng: random.Random, s: Synth) -> str:
+    """One Kubernetes Deployment document."""
     name = _ident(rng, 2, "-")
     return (f"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  labels:\n"
             f"    app.kubernetes.io/name: {name}\n    team: {rng.choice(WORDS).lower()}\nspec:\n"
@@ -181,7 +207,8 @@ def block_lock(rng: random.Random, s: Synth) -> str:
 
 KINDS = {  # extension or file name -> (block maker, weight)
     ".py": (block_py, 20), ".js": (block_js, 12), ".ts": (block_js, 4), ".go": (block_go, 10),
-    ".java": (block_java, 10), ".yaml": (block_yaml, 8), ".json": (block_json, 7), ".xml": (block_xml, 5),
+    ".java": (block_java, 10), ".yaml": (block_yaml, 6), "-deploy.yaml": (block_k8s, 2), ".json": (block_json, 7),
+    ".xml": (block_xml, 5),
     ".properties": (block_properties, 3), ".env": (block_env, 2), ".md": (block_md, 10),
     ".lock": (block_lock, 5),
 }
@@ -234,7 +261,8 @@ def _size(rng: random.Random) -> int:
     return rng.randrange(200 * 1024, 1024 * 1024)
 
 
-CAPS = {".env": 4 * 1024, ".properties": 16 * 1024, ".yaml": 64 * 1024, ".xml": 256 * 1024}  # as in real repos
+CAPS = {".env": 4 * 1024, ".properties": 16 * 1024, ".yaml": 64 * 1024, "-deploy.yaml": 32 * 1024,
+        ".xml": 256 * 1024}  # as in real repos
 
 
 def generate_tree(root: Path, target_bytes: int, seed: int = SEED, plants: int = 300) -> dict[str, int]:
@@ -283,7 +311,7 @@ def generate_tree(root: Path, target_bytes: int, seed: int = SEED, plants: int =
 
 
 # -- measurements ------------------------------------------------------------------------------------------
-def sk_scan(tree: Path, jobs: int, cache: Path) -> "object":
+def sk_scan(tree: Path, jobs: int, cache: Path) -> object:
     return run([str(SECRETKEEPER), "scan", str(tree), "--no-history", "-f", "json", "--jobs", str(jobs),
                 "--no-progress"], env={"SECRETKEEPER_CACHE_DIR": str(cache)}, capture=False, ok=(0, 1))
 
@@ -408,7 +436,7 @@ def main() -> int:
         log(f"jobs1 {j1.seconds:.2f} s, jobs2 {j2.seconds:.2f} s")
         cold, warm = startup(cache_root)
         log(f"start-up cold {cold:.2f} s warm {warm:.2f} s")
-        profile_text, prof = engine_profile(tree)
+        profile_text, _prof = engine_profile(tree)
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
 
@@ -430,7 +458,7 @@ def main() -> int:
     rows = [
         ["secretkeeper `--jobs 1`", f"{j1.seconds:.2f} s", f"{j1_mbps:.0f} MB/s", f"{j1_mbps:.0f} MB/s",
          f"{j1.max_rss_mb:.0f} MB"],
-        [f"secretkeeper `--jobs 2`", f"{j2.seconds:.2f} s", f"{j2_mbps:.0f} MB/s", f"{j2_mbps / min(2, n):.0f} MB/s",
+        ["secretkeeper `--jobs 2`", f"{j2.seconds:.2f} s", f"{j2_mbps:.0f} MB/s", f"{j2_mbps / min(2, n):.0f} MB/s",
          f"{j2.max_rss_mb:.0f} MB"],
         [f"detect-secrets {ds_version} (subset {sub_bytes / MB:.0f} MB, extrapolated)",
          f"{mb / ds_mbps:.0f} s (est.)", f"{ds_mbps:.2f} MB/s", f"{ds_mbps:.2f} MB/s", f"{ds.max_rss_mb:.0f} MB"],

@@ -16,16 +16,16 @@ import shlex
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, log, machine_info  # noqa: E402
+from common import ROOT, log, machine_info
 
 BENCH_DIR = ROOT / "benchmarks"
 RESULTS = BENCH_DIR / "RESULTS.md"
-_BLOCK_RE = re.compile(r"<!-- bench:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /bench:(?P=name) -->\n", re.S)
+_BLOCK_RE = re.compile(r"<!-- bench:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /bench:(?P=name) -->\n", re.DOTALL)
 
 
 def available() -> list[str]:
@@ -51,7 +51,7 @@ def run_one(name: str, stamp: str, command: str) -> tuple[str, bool]:
     script = BENCH_DIR / f"bench_{name}.py"
     log(f"running {script.name}")
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     took = time.perf_counter() - started
     body = proc.stdout.strip()
     ok = proc.returncode == 0 and body.startswith("## ")
@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
         print(f"run.py: unknown benchmark(s): {', '.join(unknown)} (have: {', '.join(available())})",
               file=sys.stderr)
         return 2
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = command_line(argv)
     info = machine_info()
     blocks = read_blocks()
