@@ -395,6 +395,11 @@ class _KeywordPrefilter:
                 self.always.append(i)
             for kw in rule.keywords:
                 self.by_keyword.setdefault(kw.lower().encode("utf-8"), []).append(i)
+        # Matches don't overlap, so a hit on "password" hides "pass" inside it: a keyword also stands
+        # for every keyword it contains.
+        direct = {k: list(v) for k, v in self.by_keyword.items()}
+        for kw in self.by_keyword:
+            self.by_keyword[kw] = sorted({i for other, ids in direct.items() if other in kw for i in ids})
         alternation = b"|".join(re.escape(k) for k in sorted(self.by_keyword, key=len, reverse=True))
         self.combined = re.compile(alternation, re.I) if alternation else None
         self.modes = ["keywords" if r.keywords else "always" for r in rules]

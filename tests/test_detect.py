@@ -133,3 +133,10 @@ def test_disabling_an_anchor_disables_its_paired_rule():
     from secretkeeper.rules import merge_rules
 
     assert [r.id for r in merge_rules([TOKEN, PAIR, GENERIC], [], disabled=["tok"])] == ["gen"]
+
+
+def test_keyword_fallback_sees_keywords_inside_longer_keywords():
+    """'password' (another rule's keyword) must not hide 'pass' from the rules keyed on it."""
+    longer = rule(id="longer", regex=r"password_hash=(?P<secret>\S+)", keywords=["password"])
+    short = rule(id="short", regex=r"(?i)pass\w*\s*=\s*(?P<secret>\S{6,})", keywords=["pass"])
+    assert [m.rule.id for m in scan([longer, short], "password = Xk29fPq7", backend="re")] == ["short"]
