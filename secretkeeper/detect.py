@@ -560,11 +560,13 @@ class Detector:
 class _NewlineIndex:
     """Line numbers and line bounds for offsets, built lazily (most buffers have no match)."""
 
-    __slots__ = ("data", "_nl")
+    __slots__ = ("data", "_nl", "_counted")
+    _COUNT_FIRST = 8  # the first few lookups count newlines in C; the index pays off only after that
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._nl: list[int] | None = None
+        self._counted = 0
 
     @property
     def nl(self) -> list[int]:
@@ -573,6 +575,9 @@ class _NewlineIndex:
         return self._nl
 
     def line(self, offset: int) -> int:
+        if self._nl is None and self._counted < self._COUNT_FIRST:
+            self._counted += 1
+            return self.data.count(b"\n", 0, max(offset, 0)) + 1
         return bisect_right(self.nl, offset - 1) + 1 if offset else 1
 
     def line_start(self, line: int) -> int:
