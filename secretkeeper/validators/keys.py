@@ -206,27 +206,44 @@ def pgp_private_key(secret: bytes, match: bytes) -> bool:
     return True
 
 
-@validator("putty-private-key")
-def putty_private_key(secret: bytes, match: bytes) -> bool:
-    """A PuTTY .ppk (v2/v3): `Private-Lines: N` followed by N lines of real base64 key data."""
+def _putty_encryption(secret: bytes) -> bytes | None:
+    """The `Encryption:` value of a PuTTY .ppk (v2/v3) whose `Private-Lines: N` are followed by N lines
+    of real base64 key data, or None when the text is not such a key."""
     lines = _unwrap_lines(secret)
+    encryption = None
     for i, line in enumerate(lines):
+        if line.startswith(b"Encryption:"):
+            encryption = line.partition(b":")[2].strip()
+            continue
         m = re.match(rb"Private-Lines:\s*(\d{1,3})$", line)
-        if not m:
+        if not m or encryption is None:
             continue
         n = int(m.group(1))
         chunk = lines[i + 1 : i + 1 + n]
         if len(chunk) != n or n == 0:
-            return False
+            return None
         body = b"".join(chunk)
         if not _B64_BODY.fullmatch(body) or len(set(body)) <= 16:
-            return False
+            return None
         try:
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            return False
-        return len(data) >= 32
-    return False
+            return None
+        return encryption if len(data) >= 32 else None
+    return None
+
+
+@validator("putty-private-key")
+def putty_private_key(secret: bytes, _match: bytes) -> bool:
+    """A PuTTY .ppk (v2/v3) stored without a passphrase (`Encryption: none`)."""
+    return _putty_encryption(secret) == b"none"
+
+
+@validator("putty-private-key-encrypted")
+def putty_private_key_encrypted(secret: bytes, _match: bytes) -> bool:
+    """A PuTTY .ppk (v2/v3) protected by a passphrase (`Encryption: aes256-cbc`)."""
+    enc = _putty_encryption(secret)
+    return enc is not None and enc != b"none"
 
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
