@@ -435,9 +435,10 @@ class KubeEmulator:
         return f"{head}.{body}.{sig}", expires
 
     def _authenticate(self, header: str | None) -> Principal:
-        if not header or not header.startswith("Bearer "):
+        scheme, _, token = (header or "").strip().partition(" ")
+        token = token.strip()  # the scheme is case-insensitive, as in the API server's bearer authenticator
+        if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "Unauthorized", "Unauthorized")
-        token = header[len("Bearer "):].strip()
         principal = self.state.tokens.get(token)
         if principal is not None:
             return principal

@@ -331,3 +331,30 @@ def test_running_images_and_secret_stripping_units():
     from secretkeeper.findings import sha256_hex
 
     assert hashes[sha256_hex(value)] == "Secret/ns/s key token"
+
+
+def test_in_cluster_config_without_kubeconfig(kube, planted, tmp_path, monkeypatch):
+    """Inside a pod: no kubeconfig, the service-account token, CA and namespace files, and the
+    KUBERNETES_SERVICE_HOST/PORT environment. The files are placed in a temp dir for the test."""
+    if kube.emulator is None:
+        pytest.skip("fakes a pod's service-account mount pointing at the emulator")
+    import kubernetes.config.incluster_config as incluster
+
+    import scanners.cluster
+
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    (sa / "token").write_text(kube.emulator.admin_token)
+    (sa / "ca.crt").write_bytes(kube.emulator.tls.ca_pem)
+    (sa / "namespace").write_text(planted["ns"])
+    monkeypatch.setattr(incluster, "SERVICE_TOKEN_FILENAME", str(sa / "token"))
+    monkeypatch.setattr(incluster, "SERVICE_CERT_FILENAME", str(sa / "ca.crt"))
+    monkeypatch.setattr(scanners.cluster, "IN_CLUSTER_NAMESPACE", str(sa / "namespace"))
+    res = run_cli(["scan", "--cluster", "-f", "json"], env={
+        "KUBECONFIG": str(tmp_path / "no-kubeconfig"), "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        "KUBERNETES_SERVICE_PORT": str(kube.emulator.port)})
+    assert res.code == 1, res.output
+    assert ("k8s-legacy-sa-token", f"Secret/{planted['ns']}/legacy-token") in findings_by(json.loads(res.stdout))
+    res = run_cli(["scan", "--cluster"], env={"KUBECONFIG": str(tmp_path / "no-kubeconfig"),
+                                              "KUBERNETES_SERVICE_HOST": ""})
+    assert res.code == 2 and "no kubeconfig found" in res.stderr
