@@ -18,6 +18,7 @@ Python client and `kubectl` to work against it:
   objects, `generation` bumped on spec changes, `uid`, `creationTimestamp`, `generateName`;
 - PATCH as JSON merge patch, strategic merge patch and JSON patch (see kube_patch.py), and a simplified
   server-side apply (create or strategic merge; no field ownership); immutable Secrets/ConfigMaps;
+  finalizers (DELETE marks `deletionTimestamp`; the object goes when its last finalizer is removed);
 - Secrets: `stringData` folded into base64 `data`; legacy service-account token Secrets get a token;
 - `serviceaccounts/<name>/token` (TokenRequest): an HS256-signed JWT with `expirationTimestamp`; such
   tokens authenticate as `system:serviceaccount:<ns>:<name>` while the ServiceAccount (same uid) exists,
@@ -948,9 +949,18 @@ class _Handler(BaseHTTPRequestHandler):
         if "generation" in cur_meta:
             changed = new.get("spec") != current.get("spec")
             meta["generation"] = cur_meta["generation"] + (1 if changed else 0)
+        for key in ("deletionTimestamp", "deletionGracePeriodSeconds"):
+            if key in cur_meta:
+                meta[key] = cur_meta[key]
+            else:
+                meta.pop(key, None)
         if new == current:
             return copy.deepcopy(current)  # no-op writes keep the resourceVersion, as the API server does
         meta["resourceVersion"] = str(st.bump())
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            del st.table(res)[(cur_meta.get("namespace", ""), route.name)]  # last finalizer removed
+            emu.state.record("DELETED", res, new)
+            return copy.deepcopy(new)
         st.table(res)[(cur_meta.get("namespace", ""), route.name)] = new
         emu._after_write(res, new, "MODIFIED")
         return copy.deepcopy(new)
@@ -1015,6 +1025,14 @@ class _Handler(BaseHTTPRequestHandler):
                 raise conflict(route.res, route.name or "")
             if precond.get("uid") and precond["uid"] != current["metadata"]["uid"]:
                 raise conflict(route.res, route.name or "")
+            if current["metadata"].get("finalizers") and route.res.plural != "namespaces":
+                # finalizers hold the object: it is marked for deletion and goes when they are cleared
+                if not current["metadata"].get("deletionTimestamp"):
+                    current["metadata"]["deletionTimestamp"] = _now()
+                    current["metadata"]["deletionGracePeriodSeconds"] = 0
+                    current["metadata"]["resourceVersion"] = str(st.bump())
+                    emu.state.record("MODIFIED", route.res, current)
+                return copy.deepcopy(current)
             del st.table(route.res)[key]
             gone = copy.deepcopy(current)
             gone["metadata"]["resourceVersion"] = str(st.bump())

@@ -433,3 +433,26 @@ def test_broken_rollout_fails_kubectl_rollout_status(kube, tmp_path):
         assert res.returncode != 0 and "exceeded its progress deadline" in res.stderr
         d = apps.read_namespaced_deployment("flaky", ns)
         assert d.status.observed_generation == d.metadata.generation and not d.status.available_replicas
+
+
+def test_finalizers_hold_deletion(kube):
+    from kubernetes.client.exceptions import ApiException
+
+    api, core, _, _ = _apis(kube)
+    ns = kube.namespace
+    with api:
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+        core.delete_namespaced_config_map("held", ns)
+        marked = core.read_namespaced_config_map("held", ns)
+        assert marked.metadata.deletion_timestamp is not None
+        core.patch_namespaced_config_map("held", ns, {"metadata": {"finalizers": None}},
+                                         _content_type="application/merge-patch+json")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                core.read_namespaced_config_map("held", ns)
+            except ApiException as err:
+                assert err.status == 404
+                break
+            assert time.monotonic() < deadline, "object not deleted after its finalizer was removed"
+            time.sleep(0.2)
