@@ -203,12 +203,25 @@ def scan(
     if output is not None:
         write_private(output, text)
     elif text:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        _write_stdout(text)
     if output is not None and not quiet:
         typer.echo(f"secretkeeper: wrote {fmt} report to {output} ({len(result.findings)} findings)", err=True)
     if result.at_or_above(floor):
         raise typer.Exit(int(ExitStatus.FINDINGS))
+
+
+def _write_stdout(text: str) -> None:
+    """A stdout that cannot encode a character (a latin-1 locale and the preview's `…`) gets a
+    replacement character, not a crash after the whole scan."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        text = text.encode(encoding, "replace").decode(encoding)
+    except LookupError:
+        pass
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _with_progress(options: Any, run: Callable[[Any], Any]) -> Any:

@@ -33,10 +33,10 @@ def test_clean_tree_exits_0(make_tree, run_cli):
 
 
 def test_leak_exits_1_text(make_tree, run_cli, canary):
-    root = make_tree({"config/app.env": f"DEBUG=1\nGITHUB_TOKEN={canary}\n"})
+    root = make_tree({"config/app.txt": f"DEBUG=1\nGITHUB_TOKEN={canary}\n"})
     res = run_cli(["scan", root, "--no-history"])
     assert res.code == 1, res.output
-    assert "config/app.env" in res.stdout
+    assert "config/app.txt" in res.stdout
     assert RULE in res.stdout and "line 2" in res.stdout and "high" in res.stdout
     assert "1 finding (1 high)" in res.stdout
     assert "\x1b[" not in res.stdout
@@ -323,3 +323,22 @@ def test_reports_and_baseline_in_the_tree_raise_no_findings(make_tree, run_cli, 
     assert run_cli(["baseline", root, "--no-history", "-o", root / "baseline.json"]).code == 0
     res = run_cli(["scan", root, "--no-history", "-f", "json"])
     assert {f["location"]["path"] for f in json.loads(res.stdout)["findings"]} == {"a.env"}
+
+
+@pytest.mark.parametrize("fmt", ["text", "sarif"])
+def test_stdout_that_cannot_encode_the_report(make_tree, canary, fmt):
+    # A latin-1 (or cp1252) stdout cannot encode the preview's ellipsis: replace it, do not crash.
+    import os
+    import subprocess
+    import sys
+
+    root = make_tree({"a.txt": f"t {canary}\n", "caf\u00e9/\u65e5\u672c.txt": f"t {canary}\n"})
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    proc = subprocess.run([sys.executable, "-m", "secretkeeper.cli", "scan", str(root), "--no-history", "-f", fmt],
+                          capture_output=True, env=env, timeout=600, check=False)
+    assert proc.returncode == 1, proc.stderr
+    out = proc.stdout.decode("latin-1")
+    assert RULE in out and canary not in out
+    if fmt == "sarif":  # lossless: JSON escapes, not replacement characters
+        props = [r["properties"] for r in json.loads(out)["runs"][0]["results"]]
+        assert all(p["preview"] == "ghp_\u2026" for p in props)

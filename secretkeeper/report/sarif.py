@@ -184,4 +184,5 @@ def to_document(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, *, color: bool = False) -> str:
-    return json.dumps(to_document(result), indent=2, ensure_ascii=False) + "\n"
+    # ASCII with \u escapes: lossless whatever the encoding of the stdout it is printed to.
+    return json.dumps(to_document(result), indent=2) + "\n"
