@@ -47,7 +47,7 @@ from common import (
 TREE_MB = int(os.environ.get("BENCH_FILES_MB", "520"))
 DS_MB = int(os.environ.get("BENCH_DS_MB", "24"))
 SEED = 20261122
-GENERATOR_VERSION = f"files-v3-{TREE_MB}MB-{SEED}"
+GENERATOR_VERSION = f"files-v4-{TREE_MB}MB-{SEED}"
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
 # -- ordinary content --------------------------------------------------------------------------------------

@@ -313,20 +313,51 @@ class Synth:
             if any(c.isdigit() for c in pw) and any(c.islower() for c in pw) and any(c.isupper() for c in pw):
                 return pw
 
-    def private_key(self, kind: str = "RSA") -> str:
-        import base64
+    def _prime(self, bits: int) -> int:
+        while True:
+            n = self.rng.getrandbits(bits) | (1 << (bits - 1)) | (1 << (bits - 2)) | 1
+            if any(n % p == 0 for p in (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)):
+                continue
+            d, r = n - 1, 0
+            while d % 2 == 0:
+                d, r = d // 2, r + 1
+            for _ in range(24):
+                x = pow(self.rng.randrange(2, n - 1), d, n)
+                if x in (1, n - 1):
+                    continue
+                for _ in range(r - 1):
+                    x = pow(x, 2, n)
+                    if x == n - 1:
+                        break
+                else:
+                    break
+            else:
+                return n
 
-        if kind == "OPENSSH":
-            der = b"openssh-key-v1\x00" + self.rng.randbytes(380)
+    def private_key(self, kind: str = "RSA") -> str:
+        """A real, freshly made key (deterministic from the seed) in PEM: RSA-1024 (PKCS#1), EC P-256
+        (SEC1), Ed25519 (OpenSSH) or PKCS#8. Scanners that parse the key see a valid one."""
+        from cryptography.hazmat.primitives import serialization as ser
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+        if kind in ("RSA", "PKCS8"):
+            e = 65537
+            while True:
+                p, q = self._prime(512), self._prime(512)
+                phi = (p - 1) * (q - 1)
+                if p != q and phi % e:
+                    break
+            d = pow(e, -1, phi)
+            key = rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p),
+                                        rsa.RSAPublicNumbers(e, p * q)).private_key()
+            fmt = ser.PrivateFormat.TraditionalOpenSSL if kind == "RSA" else ser.PrivateFormat.PKCS8
         elif kind == "EC":
-            der = b"\x30\x77\x02\x01\x01\x04\x20" + self.rng.randbytes(114)
-        else:  # RSA / PKCS#8 ("PRIVATE KEY")
-            der = b"\x30\x82\x04\xa4\x02\x01\x00\x02\x82\x01\x01\x00" + self.rng.randbytes(1180)
-        body = base64.b64encode(der).decode()
-        lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-        label = {"RSA": "RSA PRIVATE KEY", "EC": "EC PRIVATE KEY", "OPENSSH": "OPENSSH PRIVATE KEY",
-                 "PKCS8": "PRIVATE KEY"}[kind]
-        return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
+            key = ec.derive_private_key(self.rng.getrandbits(255) + 1, ec.SECP256R1())
+            fmt = ser.PrivateFormat.TraditionalOpenSSL
+        else:  # OPENSSH
+            key = ed25519.Ed25519PrivateKey.from_private_bytes(self.rng.randbytes(32))
+            fmt = ser.PrivateFormat.OpenSSH
+        return key.private_bytes(ser.Encoding.PEM, fmt, ser.NoEncryption()).decode().strip()
 
     # look-alikes: shapes that are not secrets
     def certificate(self) -> str:

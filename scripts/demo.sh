@@ -10,8 +10,8 @@ if [ ! -x "$SK" ]; then
   echo "demo: $SK not found; run 'make install' first" >&2
   exit 2
 fi
-# Git history scanning is not wired into `scan` yet: the demo scans the working tree.
-SCAN_FLAGS=(--no-history)
+# The working tree and the full git history (the .env deleted in the last commit is found in history).
+SCAN_FLAGS=()
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/secretkeeper-demo.XXXXXX")"
 repo="$work/repo"
@@ -21,7 +21,7 @@ echo
 
 # Text report on the terminal. Exit 1 means "findings", which is what we planted.
 set +e
-"$SK" scan "$repo" "${SCAN_FLAGS[@]}" --no-progress
+"$SK" scan "$repo" ${SCAN_FLAGS[@]+"${SCAN_FLAGS[@]}"} --no-progress
 status=$?
 set -e
 if [ "$status" -ne 1 ]; then
@@ -29,8 +29,8 @@ if [ "$status" -ne 1 ]; then
   exit 1
 fi
 
-"$SK" scan "$repo" "${SCAN_FLAGS[@]}" -q -f sarif -o "$work/report.sarif" || [ $? -eq 1 ]
-"$SK" scan "$repo" "${SCAN_FLAGS[@]}" -q -f json -o "$work/report.json" || [ $? -eq 1 ]
+"$SK" scan "$repo" ${SCAN_FLAGS[@]+"${SCAN_FLAGS[@]}"} -q -f sarif -o "$work/report.sarif" || [ $? -eq 1 ]
+"$SK" scan "$repo" ${SCAN_FLAGS[@]+"${SCAN_FLAGS[@]}"} -q -f json -o "$work/report.json" || [ $? -eq 1 ]
 n="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["findings"])' "$work/report.json")"
 echo
 echo "demo: reports written to $work/report.sarif and $work/report.json"

@@ -8,7 +8,6 @@ length, checksum); none was ever issued by a vendor. Used by scripts/demo.sh (`m
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import subprocess
@@ -41,10 +40,12 @@ def password() -> str:
 
 
 def private_key() -> str:
-    der = b"\x30\x82\x04\xa4\x02\x01\x00\x02\x82\x01\x01\x00" + secrets.token_bytes(1180)
-    body = base64.b64encode(der).decode()
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-    return "\n".join(["-----BEGIN RSA PRIVATE KEY-----", *lines, "-----END RSA PRIVATE KEY-----"]) + "\n"
+    """A freshly generated throwaway RSA key (never used anywhere)."""
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.TraditionalOpenSSL, ser.NoEncryption()).decode()
 
 
 def commit(repo: Path, message: str, files: dict[str, str]) -> None:
@@ -100,6 +101,9 @@ def main(target: str) -> int:
         "config/database.yml": f"production:\n  url: postgres://orders:{url_pw}@db.internal:5432/orders\n"
                                "development:\n  url: postgres://localhost:5432/orders_dev\n",
     })
+    # The classic mistake: the .env is "removed" but stays in history (found by a history scan only).
+    subprocess.run(["git", "rm", "-q", ".env"], cwd=repo, check=True)
+    commit(repo, "Stop tracking .env", {".gitignore": ".env\n"})
     return 0
 
 
