@@ -27,7 +27,7 @@ def test_demo_repo_has_commits_leaks_and_lookalikes(tmp_path: Path) -> None:
     assert not (repo / ".env").exists()  # deleted in the last commit: only history holds it
     shown = subprocess.run(["git", "-C", str(repo), "show", "HEAD~1:.env"], capture_output=True, text=True,
                            check=True).stdout
-    assert re.search(r"^DATABASE_PASSWORD=\S{20}$", shown, re.M)
+    assert re.search(r"^DATABASE_PASSWORD=\S{20}$", shown, re.MULTILINE)
 
     from secretkeeper.validators import registry
 
