@@ -173,7 +173,7 @@ def _resolve_archive(text: str) -> ResolvedImage:
         raise SecretkeeperError(f"{text}: manifest.json lists no image")
     entry = entries[0]
     if want:
-        matching = [e for e in entries if want in (e.get("RepoTags") or [])]
+        matching = [e for e in entries if any(_same_tag(want, t) for t in e.get("RepoTags") or [])]
         if not matching:
             raise SecretkeeperError(f"{text}: no image tagged {want!r} in the archive")
         entry = matching[0]
@@ -190,6 +190,18 @@ def _resolve_archive(text: str) -> ResolvedImage:
 
     return ResolvedImage(text, f"docker-archive:{Path(path_text).name}", digest, config, layers, open_layer,
                          cleanup=[tar.close])
+
+
+def _strip_host(tag: str) -> str:
+    """`host[:port]/repo:tag` -> `repo:tag`; `library/x` -> `x` (tools write tags normalised)."""
+    first, sep, rest = tag.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        tag = rest
+    return tag.removeprefix("library/")
+
+
+def _same_tag(want: str, have: str) -> bool:
+    return want == have or _strip_host(want) == _strip_host(have)
 
 
 def _read(path: Path, what: str, limit: int | None = None) -> bytes:

@@ -223,3 +223,22 @@ def test_registry_bearer_token_auth(tmp_path, detector, monkeypatch):
             assert tokens.requests > before
     finally:
         tokens.close()
+
+
+def test_docker_archive_written_by_skopeo(tmp_path, detector):
+    """The `docker save` format as real tools write it (skopeo's docker-archive transport)."""
+    import subprocess
+
+    from tests.integration.registry_server import require
+
+    skopeo = require("skopeo")
+    build_layout(tmp_path / "oci")
+    tar = tmp_path / "saved.tar"
+    subprocess.run([skopeo, "copy", "--insecure-policy", f"oci:{tmp_path / 'oci'}:v1",
+                    f"docker-archive:{tar}:team/app:v1"], check=True, capture_output=True, timeout=120)
+    findings, _ = scan([f"docker-archive:{tar}:team/app:v1"], detector, image_layers=True)
+    where = rules_at(findings)
+    assert ("github-pat-classic", "config/Env/GITHUB_TOKEN") in where
+    assert ("github-pat-classic", "app/settings.txt") in where
+    deleted = [f for f in findings if f.location.path == "etc/leak.txt"]
+    assert deleted and deleted[0].extra.get("deleted_in_later_layer") is True
