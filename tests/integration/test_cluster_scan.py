@@ -213,6 +213,13 @@ def test_unreachable_server_names_context_and_server(tmp_path):
     broken.write_text("clusters: [unterminated")
     res = run_cli(["scan", "--cluster"], env={"KUBECONFIG": str(broken)})
     assert res.code == 2 and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.output
+    assert f"kubeconfig {broken}: cannot be read" in res.stderr
+    dangling = tmp_path / "dangling"
+    dangling.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                                    "clusters": [], "users": [], "contexts": [{"name": "c", "context": {"cluster": "nope", "user": "nobody"}}]}))
+    res = run_cli(["scan", "--cluster"], env={"KUBECONFIG": str(dangling)})
+    assert res.code == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert f"kubeconfig {dangling}" in res.stderr and "nope" in res.stderr  # names the missing cluster
 
 
 def test_rejected_credentials_exit_2(kube, tmp_path):
