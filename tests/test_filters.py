@@ -1,0 +1,105 @@
+"""Value filters: each one, table-driven, on the values real files hold (synthetic values only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from secretkeeper.filters import (
+    FILTERS,
+    is_code_expression,
+    is_numeric,
+    is_placeholder,
+    is_resource_name,
+    is_word,
+    shannon_entropy,
+)
+
+
+def test_existing_filter_names_still_registered() -> None:
+    for name in ("placeholder", "env-ref", "uuid", "hash", "integrity", "public", "data-uri", "code", "path"):
+        assert name in FILTERS
+    for name in ("word", "numeric", "name"):
+        assert name in FILTERS
+
+
+@pytest.mark.parametrize("value, is_filtered", [
+    ("changeme", True), ("CHANGE_ME", True), ("your_password_here", True), ("<password>", True),
+    ("${DB_PASSWORD}", True), ("$DB_PASSWORD", True), ("{{ db_password }}", True), ("%(password)s", True),
+    ("%s", True), ("********", True), ("xxxxxxxx", True), ("password", True), ("null", True), ("", True),
+    ("%DB_PASSWORD%", True), ("@@DB_PASSWORD@@", True), ("<%= ENV['DB_PASSWORD'] %>", True),
+    ("__DB_PASSWORD__", True), ("((db_password))", True), ("abcdef123", True), ("example-secret", True),
+    ("Xq7#mLp29v", False), ("Summer2024!", False), ("k8Lm2Qp9zXv4Rt7", False), ("Zx9qw8Er7%", False),
+])
+def test_placeholder(value: str, is_filtered: bool) -> None:
+    assert is_placeholder(value.encode()) is is_filtered
+
+
+@pytest.mark.parametrize("value, match, is_filtered", [
+    ("get_password()", "password = get_password()", True),
+    ("self.password", "password = self.password", True),
+    ("config.db.password", "password = config.db.password", True),
+    ("kwargs.get(", "password = kwargs.get(", True),
+    ("request.form[", "password = request.form[", True),
+    ("user_password", "password = user_password", True),
+    ("DB_PASSWORD", "password = DB_PASSWORD", True),
+    ("dbPassword", "password = dbPassword", True),
+    ("SecretStr", "password: SecretStr", True),
+    ("mypassword", "password = mypassword", True),
+    ("!vault", "password: !vault", True),
+    ("Optional[str]", "password: Optional[str]", True),
+    ("env!(", "let password = env!(", True),
+    ("uznku.ZFh3D1", "DB_PASSWORD=uznku.ZFh3D1", False),
+    ("Q.78yjjirUIW", "password: Q.78yjjirUIW", False),
+    ("ta1M!VePbhlg", "PASSWORD=ta1M!VePbhlg", False),
+    ("Xk9mP2vLq8", "DB_PASSWORD=Xk9mP2vLq8", False),
+    ("get_password()", 'password = "get_password()"', False),  # quoted: a literal, not code
+])
+def test_code(value: str, match: str, is_filtered: bool) -> None:
+    assert is_code_expression(value.encode(), match.encode()) is is_filtered
+
+
+@pytest.mark.parametrize("value, is_filtered", [
+    ("Password", True), ("Passwort", True), ("Kennwort", True), ("hidden", True), ("required", True),
+    ("passwordInput", True), ("confirm_password", True), ("secretKey", True), ("user-password", True),
+    ("Mandatory.", True), ("bcrypt", True),
+    ("hunter2x", False), ("Summer2024!", False), ("letmein", False), ("Xq7#mLp29v", False), ("P@ssw0rd", False),
+])
+def test_word(value: str, is_filtered: bool) -> None:
+    assert is_word(value.encode()) is is_filtered
+
+
+@pytest.mark.parametrize("value, is_filtered", [
+    ("12345678", True), ("3600", True), ("1.2.3", True), ("2024-01-01", True), ("30s", True), ("8080", True),
+    ("9f8e7d6c", False), ("Zx9qw8Er7", False), ("1a2b3c4d5e6f", False),
+])
+def test_numeric(value: str, is_filtered: bool) -> None:
+    assert is_numeric(value.encode()) is is_filtered
+
+
+@pytest.mark.parametrize("value, is_filtered", [
+    ("my-app-secret", True), ("prod/db/password", True), ("db_credentials_v2", True), ("tls-cert", True),
+    ("projects/p1/secrets/s1", True),
+    ("k8Lm2Qp9zXv4Rt7", False), ("django-insecure-7x#k2m", False), ("Zx9qw8Er7", False),
+])
+def test_resource_name(value: str, is_filtered: bool) -> None:
+    assert is_resource_name(value.encode()) is is_filtered
+
+
+@pytest.mark.parametrize("name, value, match, is_filtered", [
+    ("env-ref", "os.environ['X']", "password = os.environ['X']", True),
+    ("env-ref", "process.env.DB_PASSWORD", "password: process.env.DB_PASSWORD", True),
+    ("uuid", "0f8fad5b-d9cb-469f-a165-70867728950e", "", True),
+    ("path", "/run/secrets/db", "password_file: /run/secrets/db", True),
+    ("path", "https://auth.example.io/token", "", True),
+    ("public", "AAAAC3NzaC1lZDI1NTE5", "public_key = AAAAC3NzaC1lZDI1NTE5", True),
+    ("data-uri", "data:image/png;base64,iVBORw0KGgo", "", True),
+    ("hash", "8f3a2b1c9d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a", "commit_sha: 8f3a2b1c9d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a", True),
+    ("env-ref", "Xk9mP2vLq8", "password = Xk9mP2vLq8", False),
+    ("path", "Xk9mP2vLq8", "", False),
+])
+def test_other_filters(name: str, value: str, match: str, is_filtered: bool) -> None:
+    assert FILTERS[name](value.encode(), match.encode()) is is_filtered
+
+
+def test_entropy_orders_random_above_words() -> None:
+    assert shannon_entropy(b"k8Lm2Qp9zXv4Rt7Wn3") > 3.5 > shannon_entropy(b"aaaabbbb")
