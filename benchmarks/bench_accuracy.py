@@ -28,7 +28,7 @@ from bench_files import KINDS
 from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version
 
 SEED = 424242
-VERSION = f"accuracy-v2-{SEED}"
+VERSION = f"accuracy-v3-{SEED}"
 ROUNDS = 14  # each round writes one file per scenario
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
@@ -391,14 +391,16 @@ def sc_code_lookalikes(rng: random.Random, s: Synth) -> Doc:
 
 
 def sc_k8s_secret(rng: random.Random, s: Synth) -> Doc:
+    """A committed Secret manifest: the leak spans the object, from its `kind:` line (where the design
+    says an object's finding points) to the value."""
     d = Doc(f"k8s/{rng.choice(['base', 'overlays/prod'])}/secret-{rng.randrange(999)}.yaml")
-    d.add(f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-{rng.randrange(99)}\ntype: Opaque")
+    d.add("apiVersion: v1")
+    head = f"kind: Secret\nmetadata:\n  name: app-{rng.randrange(99)}\ntype: Opaque"
     if rng.random() < 0.5:
-        d.add("stringData:")
-        d.plant(f"  DB_PASSWORD: {s.password()}", "config-password", "k8s-stringData")
+        d.plant(f"{head}\nstringData:\n  DB_PASSWORD: {s.password()}", "config-password", "k8s-stringData")
     else:
-        d.add("data:")
-        d.plant(f"  password: {base64.b64encode(s.password().encode()).decode()}", "config-password", "k8s-data-base64")
+        value = base64.b64encode(s.password().encode()).decode()
+        d.plant(f"{head}\ndata:\n  password: {value}", "config-password", "k8s-data-base64")
     return d
 
 
