@@ -424,12 +424,21 @@ def _checks(bodies: list[dict[str, Any]], detector: Detector, hashes: dict[str, 
     objects = [KubeObject(body=b, source="cluster", path=None) for b in scanned]
     findings: list[Finding] = list(_hygiene(objects, detector))
     covered = {(f.secret_sha256, _base_ref(f.location.object)) for f in findings if f.kind == LEAK}
-    for f in leak_findings([b for b in scanned if b.get("kind") != "Secret"], detector):
+    values = [b for b in scanned if b.get("kind") != "Secret"]
+    # first the values named precisely (container/env NAME, data KEY), then every other string
+    # (annotations, args, volumes...) for what those did not report
+    for f in leak_findings(values, detector) + _other_strings(values, detector):
         key = (f.secret_sha256, _base_ref(f.location.object))
         if key not in covered:
             covered.add(key)
             findings.append(f)
     return [_match_managed(f, hashes) for f in findings]
+
+
+def _other_strings(bodies: list[dict[str, Any]], detector: Detector) -> list[Finding]:
+    from secretkeeper.hygiene import value_leaks
+
+    return value_leaks([KubeObject(body=b, source="cluster", path=None) for b in bodies], detector)
 
 
 def _hygiene(objects: list[KubeObject], detector: Detector) -> list[Finding]:

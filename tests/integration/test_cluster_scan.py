@@ -28,7 +28,8 @@ class Planted(dict):
 def planted(kube):
     """A namespace with the usual faults; returns the planted tokens and names."""
     ns = kube.namespace
-    tokens = {"env": make_token(), "configmap": make_token(), "secret": make_token(), "shared": make_token()}
+    tokens = {"env": make_token(), "configmap": make_token(), "secret": make_token(), "shared": make_token(),
+              "annotation": make_token()}
     role = f"{ns}-secret-reader"
     kube.created_cluster_objects.append(("ClusterRole", role))
     kube.apply(
@@ -39,7 +40,8 @@ def planted(kube):
             "kubernetes.io/service-account.name": "legacy"}}, "type": "kubernetes.io/service-account-token"},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-config"},
          "data": {"GITHUB_TOKEN": tokens["configmap"], "MIRROR_TOKEN": tokens["shared"], "LOG_LEVEL": "debug"}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+            "name": "web", "annotations": {"note": f"deployed with {tokens['annotation']}"}}, "spec": {
             "replicas": 0, "selector": {"matchLabels": {"app": "web"}},
             "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
                 "name": "app", "image": "registry.invalid/web:1",
@@ -85,6 +87,10 @@ def test_cluster_scan_finds_hygiene_faults_and_leaks(kube, planted):
     shared = [f for f in doc["findings"] if f["location"].get("object") == f"ConfigMap/{ns}/app-config/data MIRROR_TOKEN"
               and f["kind"] == "leak"]
     assert shared and shared[0]["extra"]["managed_secret"] == f"Secret/{ns}/db key github"
+    # any other string is scanned too (here: an annotation), once per secret and object
+    assert ("github-pat-classic", f"Deployment/{ns}/web/metadata.annotations.note") in got
+    assert sum(1 for f in doc["findings"] if f["kind"] == "leak"
+               and f["location"]["object"].startswith(f"Deployment/{ns}/web/")) == 2
     assert doc["summary"]["objects"] >= 6
     for token in tokens.values():
         assert token not in res.output
