@@ -36,9 +36,16 @@ TLS: HTTPS by default (kubectl sends tokens only over TLS); the kubeconfig carri
 Usage:
 
     with KubeEmulator() as kube:
-        kube.write_kubeconfig(path)          # server http://127.0.0.1:PORT, admin token
+        kube.write_kubeconfig(path)          # server https://127.0.0.1:PORT + its CA, admin token
         kube.add_token("viewer", rules={("list", "pods"), ("get", "*")})
         kube.seed({...})                     # insert an object directly, status included
+        kube.issue_token("ns", "sa")         # what TokenRequest returns, without HTTP
+        kube.break_rollout("deployments", "ns", "web")   # its next rollout never completes
+        kube.state.requests                  # (method, path?query) of every request, for assertions
+
+`KubeEmulator(tls=False)` serves plain HTTP (the Python client sends tokens over it; kubectl does not).
+Fixtures: `kube_emulator` (session) and `kube` (a fresh namespace per test, or a real cluster when
+KUBECONFIG is set) in tests/integration/conftest.py.
 """
 
 from __future__ import annotations
