@@ -94,10 +94,11 @@ def _run(cmd: Sequence[str], *, check: bool = True, input: bytes | None = None) 
     return proc
 
 
-def find_repo(path: Path) -> Repo | None:
+def find_repo(path: Path, *, inside: bool = False) -> Repo | None:
     """The repository whose top level (work tree) or git directory is `path`; None otherwise.
 
-    A subdirectory of a work tree is not a repository root: it is scanned as files only.
+    A subdirectory of a work tree is not a repository root: it is scanned as files only (unless
+    `inside`, for --staged, which scans the index of the repository that contains `path`).
     """
     if not path.is_dir():
         return None
@@ -116,7 +117,7 @@ def find_repo(path: Path) -> Repo | None:
         top = subprocess.run([GIT, "-C", str(path), "rev-parse", "--show-toplevel"], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, env=_env(), check=False)
         top_dir = top.stdout.decode("utf-8", "surrogateescape").strip() if top.returncode == 0 else ""
-        if top_dir and Path(top_dir).resolve() == resolved:
+        if top_dir and (inside or Path(top_dir).resolve() == resolved):
             work_tree = top_dir
         elif Path(git_dir).resolve() != resolved:
             return None  # a subdirectory of a work tree (or of a .git directory)
@@ -441,7 +442,8 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 
     def report(blobs_done: int, bytes_done: int) -> None:
         if progress is not None:
-            progress(blobs_done, bytes_done, total_bytes, f"git history: {len(total.found)} findings")
+            secrets = len({(f.rule_id, f.secret_sha256) for _, f in total.found})
+            progress(blobs_done, bytes_done, total_bytes, f"git history: {blobs_done} blobs, {secrets} secrets")
 
     if not len(blobs):
         return total
@@ -857,7 +859,7 @@ def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], l
     findings: list[Finding] = []
     jobs = options.jobs or default_jobs()
     for root, prefix in zip(options.paths, display_paths(list(options.paths))):
-        repo = find_repo(Path(root))
+        repo = find_repo(Path(root), inside=sel.staged)
         if repo is None:
             if ci_mode or sel.branches:
                 flag = "--staged" if sel.staged else "--since" if sel.since else "--branch"
