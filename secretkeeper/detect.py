@@ -560,13 +560,14 @@ class Detector:
 class _NewlineIndex:
     """Line numbers and line bounds for offsets, built lazily (most buffers have no match)."""
 
-    __slots__ = ("data", "_nl", "_counted")
-    _COUNT_FIRST = 8  # the first few lookups count newlines in C; the index pays off only after that
+    __slots__ = ("data", "_nl", "_counted", "_last")
+    _COUNT_FIRST = 64  # the first lookups count newlines in C; the index pays off only after that
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._nl: list[int] | None = None
         self._counted = 0
+        self._last = (0, 1)  # (offset, line) of the last counted lookup: counting resumes from there
 
     @property
     def nl(self) -> list[int]:
@@ -577,7 +578,11 @@ class _NewlineIndex:
     def line(self, offset: int) -> int:
         if self._nl is None and self._counted < self._COUNT_FIRST:
             self._counted += 1
-            return self.data.count(b"\n", 0, max(offset, 0)) + 1
+            offset = max(offset, 0)
+            base, line = self._last if offset >= self._last[0] else (0, 1)
+            line += self.data.count(b"\n", base, offset)
+            self._last = (offset, line)
+            return line
         return bisect_right(self.nl, offset - 1) + 1 if offset else 1
 
     def line_start(self, line: int) -> int:

@@ -115,8 +115,13 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
             stats.skipped.add("binary", rel)
             return []
     try:
-        with open(entry.path, "rb") as fh:
-            data = fh.read(max_size + 1)
+        # Unbuffered, sized from the walk's stat: one read syscall into a right-sized buffer (a
+        # `read(max_size + 1)` allocates max_size for every file); a file that grew is read on.
+        with open(entry.path, "rb", buffering=0) as fh:
+            want = min(entry.size, max_size) + 1
+            data = fh.read(want)
+            if len(data) == want and want <= max_size:
+                data += fh.read(max_size + 1 - want) or b""
     except OSError:
         stats.skipped.add("unreadable", rel)
         return []
