@@ -341,15 +341,31 @@ class _HsGroup:
 class _HyperscanPrefilter:
     """All prefilterable rules: built-in and custom rules in separate Hyperscan databases."""
 
-    def __init__(self, rules: Sequence[Rule], *, use_cache: bool = True) -> None:
+    def __init__(self, rules: Sequence[Rule], *, use_cache: bool = True,
+                 catalog: Sequence[Rule] | None = None) -> None:
+        """With `catalog` (the shipped rules), the first database is always the whole catalog — compiled
+        once, cached — and rules a config disables or overrides are masked at hit time, so a config
+        never forces a recompile of the catalog; only its own rules are compiled."""
         assert _hs is not None
-        builtin = [r for r in rules if r.family != "custom"]
-        custom = [r for r in rules if r.family == "custom"]
-        self.rules = builtin + custom
-        self.groups = [g for g in (_HsGroup(builtin, 0, use_cache) if builtin else None,
-                                   _HsGroup(custom, len(builtin), use_cache) if custom else None) if g]
+        if catalog is None:
+            base = [r for r in rules if r.family != "custom"]
+            extra = [r for r in rules if r.family == "custom"]
+            active: list[Rule | None] = list(base)
+        else:
+            base = list(catalog)
+            by_id = {r.id: r for r in rules}
+            active = []
+            for r in base:
+                mine = by_id.pop(r.id, None)
+                active.append(mine if mine is not None and mine.regex == r.regex else None)
+                if mine is not None and mine.regex != r.regex:
+                    by_id[r.id] = mine
+            extra = list(by_id.values())
+        self.rules: list[Rule | None] = active + extra  # None: in the catalog database but not in use
+        self.groups = [g for g in (_HsGroup(base, 0, use_cache) if base else None,
+                                   _HsGroup(extra, len(base), use_cache) if extra else None) if g]
         self.modes = [m for g in self.groups for m in g.modes]
-        self.always = [i for i, m in enumerate(self.modes) if m == "always"]
+        self.always = [i for i, m in enumerate(self.modes) if m == "always" and self.rules[i] is not None]
 
     @property
     def cache_path(self) -> Path | None:
@@ -380,6 +396,8 @@ class _HyperscanPrefilter:
                 return None
 
             group.db.scan(data, match_event_handler=on_match, scratch=group.db.scratch)
+        if len(found) != len(self.always) and None in self.rules:
+            return {i: ends for i, ends in found.items() if self.rules[i] is not None}
         return found
 
 
@@ -418,7 +436,7 @@ class Detector:
     """Scans byte buffers with a fixed rule set. Build once, reuse for every buffer (and pickle to workers)."""
 
     def __init__(self, rules: Sequence[Rule], *, backend: str = "auto", use_cache: bool = True,
-                 allowlist: Allowlist | None = None) -> None:
+                 allowlist: Allowlist | None = None, catalog: Sequence[Rule] | None = None) -> None:
         self.rules = list(rules)
         self.allowlist = allowlist or Allowlist()
         self.path_rules = [r for r in self.rules if r.path]
@@ -431,14 +449,15 @@ class Detector:
         self.backend = backend
         self.prefilter: _HyperscanPrefilter | _KeywordPrefilter
         if backend == "hyperscan":
-            self.prefilter = _HyperscanPrefilter(prefilterable, use_cache=use_cache)
+            shipped = [r for r in catalog if not r.path and not r.near] if catalog is not None else None
+            self.prefilter = _HyperscanPrefilter(prefilterable, use_cache=use_cache, catalog=shipped)
         else:
             self.prefilter = _KeywordPrefilter(prefilterable)
         # Rules whose Hyperscan end offsets cover every real match end (exact mode) and whose matches
         # never span lines are confirmed on the hit lines only, however many there are. Both facts are
         # worked out on a rule's first hit, not at start-up (pre-commit runs must start instantly).
         modes = getattr(self.prefilter, "modes", [])
-        self._exact = {r.id for r, mode in zip(self.prefilter.rules, modes) if mode == "exact"}
+        self._exact = {r.id for r, mode in zip(self.prefilter.rules, modes) if r is not None and mode == "exact"}
         self._line_rule: dict[str, bool] = {}
         self._widths: dict[str, int] = {}
         self._validators = validator_registry()

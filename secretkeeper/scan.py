@@ -81,7 +81,17 @@ def build_rules(config: Config, rule_files: Sequence[Path] = ()) -> list:
         p = Path(rf)
         custom.extend(load_rule_file(p if p.is_absolute() else base / p))
     disabled = list(scan_cfg.disable) + list(scan_cfg.allowlist.rules)
-    return merge_rules(load_builtin_rules(), custom, disabled, scan_cfg.severity)
+    return merge_rules(builtin_rules(), custom, disabled, scan_cfg.severity)
+
+
+_BUILTIN: list = []
+
+
+def builtin_rules() -> list:
+    """The shipped catalog, loaded once per process."""
+    if not _BUILTIN:
+        _BUILTIN.extend(load_builtin_rules())
+    return _BUILTIN
 
 
 def build_detector(config: Config, *, backend: str = "auto", rule_files: Sequence[Path] = ()) -> Detector:
@@ -94,7 +104,8 @@ def build_detector(config: Config, *, backend: str = "auto", rule_files: Sequenc
         paths=tuple(re.compile(p) for p in allow.paths),
         hashes=frozenset(allow.secrets),
     )
-    return Detector(build_rules(config, rule_files), backend=backend, allowlist=allowlist)
+    return Detector(build_rules(config, rule_files), backend=backend, allowlist=allowlist,
+                    catalog=builtin_rules())
 
 
 # -- files ----------------------------------------------------------------------------------------------

@@ -140,3 +140,28 @@ def test_keyword_fallback_sees_keywords_inside_longer_keywords():
     longer = rule(id="longer", regex=r"password_hash=(?P<secret>\S+)", keywords=["password"])
     short = rule(id="short", regex=r"(?i)pass\w*\s*=\s*(?P<secret>\S{6,})", keywords=["pass"])
     assert [m.rule.id for m in scan([longer, short], "password = Xk29fPq7", backend="re")] == ["short"]
+
+
+def test_config_changes_never_recompile_the_catalog(tmp_path, monkeypatch):
+    """Disabling or overriding a shipped rule masks it; a custom rule gets its own small database."""
+    pytest.importorskip("hyperscan")
+    from dataclasses import replace
+
+    monkeypatch.setenv("SECRETKEEPER_CACHE_DIR", str(tmp_path))
+    catalog = [TOKEN, GENERIC]
+    Detector(catalog, catalog=catalog)
+    (first,) = tmp_path.glob("hs-*.db")
+    stamp = first.stat().st_mtime_ns
+
+    only_generic = Detector([GENERIC], catalog=catalog)
+    assert list(tmp_path.glob("hs-*.db")) == [first] and first.stat().st_mtime_ns == stamp
+    assert [m.rule.id for m in only_generic.scan(f"token = {SECRET}".encode())] == ["gen"]
+
+    louder = Detector([replace(TOKEN, severity=TOKEN.severity.CRITICAL), GENERIC], catalog=catalog)
+    (m,) = louder.scan(SECRET.encode())
+    assert m.rule.severity.value == "critical" and list(tmp_path.glob("hs-*.db")) == [first]
+
+    custom = replace(rule(id="mine", regex=r"\b(?P<secret>zz_[a-z]{12})\b", keywords=["zz_"]), family="custom")
+    with_custom = Detector([TOKEN, GENERIC, custom], catalog=catalog)
+    assert len(list(tmp_path.glob("hs-*.db"))) == 2
+    assert {m.rule.id for m in with_custom.scan(f"{SECRET} zz_abcdefghijkl".encode())} == {"tok", "mine"}
