@@ -145,6 +145,8 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
             return []
     stats.files += 1
     stats.bytes += len(data)
+    if detector.allowlist.allows_path(rel):  # scan.allowlist.paths covers hygiene findings too
+        return []
     matches = detector.scan(data, rel)
     if is_manifest_candidate(rel, data):  # Kubernetes objects: leaks located by object, plus hygiene
         return scan_manifest(data, rel, detector, stats=stats, matches=matches)
