@@ -21,6 +21,7 @@ DEFAULT_EXCLUDED_DIRS = (
     "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
     ".terraform", ".idea", ".gradle", "dist-packages",
 )
+_VCS_DIRS = frozenset((".git", ".hg", ".svn"))
 # Extensions that are never text: skipped by name without reading them.
 BINARY_EXTENSIONS = frozenset(
     ".png .jpg .jpeg .gif .bmp .ico .icns .webp .tif .tiff .psd .svgz .mp3 .mp4 .m4a .wav .ogg .flac .avi .mov "
@@ -113,7 +114,8 @@ def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in dir_names or (excluded and excluded.match(erel)):
-                        skips.add("excluded", erel + "/")
+                        if entry.name not in _VCS_DIRS:  # history is scanned on its own; not news
+                            skips.add("excluded", erel + "/")
                         continue
                     subdirs.append((entry.path, erel))
                     continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -128,7 +129,13 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
     try:
         # Unbuffered, sized from the walk's stat: one read syscall into a right-sized buffer (a
         # `read(max_size + 1)` allocates max_size for every file); a file that grew is read on.
-        with open(entry.path, "rb", buffering=0) as fh:
+        # O_NONBLOCK + fstat: a file swapped for a FIFO after the walk must not hang the scan.
+        fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            stats.skipped.add("special", rel)
+            return []
+        with open(fd, "rb", buffering=0) as fh:
             want = min(entry.size, max_size) + 1
             data = fh.read(want)
             if len(data) == want and want <= max_size:

@@ -50,16 +50,16 @@ def test_malformed_config(make_tree, run_cli):
 
 
 def test_unreadable_file_is_counted(make_tree, run_cli, canary, monkeypatch):
-    # Tests may run as root, where chmod 000 does not stop a read: make open() refuse this one file.
+    # Tests may run as root, where chmod 000 does not stop a read: make the open refuse this one file.
     root = make_tree({"locked.txt": f"t {canary}\n", "ok.txt": f"t {canary}\n"})
-    real_open = open
+    real_open = os.open
 
     def guarded_open(path, *args, **kwargs):
         if str(path).endswith("locked.txt"):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(secretkeeper.scan, "open", guarded_open, raising=False)
+    monkeypatch.setattr(secretkeeper.scan.os, "open", guarded_open)
     res = scan(run_cli, root, "--jobs", "1")
     assert res.code == 1
     assert leak_paths(res) == ["ok.txt"]
@@ -239,3 +239,23 @@ def test_huge_single_line_scans_with_a_bigger_limit(make_tree, canary):
     assert maxrss_kb < 600 * 1024, f"scanning a 50 MB file peaked at {maxrss_kb // 1024} MB"
     assert canary not in proc.stdout + proc.stderr
     assert resource  # imported for the child's measurement above
+
+
+def test_file_swapped_for_a_fifo_after_the_walk_is_skipped_not_hung(tmp_path):
+    """The walk saw a regular file; by the time it is read it is a FIFO: counted skip, no hang."""
+    import threading
+
+    from scanners.files import FileEntry
+    from secretkeeper.config import Config
+    from secretkeeper.scan import ScanStats, build_detector, scan_file
+
+    target = tmp_path / "app.env"
+    os.mkfifo(target)
+    stats = ScanStats()
+    done = []
+    worker = threading.Thread(target=lambda: done.append(
+        scan_file(build_detector(Config()), FileEntry(str(target), "app.env", 10), 1 << 20, stats)))
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "scan_file blocked on a FIFO"
+    assert done == [[]] and stats.skipped.counts["special"] == 1
