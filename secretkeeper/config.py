@@ -100,6 +100,8 @@ class Config(BaseModel):
     deploy: dict[str, Any] | None = None
 
     path: Path | None = Field(default=None, exclude=True)
+    # Lines of this file holding custom rules' examples (synthetic secrets by design, not leaks).
+    example_lines: frozenset[int] = Field(default_factory=frozenset, exclude=True)
 
 
 def find_config(root: Path) -> Path | None:
@@ -157,7 +159,41 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{where}: {key}: {msg}") from None
     _check_custom_rules(cfg, doc, path)
     cfg.path = path
+    cfg.example_lines = _example_lines(doc)
     return cfg
+
+
+def _example_lines(doc: Any) -> frozenset[int]:
+    """1-based lines spanned by every `scan.rules[i].examples` block."""
+    lines: set[int] = set()
+    try:
+        rules = doc["scan"]["rules"]
+    except (KeyError, TypeError):
+        return frozenset()
+    for item in rules if isinstance(rules, list) else []:
+        if not isinstance(item, dict) or "examples" not in item:
+            continue
+        first = item.lc.key("examples")[0] + 1
+        last = max([first, *_node_lines(item["examples"])])
+        lines.update(range(first, last + 1))
+    return frozenset(lines)
+
+
+def _node_lines(node: Any) -> list[int]:
+    out: list[int] = []
+    lc = getattr(node, "lc", None)
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if lc is not None:
+                out.append(lc.key(key)[0] + 1)
+                out.append(lc.value(key)[0] + 1 + str(value).count("\n"))
+            out.extend(_node_lines(value))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if lc is not None:
+                out.append(lc.item(i)[0] + 1 + str(value).count("\n"))
+            out.extend(_node_lines(value))
+    return out
 
 
 def _check_custom_rules(cfg: Config, doc: Any, path: Path) -> None:

@@ -300,6 +300,27 @@ def run_scan(options: ScanOptions) -> ScanResult:
     return finish(findings, stats, options, detector, started)
 
 
+def _drop_config_examples(findings: list[Finding], options: ScanOptions, stats: ScanStats) -> list[Finding]:
+    """The active config's custom-rule examples are synthetic secrets by design: not reported. The rest
+    of the config file is scanned like any other file (it could hold a real credential)."""
+    cfg = options.config
+    if not cfg.example_lines or cfg.path is None:
+        return findings
+    shown = set()
+    cfg_abs = Path(cfg.path).resolve()
+    for root, prefix in zip(options.paths, display_paths(options.paths)):
+        try:
+            rel = cfg_abs.relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            continue
+        shown.add(f"{prefix}/{rel}" if prefix and prefix != "." else rel)
+    kept = [f for f in findings if not (f.location.source == "file" and f.location.path in shown
+                                        and f.location.line in cfg.example_lines)]
+    if len(kept) != len(findings):
+        stats.suppressed["config-examples"] += len(findings) - len(kept)
+    return kept
+
+
 def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, detector: Detector,
            started: float) -> ScanResult:
     """Dedup, baseline, sort: shared by every source so suppression behaves the same everywhere."""
@@ -307,7 +328,7 @@ def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, dete
     for f in findings:
         loc = f.location
         unique.setdefault((f.fingerprint, loc.path, loc.line, loc.commit, loc.object, loc.image), f)
-    kept = list(unique.values())
+    kept = _drop_config_examples(list(unique.values()), options, stats)
     if options.baseline is not None:
         kept, n = options.baseline.filter(kept)
         if n:
