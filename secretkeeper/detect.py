@@ -639,18 +639,25 @@ def _inline_allowed(data: bytes, newlines: _NewlineIndex, start: int, end: int) 
 
 
 def _resolve_overlaps(matches: list[Match]) -> list[Match]:
-    """Specific rules first; a generic match overlapping any kept match is dropped; one match per span."""
+    """One finding per secret. Specific rules rank before generic ones, then higher severity, then the
+    wider match (more context: a service-account file over the bare key inside it). A generic match
+    overlapping any kept match is dropped; two specific matches that mostly cover the same bytes (80% of
+    the shorter) are one secret, reported once."""
     if len(matches) < 2:
         return sorted(matches, key=lambda m: (m.start, m.rule.id))
     kept: list[Match] = []
-    ranked = sorted(matches, key=lambda m: (m.rule.generic, -m.rule.severity.rank, m.rule.id))
+    ranked = sorted(matches, key=lambda m: (m.rule.generic, -m.rule.severity.rank, -(m.end - m.start), m.rule.id))
     for m in ranked:
-        clash = (k for k in kept if k.start < m.end and m.start < k.end)
-        if m.rule.generic and any(True for _ in clash):
-            continue
-        if any(k.start == m.start and k.end == m.end for k in kept):
-            continue
-        kept.append(m)
+        duplicate = False
+        for k in kept:
+            overlap = min(k.end, m.end) - max(k.start, m.start)
+            if overlap <= 0:
+                continue
+            if m.rule.generic or overlap >= 0.8 * min(k.end - k.start, m.end - m.start):
+                duplicate = True
+                break
+        if not duplicate:
+            kept.append(m)
     return sorted(kept, key=lambda m: (m.start, m.rule.id))
 
 

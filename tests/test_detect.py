@@ -165,3 +165,22 @@ def test_config_changes_never_recompile_the_catalog(tmp_path, monkeypatch):
     with_custom = Detector([TOKEN, GENERIC, custom], catalog=catalog)
     assert len(list(tmp_path.glob("hs-*.db"))) == 2
     assert {m.rule.id for m in with_custom.scan(f"{SECRET} zz_abcdefghijkl".encode())} == {"tok", "mine"}
+
+
+def test_two_specific_rules_on_the_same_secret_report_it_once(backend):
+    wide = rule(id="wide", regex=r'"key": "(?P<secret>tk_[a-z0-9]{20})"', keywords=['"key"'])
+    assert [m.rule.id for m in scan([TOKEN, wide], f'{{"key": "{SECRET}"}}', backend=backend)] == ["tok"]
+    other = "tk_" + "z9y8x7w6v5u4t3s2r1q0"
+    both = scan([TOKEN], f"{SECRET} {other}", backend=backend)
+    assert len(both) == 2, "distinct secrets side by side are both reported"
+
+
+def test_rule_cache_holds_no_examples(tmp_path, monkeypatch):
+    from secretkeeper.rules import load_builtin_rules
+
+    monkeypatch.setenv("SECRETKEEPER_CACHE_DIR", str(tmp_path))
+    rules = load_builtin_rules()
+    assert rules and not any(r.examples.true for r in rules)
+    (cached,) = tmp_path.glob("catalog-*.json")
+    assert '"examples"' not in cached.read_text()
+    assert all(r.examples.true for r in load_builtin_rules(examples=True))

@@ -10,7 +10,7 @@ from secretkeeper.rules import load_builtin_rules
 from secretkeeper.rules.examples import check_rule
 from secretkeeper.scan import build_detector
 
-RULES = load_builtin_rules()
+RULES = load_builtin_rules(examples=True)
 
 
 @pytest.fixture(scope="module")

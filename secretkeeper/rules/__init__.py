@@ -237,8 +237,9 @@ def builtin_rule_files() -> list[tuple[str, str]]:
 
 
 def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
-    """The shipped TOML files, parsed; cached as JSON (keyed by content) since TOML parsing in pure
-    Python would be most of a pre-commit run's start-up."""
+    """The shipped TOML files, parsed, without their examples; cached as JSON (keyed by content) since
+    TOML parsing in pure Python would be most of a pre-commit run's start-up. The examples (synthetic
+    secrets) stay out of the cache so that scanning a home directory does not find them there."""
     from secretkeeper.detect import cache_dir  # the one cache location
 
     files = builtin_rule_files()
@@ -248,7 +249,11 @@ def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
         return [(f, d) for f, d in json.loads(path.read_text(encoding="utf-8"))]
     except (OSError, ValueError, TypeError):
         pass
-    parsed = [(family, _parse_toml(text, f"secretkeeper/rules/{family}.toml")) for family, text in files]
+    parsed = []
+    for family, text in files:
+        doc = _parse_toml(text, f"secretkeeper/rules/{family}.toml")
+        doc["rules"] = [{k: v for k, v in item.items() if k != "examples"} for item in doc.get("rules", [])]
+        parsed.append((family, doc))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -261,9 +266,15 @@ def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
     return parsed
 
 
-def load_builtin_rules() -> list[Rule]:
+def load_builtin_rules(*, examples: bool = False) -> list[Rule]:
+    """The shipped catalog. Scans don't need the examples; `rules test` and the test-suite ask for them
+    (parsed from the TOML files, not the cache)."""
+    if examples:
+        docs = [(f, _parse_toml(t, f"secretkeeper/rules/{f}.toml")) for f, t in builtin_rule_files()]
+    else:
+        docs = _parsed_catalog()
     rules: list[Rule] = []
-    for family, doc in _parsed_catalog():
+    for family, doc in docs:
         rules.extend(_rules_from_doc(doc, f"secretkeeper/rules/{family}.toml", family, check_regex=False))
     check_unique(rules)
     return rules
