@@ -37,6 +37,7 @@ import subprocess
 import tempfile
 import threading
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -346,8 +347,11 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
     """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit."""
     res = SliceResult()
     width = blobs.width
+    batch = _Batch(detector, res) if _batchable(detector) else None
     i = lo
     while i < hi:
+        if batch is not None:
+            batch.flush()
         reader = _Reader(repo, blobs.oids[i * width : hi * width])
         out = reader.proc.stdout
         assert out is not None
@@ -377,7 +381,11 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                     i += 1
                     break
                 i += 1
-                _scan_blob(detector, oid, data, names.get(oid) if names else None, res)
+                name = names.get(oid) if names else None
+                if batch is not None and name is None and size < _BATCH_BLOB:
+                    batch.add(oid, data)
+                else:
+                    _scan_blob(detector, oid, data, name, res)
                 if on_finding is not None and res.found:
                     on_finding()
                     on_finding = None
@@ -385,7 +393,103 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                     tick(res.blobs, res.bytes)
         finally:
             reader.close()
+    if batch is not None:
+        batch.flush()
     return res
+
+
+# Small blobs are prefiltered together: one Hyperscan call per ~1 MB instead of one per blob (the fixed
+# cost of a call dominates for small blobs); only blobs with a prefilter hit are scanned on their own.
+_BATCH_BLOB = 64 * 1024
+_BATCH_BYTES = 1024 * 1024
+_SEP = b"\n\0\n"
+_MAX_ENDS = 64  # an engine may stop recording a rule's hits past this many: then scan every blob
+_BATCHABLE: dict[int, bool] = {}
+_OK_ANCHOR = re.compile(r"\(\?:[\^$]\||\|[\^$]\)")
+
+
+def _anchors(regex: str) -> list[int]:
+    """Offsets of ^ $ \\A \\Z \\z outside character classes."""
+    out, i = [], 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            if regex[i + 1 : i + 2] in ("A", "Z", "z"):
+                out.append(-1)
+            i += 2
+            continue
+        if c == "[":
+            j = i + 1
+            if regex[j : j + 1] == "^":
+                j += 1
+            if regex[j : j + 1] == "]":
+                j += 1
+            while j < len(regex) and regex[j] != "]":
+                j += 2 if regex[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c in "^$":
+            out.append(i)
+        i += 1
+    return out
+
+
+def _batchable(detector: Detector) -> bool:
+    """Concatenating blobs (joined by newline, NUL, newline) keeps every prefilter hit of every blob only
+    if no rule anchors on the buffer's start or end: `^`/`$` are allowed in multiline rules and as an
+    alternative next to another branch (`(?:^|[\\s...])`), which the newlines of the separator satisfy."""
+    key = id(detector)
+    if key not in _BATCHABLE:
+        ok = True
+        for rule in detector.prefilter.rules:
+            if rule is None:
+                continue
+            flags = re.match(r"\(\?([a-zA-Z]+)\)", rule.regex)
+            multiline = bool(flags and "m" in flags.group(1))
+            for pos in _anchors(rule.regex):
+                if pos < 0 or not (multiline and rule.regex[pos] == "^" or _OK_ANCHOR.search(
+                        rule.regex[max(0, pos - 3) : pos + 2])):
+                    ok = False
+        _BATCHABLE[key] = ok
+    return _BATCHABLE[key]
+
+
+class _Batch:
+    def __init__(self, detector: Detector, res: SliceResult) -> None:
+        self.detector, self.res = detector, res
+        self.items: list[tuple[str, bytes]] = []
+        self.size = 0
+
+    def add(self, oid: str, data: bytes) -> None:
+        if b"\0" in data[:SNIFF_BYTES]:
+            self.res.skipped.add("binary", f"blob {oid[:12]}")
+            return
+        self.res.blobs += 1
+        self.res.bytes += len(data)
+        self.items.append((oid, data))
+        self.size += len(data) + len(_SEP)
+        if self.size >= _BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        items, self.items, self.size = self.items, [], 0
+        if not items:
+            return
+        starts, pos = [], 0
+        for _, data in items:
+            starts.append(pos)
+            pos += len(data) + len(_SEP)
+        marked: set[int] = set()
+        for ends in self.detector.prefilter.hits(_SEP.join(d for _, d in items)).values():
+            if not ends or len(ends) > _MAX_ENDS:  # no position (keyword/always rules) or capped list
+                marked = set(range(len(items)))
+                break
+            marked.update(bisect_right(starts, end - 1) - 1 for end in ends)
+        for k in sorted(marked):
+            oid, data = items[k]
+            for m in self.detector.scan(data, None):
+                self.res.found.append((oid, finding_from_match(m, Location(source="git", path=None,
+                                                                          line=m.line))))
 
 
 def _scan_blob(detector: Detector, oid: str, data: bytes, name: bytes | None, res: SliceResult) -> None:
@@ -468,46 +572,10 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 
 
 # -- path-gated rules -----------------------------------------------------------------------------------
-class NameWalk:
-    """`git rev-list --objects` in a thread: blob ids whose name matches a path-gated rule."""
-
-    def __init__(self, repo: Repo, refs: Sequence[str], since: str | None, patterns: list[re.Pattern[str]]):
-        self.repo, self.refs, self.since, self.patterns = repo, refs, since, patterns
-        self.candidates: dict[str, bytes] = {}
-        self.failed = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        proc = subprocess.Popen(self.repo.cmd("rev-list", "--objects", "--stdin"), stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(), bufsize=1 << 20)
-        assert proc.stdin is not None and proc.stdout is not None
-        try:
-            proc.stdin.write(_rev_list_args(self.refs, self.since))
-            proc.stdin.close()
-        except OSError:
-            pass
-        n = self.repo.oid_len
-        seen_names: dict[bytes, bool] = {}
-        for line in proc.stdout:
-            if len(line) <= n + 1:
-                continue
-            name = line[n + 1 : -1]
-            hit = seen_names.get(name)
-            if hit is None:
-                shown = show_path(name)
-                hit = seen_names[name] = any(p.search(shown) for p in self.patterns)
-            if hit:
-                self.candidates[line[:n].decode()] = name
-        self.failed = proc.wait() != 0
-
-    def result(self) -> dict[str, bytes]:
-        self.thread.join()
-        return self.candidates
-
-
 def path_rule_pass(repo: Repo, detector: Detector, candidates: dict[str, bytes], max_size: int) -> SliceResult:
-    """Scan named candidates with their path, keeping only matches of path-gated rules."""
+    """Scan credential-file candidates as the file scan would: with their path, every rule resolved together.
+
+    Their findings replace the path-less content-pass findings of the same blob at that path."""
     if not candidates:
         return SliceResult()
     query = "".join(f"{o}\n" for o in candidates).encode()
@@ -518,8 +586,6 @@ def path_rule_pass(repo: Repo, detector: Detector, candidates: dict[str, bytes],
             sizes.append(size)
     blobs = Blobs(bytes(oids), sizes, repo.oid_len + 1, dict(candidates))
     res = scan_slice(repo, blobs, 0, len(blobs), detector)
-    gated = {r.id for r in detector.path_rules}
-    res.found = [(o, f) for o, f in res.found if f.rule_id in gated]
     res.blobs = res.bytes = 0  # already counted by the content pass
     return res
 
@@ -547,6 +613,7 @@ class IntroWalk:
         self.repo, self.refs, self.since = repo, list(refs), since
         self.proc: subprocess.Popen | None = None
         self.out = None
+        self.failed = False
 
     def start(self) -> None:
         if self.proc is not None or not self.refs:
@@ -569,7 +636,8 @@ class IntroWalk:
             return {}
         self.start()
         assert self.proc is not None and self.out is not None
-        if self.proc.wait() != 0:
+        if self.proc.wait() != 0 and not self.failed:
+            self.failed = True
             warnings.append("git log failed during attribution (corrupt repository?); some findings may "
                             "lack a commit")
         self.out.seek(0, os.SEEK_END)
@@ -577,6 +645,31 @@ class IntroWalk:
             return {}
         with mmap.mmap(self.out.fileno(), 0, access=mmap.ACCESS_READ) as data:
             return _parse_intros(data, wanted)
+
+    def named(self, patterns: list[re.Pattern[str]], warnings: list[str]) -> dict[str, bytes]:
+        """Blobs added at a path that matches one of `patterns` (first such path per blob)."""
+        if not self.refs:
+            return {}
+        self.start()
+        assert self.proc is not None and self.out is not None
+        if self.proc.wait() != 0:
+            warnings.append("git log failed part-way (corrupt repository?); credential files may be missed")
+            self.failed = True
+        self.out.seek(0, os.SEEK_END)
+        if not self.out.tell():
+            return {}
+        verdicts: dict[bytes, bool] = {}
+        out: dict[str, bytes] = {}
+        with mmap.mmap(self.out.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            for m in _RAW_ENTRY.finditer(data):
+                path = m.group(3)
+                hit = verdicts.get(path)
+                if hit is None:
+                    shown = show_path(path)
+                    hit = verdicts[path] = any(p.search(shown) for p in patterns)
+                if hit and m.group(1) != b"160000":
+                    out.setdefault(m.group(2).decode(), path)
+        return out
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -603,6 +696,8 @@ def _new_oid_hits(data: mmap.mmap | bytes, wanted: set[str]) -> Iterator[tuple[i
 
 
 _ADDED = re.compile(rb"[AMTCRUX]\d*")
+# A raw record that adds or changes a file: new mode, new blob id, path (-z output).
+_RAW_ENTRY = re.compile(rb":\d{6} (\d{6}) [0-9a-f]{40,64} ([0-9a-f]{40,64}) [AMTCRUX]\d*\x00([^\x00]*)\x00")
 _RAW_NEW = re.compile(rb"[0-9a-f]{40,64} ([0-9a-f]{40,64}) [A-Z]\d*\x00")
 
 
@@ -683,36 +778,40 @@ def scan_history(repo: Repo, detector: Detector, sel: Selection, *, max_size: in
                         "(git fetch --unshallow for the full history)")
     since = verify_since(repo, sel.since) if sel.since else None
     refs = [] if sel.staged else scan_refs(repo, sel)
-    names_walk = None
-    if detector.path_rules and not sel.staged and not (sel.since or sel.branches) and refs:
-        names_walk = NameWalk(repo, refs, since, [r.path_pattern for r in detector.path_rules])
     blobs = list_blobs(repo, sel, refs, max_size, skips, warnings)
     walk = IntroWalk(repo, refs, since)
+    # Path-gated rules need names: with --all-refs the blob listing has none, so the attribution walk
+    # (which names every blob a commit adds) starts now and also yields the credential-file candidates.
+    names_from_walk = bool(detector.path_rules) and not sel.staged and not (sel.since or sel.branches)
+    if names_from_walk:
+        walk.start()
     try:
-        return _scan_listed(repo, detector, sel, blobs, walk, names_walk, refs, since, skips, warnings,
+        return _scan_listed(repo, detector, sel, blobs, walk, names_from_walk, refs, since, skips, warnings,
                             max_size=max_size, jobs=jobs, progress=progress, prefix=prefix, excluded=excluded)
     finally:
         walk.close()
 
 
 def _scan_listed(repo: Repo, detector: Detector, sel: Selection, blobs: Blobs, walk: IntroWalk,
-                 names_walk: NameWalk | None, refs: Sequence[str], since: str | None, skips: SkipLog,
+                 names_from_walk: bool, refs: Sequence[str], since: str | None, skips: SkipLog,
                  warnings: list[str], *, max_size: int, jobs: int, progress: Progress | None, prefix: str,
                  excluded: PathFilter | None) -> HistoryResult:
     res = content_pass(repo, blobs, detector, jobs, progress, on_finding=None if sel.staged else walk.start)
-    if names_walk is not None:
-        gated = path_rule_pass(repo, detector, names_walk.result(), max_size)
+    rescanned: set[tuple[str, str]] = set()
+    if names_from_walk:
+        patterns = [r.path_pattern for r in detector.path_rules]
+        named = walk.named(patterns, warnings)
+        gated = path_rule_pass(repo, detector, named, max_size)
+        rescanned = {(oid, show_path(raw)) for oid, raw in named.items()}
         res.found.extend(gated.found)
         res.skipped.merge(gated.skipped)
-        if names_walk.failed:
-            warnings.append("git rev-list failed part-way; credential files may be missed")
     skips.merge(res.skipped)
     warnings.extend(res.warnings)
     commits = 0 if sel.staged else count_commits(repo, refs, since)
     if sel.staged:
         findings = _staged_findings(res.found, blobs, prefix, excluded)
     else:
-        findings = _attribute(repo, res.found, walk, detector, max_size, warnings, prefix, excluded)
+        findings = _attribute(repo, res.found, walk, detector, max_size, warnings, prefix, excluded, rescanned)
     return HistoryResult(findings, res.blobs, res.bytes, commits, skips, warnings)
 
 
@@ -737,7 +836,7 @@ def _staged_findings(found: list[tuple[str, Finding]], blobs: Blobs, prefix: str
 
 def _attribute(repo: Repo, found: list[tuple[str, Finding]], walk: IntroWalk,
                detector: Detector, max_size: int, warnings: list[str], prefix: str,
-               excluded: PathFilter | None) -> list[Finding]:
+               excluded: PathFilter | None, rescanned: set[tuple[str, str]] = frozenset()) -> list[Finding]:  # type: ignore[assignment]
     if not found:
         return []
     wanted = {oid for oid, _ in found}
@@ -749,6 +848,8 @@ def _attribute(repo: Repo, found: list[tuple[str, Finding]], walk: IntroWalk,
             path = show_path(raw_path)
             if f.rule_id in gated and f.location.path != path:
                 continue  # a path-gated match holds only at the path it was scanned as
+            if (oid, path) in rescanned and f.location.path != path:
+                continue  # this blob at this path was scanned with its name: those findings stand
             if excluded is not None and excluded(path, f.rule_id):
                 continue
             key = (f.rule_id, path, f.secret_sha256)
