@@ -134,9 +134,8 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
     core = s.rstrip(b");,]}")
     if _CALL_RE.match(s) or _DOTTED_RE.match(s):
         return True
-    tail = match.rstrip()[-1:]
-    if (tail == b"," and re.match(rb"^[A-Za-z_][A-Za-z0-9_]*$", s)) or (tail == b";" and re.match(rb"^[A-Za-z_]+$", s)):
-        return True  # `Password: invoice,` / `password: pw;` - a variable inside code, not a literal
+    if re.match(rb"^[a-z_][a-z0-9_]*$", s) and re.search(rb"(?:^|[\s{(,])[A-Z][A-Za-z]*:[ \t]*" + re.escape(s) + rb"$", match):
+        return True  # `Password: invoice` - a Go/C#/Swift field initialised from a variable
     if s.startswith((b"new ", b"await ", b"this.", b"self.")) or re.match(rb"^[!&*@]{1,2}[A-Za-z_][\w]*$", s):
         return True  # YAML tags/anchors/aliases (`!vault`, `*pw`), pointers, instance variables
     if _IDENT_RE.match(core):
