@@ -28,7 +28,7 @@ from bench_files import KINDS
 from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version
 
 SEED = 424242
-VERSION = f"accuracy-v3-{SEED}"
+VERSION = f"accuracy-v4-{SEED}"
 ROUNDS = 14  # each round writes one file per scenario
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
@@ -414,10 +414,43 @@ def sc_markdown(rng: random.Random, s: Synth) -> Doc:
     return d
 
 
+def sc_ordinary_lookalikes(rng: random.Random, s: Synth) -> Doc:
+    """Where generic rules trip in real repos: UI strings, password policies, field maps, test data."""
+    r = rng.randrange(4)
+    if r == 0:
+        d = Doc(f"web/src/i18n/{rng.choice(['en', 'de', 'fr'])}-{rng.randrange(999)}.json")
+        d.add('{\n  "login.title": "Sign in",')
+        d.plant('  "login.password": "Enter your password",', "code", "i18n-string", False)
+        d.plant('  "reset.token_expired": "Your reset link has expired, request a new one.",', "code", "i18n-string", False)
+        d.plant('  "settings.api_key_hint": "Create an API key under Settings > Developer",', "code", "i18n-string", False)
+        d.add('  "logout": "Sign out"\n}')
+    elif r == 1:
+        d = Doc(f"config/security-{rng.randrange(999)}.yaml")
+        d.add("security:")
+        d.plant(f"  password_min_length: {rng.randrange(8, 20)}", "code", "policy-number", False)
+        d.plant("  password_require_symbols: true", "code", "policy-bool", False)
+        d.plant(f"  token_ttl_seconds: {rng.randrange(300, 86400)}", "code", "policy-number", False)
+        d.plant("  secret_rotation_schedule: '0 3 * * 1'", "code", "cron", False)
+    elif r == 2:
+        d = Doc(f"app/serializers/user{rng.randrange(999)}.py")
+        d.add(filler(rng, s, ".py", 1))
+        d.plant(f"    weights = {{'password': {rng.random():.4f}, 'email': {rng.random():.4f}}}", "code",
+                "dict-number", False)
+        d.plant("    fields = {'password': serializers.CharField(write_only=True)}", "code", "dict-call", False)
+        d.plant("    PASSWORD_HASHERS = ['django.contrib.auth.hashers.Argon2PasswordHasher']", "code", "class-path", False)
+    else:
+        d = Doc(f"tests/fixtures/users-{rng.randrange(999)}.json")
+        d.add("[")
+        d.plant(f'  {{"id": "{s.uuid()}", "avatarSha1": "{s.git_sha()}"}},', "hash", "file-digest", False)
+        d.plant(f'  {{"id": "{s.uuid()}", "resetTokenSha256": "{s.sha256()}"}}', "hash", "token-digest", False)
+        d.add("]")
+    return d
+
+
 SCENARIOS = [sc_python_settings, sc_js_client, sc_go_service, sc_dotenv, sc_dotenv_example, sc_yaml_config,
              sc_compose, sc_properties, sc_xml, sc_json_config, sc_ini, sc_pgpass, sc_netrc, sc_npmrc,
              sc_docker_config, sc_aws_credentials, sc_kubeconfig, sc_pem, sc_service_account, sc_public_material,
-             sc_lockfile, sc_urls, sc_code_lookalikes, sc_k8s_secret, sc_markdown]
+             sc_lockfile, sc_urls, sc_code_lookalikes, sc_k8s_secret, sc_markdown, sc_ordinary_lookalikes]
 
 
 def generate(root: Path) -> None:
