@@ -49,7 +49,7 @@ def check_binding(obj: KubeObject) -> list[Finding]:
     if ref.get("name") != "cluster-admin" or ref.get("kind", "ClusterRole") != "ClusterRole":
         return []
     subjects = [as_dict(s) for s in as_list(obj.body.get("subjects"))]
-    if obj.name.startswith("system:") or (subjects and all(s.get("name") in _SYSTEM_GROUPS for s in subjects)):
+    if obj.name.startswith("system:") or (subjects and all(str(s.get("name")) in _SYSTEM_GROUPS for s in subjects)):
         return []  # the control plane's own binding
     who = ", ".join(f"{s.get('kind', '?')} {s.get('name', '?')}" for s in subjects[:5]) or "no subjects"
     cluster = obj.kind == "ClusterRoleBinding"

@@ -139,7 +139,8 @@ def bound_service_accounts(objects: list[KubeObject]) -> set[tuple[str | None, s
         for subject in as_list(obj.body.get("subjects")):
             s = as_dict(subject)
             if s.get("kind") == "ServiceAccount" and s.get("name"):
-                out.add((s.get("namespace") or obj.namespace, str(s["name"])))
+                ns = s.get("namespace")
+                out.add((str(ns) if ns else obj.namespace, str(s["name"])))
     return out
 
 
