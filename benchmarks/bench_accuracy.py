@@ -586,6 +586,11 @@ False positives by what the line held:
 
 {table(["line held", "secretkeeper", "detect-secrets"], fp_rows) if fp_rows else "none"}
 
+Read with care: the corpus comes from {len(SCENARIOS)} file templates written from how real repositories look,
+so high scores say the catalog handles these shapes, not that it is perfect in the wild; and the corpus
+lives in this repository, where rule authors can see it. The file-throughput benchmark's findings on
+ordinary generated code (bench_files) are a second, unlabelled view of false positives.
+
 secretkeeper missed (by planted kind): {sk_missed}.
 secretkeeper false positives by rule: {sk_fp_rules}.
 detect-secrets false positives by plugin: {ds_fp_types}.
