@@ -205,3 +205,19 @@ def test_rules_list_shows_hygiene_rules(run_cli):
         assert rows[rule.id]["kind"] == "hygiene" and rows[rule.id]["severity"] == rule.severity.value
     text = run_cli(["rules", "list"]).stdout
     assert "k8s-env-secret-literal" in text and "hygiene rules" in text
+
+
+def test_cluster_role_bound_only_in_a_namespace_is_medium(detector):
+    role = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules:\n"
+            "- apiGroups: ['']\n  resources: [secrets]\n  verbs: [list]\n")
+    rb = ("---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: r, namespace: a}\n"
+          "roleRef: {kind: ClusterRole, name: reader}\nsubjects:\n- {kind: ServiceAccount, name: x, namespace: a}\n")
+    crb = rb.replace("kind: RoleBinding", "kind: ClusterRoleBinding")
+
+    def severity(text):
+        (f,) = [f for f in scan_manifest(text.encode(), "r.yaml", detector) if f.rule_id == "k8s-rbac-secrets-read"]
+        return f.severity
+
+    assert severity(role) is Severity.HIGH
+    assert severity(role + rb) is Severity.MEDIUM
+    assert severity(role + rb + crb) is Severity.HIGH

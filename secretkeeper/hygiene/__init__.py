@@ -17,7 +17,7 @@ from secretkeeper.hygiene.base import Recogniser
 from secretkeeper.hygiene.catalog import HYGIENE_RULES, RULES_BY_ID, HygieneRule
 from secretkeeper.hygiene.certs import is_certificate_file, scan_certificate_file
 from secretkeeper.hygiene.names import is_secret_like_name, looks_real
-from secretkeeper.hygiene.rbac import check_binding, check_role
+from secretkeeper.hygiene.rbac import check_binding, check_role, namespace_only_cluster_roles
 from secretkeeper.hygiene.storage import (
     check_configmap,
     check_encryption_config,
@@ -52,6 +52,7 @@ def check_objects(objects: list[KubeObject], detector: Detector | None, *,
     already ran the engine over the file passes its `matches` instead, so values are not scanned again.
     """
     recognise = Recogniser(detector, matches)
+    namespace_only = namespace_only_cluster_roles(objects)
     out: list[Finding] = []
     pods = []
     for obj in objects:
@@ -67,7 +68,7 @@ def check_objects(objects: list[KubeObject], detector: Detector | None, *,
         elif kind == "ConfigMap":
             out.extend(check_configmap(obj, recognise))
         elif kind in ("Role", "ClusterRole"):
-            out.extend(check_role(obj))
+            out.extend(check_role(obj, namespace_only))
         elif kind in ("RoleBinding", "ClusterRoleBinding"):
             out.extend(check_binding(obj))
         elif kind == "EncryptionConfiguration":

@@ -1,7 +1,10 @@
-"""RBAC: who can read Secrets. ClusterRoles (cluster-wide) are high, Roles (one namespace) medium;
+"""RBAC: who can read Secrets. ClusterRoles (cluster-wide) are high; Roles, and ClusterRoles bound only by
+RoleBindings in the same scan, medium;
 bindings of cluster-admin likewise (ClusterRoleBinding high, RoleBinding medium)."""
 
 from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
 
 from secretkeeper.findings import Finding, Severity
 from secretkeeper.hygiene.base import as_dict, as_list, emit
@@ -21,10 +24,23 @@ def _grants_secret_read(rule: dict) -> list[str]:
     return sorted(verbs & READ_VERBS)
 
 
-def check_role(obj: KubeObject) -> list[Finding]:
+def namespace_only_cluster_roles(objects: list[KubeObject]) -> set[str]:
+    """ClusterRoles that the given objects bind only through RoleBindings (so only in those namespaces)."""
+    by_rb: set[str] = set()
+    by_crb: set[str] = set()
+    for obj in objects:
+        if obj.kind in ("RoleBinding", "ClusterRoleBinding"):
+            ref = as_dict(obj.body.get("roleRef"))
+            if ref.get("kind") == "ClusterRole" and ref.get("name"):
+                (by_crb if obj.kind == "ClusterRoleBinding" else by_rb).add(str(ref["name"]))
+    return by_rb - by_crb
+
+
+def check_role(obj: KubeObject, namespace_only: AbstractSet[str] = frozenset()) -> list[Finding]:
+    """`namespace_only`: ClusterRoles known to be bound only in namespaces (lower severity)."""
     out: list[Finding] = []
-    cluster = obj.kind == "ClusterRole"
-    if cluster and obj.name.startswith("system:"):
+    cluster = obj.kind == "ClusterRole" and obj.name not in namespace_only
+    if obj.kind == "ClusterRole" and obj.name.startswith("system:"):
         return out  # built-in control-plane roles
     for i, rule in enumerate(as_list(obj.body.get("rules"))):
         rule = as_dict(rule)
@@ -32,7 +48,12 @@ def check_role(obj: KubeObject) -> list[Finding]:
         if not verbs:
             continue
         names = as_list(rule.get("resourceNames"))
-        scope = "in every namespace" if cluster else f"in namespace {obj.namespace or '(default)'}"
+        if cluster:
+            scope = "in every namespace"
+        elif obj.kind == "ClusterRole":
+            scope = "in the namespaces of its RoleBindings"
+        else:
+            scope = f"in namespace {obj.namespace or '(default)'}"
         what = "secrets" if "secrets" in [str(r) for r in as_list(rule.get("resources"))] else "all resources (*)"
         narrowed = f" (limited to {len(names)} named Secret(s))" if names else ""
         severity = Severity.HIGH if cluster and not names else Severity.MEDIUM if not names else Severity.LOW
