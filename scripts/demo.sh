@@ -10,6 +10,10 @@ if [ ! -x "$SK" ]; then
   echo "demo: $SK not found; run 'make install' first" >&2
   exit 2
 fi
+if ! command -v git >/dev/null; then
+  echo "demo: git is not installed; run 'make system-deps' (or install git)" >&2
+  exit 2
+fi
 # The working tree and the full git history (the .env deleted in the last commit is found in history).
 SCAN_FLAGS=()
 
