@@ -75,7 +75,7 @@ HYGIENE_RULES: list[HygieneRule] = [
         true=(
             _deploy(_SAFE_CONTAINER + "        env:\n        - name: DB_PASSWORD\n          value: Xk9mQ2vLp7Rt\n"),
             _deploy(_SAFE_CONTAINER + "        env:\n        - name: DATABASE_URL\n"
-                    "          value: postgres://app:Zq8wTr4nMb@db:5432/shop\n"),
+                    "          value: postgres://app:Zq8wTr4nMb@db:5432/shop\n"),  # secretkeeper:allow (synthetic example)
         ),
         false=(
             _deploy(_SAFE_CONTAINER + "        env:\n        - name: DB_PASSWORD_FILE\n"
@@ -113,14 +113,14 @@ HYGIENE_RULES: list[HygieneRule] = [
         "`secretkeeper rotate` keeps in sync.",
         true=(
             ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\ntype: Opaque\ndata:\n"
-            "  password: WGs5bVEydkxwN1J0\n"),
-            "apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: Xk9mQ2vLp7Rt\n",
+            "  password: WGs5bVEydkxwN1J0\n"),  # secretkeeper:allow (synthetic example)
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: Xk9mQ2vLp7Rt\n",  # secretkeeper:allow (synthetic example)
         ),
         false=(
             ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: changeme\n"
             "  token: ''\n"),
             ("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: shop-db}\nspec:\n"
-            "  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq\n"),
+            "  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq\n"),  # secretkeeper:allow (synthetic example)
             ("apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {name: shop-db}\nspec:\n"
             "  secretStoreRef: {name: vault, kind: ClusterSecretStore}\n  data:\n  - secretKey: password\n"
             "    remoteRef: {key: shop/db, property: password}\n"),
@@ -139,9 +139,9 @@ HYGIENE_RULES: list[HygieneRule] = [
         "controlled or encrypted like Secrets.",
         true=(
             ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n  log_level: info\n"
-            "  db.password: Xk9mQ2vLp7Rt\n"),
+            "  db.password: Xk9mQ2vLp7Rt\n"),  # secretkeeper:allow (synthetic example)
             ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n"
-            "  database_url: postgres://app:Zq8wTr4nMb@db:5432/shop\n"),
+            "  database_url: postgres://app:Zq8wTr4nMb@db:5432/shop\n"),  # secretkeeper:allow (synthetic example)
         ),
         false=(
             ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata:\n  log_level: info\n"
@@ -261,7 +261,7 @@ HYGIENE_RULES: list[HygieneRule] = [
         true=(
             ("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
             "- resources: [secrets]\n  providers:\n  - identity: {}\n  - aescbc:\n      keys:\n"
-            "      - {name: key1, secret: c2VjcmV0IGlzIHNlY3VyZQ==}\n"),
+            "      - {name: key1, secret: c2VjcmV0IGlzIHNlY3VyZQ==}\n"),  # secretkeeper:allow (synthetic example)
         ),
         false=(
             ("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
