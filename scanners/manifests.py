@@ -300,11 +300,16 @@ def _owner(objects: list[KubeObject], line: int) -> KubeObject | None:
 
 
 def _encoded_strings(objects: list[KubeObject]) -> list[bytes]:
-    """The base64 values of Secret `data` and ConfigMap `binaryData` (decoded and scanned separately)."""
+    """Values a generic rule must not judge by their text: the base64 of Secret `data` and ConfigMap
+    `binaryData` (decoded and scanned separately) and SealedSecret ciphertext (safe to commit)."""
     out: list[bytes] = []
     for obj in objects:
-        field = "data" if obj.kind == "Secret" else "binaryData" if obj.kind == "ConfigMap" else None
-        values = obj.body.get(field) if field else None
+        if obj.kind == "SealedSecret":
+            spec = obj.body.get("spec")
+            values = spec.get("encryptedData") if isinstance(spec, dict) else None
+        else:
+            field = "data" if obj.kind == "Secret" else "binaryData" if obj.kind == "ConfigMap" else None
+            values = obj.body.get(field) if field else None
         if isinstance(values, dict):
             out.extend(v.encode("ascii", "ignore") for v in values.values() if isinstance(v, str))
     return out

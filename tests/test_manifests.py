@@ -230,3 +230,17 @@ def test_pure_python_fallback_matches_libyaml(monkeypatch):
     assert [dict(o.lines) for o in slow] == [dict(o.lines) for o in fast]
     _, errors = parse_manifests(fixture("broken.yaml"), "b.yaml")
     assert errors and errors[0].startswith("b.yaml: invalid YAML at line ")
+
+
+def test_sealed_secret_ciphertext_is_not_a_leak(detector):
+    found = scan_manifest(fixture("encrypted.yaml"), "k8s/encrypted.yaml", detector)
+    assert found == []
+    found = scan_manifest(fixture("sops-secret.yaml"), "k8s/sops.yaml", detector)
+    assert [f for f in found if f.rule_id == "k8s-secret-plaintext-manifest"] == []
+
+
+def test_encryption_configuration_identity_first(detector):
+    data = fixture("encryption-config.yaml")
+    found = scan_manifest(data, "etc/kubernetes/enc.yaml", detector)
+    (f,) = [f for f in found if f.rule_id == "k8s-etcd-encryption-identity"]
+    assert f.severity.value == "high" and f.location.line == line_of(data, "- identity: {}")
