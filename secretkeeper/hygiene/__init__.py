@@ -71,7 +71,7 @@ def check_objects(objects: list[KubeObject], detector: Detector | None, *,
             out.extend(check_role(obj, namespace_only))
         elif kind in ("RoleBinding", "ClusterRoleBinding"):
             out.extend(check_binding(obj))
-        elif kind == "EncryptionConfiguration":
+        elif kind in ("EncryptionConfiguration", "EncryptionConfig"):  # EncryptionConfig: pre-1.13 name
             out.extend(check_encryption_config(obj))
     out.extend(check_service_accounts(objects, pods))
     return out
