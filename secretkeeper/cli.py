@@ -320,7 +320,13 @@ def rules_test(
     # Scans load the catalog without its examples; the test needs them.
     shipped = {r.id: r for r in load_builtin_rules(examples=True)}
     rules = [shipped.get(r.id, r) if r.family != "custom" else r for r in detector.rules]
-    failures = check_all(detector, rules)
+    failures: list[Any] = list(check_all(detector, rules))
+    from secretkeeper.hygiene import HYGIENE_RULES
+    from secretkeeper.hygiene.examples import check_examples
+
+    failures += check_examples(detector)  # Kubernetes hygiene rules: example manifests
+    hygiene_examples = sum(len(h.true) + len(h.false) for h in HYGIENE_RULES)
+    typer.echo(f"{len(HYGIENE_RULES)} hygiene rules, {hygiene_examples} example manifests")
     for failure in failures:
         typer.echo(f"FAIL {failure}", err=True)
     n = len(rules)
