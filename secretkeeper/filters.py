@@ -201,7 +201,7 @@ _NUMERIC_RE = re.compile(rb"^[+-]?[0-9][0-9_.,:/ -]*[0-9]?[a-zA-Z]{0,2}$")
 
 def is_numeric(secret: bytes, _match: bytes = b"") -> bool:
     """Numbers, versions, dates, ports, sizes (`123456`, `1.2.3`, `2024-01-01`, `8080`, `30s`)."""
-    s = secret.strip()
+    s = secret.strip().rstrip(b")]},;")
     return bool(_NUMERIC_RE.match(s)) and sum(c in b"0123456789" for c in s) * 2 >= len(s)
 
 
