@@ -171,6 +171,8 @@ _NON_SECRET_WORDS = frozenset(
     asterisk stars dots bullet bullets forgot reset change confirm confirmed verify verified expired
     incorrect wrong weak strong show hide visible invisible toggle""".split()
 )
+_CAMEL_RUN_RE = re.compile(rb"[A-Z][a-z]{2,}")
+_CRED_WORDS = frozenset(b"Secret Secrets Key Keys Token Tokens Password Passwd Credential Credentials Auth Private Access".split())
 _TITLE_WORD_RE = re.compile(rb"^[A-Z][a-z]{2,}[.:!?]?$|^[A-Z]{2,}[a-z]*$|^[a-z]+[.:!?]$")
 _LETTERS_RE = re.compile(rb"^[A-Za-z][A-Za-z_.-]*$")
 _WORD_KEY_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth|login|user")
@@ -186,6 +188,10 @@ def is_word(secret: bytes, _match: bytes = b"") -> bool:
     low = s.lower()
     if low in _NON_SECRET_WORDS or low.strip(b".:!?") in _NON_SECRET_WORDS:
         return True
+    runs = _CAMEL_RUN_RE.findall(s)
+    if (len(runs) >= 2 and re.fullmatch(rb"[A-Za-z0-9]+", s) and sum(map(len, runs)) * 10 >= len(s) * 6
+            and any(r in _CRED_WORDS for r in runs)):
+        return True  # a type or class name: V1SecretVolumeSource, PKCS7PrivateKeyTypes
     if not _LETTERS_RE.match(s):
         return False
     if _TITLE_WORD_RE.match(s):
@@ -211,6 +217,8 @@ _SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./][a-z]+[0-9]{0,3}){1,12}$")
 def is_resource_name(secret: bytes, _match: bytes = b"") -> bool:
     """A resource name rather than a key: `my-app-secret`, `prod/db/api_key`, `projects.secret.v2`."""
     s = secret.strip()
+    if re.match(rb"^\.?[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+$", s):
+        return True  # a dotted module or settings path: .models.v1_secret, app.settings.secret
     return bool(_SLUG_RE.match(s)) or bool(re.match(rb"^(?:projects|arn|secret|secrets|kv)[:/]", s))
 
 

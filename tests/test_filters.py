@@ -61,7 +61,8 @@ def test_code(value: str, match: str, is_filtered: bool) -> None:
 @pytest.mark.parametrize("value, is_filtered", [
     ("Password", True), ("Passwort", True), ("Kennwort", True), ("hidden", True), ("required", True),
     ("passwordInput", True), ("confirm_password", True), ("secretKey", True), ("user-password", True),
-    ("Mandatory.", True), ("bcrypt", True),
+    ("Mandatory.", True), ("bcrypt", True), ("V1SecretVolumeSource", True), ("PKCS7PrivateKeyTypes", True),
+    ("kJ9GtnAsutfa", False), ("D4QQwjFeyyncwHsnN9B8k9LtrJblaWx8", False),
     ("hunter2x", False), ("Summer2024!", False), ("letmein", False), ("Xq7#mLp29v", False), ("P@ssw0rd", False),
 ])
 def test_word(value: str, is_filtered: bool) -> None:
@@ -78,7 +79,7 @@ def test_numeric(value: str, is_filtered: bool) -> None:
 
 @pytest.mark.parametrize("value, is_filtered", [
     ("my-app-secret", True), ("prod/db/password", True), ("db_credentials_v2", True), ("tls-cert", True),
-    ("projects/p1/secrets/s1", True),
+    ("projects/p1/secrets/s1", True), (".models.v1_secret", True),
     ("k8Lm2Qp9zXv4Rt7", False), ("django-insecure-7x#k2m", False), ("Zx9qw8Er7", False),
 ])
 def test_resource_name(value: str, is_filtered: bool) -> None:

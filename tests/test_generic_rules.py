@@ -38,6 +38,13 @@ def _ours(detector: Detector, path: str, text: str) -> list[str]:
 
 
 CODE_AND_CONFIG = [
+    ("k8s_models.py", '"secret": "V1SecretVolumeSource",', False),
+    ("hpke.py", "MLKEM768X25519PrivateKey = rust_openssl.hpke.MLKEM768X25519PrivateKey", False),
+    ("fish.py", "(commandline --current-token --cut-at-cursor)", False),
+    ("models.go", "\t\tPassword: invoice,", False),
+    ("stats.py", "self.status_region = {'product': profile_debug, 'password': 0.1242}", False),
+    ("data.json", '{"tags": ["password", "status", "batch"]}', False),
+    ("docker-compose.yml", "      POSTGRES_PASSWORD: %z8n#QE4r3ST_ps", True),
     ('app.py', 'db_pass = "Xq7#mLp29v"', True),
     ('app.py', 'self.password = "Kj83hdP0qa"', True),
     ('Settings.java', 'props.setProperty("password", "Qm28dkPz1");', True),
