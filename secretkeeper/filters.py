@@ -134,6 +134,8 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
     core = s.rstrip(b");,]}")
     if _CALL_RE.match(s) or _DOTTED_RE.match(s):
         return True
+    if re.match(rb"^[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.[A-Za-z0-9_]*[A-Z][a-z]{2,}[A-Za-z0-9_]*[);,]?$", s):
+        return True  # module.attribute: rust_openssl.hpke.MLKEM768X25519PrivateKey
     if re.match(rb"^[a-z_][a-z0-9_]*$", s) and re.search(rb"(?:^|[\s{(,])[A-Z][A-Za-z]*:[ \t]*" + re.escape(s) + rb"$", match):
         return True  # `Password: invoice` - a Go/C#/Swift field initialised from a variable
     if s.startswith((b"new ", b"await ", b"this.", b"self.")) or re.match(rb"^[!&*@]{1,2}[A-Za-z_][\w]*$", s):
