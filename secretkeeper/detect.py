@@ -93,7 +93,7 @@ def _can_match_newline(pattern: re.Pattern[bytes]) -> bool:
         tree = sre_parse.parse(pattern.pattern, pattern.flags)
     except Exception:  # noqa: BLE001 - an optimisation only
         return True
-    dotall = bool(tree.state.flags & re.S)
+    dotall = bool(tree.state.flags & re.DOTALL)
 
     def in_class(items: list) -> bool:
         negate = hit = False
@@ -579,7 +579,7 @@ class Detector:
 class _NewlineIndex:
     """Line numbers and line bounds for offsets, built lazily (most buffers have no match)."""
 
-    __slots__ = ("data", "_nl", "_counted", "_last")
+    __slots__ = ("_counted", "_last", "_nl", "data")
     _COUNT_FIRST = 64  # the first lookups count newlines in C; the index pays off only after that
 
     def __init__(self, data: bytes) -> None:
