@@ -42,7 +42,7 @@ _MAX_WINDOWS = 64
 _MAX_LOOKBACK = 16384
 _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
 _ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 # A trailing `CLASS{m,n}` (or `+`, `*`), optionally closing groups, at the very end of a pattern.
 _TAIL_RE = re.compile(r"(\[(?:\\.|[^\]\\])+\]|\\[wWdDsS]|\.)(\{(\d+),(\d*)\}|\+|\*)(\)*)$")
 
@@ -162,6 +162,117 @@ def _prefilter_expr(regex: str) -> str:
     return f"{regex[: m.start()]}{atom}{{{n}}}{m.group(5)}"
 
 
+_FLAGS_RE = re.compile(r"^\(\?[aiLmsux]+\)")
+_QUANT_RE = re.compile(r"(?:\*|\+|\?|\{\d*(?:,\d*)?\})[?+]?")
+_ZERO_WIDTH = ("(?=", "(?!", "(?<=", "(?<!", "\\b", "\\B", "^", "$", "\\A", "\\Z", "\\z")
+
+
+def _split_items(body: str) -> list[str] | None:
+    """Top-level items (atom + quantifier) of a regex; None when it has a top-level `|` or is odd."""
+    items: list[str] = []
+    i, n = 0, len(body)
+    while i < n:
+        ch = body[i]
+        if ch == "|":
+            return None
+        if ch == "\\":
+            j = i + 2
+            if body[i + 1 : i + 2] in ("x",):
+                j = i + 4
+        elif ch == "[":
+            j = i + 1
+            if body[j : j + 1] == "^":
+                j += 1
+            if body[j : j + 1] == "]":
+                j += 1
+            while j < n and body[j] != "]":
+                j += 2 if body[j] == "\\" else 1
+            j += 1
+        elif ch == "(":
+            depth, j = 0, i
+            while j < n:
+                c = body[j]
+                if c == "\\":
+                    j += 2
+                    continue
+                if c == "[":
+                    k = j + 1
+                    if body[k : k + 1] == "^":
+                        k += 1
+                    if body[k : k + 1] == "]":
+                        k += 1
+                    while k < n and body[k] != "]":
+                        k += 2 if body[k] == "\\" else 1
+                    j = k + 1
+                    continue
+                depth += c == "("
+                depth -= c == ")"
+                j += 1
+                if depth == 0:
+                    break
+            if depth != 0:
+                return None
+        else:
+            j = i + 1
+        q = _QUANT_RE.match(body, j)
+        if q:
+            j = q.end()
+        if j > n:
+            return None
+        items.append(body[i:j])
+        i = j
+    return items
+
+
+def _optional(item: str) -> bool:
+    q = _QUANT_RE.search(item)
+    if not q or q.end() != len(item) or item.endswith("\\" + q.group(0)):
+        return False
+    quant = q.group(0)
+    if quant in ("*", "?", "*?", "??", "*+", "?+"):
+        return True
+    m = re.fullmatch(r"\{(\d*),\d*\}[?+]?|\{(0)\}[?+]?", quant)
+    return m is not None and (m.group(1) in ("", "0") if m.group(1) is not None else True)
+
+
+def _zero_width(item: str) -> bool:
+    return item.startswith(_ZERO_WIDTH[:4]) and item.endswith(")") or item in _ZERO_WIDTH[4:]
+
+
+def _newline_free(item: str, flags: str) -> bool:
+    try:
+        return not _can_match_newline(re.compile((flags + item).encode("utf-8")))
+    except re.error:
+        return False
+
+
+def _trim_for_prefilter(regex: str) -> str:
+    """Drop what Hyperscan does not need to find every real match end.
+
+    Leading optional items and zero-width assertions: a suffix of a match ends where the match ends.
+    Trailing assertions and optional items that cannot span a line: the real end is then on the same
+    line as the reported one, which every confirmation window covers. Leading `[\\w.-]{0,40}?`-style
+    items and trailing lookaheads are what make a Hyperscan database slow (every position active) and
+    noisy (a callback per byte of a long run).
+    """
+    m = _FLAGS_RE.match(regex)
+    flags, body = (m.group(0), regex[m.end():]) if m else ("", regex)
+    items = _split_items(body)
+    if not items:
+        return regex
+    while len(items) > 1 and (_zero_width(items[0]) or _optional(items[0])):
+        items.pop(0)
+    while len(items) > 1 and (_zero_width(items[-1]) or (_optional(items[-1]) and _newline_free(items[-1], flags))):
+        items.pop()
+    trimmed = flags + "".join(items)
+    try:
+        if re.compile(trimmed.encode("utf-8")).match(b""):  # never hand Hyperscan an empty match
+            return regex
+    except re.error:
+        return regex
+    return trimmed
+
+
 def cache_dir() -> Path:
     base = os.environ.get("SECRETKEEPER_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "secretkeeper"
@@ -268,7 +379,7 @@ class _HsGroup:
 
     @staticmethod
     def _compile(rules: Sequence[Rule]) -> tuple[list[str], bytes]:
-        exprs = [_relax_repeats(_prefilter_expr(r.regex)).encode("utf-8") for r in rules]
+        exprs = [_relax_repeats(_prefilter_expr(_trim_for_prefilter(r.regex))).encode("utf-8") for r in rules]
         modes = ["prefilter" if _needs_prefilter_mode(r.pattern) else "exact" for r in rules]
         flags = [_hs.HS_FLAG_PREFILTER if m == "prefilter" else 0 for m in modes]
         if not exprs:

@@ -184,3 +184,18 @@ def test_rule_cache_holds_no_examples(tmp_path, monkeypatch):
     (cached,) = tmp_path.glob("catalog-*.json")
     assert '"examples"' not in cached.read_text()
     assert all(r.examples.true for r in load_builtin_rules(examples=True))
+
+
+@pytest.mark.parametrize("regex, expected", [
+    (r"(?i)[\w.-]{0,40}?(?:password|secret)\s*=\s*(?P<secret>\S{8,64})(?![\w])",
+     r"(?i)(?:password|secret)\s*=\s*(?P<secret>\S{8,64})"),
+    (r"(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}(?![A-Z0-9])", r"AKIA[0-9A-Z]{16}"),
+    (r"\b(?P<secret>ghp_[0-9A-Za-z]{36})\b", r"(?P<secret>ghp_[0-9A-Za-z]{36})"),
+    (r"a|b", r"a|b"),  # top-level alternation: left alone
+    (r"x?", r"x?"),
+    (r"BEGIN[\s\S]{4,99}END(?:\n)?", r"BEGIN[\s\S]{4,99}END(?:\n)?"),  # an optional tail with a newline stays
+])
+def test_prefilter_trimming_keeps_every_match_end(regex, expected):
+    from secretkeeper.detect import _trim_for_prefilter
+
+    assert _trim_for_prefilter(regex) == expected
