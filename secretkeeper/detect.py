@@ -36,8 +36,6 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-# Past this many prefilter hits for one rule in one buffer, confirm over the whole buffer instead.
-_MAX_WINDOWS = 64
 # How far back from a prefilter end offset a match may start, for patterns of unbounded width.
 _MAX_LOOKBACK = 16384
 _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
@@ -623,7 +621,7 @@ class Detector:
                 hi = data.find(b"\n", end)
                 lines.append((lo, len(data) if hi < 0 else hi + 1))
             return lines
-        if not ends or len(ends) > _MAX_WINDOWS:
+        if not ends:  # keyword prefilter or path-gated rule: no positions, the whole buffer
             return [(0, len(data))]
         back = self._width(rule)
         spans: list[tuple[int, int]] = []
