@@ -475,6 +475,7 @@ class _HyperscanPrefilter:
                                    _HsGroup(extra, len(base), use_cache) if extra else None) if g]
         self.modes = [m for g in self.groups for m in g.modes]
         self.always = [i for i, m in enumerate(self.modes) if m == "always" and self.rules[i] is not None]
+        self.masked = any(r is None for r in self.rules)  # identity test: Rule.__eq__ is costly
 
     @property
     def cache_path(self) -> Path | None:
@@ -505,7 +506,7 @@ class _HyperscanPrefilter:
                 return None
 
             group.db.scan(data, match_event_handler=on_match, scratch=group.db.scratch)
-        if len(found) != len(self.always) and None in self.rules:
+        if len(found) != len(self.always) and self.masked:
             return {i: ends for i, ends in found.items() if self.rules[i] is not None}
         return found
 
