@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from scanners.files import FileEntry, SkipLog, WalkOptions, is_binary_name, looks_binary, walk
-from scanners.manifests import is_candidate as is_manifest_candidate
-from scanners.manifests import scan_manifest
 from secretkeeper.baseline import Baseline
 from secretkeeper.config import Config
 from secretkeeper.detect import Detector, finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, Severity
-from secretkeeper.hygiene import HYGIENE_RULES, is_certificate_file, scan_certificate_file
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
 
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
@@ -155,11 +152,18 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
     if detector.allowlist.allows_path(rel):  # scan.allowlist.paths covers hygiene findings too
         return []
     matches = detector.scan(data, rel)
-    if is_manifest_candidate(rel, data):  # Kubernetes objects: leaks located by object, plus hygiene
-        return scan_manifest(data, rel, detector, stats=stats, matches=matches)
+    # Byte tests first: the manifest and certificate machinery (YAML, x509) loads only when needed.
+    if b"apiVersion" in data and b"kind" in data:
+        from scanners.manifests import is_candidate, scan_manifest
+
+        if is_candidate(rel, data):  # Kubernetes objects: leaks located by object, plus hygiene
+            return scan_manifest(data, rel, detector, stats=stats, matches=matches)
     found = [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in matches]
-    if is_certificate_file(rel, data):
-        found.extend(scan_certificate_file(data, rel))
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        from secretkeeper.hygiene import is_certificate_file, scan_certificate_file
+
+        if is_certificate_file(rel, data):
+            found.extend(scan_certificate_file(data, rel))
     return found
 
 
@@ -337,6 +341,10 @@ def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, dete
                              f.location.line or 0, f.rule_id))
     stats.rules = len(detector.rules)
     stats.duration = time.perf_counter() - started
-    rules: dict[str, object] = {r.id: r for r in HYGIENE_RULES}
+    rules: dict[str, object] = {}
+    if any(f.kind == "hygiene" for f in kept):  # the hygiene catalog loads only when a report needs it
+        from secretkeeper.hygiene import HYGIENE_RULES
+
+        rules.update((r.id, r) for r in HYGIENE_RULES)
     rules.update((r.id, r) for r in detector.rules)
     return ScanResult(kept, stats, [str(p) for p in options.paths], rules)
