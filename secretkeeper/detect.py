@@ -749,14 +749,16 @@ def _inline_allowed(data: bytes, newlines: _NewlineIndex, start: int, end: int) 
 
 
 def _resolve_overlaps(matches: list[Match]) -> list[Match]:
-    """One finding per secret. Specific rules rank before generic ones, then higher severity, then the
+    """One finding per secret. Specific rules rank before generic ones (and the `generic` family after
+    other generic rules such as credential files), then higher severity, then the
     wider match (more context: a service-account file over the bare key inside it). A generic match
     overlapping any kept match is dropped; two specific matches that mostly cover the same bytes (80% of
     the shorter) are one secret, reported once."""
     if len(matches) < 2:
         return sorted(matches, key=lambda m: (m.start, m.rule.id))
     kept: list[Match] = []
-    ranked = sorted(matches, key=lambda m: (m.rule.generic, -m.rule.severity.rank, -(m.end - m.start), m.rule.id))
+    ranked = sorted(matches, key=lambda m: (m.rule.generic, m.rule.family == "generic", -m.rule.severity.rank,
+                                            -(m.end - m.start), m.rule.id))
     for m in ranked:
         duplicate = False
         for k in kept:
