@@ -17,10 +17,13 @@ _PLACEHOLDER_WORDS = (
     b"changeme", b"change_me", b"change-me", b"changeit", b"replaceme", b"replace_me", b"replace-me",
     b"redacted", b"placeholder", b"your_", b"your-", b"yourpassword", b"yourtoken", b"yoursecret",
     b"example", b"dummy", b"fake_", b"fakefake", b"notarealsecret", b"not_a_real", b"not-a-real",
-    b"insert_", b"insert-", b"put_your", b"put-your", b"enter_your", b"enter-your", b"todo", b"tbd",
-    b"fixme", b"secretkeeper:", b"<secret>", b"<password>", b"********", b"xxxxxxx", b"#####",
+    b"insert_", b"insert-", b"put_your", b"put-your", b"enter_your", b"enter-your",
+    b"secretkeeper:", b"<secret>", b"<password>", b"********", b"xxxxxxx", b"#####",
     b"....", b"...",
 )
+# Short words occur by chance inside random tokens (about 1% of 40-char base62 strings hold "tbd" or
+# "todo" in some case): they count only as whole words.
+_PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy)(?![a-z0-9])")
 _PLACEHOLDER_EXACT = {
     b"password", b"passwd", b"secret", b"token", b"none", b"null", b"nil", b"undefined", b"true", b"false",
     b"string", b"str", b"empty", b"default", b"value", b"required", b"optional", b"pass", b"test", b"xxx",
@@ -46,7 +49,7 @@ def is_placeholder(secret: bytes, _match: bytes = b"") -> bool:
         return True
     if _TEMPLATE_RE.match(s):
         return True
-    if any(word in low for word in _PLACEHOLDER_WORDS):
+    if any(word in low for word in _PLACEHOLDER_WORDS) or _PLACEHOLDER_SHORT_RE.search(low):
         return True
     if _REPEATED_RE.match(low):
         return True

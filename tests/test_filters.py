@@ -104,3 +104,11 @@ def test_other_filters(name: str, value: str, match: str, is_filtered: bool) -> 
 
 def test_entropy_orders_random_above_words() -> None:
     assert shannon_entropy(b"k8Lm2Qp9zXv4Rt7Wn3") > 3.5 > shannon_entropy(b"aaaabbbb")
+
+
+def test_short_placeholder_words_only_as_whole_words():
+    from secretkeeper.filters import is_placeholder
+
+    assert is_placeholder(b"TODO") and is_placeholder(b"todo-set-me") and is_placeholder(b"dummy")
+    assert not is_placeholder(b"q8WtoDoZ1xR7pKb2Vn4Lm6")  # random token that happens to contain "todo"
+    assert not is_placeholder(b"aTbDk29Xq7Lw3Rz8Pn1V")
