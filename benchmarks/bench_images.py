@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import MB, SECRETKEEPER, best_of, log, run  # noqa: E402
+from common import MB, SECRETKEEPER, best_of, log, run
 
 SEED = 20261122
 

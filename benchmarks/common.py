@@ -86,7 +86,7 @@ def machine_info() -> dict[str, str]:
 class Timer:
     """`with Timer() as t: ...` then `t.seconds`."""
 
-    def __enter__(self) -> Timer:  # noqa: PYI034
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         self.seconds = 0.0
         return self

@@ -123,7 +123,7 @@ def connect(context: str | None = None) -> Connection:
     where = os.pathsep.join(existing)
     try:
         contexts, active = config.list_kube_config_contexts(config_file=where)
-    except Exception as exc:  # noqa: BLE001 - YAML, I/O or shape errors: name the file and the error type
+    except Exception as exc:
         raise SecretkeeperError(f"kubeconfig {where}: cannot be read ({_safe_reason(exc)})") from None
     names = [c.get("name") for c in contexts or []]
     chosen = next((c for c in contexts or [] if c.get("name") == context), None) if context else active
@@ -136,7 +136,7 @@ def connect(context: str | None = None) -> Connection:
     try:
         config.load_kube_config(config_file=where, context=name, client_configuration=cfg,
                                 persist_config=False)
-    except Exception as exc:  # noqa: BLE001 - missing user/cluster, failing exec plugin, bad CA data
+    except Exception as exc:
         raise SecretkeeperError(f"kubeconfig {where}: context {name} cannot be loaded "
                                 f"({_safe_reason(exc)})") from None
     namespace = str((chosen.get("context") or {}).get("namespace") or "default")

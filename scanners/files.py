@@ -14,7 +14,7 @@ import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 DEFAULT_EXCLUDED_DIRS = (
     ".git", ".hg", ".svn", "node_modules", "bower_components", ".venv", "venv", "env", ".env.d",
@@ -24,11 +24,7 @@ DEFAULT_EXCLUDED_DIRS = (
 _VCS_DIRS = frozenset((".git", ".hg", ".svn"))
 # Extensions that are never text: skipped by name without reading them.
 BINARY_EXTENSIONS = frozenset(
-    ".png .jpg .jpeg .gif .bmp .ico .icns .webp .tif .tiff .psd .svgz .mp3 .mp4 .m4a .wav .ogg .flac .avi .mov "
-    ".mkv .webm .woff .woff2 .ttf .otf .eot .zip .gz .tgz .bz2 .xz .zst .7z .rar .tar .jar .war .ear .whl .egg "
-    ".class .pyc .pyo .so .dylib .dll .exe .o .a .lib .obj .bin .dat .db .sqlite .sqlite3 .pdf .doc .docx .xls "
-    ".xlsx .ppt .pptx .iso .img .dmg .deb .rpm .msi .apk .ipa .wasm .parquet .avro .orc .npy .npz .pkl .pt "
-    ".onnx .h5 .tflite .pb .mo".split()
+    [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".icns", ".webp", ".tif", ".tiff", ".psd", ".svgz", ".mp3", ".mp4", ".m4a", ".wav", ".ogg", ".flac", ".avi", ".mov", ".mkv", ".webm", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".tar", ".jar", ".war", ".ear", ".whl", ".egg", ".class", ".pyc", ".pyo", ".so", ".dylib", ".dll", ".exe", ".o", ".a", ".lib", ".obj", ".bin", ".dat", ".db", ".sqlite", ".sqlite3", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".iso", ".img", ".dmg", ".deb", ".rpm", ".msi", ".apk", ".ipa", ".wasm", ".parquet", ".avro", ".orc", ".npy", ".npz", ".pkl", ".pt", ".onnx", ".h5", ".tflite", ".pb", ".mo"]
 )
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 SNIFF_BYTES = 8000  # git's heuristic: a NUL in the first 8000 bytes means binary
@@ -54,7 +50,7 @@ class SkipLog:
         if len(self.paths) < self.keep_paths:
             self.paths.append((path, reason))
 
-    def merge(self, other: "SkipLog") -> None:
+    def merge(self, other: SkipLog) -> None:
         self.counts.update(other.counts)
         room = self.keep_paths - len(self.paths)
         if room > 0:

@@ -16,7 +16,8 @@ import os
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator
 
 from scanners.files import is_binary_name, looks_binary
 from scanners.registry import (

@@ -7,9 +7,9 @@ nothing. Inline ignore comments are handled by the engine (see `secretkeeper.det
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from secretkeeper import __version__
 from secretkeeper.errors import SecretkeeperError
@@ -31,7 +31,7 @@ class Baseline:
         return kept, len(findings) - len(kept)
 
     @classmethod
-    def load(cls, path: Path) -> "Baseline":
+    def load(cls, path: Path) -> Baseline:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -69,7 +69,7 @@ def write_baseline(findings: Iterable[Finding], path: Path) -> int:
     doc = {
         "version": BASELINE_VERSION,
         "tool": f"secretkeeper {__version__}",
-        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "findings": unique,
     }
     write_private(path, json.dumps(doc, indent=2) + "\n")

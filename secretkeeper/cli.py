@@ -12,7 +12,8 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable
 
 import typer
 
@@ -58,7 +59,7 @@ def handle_errors(fn: F) -> F:
             raise _fail(str(exc), exc.exit_status) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", ExitStatus.INTERRUPTED) from None
-        except Exception as exc:  # noqa: BLE001 - last line of defence
+        except Exception as exc:
             if _state["debug"]:
                 raise
             raise _fail(f"internal error ({type(exc).__name__}); rerun with --debug for details") from None
@@ -84,7 +85,7 @@ def _main(
 FORMAT_HELP = "Report format: text (human), json (stable schema), sarif (code scanning), junit (CI)."
 
 
-def _progress_enabled(flag: Optional[bool], quiet: bool) -> bool:
+def _progress_enabled(flag: bool | None, quiet: bool) -> bool:
     if quiet:
         return False
     if flag is not None:
@@ -98,20 +99,20 @@ def scan(
     paths: list[Path] = typer.Argument(None, help="Files or directories to scan (default: .). A git "
                                        "repository is scanned with its full history unless --no-history."),
     fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to FILE (0600) "
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to FILE (0600) "
                                           "instead of stdout."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Ignore findings recorded in this "
+    baseline: Path | None = typer.Option(None, "--baseline", help="Ignore findings recorded in this "
                                             "baseline file (see `secretkeeper baseline`)."),
-    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a finding is at or above "
+    fail_on: str | None = typer.Option(None, "--fail-on", help="Exit 1 when a finding is at or above "
                                           "this severity: info, low (default), medium, high, critical."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (default: "
+    config: Path | None = typer.Option(None, "--config", "-c", help="Config file (default: "
                                           "secretkeeper.yaml or .secretkeeper.yaml at the scanned root)."),
     rules_file: list[Path] = typer.Option([], "--rules", help="Extra rule file (TOML, built-in schema); "
                                           "repeatable."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
     no_history: bool = typer.Option(False, "--no-history", help="Scan only the working tree, not git "
                                     "history."),
-    since: Optional[str] = typer.Option(None, "--since", help="History: only content reachable from the "
+    since: str | None = typer.Option(None, "--since", help="History: only content reachable from the "
                                         "scanned refs and not from REV (pull requests); no working tree."),
     staged: bool = typer.Option(False, "--staged", help="Scan only what is staged in the index (pre-commit)."),
     branch: list[str] = typer.Option([], "--branch", help="History of this ref only (repeatable) instead "
@@ -119,7 +120,7 @@ def scan(
     all_refs: bool = typer.Option(True, "--all-refs", help="History of every branch, tag and "
                                   "remote-tracking ref (default)."),
     stash: bool = typer.Option(False, "--stash", help="Also scan refs/stash."),
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress on "
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Show progress on "
                                             "stderr (default: on a terminal, off in CI)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print findings only: no summary, no "
                                "progress."),
@@ -129,14 +130,14 @@ def scan(
                                     "docker-archive:FILE.tar[:REPO:TAG]. Repeatable; no PATH means no files."),
     image_layers: bool = typer.Option(False, "--image-layers", help="With --image: also scan the files in "
                                       "every layer (streamed; whiteouts noted)."),
-    platform: Optional[str] = typer.Option(None, "--platform", help="With --image: the platform to pick "
+    platform: str | None = typer.Option(None, "--platform", help="With --image: the platform to pick "
                                            "from a manifest list, OS/ARCH[/VARIANT] (default linux/amd64)."),
     cluster: bool = typer.Option(False, "--cluster", help="Scan a live cluster through the Kubernetes API "
                                  "(kubeconfig or in-cluster config): workloads, Secrets (metadata only), "
                                  "ConfigMaps, ServiceAccounts, RBAC. No PATH means no files."),
-    context: Optional[str] = typer.Option(None, "--context", help="With --cluster: the kubeconfig context "
+    context: str | None = typer.Option(None, "--context", help="With --cluster: the kubeconfig context "
                                           "(default: the current context)."),
-    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", help="With --cluster: this namespace "
+    namespace: str | None = typer.Option(None, "--namespace", "-n", help="With --cluster: this namespace "
                                             "(default: the context's namespace)."),
     all_namespaces: bool = typer.Option(False, "--all-namespaces", "-A", help="With --cluster: every "
                                         "namespace."),
@@ -252,7 +253,7 @@ def _stderr_console() -> Any:
 def baseline_cmd(
     paths: list[Path] = typer.Argument(None, help="What to scan (default: .)."),
     output: Path = typer.Option(..., "--output", "-o", help="Baseline file to write (JSON, no secrets)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Config file."),
     no_history: bool = typer.Option(False, "--no-history", help="Working tree only."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
 ) -> None:
@@ -276,7 +277,7 @@ def baseline_cmd(
 @handle_errors
 def rules_list(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Include custom rules from this config."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Include custom rules from this config."),
 ) -> None:
     """List every rule: id, severity, family, description (leak rules, then Kubernetes hygiene rules)."""
     from secretkeeper.config import Config, load_config
@@ -306,7 +307,7 @@ def rules_list(
 @rules_app.command("test")
 @handle_errors
 def rules_test(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Also test custom rules in this config."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Also test custom rules in this config."),
 ) -> None:
     """Run every rule's true and false examples through the engine; exit 1 if any fails."""
     from secretkeeper.config import Config, load_config

@@ -22,7 +22,8 @@ import struct
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 from secretkeeper.filters import FILTERS, shannon_entropy
 from secretkeeper.findings import Finding, Location
@@ -68,7 +69,7 @@ def _max_width(pattern: re.Pattern[bytes]) -> int:
         import sre_parse  # type: ignore[no-redef]
     try:
         _lo, hi = sre_parse.parse(pattern.pattern, pattern.flags).getwidth()
-    except Exception:  # noqa: BLE001 - width is an optimisation only
+    except Exception:
         return _MAX_LOOKBACK
     return min(int(hi), _MAX_LOOKBACK)
 
@@ -89,7 +90,7 @@ def _can_match_newline(pattern: re.Pattern[bytes]) -> bool:
 
     try:
         tree = sre_parse.parse(pattern.pattern, pattern.flags)
-    except Exception:  # noqa: BLE001 - an optimisation only
+    except Exception:
         return True
     dotall = bool(tree.state.flags & re.DOTALL)
 
@@ -234,7 +235,7 @@ def _optional(item: str) -> bool:
 
 
 def _zero_width(item: str) -> bool:
-    return item.startswith(_ZERO_WIDTH[:4]) and item.endswith(")") or item in _ZERO_WIDTH[4:]
+    return (item.startswith(_ZERO_WIDTH[:4]) and item.endswith(")")) or item in _ZERO_WIDTH[4:]
 
 
 def _newline_free(item: str, flags: str) -> bool:
@@ -327,7 +328,7 @@ def _needs_prefilter_mode(pattern: re.Pattern[bytes]) -> bool:
 
     try:
         tree = sre_parse.parse(pattern.pattern, pattern.flags)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return True
 
     def walk(seq: Any) -> bool:
@@ -386,7 +387,7 @@ class _HsGroup:
             db = _hs.Database()
             db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
             return modes, _hs.dumpb(db)
-        except Exception:  # noqa: BLE001 - some pattern is beyond Hyperscan: find it, one by one
+        except Exception:
             pass
         patterns: list[bytes] = []
         ids: list[int] = []
@@ -398,7 +399,7 @@ class _HsGroup:
                     continue
                 try:
                     _hs.Database().compile(expressions=[expr], ids=[i], elements=1, flags=[flag])
-                except Exception:  # noqa: BLE001
+                except Exception:
                     continue
                 patterns.append(expr)
                 ids.append(i)
@@ -492,7 +493,7 @@ class _HyperscanPrefilter:
             offset = group.offset
 
             def on_match(rid: int, _start: int, end: int, _flags: int, _ctx: object) -> bool | None:
-                rid += offset
+                rid += offset  # noqa: B023 - called synchronously, within this iteration
                 prev = last.get(rid)
                 if prev is not None and prev[0] <= end <= prev[1]:
                     return None  # same line as the last kept hit: that hit's window already covers it
@@ -636,7 +637,7 @@ class Detector:
                 spans.append((lo, hi))
         return spans
 
-    def _confirm(self, rule: Rule, data: bytes, ends: list[int], newlines: "_NewlineIndex",
+    def _confirm(self, rule: Rule, data: bytes, ends: list[int], newlines: _NewlineIndex,
                  path: str | None, windows: Iterable[tuple[int, int]] | None = None) -> list[Match]:
         out: list[Match] = []
         seen: set[tuple[int, int]] = set()
@@ -653,7 +654,7 @@ class Detector:
                 out.append(Match(rule, start, end, secret, newlines.line(start), m.start()))
         return out
 
-    def _keep(self, rule: Rule, secret: bytes, whole: bytes, data: bytes, newlines: "_NewlineIndex",
+    def _keep(self, rule: Rule, secret: bytes, whole: bytes, data: bytes, newlines: _NewlineIndex,
               start: int, match_start: int) -> bool:
         stripped = secret.strip()
         if len(stripped) < max(rule.min_length, 1):
@@ -669,7 +670,7 @@ class Detector:
             return False
         return not _inline_allowed(data, newlines, match_start, start + len(secret))
 
-    def _near(self, data: bytes, found: list[Match], newlines: "_NewlineIndex",
+    def _near(self, data: bytes, found: list[Match], newlines: _NewlineIndex,
               path: str | None) -> list[Match]:
         out: list[Match] = []
         for rule in self.near_rules:

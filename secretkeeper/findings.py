@@ -24,7 +24,7 @@ class Severity(str, Enum):
         return _RANK[self]
 
     @classmethod
-    def parse(cls, value: str) -> "Severity":
+    def parse(cls, value: str) -> Severity:
         try:
             return cls(value.strip().lower())
         except ValueError:
@@ -76,7 +76,7 @@ class Finding:
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    def with_location(self, **changes: Any) -> "Finding":
+    def with_location(self, **changes: Any) -> Finding:
         return replace(self, location=replace(self.location, **changes))
 
     def to_dict(self) -> dict[str, Any]:

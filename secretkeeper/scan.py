@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from scanners.files import FileEntry, SkipLog, WalkOptions, is_binary_name, looks_binary, walk
 from secretkeeper.baseline import Baseline
@@ -45,7 +45,7 @@ class ScanStats:
     suppressed: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
 
-    def merge(self, other: "ScanStats") -> None:
+    def merge(self, other: ScanStats) -> None:
         self.files += other.files
         self.bytes += other.bytes
         self.blobs += other.blobs

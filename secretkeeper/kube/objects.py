@@ -8,7 +8,8 @@ they are located by `Kind/namespace/name[/...]` instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 FieldPath = tuple[str | int, ...]
 

@@ -6,7 +6,8 @@ Writers see only Findings (hashes and redacted previews), never secret values.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 if TYPE_CHECKING:
     from secretkeeper.scan import ScanResult
@@ -22,5 +23,5 @@ def renderer(fmt: str) -> Callable[..., str]:
     return module.render
 
 
-def render(result: "ScanResult", fmt: str, *, color: bool = False) -> str:
+def render(result: ScanResult, fmt: str, *, color: bool = False) -> str:
     return renderer(fmt)(result, color=color)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 
-def summary(result: "ScanResult") -> dict[str, Any]:
+def summary(result: ScanResult) -> dict[str, Any]:
     st = result.stats
     return {
         "findings": len(result.findings),
@@ -48,7 +48,7 @@ def summary(result: "ScanResult") -> dict[str, Any]:
     }
 
 
-def to_document(result: "ScanResult") -> dict[str, Any]:
+def to_document(result: ScanResult) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
         "tool": {"name": "secretkeeper", "version": __version__},
@@ -59,5 +59,5 @@ def to_document(result: "ScanResult") -> dict[str, Any]:
     }
 
 
-def render(result: "ScanResult", *, color: bool = False) -> str:
+def render(result: ScanResult, *, color: bool = False) -> str:
     return json.dumps(to_document(result), indent=2, sort_keys=False) + "\n"

@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from secretkeeper.errors import RuleError
 from secretkeeper.findings import Severity

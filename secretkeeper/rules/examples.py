@@ -8,7 +8,7 @@ a true example must produce a match of its rule, a false example must not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from secretkeeper.detect import Detector
 from secretkeeper.rules import Rule

@@ -15,7 +15,7 @@ import tarfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -60,7 +60,7 @@ def registry(tmp: Path, htpasswd: Path | None = None, auth: str = "") -> Iterato
                     break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"docker-registry exited: {log.read_text()[-2000:]}")
+                    raise RuntimeError(f"docker-registry exited: {log.read_text()[-2000:]}") from None
                 time.sleep(0.1)
         else:
             raise RuntimeError("docker-registry did not start in 20 s")
@@ -186,7 +186,7 @@ class TokenService:
         self.service, self.issuer, self.users = service, issuer, users
         self.key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "token-signer")])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                      .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
                      .not_valid_before(now - datetime.timedelta(days=1))
@@ -203,7 +203,7 @@ class TokenService:
             def log_message(self, *args):  # quiet
                 pass
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 svc.requests += 1
                 status, body = svc.answer(self.path, self.headers.get("Authorization", ""))
                 data = json.dumps(body).encode()

@@ -84,7 +84,7 @@ def test_oci_layout_config_only(tmp_path, detector):
 
 def test_oci_layout_layers_and_whiteouts(tmp_path, detector):
     build_layout(tmp_path / "oci")
-    findings, stats = scan([f"oci:{tmp_path / 'oci'}:v1"], detector, image_layers=True)
+    findings, _stats = scan([f"oci:{tmp_path / 'oci'}:v1"], detector, image_layers=True)
     by_path = {f.location.path: f for f in findings if f.location.path}
     assert set(by_path) == {"app/settings.txt", "etc/leak.txt"}
     assert by_path["app/settings.txt"].location.line == 1
@@ -128,7 +128,7 @@ def test_registry_config_only_fetches_manifest_and_config(tmp_path, detector):
     layout = build_layout(tmp_path / "oci")
     with registry(tmp_path / "reg") as (host, log):
         push(layout.root, "v1", f"{host}/team/app:v1")
-        findings, stats = scan([f"{host}/team/app:v1"], detector)
+        findings, _stats = scan([f"{host}/team/app:v1"], detector)
         assert ("github-pat-classic", "config/Env/GITHUB_TOKEN") in rules_at(findings)
         digest = findings[0].location.digest
         assert findings[0].location.image == f"{host}/team/app:v1"
