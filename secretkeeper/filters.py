@@ -118,6 +118,8 @@ _PATH = rb"[$@]?" + _SEG + rb"(?:(?:\.|::|->|\?\.)" + _SEG + rb")*"
 _CALL_RE = re.compile(rb"^(?:new\s+|await\s+)?" + _PATH + rb"!?[(\[]")
 _DOTTED_RE = re.compile(rb"^" + _PATH + rb"(?:\.|::|->|\?\.)" + _SEG + rb"[);,\]}]*$")
 _IDENT_RE = re.compile(rb"^[A-Za-z_][A-Za-z_]*[0-9]{0,2}$")
+# A method called on any name (`V1SecretVolumeSource.from_dict(`): the call shape alone says code.
+_METHOD_CALL_RE = re.compile(rb"^[A-Za-z_][A-Za-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+[(\[]")
 _KEYWORDISH_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth")
 
 
@@ -135,7 +137,7 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
     if not s or s[:1] in b"\"'`" or _quoted_in_match(s, match):
         return False
     core = s.rstrip(b");,]}")
-    if _CALL_RE.match(s) or _DOTTED_RE.match(s):
+    if _CALL_RE.match(s) or _DOTTED_RE.match(s) or _METHOD_CALL_RE.match(s):
         return True
     if re.match(rb"^[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.[A-Za-z0-9_]*[A-Z][a-z]{2,}[A-Za-z0-9_]*[);,]?$", s):
         return True  # module.attribute: rust_openssl.hpke.MLKEM768X25519PrivateKey
@@ -222,8 +224,8 @@ _SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./][a-z]+[0-9]{0,3}){1,12}$")
 def is_resource_name(secret: bytes, _match: bytes = b"") -> bool:
     """A resource name rather than a key: `my-app-secret`, `prod/db/api_key`, `projects.secret.v2`."""
     s = secret.strip()
-    if re.match(rb"^\.?[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+$", s):
-        return True  # a dotted module or settings path: .models.v1_secret, app.settings.secret
+    if re.match(rb"^\.?[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+$|^\.[a-z_][a-z0-9_]*$", s):
+        return True  # a dotted module or settings path: .models.v1_secret, app.settings.secret, .v1_secret
     return bool(_SLUG_RE.match(s)) or bool(re.match(rb"^(?:projects|arn|secret|secrets|kv)[:/]", s))
 
 

@@ -112,3 +112,16 @@ def test_short_placeholder_words_only_as_whole_words():
     assert is_placeholder(b"TODO") and is_placeholder(b"todo-set-me") and is_placeholder(b"dummy")
     assert not is_placeholder(b"q8WtoDoZ1xR7pKb2Vn4Lm6")  # random token that happens to contain "todo"
     assert not is_placeholder(b"aTbDk29Xq7Lw3Rz8Pn1V")
+
+
+@pytest.mark.parametrize("line", [
+    b'    "V1Secret": ".v1_secret",\n',
+    b'    "secret": V1SecretVolumeSource.from_dict(obj["secret"]) if obj.get("secret") is not None else None,\n',
+    b'    "serviceAccountToken": V1ServiceAccountTokenProjection.from_dict(obj["serviceAccountToken"]),\n',
+])
+def test_generated_client_code_is_not_a_secret(line):
+    """Seen in the kubernetes client's generated models: module paths and method calls as values."""
+    from secretkeeper.config import Config
+    from secretkeeper.scan import build_detector
+
+    assert build_detector(Config()).scan(line, "models.py") == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import warnings
 import os
 import re
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ def parse_pem_certificates(data: bytes) -> list[CertInfo]:
     for m in _PEM_RE.finditer(data):
         pem = data[m.start() : m.end()]
         try:
-            cert = x509.load_pem_x509_certificate(pem)
+            with warnings.catch_warnings():  # lax certificates (negative serials...) still have an expiry
+                warnings.simplefilter("ignore")
+                cert = x509.load_pem_x509_certificate(pem)
         except ValueError:
             continue
         from cryptography.hazmat.primitives.serialization import Encoding
