@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import warnings
 import os
+import warnings
 import re
 from dataclasses import dataclass
 
