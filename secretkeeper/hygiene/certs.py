@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import warnings
 import re
+import warnings
 from dataclasses import dataclass
 
 from secretkeeper.findings import HYGIENE, Finding, Location, Severity, fingerprint
