@@ -447,7 +447,7 @@ def _batchable(detector: Detector) -> bool:
             flags = re.match(r"\(\?([a-zA-Z]+)\)", rule.regex)
             multiline = bool(flags and "m" in flags.group(1))
             for pos in _anchors(rule.regex):
-                if pos < 0 or not (multiline and rule.regex[pos] == "^" or _OK_ANCHOR.search(
+                if pos < 0 or not ((multiline and rule.regex[pos] == "^") or _OK_ANCHOR.search(
                         rule.regex[max(0, pos - 3) : pos + 2])):
                     ok = False
         _BATCHABLE[key] = ok
@@ -618,7 +618,7 @@ class IntroWalk:
     def start(self) -> None:
         if self.proc is not None or not self.refs:
             return
-        self.out = tempfile.TemporaryFile(prefix="secretkeeper-log-")  # noqa: SIM115 - closed by close()
+        self.out = tempfile.TemporaryFile(prefix="secretkeeper-log-")
         args = ["log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--topo-order", "--reverse",
                 "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
         self.proc = subprocess.Popen(self.repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out,
@@ -829,7 +829,7 @@ def _staged_findings(found: list[tuple[str, Finding]], blobs: Blobs, prefix: str
         if excluded is not None and excluded(path, f.rule_id):
             continue
         g = _located(f, path, prefix)
-        out.append(replace(g, remediation=f"{STAGED_ADVICE} {f.remediation}".strip(),
+        out.append(replace(g, remediation=f"{f.remediation} {STAGED_ADVICE}".strip(),
                            extra={**g.extra, "staged": True, "in_head": False, "blob": oid}))
     return out
 
@@ -869,7 +869,7 @@ def _attribute(repo: Repo, found: list[tuple[str, Finding]], walk: IntroWalk,
         g = _located(f, path, prefix, commit=intro.commit, author=intro.author, email=intro.email,
                      date=intro.date)
         out.append(replace(g, message=f"{f.message} ({'still in HEAD' if in_head else 'only in history'})",
-                           remediation=f"{advice} {f.remediation}".strip(),
+                           remediation=f"{f.remediation} {advice}".strip(),  # the rule's own steps first
                            extra={**g.extra, "in_head": in_head, "blob": oid}))
     return out
 
