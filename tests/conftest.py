@@ -117,3 +117,19 @@ def make_tree_fixture(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture(name="run_cli")
 def run_cli_fixture() -> Callable[..., CliResult]:
     return run_cli
+
+
+# A custom rule in the config schema, shared by the CLI and config tests (synthetic examples).
+CUSTOM_RULE = """\
+scan:
+  rules:
+    - id: acme-api-key
+      description: ACME API key
+      severity: critical
+      regex: '\\b(?P<secret>acme_[a-z0-9]{24})\\b'
+      keywords: [acme_]
+      remediation: Rotate it in the ACME console.
+      examples:
+        true: ["key = acme_q8w7e6r5t4y3u2i1o9p8a7s6"]
+        false: ["key = acme_short"]
+"""

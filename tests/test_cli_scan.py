@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from secretkeeper import __version__
-from tests.conftest import make_token
+from tests.conftest import CUSTOM_RULE, make_token
 
 RULE = "github-pat-classic"
 
@@ -266,19 +266,6 @@ def test_rules_list_bad_format(run_cli):
     assert res.code == 2 and "--format" in res.stderr
 
 
-CUSTOM_RULE = """\
-scan:
-  rules:
-    - id: acme-api-key
-      description: ACME API key
-      severity: critical
-      regex: '\\b(?P<secret>acme_[a-z0-9]{24})\\b'
-      keywords: [acme_]
-      remediation: Rotate it in the ACME console.
-      examples:
-        true: ["key = acme_q8w7e6r5t4y3u2i1o9p8a7s6"]
-        false: ["key = acme_short"]
-"""
 
 
 def test_rules_test_passes_with_custom_rule(make_tree, run_cli):

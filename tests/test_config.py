@@ -10,7 +10,7 @@ import pytest
 
 from secretkeeper.config import Config, find_config, load_config, parse_size
 from secretkeeper.errors import ConfigError
-from tests.conftest import make_token
+from tests.conftest import CUSTOM_RULE, make_token
 
 RULE = "github-pat-classic"
 
@@ -113,37 +113,24 @@ def test_explicit_config_flag(make_tree, run_cli, canary, tmp_path):
     assert res.code == 2 and "config file not found" in res.stderr
 
 
-CUSTOM = """\
-scan:
-  rules:
-    - id: acme-api-key
-      description: ACME API key
-      severity: critical
-      regex: '\\b(?P<secret>acme_[a-z0-9]{24})\\b'
-      keywords: [acme_]
-      remediation: Rotate it in the ACME console.
-      examples:
-        true: ["key = acme_q8w7e6r5t4y3u2i1o9p8a7s6"]
-        false: ["key = acme_short"]
-"""
 
 
 def test_config_examples_are_not_leaks_but_the_rest_of_the_config_is_scanned(make_tree, run_cli):
     # A custom rule's examples are synthetic secrets by design; anything else in the config (a
     # credential pasted into it by mistake) is scanned like any other file.
     leak = "acme_z9y8x7w6v5u4t3s2r1q0p9o8"
-    root = make_tree({".secretkeeper.yaml": CUSTOM + f"stores:\n  note: {leak}\n"})
+    root = make_tree({".secretkeeper.yaml": CUSTOM_RULE + f"stores:\n  note: {leak}\n"})
     doc = scan_json(run_cli, root)
     found = [f for f in doc["findings"] if f["rule_id"] == "acme-api-key"]
     assert [(f["location"]["path"], f["location"]["line"]) for f in found] == [(".secretkeeper.yaml", 13)]
     assert doc["summary"]["suppressed"] == {"config-examples": 1}
     # the same examples in a file that is not the active config are reported
-    other = make_tree({"rules-copy.yaml": CUSTOM, ".secretkeeper.yaml": CUSTOM})
+    other = make_tree({"rules-copy.yaml": CUSTOM_RULE, ".secretkeeper.yaml": CUSTOM_RULE})
     assert paths_of(scan_json(run_cli, other), "acme-api-key") == ["rules-copy.yaml"]
 
 
 def test_custom_rule_finds_and_carries_its_metadata(make_tree, run_cli):
-    root = make_tree({"sk.yaml": CUSTOM.replace('s6"]\n', 's6"]  # secretkeeper:allow\n'),
+    root = make_tree({"sk.yaml": CUSTOM_RULE.replace('s6"]\n', 's6"]  # secretkeeper:allow\n'),
                       "app.ini": "[acme]\nkey = acme_z9y8x7w6v5u4t3s2r1q0p9o8\n"})
     (root / ".secretkeeper.yaml").symlink_to(root / "sk.yaml")
     res = run_cli(["scan", root, "--no-history", "-f", "json", "--fail-on", "critical"])
@@ -158,7 +145,7 @@ def test_custom_rule_finds_and_carries_its_metadata(make_tree, run_cli):
 
 def test_custom_rule_examples_keep_true_false_keys(make_tree):
     # YAML reads `true:` / `false:` as booleans; the examples must still arrive under those names.
-    root = make_tree({"sk.yaml": CUSTOM})
+    root = make_tree({"sk.yaml": CUSTOM_RULE})
     cfg = load_config(root / "sk.yaml")
     assert set(cfg.scan.rules[0]["examples"]) == {"true", "false"}
 
