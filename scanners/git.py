@@ -46,6 +46,7 @@ from scanners.files import SNIFF_BYTES, SkipLog
 from secretkeeper.detect import Detector, finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, fingerprint
+from secretkeeper.regextext import class_end
 
 GIT = "git"
 # Pack windows mapped into a git process count towards its resident memory: keep them bounded (the
@@ -419,14 +420,7 @@ def _anchors(regex: str) -> list[int]:
             i += 2
             continue
         if c == "[":
-            j = i + 1
-            if regex[j : j + 1] == "^":
-                j += 1
-            if regex[j : j + 1] == "]":
-                j += 1
-            while j < len(regex) and regex[j] != "]":
-                j += 2 if regex[j] == "\\" else 1
-            i = j + 1
+            i = class_end(regex, i)
             continue
         if c in "^$":
             out.append(i)

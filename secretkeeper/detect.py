@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 
 from secretkeeper.filters import FILTERS, shannon_entropy
 from secretkeeper.findings import Finding, Location
+from secretkeeper.regextext import class_end
 from secretkeeper.rules import Allowlist, Rule
 from secretkeeper.validators import registry as validator_registry
 
@@ -179,14 +180,7 @@ def _split_items(body: str) -> list[str] | None:
             if body[i + 1 : i + 2] in ("x",):
                 j = i + 4
         elif ch == "[":
-            j = i + 1
-            if body[j : j + 1] == "^":
-                j += 1
-            if body[j : j + 1] == "]":
-                j += 1
-            while j < n and body[j] != "]":
-                j += 2 if body[j] == "\\" else 1
-            j += 1
+            j = class_end(body, i)
         elif ch == "(":
             depth, j = 0, i
             while j < n:
@@ -195,14 +189,7 @@ def _split_items(body: str) -> list[str] | None:
                     j += 2
                     continue
                 if c == "[":
-                    k = j + 1
-                    if body[k : k + 1] == "^":
-                        k += 1
-                    if body[k : k + 1] == "]":
-                        k += 1
-                    while k < n and body[k] != "]":
-                        k += 2 if body[k] == "\\" else 1
-                    j = k + 1
+                    j = class_end(body, j)
                     continue
                 depth += c == "("
                 depth -= c == ")"
