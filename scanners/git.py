@@ -566,19 +566,24 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 
 
 # -- path-gated rules -----------------------------------------------------------------------------------
+def _named_blobs(repo: Repo, named: dict[str, bytes], max_size: int) -> Blobs:
+    """The blobs among `named` (oid -> path) that exist and fit the size cap, ready for `scan_slice`."""
+    query = "".join(f"{o}\n" for o in named).encode()
+    oids, sizes = bytearray(), array("Q")
+    for oid, typ, size in _check_batch(repo, query):
+        if typ == "blob" and 0 < size <= max_size:
+            oids.extend(oid.encode() + b"\n")
+            sizes.append(size)
+    return Blobs(bytes(oids), sizes, repo.oid_len + 1, dict(named))
+
+
 def path_rule_pass(repo: Repo, detector: Detector, candidates: dict[str, bytes], max_size: int) -> SliceResult:
     """Scan credential-file candidates as the file scan would: with their path, every rule resolved together.
 
     Their findings replace the path-less content-pass findings of the same blob at that path."""
     if not candidates:
         return SliceResult()
-    query = "".join(f"{o}\n" for o in candidates).encode()
-    oids, sizes = bytearray(), array("Q")
-    for oid, typ, size in _check_batch(repo, query):
-        if typ == "blob" and 0 < size <= max_size:
-            oids.extend(oid.encode() + b"\n")
-            sizes.append(size)
-    blobs = Blobs(bytes(oids), sizes, repo.oid_len + 1, dict(candidates))
+    blobs = _named_blobs(repo, candidates, max_size)
     res = scan_slice(repo, blobs, 0, len(blobs), detector)
     res.blobs = res.bytes = 0  # already counted by the content pass
     return res
@@ -900,13 +905,8 @@ def _head_matches(repo: Repo, detector: Detector, head: dict[bytes, str], paths:
 
 
 def path_rule_pass_all(repo: Repo, detector: Detector, named: dict[str, bytes], max_size: int) -> SliceResult:
-    query = "".join(f"{o}\n" for o in named).encode()
-    oids, sizes = bytearray(), array("Q")
-    for oid, typ, size in _check_batch(repo, query):
-        if typ == "blob" and 0 < size <= max_size:
-            oids.extend(oid.encode() + b"\n")
-            sizes.append(size)
-    return scan_slice(repo, Blobs(bytes(oids), sizes, repo.oid_len + 1, dict(named)), 0, len(sizes), detector)
+    blobs = _named_blobs(repo, named, max_size)
+    return scan_slice(repo, blobs, 0, len(blobs), detector)
 
 
 def merge_with_worktree(file_findings: Iterable[Finding], history: Iterable[Finding]) -> list[Finding]:
