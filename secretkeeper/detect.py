@@ -274,24 +274,18 @@ def _relax_repeats(expr: str) -> str:
     Escapes and character classes are left alone.
     """
     out: list[str] = []
-    i, n, in_class = 0, len(expr), False
+    i, n = 0, len(expr)
     while i < n:
         ch = expr[i]
         if ch == "\\":
             out.append(expr[i : i + 2])
             i += 2
             continue
-        if in_class:
-            in_class = ch != "]" or (out and out[-1] in ("[", "[^"))
-            out.append(ch)
-            i += 1
-            continue
         if ch == "[":
-            in_class = True
-            if expr.startswith("[^", i):
-                out.append("[^")
-                i += 2
-                continue
+            j = class_end(expr, i)
+            out.append(expr[i:j])
+            i = j
+            continue
         if ch == "{":
             m = _REPEAT_RE.match(expr, i)
             if m:
