@@ -7,7 +7,7 @@ Fingerprints leave the line (and the commit) out, so baselines survive edits and
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
 
@@ -62,6 +62,9 @@ class Location:
         return where
 
 
+_LOCATION_FIELDS = tuple(f.name for f in fields(Location))
+
+
 @dataclass(frozen=True)
 class Finding:
     rule_id: str
@@ -80,11 +83,22 @@ class Finding:
         return replace(self, location=replace(self.location, **changes))
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["severity"] = self.severity.value
-        data["location"] = {k: v for k, v in data["location"].items() if v is not None}
-        if not data["extra"]:
-            del data["extra"]
+        # Built by hand: dataclasses.asdict deep-copies every field and dominated reports of many findings.
+        loc = self.location
+        data: dict[str, Any] = {
+            "rule_id": self.rule_id,
+            "kind": self.kind,
+            "severity": self.severity.value,
+            "location": {k: v for k in _LOCATION_FIELDS if (v := getattr(loc, k)) is not None},
+            "secret_sha256": self.secret_sha256,
+            "preview": self.preview,
+            "fingerprint": self.fingerprint,
+            "message": self.message,
+            "remediation": self.remediation,
+            "description": self.description,
+        }
+        if self.extra:
+            data["extra"] = dict(self.extra)
         return data
 
 

@@ -60,4 +60,15 @@ def to_document(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, *, color: bool = False) -> str:
-    return json.dumps(to_document(result), indent=2, sort_keys=False) + "\n"
+    """Indented at the top, one finding (or skipped file) per line: readable, grep-able, and written by
+    json's C encoder (`indent=` switches json to its pure-Python encoder, the cost of large reports)."""
+    doc = to_document(result)
+    compact = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            rows = ",\n".join(f"    {compact(item)}" for item in value)
+            parts.append(f"  {json.dumps(key)}: [\n{rows}\n  ]")
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value, indent=2).replace(chr(10), chr(10) + '  ')}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
