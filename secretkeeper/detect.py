@@ -16,17 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import struct
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Sequence
 
+from secretkeeper import hscache
 from secretkeeper.filters import FILTERS, shannon_entropy
 from secretkeeper.findings import Finding, Location
+from secretkeeper.pathmatch import PathMatcher
 from secretkeeper.regextext import class_end
 from secretkeeper.rules import Allowlist, Rule
 from secretkeeper.validators import registry as validator_registry
@@ -259,13 +259,6 @@ def _trim_for_prefilter(regex: str) -> str:
     return trimmed
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("SECRETKEEPER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "secretkeeper"
-    )
-    return Path(base)
-
-
 def _relax_repeats(expr: str) -> str:
     """Widen wide bounded repeats `{m,n}` (n - m >= 8) to `{m,}` for Hyperscan.
 
@@ -343,12 +336,12 @@ class _HsGroup:
             json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), [r.regex for r in rules],
                         [list(r.keywords) for r in rules]]).encode()
         ).hexdigest()[:32]
-        self.cache_path = cache_dir() / f"hs-{key}.db"
-        loaded = self._load_cache() if use_cache else None
+        self.cache_path = hscache.cache_dir() / f"hs-{key}.db"
+        loaded = hscache.load(self.cache_path) if use_cache else None
         if loaded is None:
             loaded = self._compile(rules)
             if use_cache:
-                self._store_cache(*loaded)
+                hscache.store(self.cache_path, *loaded)
         self.modes, self.db_bytes = loaded  # per rule: "exact" | "prefilter" | "keywords" | "always"
         self._load_db()
 
@@ -399,27 +392,6 @@ class _HsGroup:
         db = _hs.Database()
         db.compile(expressions=patterns, ids=ids, elements=len(patterns), flags=pflags)
         return modes, _hs.dumpb(db)
-
-    def _load_cache(self) -> tuple[list[str], bytes] | None:
-        try:
-            raw = self.cache_path.read_bytes()
-            (hlen,) = struct.unpack(">I", raw[:4])
-            modes = json.loads(raw[4 : 4 + hlen])
-            return modes, raw[4 + hlen :]
-        except (OSError, ValueError, struct.error):
-            return None
-
-    def _store_cache(self, modes: list[str], db_bytes: bytes) -> None:
-        header = json.dumps(modes).encode()
-        try:
-            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_path.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(struct.pack(">I", len(header)) + header + db_bytes)
-            os.replace(tmp, self.cache_path)
-        except OSError as exc:  # a read-only home must not break scanning
-            log.debug("cannot write rule cache %s: %s", self.cache_path, exc.strerror)
 
     def __getstate__(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if k != "db"}
@@ -532,6 +504,7 @@ class Detector:
         self.rules = list(rules)
         self.allowlist = allowlist or Allowlist()
         self.path_rules = [r for r in self.rules if r.path]
+        self._paths = PathMatcher([r.path_pattern for r in self.path_rules], use_cache=use_cache)
         self.near_rules = [r for r in self.rules if r.near and not r.path]
         prefilterable = [r for r in self.rules if not r.path and not r.near]
         if backend == "auto":
@@ -569,7 +542,7 @@ class Detector:
     # -- public -----------------------------------------------------------------------------------------
     def path_rules_for(self, path: str) -> list[Rule]:
         """Credential-file rules that apply to `path` (also used to keep binary keystores in scope)."""
-        return [r for r in self.path_rules if r.path_pattern.search(path)]
+        return [self.path_rules[i] for i in self._paths.matching(path)] if self.path_rules else []
 
     def scan(self, data: bytes, path: str | None = None, *, resolve: bool = True) -> list[Match]:
         """All confirmed matches in `data` (scanned as if it lived at `path`), in offset order.
@@ -585,9 +558,9 @@ class Detector:
             if rule.allowlist.allows_path(path):
                 continue
             found.extend(self._confirm(rule, data, ends, newlines, path))
-        if path is not None:
-            for rule in self.path_rules:
-                if rule.path_pattern.search(path) and not rule.allowlist.allows_path(path):
+        if path is not None and self.path_rules:
+            for rule in self.path_rules_for(path):
+                if not rule.allowlist.allows_path(path):
                     found.extend(self._confirm(rule, data, [], newlines, path))
         if self.near_rules and found:
             found.extend(self._near(data, found, newlines, path))

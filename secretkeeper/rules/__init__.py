@@ -241,7 +241,7 @@ def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
     """The shipped TOML files, parsed, without their examples; cached as JSON (keyed by content) since
     TOML parsing in pure Python would be most of a pre-commit run's start-up. The examples (synthetic
     secrets) stay out of the cache so that scanning a home directory does not find them there."""
-    from secretkeeper.detect import cache_dir  # the one cache location
+    from secretkeeper.hscache import cache_dir  # the one cache location
 
     files = builtin_rule_files()
     key = hashlib.sha256("\x00".join(f"{f}\x00{t}" for f, t in files).encode()).hexdigest()[:32]
