@@ -42,8 +42,11 @@ log = logging.getLogger(__name__)
 _MAX_LOOKBACK = 16384
 _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
 _ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 # A trailing `CLASS{m,n}` (or `+`, `*`), optionally closing groups, at the very end of a pattern.
+# Byte strings other stages ask about ("does this file hold a Kubernetes object / a certificate?"),
+# answered by the prefilter's pass over the data instead of one more `in` search each.
+MARKERS = (b"apiVersion", b"-----BEGIN CERTIFICATE-----")
 _TAIL_RE = re.compile(r"(\[(?:\\.|[^\]\\])+\]|\\[wWdDsS]|\.)(\{(\d+),(\d*)\}|\+|\*)(\)*)$")
 
 
@@ -164,6 +167,7 @@ def _prefilter_expr(regex: str) -> str:
 
 _FLAGS_RE = re.compile(r"^\(\?[aiLmsux]+\)")
 _QUANT_RE = re.compile(r"(?:\*|\+|\?|\{\d*(?:,\d*)?\})[?+]?")
+_TRAILING_QUANT_RE = re.compile(r"(?<![(\\])(?:\*|\+|\?|\{\d*(?:,\d*)?\})[?+]?$")
 _ZERO_WIDTH = ("(?=", "(?!", "(?<=", "(?<!", "\\b", "\\B", "^", "$", "\\A", "\\Z", "\\z")
 
 
@@ -211,8 +215,8 @@ def _split_items(body: str) -> list[str] | None:
 
 
 def _optional(item: str) -> bool:
-    q = _QUANT_RE.search(item)
-    if not q or q.end() != len(item) or item.endswith("\\" + q.group(0)):
+    q = _TRAILING_QUANT_RE.search(item)  # the item's own quantifier, not a `(?:` inside it
+    if not q or item.endswith("\\" + q.group(0)):
         return False
     quant = q.group(0)
     if quant in ("*", "?", "*?", "??", "*+", "?+"):
@@ -330,16 +334,19 @@ class _HsGroup:
     compiles only that rule, never the whole catalog again.
     """
 
-    def __init__(self, rules: Sequence[Rule], offset: int, use_cache: bool) -> None:
+    def __init__(self, rules: Sequence[Rule], offset: int, use_cache: bool,
+                 markers: Sequence[bytes] = ()) -> None:
         self.offset = offset
+        self.size = len(rules)  # database ids past the rules are `markers` (literal, one report per scan)
+        self.markers = tuple(markers)
         key = hashlib.sha256(
             json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), [r.regex for r in rules],
-                        [list(r.keywords) for r in rules]]).encode()
+                        [list(r.keywords) for r in rules], [m.hex() for m in self.markers]]).encode()
         ).hexdigest()[:32]
         self.cache_path = hscache.cache_dir() / f"hs-{key}.db"
         loaded = hscache.load(self.cache_path) if use_cache else None
         if loaded is None:
-            loaded = self._compile(rules)
+            loaded = self._compile(rules, self.markers)
             if use_cache:
                 hscache.store(self.cache_path, *loaded)
         self.modes, self.db_bytes = loaded  # per rule: "exact" | "prefilter" | "keywords" | "always"
@@ -351,21 +358,25 @@ class _HsGroup:
             self.db.scratch = _hs.Scratch(self.db)
 
     @staticmethod
-    def _compile(rules: Sequence[Rule]) -> tuple[list[str], bytes]:
+    def _compile(rules: Sequence[Rule], markers: Sequence[bytes] = ()) -> tuple[list[str], bytes]:
         exprs = [_relax_repeats(_prefilter_expr(_trim_for_prefilter(r.regex))).encode("utf-8") for r in rules]
         modes = ["prefilter" if _needs_prefilter_mode(r.pattern) else "exact" for r in rules]
         flags = [_hs.HS_FLAG_PREFILTER if m == "prefilter" else 0 for m in modes]
         if not exprs:
             return modes, b""
+        marker_exprs = [re.escape(m) for m in markers]
+        marker_ids = list(range(len(rules), len(rules) + len(markers)))
+        marker_flags = [_hs.HS_FLAG_SINGLEMATCH] * len(markers)
         try:  # the common case: one compile for the whole group
             db = _hs.Database()
-            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+            db.compile(expressions=exprs + marker_exprs, ids=list(range(len(exprs))) + marker_ids,
+                       elements=len(exprs) + len(markers), flags=flags + marker_flags)
             return modes, _hs.dumpb(db)
         except Exception:
             pass
-        patterns: list[bytes] = []
-        ids: list[int] = []
-        pflags: list[int] = []
+        patterns: list[bytes] = list(marker_exprs)
+        ids: list[int] = list(marker_ids)
+        pflags: list[int] = list(marker_flags)
         for i, (rule, expr) in enumerate(zip(rules, exprs)):
             mode = "always"
             for name, flag in (("exact", 0), ("prefilter", _hs.HS_FLAG_PREFILTER)):
@@ -425,17 +436,19 @@ class _HyperscanPrefilter:
                     by_id[r.id] = mine
             extra = list(by_id.values())
         self.rules: list[Rule | None] = active + extra  # None: in the catalog database but not in use
-        self.groups = [g for g in (_HsGroup(base, 0, use_cache) if base else None,
+        self.groups = [g for g in (_HsGroup(base, 0, use_cache, MARKERS) if base else None,
                                    _HsGroup(extra, len(base), use_cache) if extra else None) if g]
         self.modes = [m for g in self.groups for m in g.modes]
         self.always = [i for i, m in enumerate(self.modes) if m == "always" and self.rules[i] is not None]
         self.masked = any(r is None for r in self.rules)  # identity test: Rule.__eq__ is costly
+        self.markers = frozenset(m for g in self.groups for m in g.markers)
 
     @property
     def cache_path(self) -> Path | None:
         return self.groups[0].cache_path if self.groups else None
 
-    def hits(self, data: bytes) -> dict[int, list[int]]:
+    def hits(self, data: bytes, markers: set[bytes] | None = None) -> dict[int, list[int]]:
+        """Rule index -> end offsets of its prefilter matches; `markers` collects the MARKERS seen."""
         found: dict[int, list[int]] = {i: [] for i in self.always}
         if not data:
             return found
@@ -443,10 +456,14 @@ class _HyperscanPrefilter:
         for group in self.groups:
             if group.db is None:
                 continue
-            offset = group.offset
+            offset, size, names = group.offset, group.size, group.markers
 
             def on_match(rid: int, _start: int, end: int, _flags: int, _ctx: object) -> bool | None:
-                rid += offset  # noqa: B023 - called synchronously, within this iteration
+                if rid >= size:  # noqa: B023 - called synchronously, within this iteration
+                    if markers is not None:
+                        markers.add(names[rid - size])  # noqa: B023
+                    return None
+                rid += offset  # noqa: B023
                 prev = last.get(rid)
                 if prev is not None and prev[0] <= end <= prev[1]:
                     return None  # same line as the last kept hit: that hit's window already covers it
@@ -486,7 +503,7 @@ class _KeywordPrefilter:
         self.combined = re.compile(alternation, re.I) if alternation else None
         self.modes = ["keywords" if r.keywords else "always" for r in rules]
 
-    def hits(self, data: bytes) -> dict[int, list[int]]:
+    def hits(self, data: bytes, markers: set[bytes] | None = None) -> dict[int, list[int]]:
         found: dict[int, list[int]] = {i: [] for i in self.always}
         if self.combined is None:
             return found
@@ -526,6 +543,7 @@ class Detector:
         self._line_rule: dict[str, bool] = {}
         self._widths: dict[str, int] = {}
         self._validators = validator_registry()
+        self._unmarked = [m for m in MARKERS if m not in getattr(self.prefilter, "markers", ())]
 
     def _is_line_rule(self, rule: Rule) -> bool:
         known = self._line_rule.get(rule.id)
@@ -544,16 +562,21 @@ class Detector:
         """Credential-file rules that apply to `path` (also used to keep binary keystores in scope)."""
         return [self.path_rules[i] for i in self._paths.matching(path)] if self.path_rules else []
 
-    def scan(self, data: bytes, path: str | None = None, *, resolve: bool = True) -> list[Match]:
+    def scan(self, data: bytes, path: str | None = None, *, resolve: bool = True,
+             markers: set[bytes] | None = None) -> list[Match]:
         """All confirmed matches in `data` (scanned as if it lived at `path`), in offset order.
 
-        `resolve=False` keeps overlapping matches of several rules (rule self-tests use it).
+        `resolve=False` keeps overlapping matches of several rules (rule self-tests use it). `markers`,
+        when given, receives the MARKERS that occur in `data`.
         """
         if not data or self.allowlist.allows_path(path):
             return []
         newlines = _NewlineIndex(data)
         found: list[Match] = []
-        for idx, ends in self.prefilter.hits(data).items():
+        hits = self.prefilter.hits(data, markers)
+        if markers is not None and self._unmarked:
+            markers.update(m for m in self._unmarked if m in data)
+        for idx, ends in hits.items():
             rule = self.prefilter.rules[idx]
             if rule.allowlist.allows_path(path):
                 continue

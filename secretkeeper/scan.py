@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from scanners.files import FileEntry, SkipLog, WalkOptions, is_binary_name, looks_binary, walk
 from secretkeeper.baseline import Baseline
 from secretkeeper.config import Config
-from secretkeeper.detect import Detector, finding_from_match
+from secretkeeper.detect import MARKERS, Detector, finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, Severity
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
+
+MARKER_MANIFEST, MARKER_CERTIFICATE = MARKERS
 
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
 _BATCH_FILES = 256
@@ -151,15 +153,16 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
     stats.bytes += len(data)
     if detector.allowlist.allows_path(rel):  # scan.allowlist.paths covers hygiene findings too
         return []
-    matches = detector.scan(data, rel)
+    markers: set[bytes] = set()
+    matches = detector.scan(data, rel, markers=markers)
     # Byte tests first: the manifest and certificate machinery (YAML, x509) loads only when needed.
-    if b"apiVersion" in data and b"kind" in data:
+    if MARKER_MANIFEST in markers and b"kind" in data:
         from scanners.manifests import is_candidate, scan_manifest
 
         if is_candidate(rel, data):  # Kubernetes objects: leaks located by object, plus hygiene
             return scan_manifest(data, rel, detector, stats=stats, matches=matches)
     found = [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in matches]
-    if b"-----BEGIN CERTIFICATE-----" in data:
+    if MARKER_CERTIFICATE in markers:
         from secretkeeper.hygiene import is_certificate_file, scan_certificate_file
 
         if is_certificate_file(rel, data):

@@ -199,3 +199,19 @@ def test_prefilter_trimming_keeps_every_match_end(regex, expected):
     from secretkeeper.detect import _trim_for_prefilter
 
     assert _trim_for_prefilter(regex) == expected
+
+
+@pytest.mark.parametrize("with_catalog", [False, True])
+def test_markers_reported_by_every_backend(backend, with_catalog, tmp_path, monkeypatch):
+    """The manifest/certificate markers come from the prefilter pass (or a byte search without one)."""
+    from secretkeeper.detect import MARKERS
+    from secretkeeper.scan import builtin_rules
+
+    monkeypatch.setenv("SECRETKEEPER_CACHE_DIR", str(tmp_path))
+    catalog = builtin_rules() if with_catalog else None
+    det = Detector([TOKEN], backend=backend, catalog=catalog)
+    for text, want in [("apiVersion: v1\nkind: Pod\n", {MARKERS[0]}), ("plain text\n", set()),
+                       (f"-----BEGIN CERTIFICATE-----\nMIIB\napiVersion {SECRET}\n", set(MARKERS))]:
+        seen: set[bytes] = set()
+        det.scan(text.encode(), "x.yaml", markers=seen)
+        assert seen == want, text
