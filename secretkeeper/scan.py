@@ -7,6 +7,7 @@ than it saves.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import stat
@@ -200,14 +201,25 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def scan_files(detector: Detector, entries: list[tuple[FileEntry, str]], max_size: int, jobs: int,
+def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max_size: int, jobs: int,
                progress: Callable[[int, int], None] | None = None) -> tuple[list[Finding], ScanStats]:
-    """Scan files with `jobs` processes; `progress(files_done, bytes_done)` is called as batches finish."""
+    """Scan files with `jobs` processes; `progress(files_done, bytes_done)` is called as batches finish.
+
+    `entries` may be a lazy walk: workers start on the first batches while the tree is still being walked.
+    """
     stats = ScanStats()
     findings: list[Finding] = []
-    total = sum(e.size for e, _ in entries)
     _WORKER["detector"] = detector
     _WORKER["max_size"] = max_size
+    rest = iter(entries)
+    head: list[tuple[FileEntry, str]] = []
+    total = 0
+    for item in rest:  # enough work to be worth a pool? (a small scan stops here having walked it all)
+        head.append(item)
+        total += item[0].size
+        if total >= _INLINE_BYTES:
+            break
+    entries = itertools.chain(head, rest)
     if jobs <= 1 or total < _INLINE_BYTES or "fork" not in multiprocessing.get_all_start_methods():
         for batch in _batches(entries):
             got, st = _scan_batch(batch)
@@ -265,8 +277,18 @@ def display_paths(roots: list[Path]) -> list[str]:
     return out
 
 
-def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> list[tuple[FileEntry, str]]:
-    entries: list[tuple[FileEntry, str]] = []
+def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
+    """(entry, displayed path) for every file under `roots`, walked lazily. A missing root is an error
+    now, before any scanning starts; `skips` fills in as the walk proceeds."""
+    for root in roots:
+        try:
+            os.stat(root)
+        except OSError as exc:
+            raise SecretkeeperError(f"{root}: {exc.strerror}") from None
+    return _walk_roots(roots, walk_opts, skips)
+
+
+def _walk_roots(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
     for root, prefix in zip(roots, display_paths(roots)):
         try:
             for entry in walk(root, walk_opts, skips):
@@ -275,10 +297,9 @@ def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> 
                     shown = f"{prefix}/{entry.relpath}" if prefix != "." else entry.relpath
                 elif prefix:
                     shown = prefix
-                entries.append((entry, shown))
-        except FileNotFoundError as exc:
-            raise SecretkeeperError(str(exc)) from None
-    return entries
+                yield entry, shown
+        except FileNotFoundError:  # removed since collect_files checked it; walk() counted the skip
+            continue
 
 
 def run_scan(options: ScanOptions) -> ScanResult:
@@ -291,9 +312,11 @@ def run_scan(options: ScanOptions) -> ScanResult:
     from scanners.git import merge_with_worktree, scan_repositories
 
     file_roots, history = scan_repositories(options, detector, stats)
-    entries = collect_files(file_roots, walk_opts, stats.skipped)
+    walk_skips = SkipLog()  # filled by the walk, which may run in the pool's feeder thread
+    entries = collect_files(file_roots, walk_opts, walk_skips)
     jobs = options.jobs or default_jobs()
     findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
+    stats.skipped.merge(walk_skips)
     stats.merge(file_stats)
     findings = merge_with_worktree(findings, history)
     if options.images:
