@@ -93,7 +93,7 @@ POSITIVE = [
     ("config.py", 'MONGO = "mongodb+srv://svc:{P}@cluster0.x1y2z.mongodb.net/prod"'), ("settings.yml", "redis_url: redis://:{P}@cache:6379/0"),
     ("remote.txt", "https://deploy:{T}@git.internal/org/repo.git"), ("celery.py", "BROKER = 'amqp://worker:{P}@rabbit:5672//'"),
     (".pgpass", "db.internal:5432:app:app_rw:{P}"), (".netrc", "machine api.internal\n  login bot\n  password {P}"),
-    (".npmrc", "//registry.npmjs.org/:_authToken={T}"), (".docker/config.json", '{{"auths": {{"reg.internal": {{"auth": "{B}"}}}}}}'),
+    (".npmrc", "//npm.registry.internal/:_authToken={T}"), (".docker/config.json", '{{"auths": {{"reg.internal": {{"auth": "{B}"}}}}}}'),
     (".aws/credentials", "[default]\naws_access_key_id = AKIA{AK}\naws_secret_access_key = {T40}"),
     (".git-credentials", "https://ci-bot:{T}@github.com"), (".kube/config", "users:\n- name: ci\n  user:\n    token: {T}"),
     (".pypirc", "[pypi]\nusername = __token__\npassword = pypi-{T}"), ("token.txt", "id_token={J}"),

@@ -28,7 +28,7 @@ from bench_files import KINDS
 from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version
 
 SEED = 424242
-VERSION = f"accuracy-v4-{SEED}"
+VERSION = f"accuracy-v5-{SEED}"
 ROUNDS = 14  # each round writes one file per scenario
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
@@ -266,11 +266,11 @@ def sc_netrc(rng: random.Random, s: Synth) -> Doc:
 
 def sc_npmrc(rng: random.Random, s: Synth) -> Doc:
     d = Doc(f"pkg{rng.randrange(999)}/.npmrc")
-    d.add("registry=https://registry.npmjs.org/\nsave-exact=true")
+    d.add("registry=https://npm.registry.internal/\nsave-exact=true")
     if rng.random() < 0.6:
-        d.plant(f"//registry.npmjs.org/:_authToken={s.npm_token()}", "credential-file", "npmrc")
+        d.plant(f"//npm.registry.internal/:_authToken={s.npm_token()}", "credential-file", "npmrc")
     else:
-        d.plant("//registry.npmjs.org/:_authToken=${NPM_TOKEN}", "env-reference", "npmrc-${}", False)
+        d.plant("//npm.registry.internal/:_authToken=${NPM_TOKEN}", "env-reference", "npmrc-${}", False)
     return d
 
 
@@ -350,7 +350,7 @@ def sc_lockfile(rng: random.Random, s: Synth) -> Doc:
             d.plant(f"github.com/acme/mod{rng.randrange(99)} v1.{rng.randrange(9)}.0 h1:{s.chars(Synth.B64, 43)}=",
                     "hash", "go-sum", False)
         elif name == "yarn.lock":
-            d.plant(f"  resolved \"https://registry.yarnpkg.com/x/-/x-1.0.0.tgz#{s.chars(Synth.HEX, 40)}\"",
+            d.plant(f"  resolved \"https://yarn.registry.internal/x/-/x-1.0.0.tgz#{s.chars(Synth.HEX, 40)}\"",
                     "hash", "yarn-resolved", False)
         elif name == "Cargo.lock":
             d.plant(f'checksum = "{s.sha256()}"', "hash", "cargo-checksum", False)

@@ -47,7 +47,7 @@ from common import (
 TREE_MB = int(os.environ.get("BENCH_FILES_MB", "520"))
 DS_MB = int(os.environ.get("BENCH_DS_MB", "12"))
 SEED = 20261122
-GENERATOR_VERSION = f"files-v4-{TREE_MB}MB-{SEED}"
+GENERATOR_VERSION = f"files-v5-{TREE_MB}MB-{SEED}"
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
 # -- ordinary content --------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def block_lock(rng: random.Random, s: Synth) -> str:
     kind = rng.randrange(3)
     if kind == 0:  # package-lock.json
         return (f'    "node_modules/{name}": {{\n      "version": "{v}",\n'
-                f'      "resolved": "https://registry.npmjs.org/{name}/-/{name}-{v}.tgz",\n'
+                f'      "resolved": "https://npm.registry.internal/{name}/-/{name}-{v}.tgz",\n'
                 f'      "integrity": "{s.integrity()}",\n      "dev": true\n    }},\n')
     if kind == 1:  # go.sum
         mod = f"github.com/{_ident(rng, 1)}/{name}"
@@ -226,7 +226,7 @@ def planted_secret(rng: random.Random, s: Synth) -> str:
         lambda: f"stripe.api_key = '{s.stripe_secret()}'",
         lambda: f'const mapsKey = "{s.google_api_key()}";',
         lambda: f"SENDGRID_API_KEY={s.sendgrid()}",
-        lambda: f"//registry.npmjs.org/:_authToken={s.npm_token()}",
+        lambda: f"//npm.registry.internal/:_authToken={s.npm_token()}",
         lambda: f'db_password = "{pw}"',
         lambda: f"DATABASE_URL=postgres://app:{pw}@db.internal:5432/orders",
         lambda: f'Authorization: Bearer {s.jwt()}',
