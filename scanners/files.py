@@ -139,7 +139,10 @@ def _file(path: str, rel: str, st: os.stat_result, options: WalkOptions, skips: 
 
 
 def is_binary_name(relpath: str) -> bool:
-    return os.path.splitext(relpath)[1].lower() in BINARY_EXTENSIONS
+    # os.path.splitext's rule (leading dots of the base name start no extension), without its cost.
+    base = relpath[relpath.rfind("/") + 1 :].lstrip(".")
+    dot = base.rfind(".")
+    return dot > 0 and base[dot:].lower() in BINARY_EXTENSIONS
 
 
 def looks_binary(head: bytes) -> bool:

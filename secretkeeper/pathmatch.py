@@ -21,6 +21,10 @@ except ImportError:  # pragma: no cover
     _hs = None
 
 
+def _collect(pattern: int, _start: int, _end: int, _flags: int, hits: list[int]) -> None:
+    hits.append(pattern)
+
+
 class PathMatcher:
     def __init__(self, patterns: Sequence[re.Pattern[str]], use_cache: bool = True) -> None:
         self.patterns = list(patterns)
@@ -72,8 +76,7 @@ class PathMatcher:
         if self.db is None or not path.isascii():
             return [i for i, p in enumerate(self.patterns) if p.search(path)]
         hits: list[int] = []
-        self.db.scan(path.encode("ascii"), match_event_handler=lambda i, *_: hits.append(i),
-                     scratch=self.db.scratch)
+        self.db.scan(path.encode("ascii"), match_event_handler=_collect, context=hits, scratch=self.db.scratch)
         hits.extend(i for i in self.by_re if self.patterns[i].search(path))
         return sorted(hits)
 

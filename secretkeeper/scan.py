@@ -26,6 +26,7 @@ from secretkeeper.findings import Finding, Location, Severity
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
 
 MARKER_MANIFEST, MARKER_CERTIFICATE = MARKERS
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
 
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
 _BATCH_FILES = 256
@@ -126,23 +127,27 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
         if not path_rules:
             stats.skipped.add("binary", rel)
             return []
+    # Raw fd reads sized from the walk's stat: one read syscall into a right-sized buffer (a
+    # `read(max_size + 1)` allocates max_size for every file); a file that grew is read on.
+    # O_NONBLOCK + fstat: a file swapped for a FIFO after the walk must not hang the scan.
     try:
-        # Unbuffered, sized from the walk's stat: one read syscall into a right-sized buffer (a
-        # `read(max_size + 1)` allocates max_size for every file); a file that grew is read on.
-        # O_NONBLOCK + fstat: a file swapped for a FIFO after the walk must not hang the scan.
-        fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            stats.skipped.add("special", rel)
-            return []
-        with open(fd, "rb", buffering=0) as fh:
-            want = min(entry.size, max_size) + 1
-            data = fh.read(want)
-            if len(data) == want and want <= max_size:
-                data += fh.read(max_size + 1 - want) or b""
+        fd = os.open(entry.path, _OPEN_FLAGS)
     except OSError:
         stats.skipped.add("unreadable", rel)
         return []
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            stats.skipped.add("special", rel)
+            return []
+        want = min(entry.size, max_size) + 1
+        data = os.read(fd, want)
+        if len(data) == want and want <= max_size:
+            data += os.read(fd, max_size + 1 - want)
+    except OSError:
+        stats.skipped.add("unreadable", rel)
+        return []
+    finally:
+        os.close(fd)
     if len(data) > max_size:
         stats.skipped.add("too-large", rel)
         return []
