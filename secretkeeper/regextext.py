@@ -17,3 +17,62 @@ def class_end(pattern: str, i: int) -> int:
     while j < len(pattern) and pattern[j] != "]":
         j += 2 if pattern[j] == "\\" else 1
     return j + 1
+
+
+_LITERAL_ALT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def factor_alternations(pattern: str) -> str:
+    """The same regex with every `(?:word|word|...)` group of plain literals written as a prefix tree.
+
+    Python's `re` gives case-insensitive alternations no fast rejection: at each start position it enters
+    every branch in turn, so a 45-word `(?i)(?:access|auth|...)` costs ~1 µs per byte of a line. Factored
+    (`a(?:ccess|uth|...)|b(?:...)`), a position fails after one test per first letter. The language and
+    the order in which alternatives are tried are unchanged: branches that start with different letters
+    cannot match at the same position, and within a branch the original order is kept.
+    """
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "[":
+            j = class_end(pattern, i)
+            out.append(pattern[i:j])
+            i = j
+            continue
+        if pattern.startswith("(?:", i):
+            j = pattern.find(")", i + 3)
+            body = pattern[i + 3 : j] if j > 0 else ""
+            words = body.split("|")
+            if j > 0 and len(words) >= 2 and all(w and _LITERAL_ALT.issuperset(w) for w in words):
+                out.append(f"(?:{_trie(words)})")
+                i = j + 1
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _trie(words: list[str]) -> str:
+    groups: dict[str, list[str]] = {}  # by lower-cased first letter, in order of first appearance
+    for w in words:
+        groups.setdefault(w[:1].lower(), []).append(w)
+    parts = []
+    for group in groups.values():
+        if len(group) == 1 or len({w[0] for w in group}) != 1:
+            parts.append("|".join(group))  # one word, or first letters differing in case: as written
+            continue
+        rests = [w[1:] for w in group]
+        if "" in rests[:-1]:  # an empty branch before others: factoring would change the try order
+            parts.append("|".join(group))
+        elif rests[-1] == "":
+            inner = rests[:-1]
+            sub = _trie(inner) if len(inner) > 1 else inner[0]
+            parts.append(f"{group[0][0]}(?:{sub})?")
+        else:
+            parts.append(f"{group[0][0]}(?:{_trie(rests)})" if len(rests) > 1 else group[0])
+    return "|".join(parts)

@@ -45,6 +45,7 @@ from typing import Any
 from collections.abc import Iterable, Mapping
 
 from secretkeeper.errors import RuleError
+from secretkeeper.regextext import factor_alternations
 from secretkeeper.findings import Severity
 
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -112,7 +113,8 @@ class Rule:
 
     @cached_property
     def pattern(self) -> re.Pattern[bytes]:
-        return re.compile(self.regex.encode("utf-8"))
+        # Literal alternations factored into prefix trees: the same regex, several times faster in `re`.
+        return re.compile(factor_alternations(self.regex).encode("utf-8"))
 
     @cached_property
     def path_pattern(self) -> re.Pattern[str] | None:
