@@ -7,22 +7,20 @@ their own schemas when rotation is configured). A bad file is reported as `FILE:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from typing import Any, ClassVar
 
 from secretkeeper.errors import ConfigError
 from secretkeeper.findings import Severity
 
 CONFIG_NAMES = ("secretkeeper.yaml", ".secretkeeper.yaml", "secretkeeper.yml", ".secretkeeper.yml")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.I)
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def parse_size(value: Any) -> int:
-    if isinstance(value, int) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     m = _SIZE_RE.match(str(value))
     if not m:
@@ -32,76 +30,92 @@ def parse_size(value: Any) -> int:
     return int(float(m.group(1)) * mult)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# The schema is plain dataclasses: a scan without a config file (most pre-commit runs) never imports
+# pydantic and ruamel.yaml (~0.2 s of start-up). A config file is validated against these same classes by
+# pydantic (types, unknown keys) in `load_config`, then by `_check_values` (sizes, severities, regexes).
+_FORBID = {"extra": "forbid"}  # pydantic reads `__pydantic_config__`; a ConfigDict is a plain dict
 
 
-class AllowlistConfig(_Strict):
-    paths: list[str] = Field(default_factory=list, description="regexes on the relative path")
-    regexes: list[str] = Field(default_factory=list, description="regexes on the secret value")
-    stopwords: list[str] = Field(default_factory=list)
-    secrets: list[str] = Field(default_factory=list, description="sha256 hex of secrets to ignore")
-    rules: list[str] = Field(default_factory=list, description="rule ids to turn off")
-
-    @field_validator("paths", "regexes")
-    @classmethod
-    def _compiles(cls, values: list[str]) -> list[str]:
-        for v in values:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"regex {v!r} does not compile: {exc}") from None
-        return values
-
-    @field_validator("secrets")
-    @classmethod
-    def _hashes(cls, values: list[str]) -> list[str]:
-        for v in values:
-            if not re.fullmatch(r"[0-9a-f]{64}", v):
-                raise ValueError("secrets are sha256 hex digests (see a finding's secret_sha256), never values")
-        return values
+@dataclass
+class AllowlistConfig:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    paths: list[str] = field(default_factory=list)  # regexes on the relative path
+    regexes: list[str] = field(default_factory=list)  # regexes on the secret value
+    stopwords: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)  # sha256 hex of secrets to ignore
+    rules: list[str] = field(default_factory=list)  # rule ids to turn off
 
 
-class ScanConfig(_Strict):
-    exclude: list[str] = Field(default_factory=list, description="glob patterns of paths not to scan")
+@dataclass
+class ScanConfig:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    exclude: list[str] = field(default_factory=list)  # glob patterns of paths not to scan
     default_excludes: bool = True
     max_file_size: int = 10 * 1024 * 1024
     fail_on: Severity | None = None
-    rules: list[dict[str, Any]] = Field(default_factory=list, description="custom rules (built-in schema)")
-    rule_files: list[str] = Field(default_factory=list)
-    disable: list[str] = Field(default_factory=list)
-    severity: dict[str, Severity] = Field(default_factory=dict)
-    allowlist: AllowlistConfig = Field(default_factory=AllowlistConfig)
-
-    @field_validator("max_file_size", mode="before")
-    @classmethod
-    def _size(cls, value: Any) -> int:
-        return parse_size(value)
-
-    @field_validator("fail_on", mode="before")
-    @classmethod
-    def _sev(cls, value: Any) -> Any:
-        return Severity.parse(str(value)) if value is not None else None
-
-    @field_validator("severity", mode="before")
-    @classmethod
-    def _sevmap(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: Severity.parse(str(v)) for k, v in value.items()}
-        return value
+    rules: list[dict[str, Any]] = field(default_factory=list)  # custom rules (built-in schema)
+    rule_files: list[str] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    allowlist: AllowlistConfig = field(default_factory=AllowlistConfig)
 
 
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    scan: ScanConfig = Field(default_factory=ScanConfig)
+@dataclass
+class Config:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    scan: ScanConfig = field(default_factory=ScanConfig)
     # Rotation sections are validated by the rotation schemas; kept opaque here.
     stores: dict[str, Any] | None = None
     secrets: Any = None
     deploy: dict[str, Any] | None = None
-
-    path: Path | None = Field(default=None, exclude=True)
+    # Set by load_config, never read from the file.
+    path: Path | None = field(default=None, init=False)
     # Lines of this file holding custom rules' examples (synthetic secrets by design, not leaks).
-    example_lines: frozenset[int] = Field(default_factory=frozenset, exclude=True)
+    example_lines: frozenset[int] = field(default_factory=frozenset, init=False)
+
+
+def _normalise(doc: dict[str, Any]) -> None:
+    """Sizes and severities in the forms people write them (`10MB`, `HIGH`), before type validation."""
+    scan = doc.get("scan")
+    if not isinstance(scan, dict):
+        return
+    if "max_file_size" in scan:
+        try:
+            scan["max_file_size"] = parse_size(scan["max_file_size"])
+        except ValueError as exc:
+            raise _Invalid(("scan", "max_file_size"), str(exc), scan["max_file_size"]) from None
+    if scan.get("fail_on") is not None:
+        scan["fail_on"] = _severity(("scan", "fail_on"), scan["fail_on"])
+    if isinstance(scan.get("severity"), dict):
+        scan["severity"] = {k: _severity(("scan", "severity", k), v) for k, v in scan["severity"].items()}
+
+
+def _severity(loc: tuple[Any, ...], value: Any) -> Severity:
+    try:
+        return Severity.parse(str(value))
+    except ValueError as exc:
+        raise _Invalid(loc, str(exc), value) from None
+
+
+def _check_values(cfg: Config) -> None:
+    allow = cfg.scan.allowlist
+    for name in ("paths", "regexes"):
+        for i, value in enumerate(getattr(allow, name)):
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise _Invalid(("scan", "allowlist", name, i), f"regex {value!r} does not compile: {exc}",
+                               value) from None
+    for i, value in enumerate(allow.secrets):
+        if not _SHA256_RE.fullmatch(value):
+            raise _Invalid(("scan", "allowlist", "secrets", i),
+                           "secrets are sha256 hex digests (see a finding's secret_sha256), never values", value)
+
+
+class _Invalid(ValueError):
+    def __init__(self, loc: tuple[Any, ...], msg: str, value: Any) -> None:
+        super().__init__(msg)
+        self.loc, self.msg, self.value = loc, msg, value
 
 
 def find_config(root: Path) -> Path | None:
@@ -131,6 +145,10 @@ def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
 
 
 def load_config(path: Path) -> Config:
+    from pydantic import TypeAdapter, ValidationError
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -147,16 +165,23 @@ def load_config(path: Path) -> Config:
         doc = {}
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping with sections scan/stores/secrets/deploy")
-    try:
-        cfg = Config.model_validate(_plain(doc))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
+
+    def fail(loc: tuple[Any, ...], msg: str, value: Any) -> ConfigError:
         line = _line_of(doc, loc)
         key = ".".join(str(p) for p in loc) or "<root>"
-        msg = _scrub(err["msg"].removeprefix("Value error, "), err.get("input"))
         where = f"{path}:{line}" if line else str(path)
-        raise ConfigError(f"{where}: {key}: {msg}") from None
+        return ConfigError(f"{where}: {key}: {_scrub(msg, value)}")
+
+    plain = _plain(doc)
+    try:
+        _normalise(plain)
+        cfg = TypeAdapter(Config).validate_python(plain)
+        _check_values(cfg)
+    except _Invalid as exc:
+        raise fail(exc.loc, exc.msg, exc.value) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise fail(tuple(err["loc"]), err["msg"].removeprefix("Value error, "), err.get("input")) from None
     _check_custom_rules(cfg, doc, path)
     cfg.path = path
     cfg.example_lines = _example_lines(doc)

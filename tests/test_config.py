@@ -155,7 +155,7 @@ def test_custom_rule_examples_keep_true_false_keys(make_tree):
     ("scan:\n  exclude: [a\n  disable: []\n", None, ["invalid YAML"]),
     ("scan:\n  exclude: []\n  bogus: 1\n", 3, ["scan.bogus"]),
     ("scan:\n  allowlist:\n    paths: ['(unclosed']\n", 3, ["scan.allowlist.paths", "does not compile"]),
-    (f"scan:\n  severity:\n    {RULE}: severe\n", 2, ["scan.severity", "unknown severity"]),
+    (f"scan:\n  severity:\n    {RULE}: severe\n", 3, [f"scan.severity.{RULE}", "unknown severity"]),
     ("scan:\n  fail_on: nope\n", 2, ["scan.fail_on"]),
     ("scan:\n  max_file_size: lots\n", 2, ["scan.max_file_size", "not a size"]),
     ("- just\n- a list\n", None, ["expected a mapping"]),
