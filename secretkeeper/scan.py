@@ -8,7 +8,6 @@ than it saves.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import stat
 import time
@@ -225,7 +224,7 @@ def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max
         if total >= _INLINE_BYTES:
             break
     entries = itertools.chain(head, rest)
-    if jobs <= 1 or total < _INLINE_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or total < _INLINE_BYTES or not hasattr(os, "fork"):
         for batch in _batches(entries):
             got, st = _scan_batch(batch)
             findings.extend(got)
@@ -233,6 +232,8 @@ def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max
             if progress:
                 progress(stats.files, stats.bytes)
         return findings, stats
+    import multiprocessing  # only for a pool: its import is ~10 ms of every start-up
+
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs) as pool:
         for got, st in pool.imap_unordered(_scan_batch, _batches(entries), chunksize=1):
