@@ -30,7 +30,6 @@ Paths are read with `-z` and decoded as UTF-8; bytes that are not UTF-8 are show
 from __future__ import annotations
 
 import mmap
-import multiprocessing
 import os
 import re
 import subprocess
@@ -545,7 +544,7 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 
     if not len(blobs):
         return total
-    if jobs <= 1 or total_bytes < _INLINE_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or total_bytes < _INLINE_BYTES or not hasattr(os, "fork"):
         base = (total.blobs, total.bytes)
         merge(scan_slice(repo, blobs, 0, len(blobs), detector,
                          tick=(lambda b, n: report(base[0] + b, base[1] + n)) if progress else None,
@@ -554,6 +553,8 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
         return total
     _WORKER.update(repo=repo, blobs=blobs, detector=detector)
     try:
+        import multiprocessing  # only for a pool: ~10 ms of every start-up otherwise
+
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(jobs) as pool:
             for res in pool.imap_unordered(_slice_worker, slices(blobs.sizes, jobs * _SLICES_PER_JOB)):
