@@ -327,6 +327,11 @@ def _needs_prefilter_mode(pattern: re.Pattern[bytes]) -> bool:
     return walk(tree)
 
 
+def _hs_source(rule: Rule) -> str:
+    """The regex text a rule's Hyperscan expression is derived from."""
+    return rule.prefilter or rule.regex
+
+
 class _HsGroup:
     """One Hyperscan block-mode database for a slice of the rules, cached on disk by content hash.
 
@@ -340,7 +345,7 @@ class _HsGroup:
         self.size = len(rules)  # database ids past the rules are `markers` (literal, one report per scan)
         self.markers = tuple(markers)
         key = hashlib.sha256(
-            json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), [r.regex for r in rules],
+            json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), [_hs_source(r) for r in rules],
                         [list(r.keywords) for r in rules], [m.hex() for m in self.markers]]).encode()
         ).hexdigest()[:32]
         self.cache_path = hscache.cache_dir() / f"hs-{key}.db"
@@ -359,8 +364,9 @@ class _HsGroup:
 
     @staticmethod
     def _compile(rules: Sequence[Rule], markers: Sequence[bytes] = ()) -> tuple[list[str], bytes]:
-        exprs = [_relax_repeats(_prefilter_expr(_trim_for_prefilter(r.regex))).encode("utf-8") for r in rules]
-        modes = ["prefilter" if _needs_prefilter_mode(r.pattern) else "exact" for r in rules]
+        exprs = [_relax_repeats(_prefilter_expr(_trim_for_prefilter(_hs_source(r)))).encode("utf-8") for r in rules]
+        modes = ["prefilter" if _needs_prefilter_mode(re.compile(_hs_source(r).encode("utf-8"))) else "exact"
+                 for r in rules]
         flags = [_hs.HS_FLAG_PREFILTER if m == "prefilter" else 0 for m in modes]
         if not exprs:
             return modes, b""
@@ -431,8 +437,9 @@ class _HyperscanPrefilter:
             active = []
             for r in base:
                 mine = by_id.pop(r.id, None)
-                active.append(mine if mine is not None and mine.regex == r.regex else None)
-                if mine is not None and mine.regex != r.regex:
+                same = mine is not None and _hs_source(mine) == _hs_source(r)
+                active.append(mine if same else None)
+                if mine is not None and not same:
                     by_id[r.id] = mine
             extra = list(by_id.values())
         self.rules: list[Rule | None] = active + extra  # None: in the catalog database but not in use

@@ -50,3 +50,20 @@ def test_catalog_is_large_and_well_formed() -> None:
     for rule in RULES:
         assert rule.description and rule.remediation, rule.id
         assert rule.keywords or rule.path, f"{rule.id}: needs keywords (or a path gate)"
+
+
+def test_prefilter_must_match_the_tail_of_each_match() -> None:
+    from secretkeeper.detect import Detector
+    from secretkeeper.rules import rule_from_mapping
+    from secretkeeper.rules.examples import check_rule
+
+    base = {"id": "xml-pw", "description": "d", "severity": "high", "keywords": ["password"],
+            "regex": r"(?i)<[\w.-]{0,40}?password>(?P<secret>[^<\s]{8,64})</",
+            "examples": {"true": ["<db.password>Zx9qW8erTy7u</db.password>"], "false": ["<password></password>"]}}
+    good = rule_from_mapping({**base, "prefilter": r"(?i)password>[^<\s]{8,64}</"}, "t", "custom")
+    bad = rule_from_mapping({**base, "prefilter": r"(?i)<[\w.-]{0,40}?password>"}, "t", "custom")  # a head, not a tail
+    for rule, failures in ((good, 0), (bad, 1)):
+        detector = Detector([rule], backend="hyperscan", use_cache=False)
+        assert [m.rule.id for m in detector.scan(rule.examples.true[0].encode(), "a.xml")] == ["xml-pw"]
+        got = check_rule(detector, rule)
+        assert len(got) == failures and all("prefilter" in str(f) for f in got)

@@ -14,6 +14,7 @@ TOML shape (see README "Writing rules"):
     severity = "high"                     # info | low | medium | high | critical
     regex = '''(?P<secret>ghp_[0-9A-Za-z]{36})'''
     keywords = ["ghp_"]
+    prefilter = '''...'''                # optional: what Hyperscan runs instead of the regex (see below)
     entropy = 3.0                         # optional floor (Shannon bits/char of the secret)
     validator = "github-checksum"         # optional, see secretkeeper.validators
     filters = ["placeholder"]             # optional, see secretkeeper.filters (default: placeholder)
@@ -53,6 +54,7 @@ DEFAULT_FILTERS = ("placeholder",)
 _KNOWN_KEYS = {
     "id", "description", "severity", "regex", "keywords", "entropy", "validator", "filters", "path",
     "near", "remediation", "allowlist", "examples", "tags", "min_length", "kind", "generic", "secret_group",
+    "prefilter",
 }
 
 
@@ -109,6 +111,10 @@ class Rule:
     tags: tuple[str, ...] = ()
     min_length: int = 0
     generic: bool = False  # a generic rule yields to a specific rule that matched the same secret
+    # What the Hyperscan pass runs instead of `regex`: an expression that matches the tail of every match
+    # (ends where the match ends), typically the regex without a frequent leading context such as `<` or
+    # `("` that would start matching work at every occurrence. Confirmation always uses `regex`.
+    prefilter: str | None = None
     family: str = ""  # the catalog file it came from ("custom" for config rules)
 
     @cached_property
@@ -161,6 +167,11 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
     path = data.get("path")
     if path is not None:
         _compile(source, rid, "path", str(path), as_bytes=False)
+    prefilter = data.get("prefilter")
+    if prefilter is not None:
+        prefilter = str(prefilter)
+        if check_regex:
+            _compile(source, rid, "prefilter", prefilter, as_bytes=True)
     near = data.get("near")
     near_obj = None
     if near is not None:
@@ -207,6 +218,7 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
         tags=tuple(data.get("tags", [])),
         min_length=int(data.get("min_length", 0)),
         generic=bool(data.get("generic", False)),
+        prefilter=prefilter,
         family=family,
     )
 

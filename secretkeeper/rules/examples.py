@@ -7,6 +7,7 @@ a true example must produce a match of its rule, a false example must not.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from collections.abc import Iterable
 
@@ -42,7 +43,22 @@ def check_rule(detector: Detector, rule: Rule) -> list[ExampleFailure]:
         hits = {m.rule.id for m in detector.scan(text.encode("utf-8"), path, resolve=False)}
         if rule.id in hits:
             failures.append(ExampleFailure(rule.id, False, i, "matched"))
+    if rule.prefilter:
+        failures.extend(_check_prefilter(rule))
     return failures
+
+
+def _check_prefilter(rule: Rule) -> list[ExampleFailure]:
+    """A rule's `prefilter` must match the tail of each of its matches: windows are placed by its ends."""
+    tail = re.compile(rule.prefilter.encode("utf-8")) if rule.prefilter else None
+    out = []
+    for i, text in enumerate(rule.examples.true):
+        data = text.encode("utf-8")
+        for m in rule.pattern.finditer(data):
+            if tail is not None and not any(tail.fullmatch(data, s, m.end()) for s in range(m.start(), m.end())):
+                out.append(ExampleFailure(rule.id, True, i, "prefilter does not match the end of the match"))
+                break
+    return out
 
 
 def check_all(detector: Detector, rules: Iterable[Rule] | None = None) -> list[ExampleFailure]:
