@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 _MAX_LOOKBACK = 16384
 _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
 _ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 # A trailing `CLASS{m,n}` (or `+`, `*`), optionally closing groups, at the very end of a pattern.
 # Byte strings other stages ask about ("does this file hold a Kubernetes object / a certificate?"),
 # answered by the prefilter's pass over the data instead of one more `in` search each.
@@ -332,6 +332,96 @@ def _hs_source(rule: Rule) -> str:
     return rule.prefilter or rule.regex
 
 
+def hs_expression(regex: str) -> str:
+    """The expression Hyperscan runs for a rule: a superset of `regex` whose matches end where the rule's
+    do (or later on the same line), trimmed and relaxed for speed. Whether Hyperscan can run it exactly
+    is decided on this text, not on `regex`: trimming removes most lookarounds."""
+    return _relax_repeats(_prefilter_expr(_trim_for_prefilter(_consume_leading_lookbehinds(regex))))
+
+
+_NEGATED_ESCAPES = {"\\w": "\\W", "\\W": "\\w", "\\d": "\\D", "\\D": "\\d", "\\s": "\\S", "\\S": "\\s"}
+
+
+def _consume_leading_lookbehinds(regex: str) -> str:
+    """`(?<![a-z])x` where nothing can precede it in a match becomes `(?:^|[^a-z])x`.
+
+    Hyperscan has no lookbehind: in prefilter mode it drops it, leaving a bare `x` or `mj` to match
+    everywhere. Consuming the character instead is exact for the match's end, which is all the prefilter
+    reports. Only lookbehinds of one character class, at a position where a match starts, are rewritten.
+    """
+    out: list[str] = []
+    m = _FLAGS_RE.match(regex)
+    i = m.end() if m else 0
+    out.append(regex[:i])
+    starts = [True]  # per open group: did it open where a match starts?
+    at_start, n = True, len(regex)
+    while i < n:
+        ch = regex[i]
+        if regex.startswith(("(?<!", "(?<=", "(?=", "(?!"), i):
+            j = _group_close(regex, i)
+            inner = regex[i + 4 : j - 1]
+            negated = _negated_class(inner) if at_start and regex.startswith("(?<!", i) else None
+            out.append(f"(?:^|{negated})" if negated else regex[i:j])
+            at_start = False
+            i = j
+        elif ch == "\\":
+            out.append(regex[i : i + 2])
+            at_start, i = False, i + 2
+        elif ch == "[":
+            j = class_end(regex, i)
+            out.append(regex[i:j])
+            at_start, i = False, j
+        elif ch == "(":
+            head = _GROUP_HEAD_RE.match(regex, i)
+            j = head.end() if head else i + 1
+            starts.append(at_start)
+            out.append(regex[i:j])
+            i = j
+        elif ch == "|":
+            at_start = starts[-1]
+            out.append(ch)
+            i += 1
+        else:
+            if ch == ")" and len(starts) > 1:
+                starts.pop()
+            out.append(ch)
+            at_start, i = False, i + 1
+    return "".join(out)
+
+
+_GROUP_HEAD_RE = re.compile(r"\((?:\?:|\?P<\w+>|\?[aiLmsux-]+:)?")
+
+
+def _group_close(regex: str, i: int) -> int:
+    """Index just past the group that opens at `regex[i] == "("`."""
+    depth, j = 0, i
+    while j < len(regex):
+        c = regex[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            j = class_end(regex, j)
+            continue
+        depth += c == "("
+        depth -= c == ")"
+        j += 1
+        if depth == 0:
+            break
+    return j
+
+
+def _negated_class(atom: str) -> str | None:
+    """`[^...]` for a one-character atom (a class, an escape class or a plain character), else None."""
+    if atom.startswith("[") and class_end(atom, 0) == len(atom):
+        return "[" + atom[2:] if atom.startswith("[^") else "[^" + atom[1:]
+    if atom in _NEGATED_ESCAPES:
+        return _NEGATED_ESCAPES[atom]
+    if len(atom) == 1 and atom.isalnum():
+        return f"[^{atom}]"
+    return None
+
+
 class _HsGroup:
     """One Hyperscan block-mode database for a slice of the rules, cached on disk by content hash.
 
@@ -364,9 +454,9 @@ class _HsGroup:
 
     @staticmethod
     def _compile(rules: Sequence[Rule], markers: Sequence[bytes] = ()) -> tuple[list[str], bytes]:
-        exprs = [_relax_repeats(_prefilter_expr(_trim_for_prefilter(_hs_source(r)))).encode("utf-8") for r in rules]
-        modes = ["prefilter" if _needs_prefilter_mode(re.compile(_hs_source(r).encode("utf-8"))) else "exact"
-                 for r in rules]
+        texts = [hs_expression(_hs_source(r)) for r in rules]
+        exprs = [t.encode("utf-8") for t in texts]
+        modes = ["prefilter" if _needs_prefilter_mode(re.compile(e)) else "exact" for e in exprs]
         flags = [_hs.HS_FLAG_PREFILTER if m == "prefilter" else 0 for m in modes]
         if not exprs:
             return modes, b""

@@ -215,3 +215,40 @@ def test_markers_reported_by_every_backend(backend, with_catalog, tmp_path, monk
         seen: set[bytes] = set()
         det.scan(text.encode(), "x.yaml", markers=seen)
         assert seen == want, text
+
+
+@pytest.mark.parametrize("regex,expected", [
+    (r"(?i:(?:twitter|(?<![a-z])x)[\w.]{0,20}secret)", r"(?i:(?:twitter|(?:^|[^a-z])x)[\w.]{0,20}secret)"),
+    (r"(?<![A-Za-z0-9])(?P<secret>AKIA[0-9A-Z]{16})", r"(?:^|[^A-Za-z0-9])(?P<secret>AKIA[0-9A-Z]{16})"),
+    (r"(?i)(?:(?<!\w)tok|(?<![^a-z])mj)", r"(?i)(?:(?:^|\W)tok|(?:^|[a-z])mj)"),
+    (r"foo(?<![a-z])bar", r"foo(?<![a-z])bar"),  # not where a match starts: left alone
+    (r"(?:a|b)(?<![a-z])x", r"(?:a|b)(?<![a-z])x"),
+    (r"(?<!ab)x", r"(?<!ab)x"),  # two characters: left alone
+])
+def test_leading_lookbehinds_become_consumed_characters(regex, expected):
+    from secretkeeper.detect import _consume_leading_lookbehinds
+
+    assert _consume_leading_lookbehinds(regex) == expected
+
+
+def test_hyperscan_expressions_find_every_example_match():
+    """Every shipped rule's Hyperscan expression (trimmed, relaxed, lookbehinds consumed) has a match
+    within the lines of each match in its true examples, and all but a few run exactly, not approximated."""
+    import re
+
+    from secretkeeper.detect import _hs_source, _needs_prefilter_mode, hs_expression
+    from secretkeeper.rules import load_builtin_rules
+
+    approximated = 0
+    for rule in load_builtin_rules(examples=True):
+        if rule.path or rule.near:
+            continue
+        expr = re.compile(hs_expression(_hs_source(rule)).encode())
+        approximated += _needs_prefilter_mode(expr)
+        for text in rule.examples.true:
+            data = text.encode()
+            for m in rule.pattern.finditer(data):
+                lo = data.rfind(b"\n", 0, m.start()) + 1
+                hi = data.find(b"\n", m.end())
+                assert expr.search(data, lo, len(data) if hi < 0 else hi + 1), (rule.id, text)
+    assert approximated <= 5
