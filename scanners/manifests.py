@@ -5,10 +5,11 @@ parsed: multi-document YAML, JSON, `kind: List` (each item is an object), Helm-r
 `# Source:` comments are just comments) and Kustomize output. Helm *templates* (`{{ ... }}`) are not YAML
 and are skipped quietly: their bytes still go through the engine like any file.
 
-Parsing composes YAML nodes (libyaml when PyYAML's C parser is present, ruamel.yaml otherwise) and builds
-plain Python values and `KubeObject.lines` in one walk. Refused, as a counted, named skip with a one-line
-message: files over `MAX_MANIFEST_BYTES` and YAML bombs (alias expansion beyond `MAX_EXPANDED_NODES`
-or more than `MAX_ALIAS_AMPLIFICATION` times the nodes written).
+Plain block YAML (most manifests) is read by `_fast_documents` in one pass over its lines; anything else
+composes YAML nodes (libyaml when PyYAML's C parser is present, ruamel.yaml otherwise) and builds plain
+Python values and `KubeObject.lines` in one walk. Both read the same values and lines. Refused, as a
+counted, named skip with a one-line message: files over `MAX_MANIFEST_BYTES` and YAML bombs (alias
+expansion beyond `MAX_EXPANDED_NODES` or more than `MAX_ALIAS_AMPLIFICATION` times the nodes written).
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ _NUMBER_START = frozenset("0123456789-+.")
 _SPECIAL_START = frozenset("tTfFyYnNoO~0123456789-+.")  # what a bool, null or number can start with
 _STR_TAG = "tag:yaml.org,2002:str"
 _FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+# How an int (any base) or float can end in ASCII text; `int()` also ignores surrounding whitespace.
+_NUMBER_END = frozenset("0123456789abcdefABCDEF._ \t\n\r\x0b\x0c")
 
 
 def _resolve_plain(value: str) -> Any:
@@ -122,14 +125,16 @@ def _resolve_plain(value: str) -> Any:
         return None
     if value[0] not in _SPECIAL_START:  # most values: names, images, paths
         return value
-    low = value.lower()
-    if len(low) <= 5:
+    if len(value) <= 5:  # the longest bool or null is `false`
+        low = value.lower()
         if low in _NULL:
             return None
         b = _BOOL.get(low)
         if b is not None:
             return b
     if value[:1] in _NUMBER_START:
+        if value[-1] not in _NUMBER_END and value.isascii():
+            return value  # `100m`, `128Mi`: spares two failing int() calls
         text = value.replace("_", "")
         try:
             return int(text, 10)
@@ -214,6 +219,179 @@ class _Builder:
         return items
 
 
+# -- fast path: plain block YAML --------------------------------------------------------------------------
+# Most manifests (kubectl, Helm and Kustomize output, hand-written files) are plain block YAML: `key: value`
+# lines, `- ` items, one-line flow collections and simple quoted scalars. `_fast_documents` reads that
+# subset in one pass over the lines, two to four times cheaper than libyaml and its Python nodes. It is
+# strict: anything else (block scalars, anchors, tags, comments after content, multi-line scalars or flows,
+# tabs, non-ASCII, unusual indentation, anything invalid) raises `_Unsupported` and the whole text goes
+# through libyaml, which also writes every error message. What the subset accepts, it reads as libyaml does.
+class _Unsupported(Exception):
+    pass
+
+
+_FAST_MAX_CHARS = 1 << 20  # so few nodes that the alias-expansion budget cannot apply
+_FAST_MAX_DEPTH = 64  # deeper nesting goes to libyaml, which refuses it the usual way
+_NOT_FAST = re.compile(r"[^\n\x20-\x7e]")  # tabs, CR, other control characters, non-ASCII
+# A block value: a plain scalar (no indicator first, no `: `, no `#`), a quoted scalar without escapes,
+# or a one-line flow collection (checked by `_flow`).
+_PLAIN = r"""(?:[^-?:,\[\]{}#&*!|>'"%@`\n ]|-(?=[^ \n]))[^:#\n]*(?::+[^ \n:#][^:#\n]*)*(?<! )"""
+_QUOTED = r""""[^"\\#\n]*"|'[^'#\n]*'"""
+# Each line: `---`; or indent, `- `, `key:`, value (plain, quoted, flow), each optional; or comment; or junk.
+_LINES = re.compile(rf"""^(?:(---) *|( *+)(- ++)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]*+):(?= |$))? *+"""
+                    rf"""(?:({_PLAIN})|({_QUOTED})|([\[{{][^#\n]*(?<! )))? *| *#.*|(.+))$""", re.M)
+_FLOW_CHARS = r"[A-Za-z0-9_./~$()=^+@%-]"  # plain scalars in flow collections: ordinary characters only
+_FLOW_PLAIN = rf"(?:[A-Za-z0-9_./~$(=^+]|-(?=[A-Za-z0-9_.])){_FLOW_CHARS}*(?: +{_FLOW_CHARS}+)*"
+_FLOW_TOKEN = rf""" *(?:([\[\]{{}},])|(:) +|("[^"\\]*"|'[^']*')|({_FLOW_PLAIN}))"""
+_FLOW_TOKENS = re.compile(_FLOW_TOKEN)
+_FLOW_ONLY_TOKENS = re.compile(rf"(?:{_FLOW_TOKEN})+")
+_FLOW_KEY = r"[A-Za-z0-9_][A-Za-z0-9_./-]*"
+_FLOW_PAIRS = re.compile(rf"({_FLOW_KEY}): +({_FLOW_PLAIN})")
+_FLAT_FLOW_MAP = re.compile(rf"\{{ *{_FLOW_KEY}: +{_FLOW_PLAIN}(?: *, *{_FLOW_KEY}: +{_FLOW_PLAIN})* *\}}")
+
+
+def _fast_documents(text: str) -> list[tuple[dict[str, Any], dict[FieldPath, int], int]] | None:
+    """(body, lines, first line) of each non-empty document, or None when the text is not plain block YAML.
+
+    One pass over the lines with a stack of the open collections, (column, dict or list, field path):
+    a line closes those deeper than itself, then must continue the innermost one.
+    """
+    if len(text) > _FAST_MAX_CHARS or _NOT_FAST.search(text):
+        return None
+    docs: list[tuple[dict[str, Any], dict[FieldPath, int], int]] = []
+    stack: list[tuple[int, Any, FieldPath]] = []
+    lines: dict[FieldPath, int] = {}
+    pending: tuple[dict[str, Any], str, FieldPath, int] | None = None  # a `key:` whose value is below
+    try:
+        for lineno, (doc, indent, dash, key, plain, quoted, flow, junk) in enumerate(_LINES.findall(text), 1):
+            if plain:
+                value: Any = plain if plain[0] not in _SPECIAL_START else _resolve_plain(plain)
+            elif quoted:
+                value = quoted[1:-1]
+            elif flow:
+                value = flow  # parsed below, once its field path is known
+            elif key:
+                value = None  # on the lines below, or null
+            elif dash or junk:
+                raise _Unsupported  # `- ` alone, or a line outside the subset
+            else:
+                if doc:
+                    if pending is not None:
+                        pending[0][pending[1]] = None
+                        pending = None
+                    stack = []
+                continue  # `---`, blank or comment
+            if not (key or dash):
+                raise _Unsupported  # a scalar alone on its line: a continuation, or invalid
+            col = len(indent)
+            if not stack:  # a document's first line
+                if dash or col:
+                    raise _Unsupported
+                lines = {}
+                stack = [(0, {}, ())]
+                docs.append((stack[0][1], lines, lineno))
+            if pending is not None:  # a nested block if this line is deeper (a sequence may sit level)
+                pdict, pkey, ppath, pcol = pending
+                pending = None
+                if col > pcol or (dash and col == pcol):
+                    pdict[pkey] = [] if dash else {}
+                    stack.append((col, pdict[pkey], ppath))
+                    if len(stack) > _FAST_MAX_DEPTH:
+                        raise _Unsupported
+                else:
+                    pdict[pkey] = None
+            top, node, path = stack[-1]
+            while top > col or (top == col and not dash and type(node) is list):
+                stack.pop()  # closed: this line is outside it (or a key ends a level sequence)
+                top, node, path = stack[-1]
+            if top != col or (dash and type(node) is not list):
+                raise _Unsupported  # not at an open collection's indent, or a `- ` in a mapping
+            if dash:
+                path += (len(node),)
+                lines[path] = lineno
+                if not key:
+                    node.append(_flow(value, lineno, path, lines) if flow else value)
+                    continue
+                node.append({})  # `- key: ...` opens a mapping at the key's column
+                node = node[-1]
+                col += len(dash)
+                stack.append((col, node, path))
+            path += (key,)
+            lines[path] = lineno
+            if plain or quoted:
+                node[key] = value
+            elif flow:
+                node[key] = _flow(value, lineno, path, lines)
+            else:
+                pending = (node, key, path, col)
+        if pending is not None:
+            pending[0][pending[1]] = None
+    except _Unsupported:
+        return None
+    for _body, doc_lines, doc_line in docs:
+        doc_lines[()] = doc_line  # last, as `parse_manifests` adds it after `_Builder`
+    return docs
+
+
+def _flow(text: str, line: int, path: FieldPath, lines: dict[FieldPath, int]) -> Any:
+    """A one-line flow collection; every key and item is on `line`."""
+    if _FLAT_FLOW_MAP.fullmatch(text):  # the usual `{cpu: 100m, memory: 128Mi}`
+        out = {}
+        for key, value in _FLOW_PAIRS.findall(text):
+            lines[(*path, key)] = line
+            out[key] = _resolve_plain(value)
+        return out
+    if not _FLOW_ONLY_TOKENS.fullmatch(text):
+        raise _Unsupported
+    tokens = _FLOW_TOKENS.findall(text)
+    value, i = _flow_node(tokens, 0, line, path, lines, 1)
+    if i != len(tokens):
+        raise _Unsupported
+    return value
+
+
+def _flow_node(tokens: list[tuple[str, str, str, str]], i: int, line: int, path: FieldPath,
+               lines: dict[FieldPath, int], depth: int) -> tuple[Any, int]:
+    if i >= len(tokens) or depth > _FAST_MAX_DEPTH:
+        raise _Unsupported
+    punct, _colon, quoted, plain = tokens[i]
+    if plain:
+        return _resolve_plain(plain), i + 1
+    if quoted:
+        return quoted[1:-1], i + 1
+    if punct == "{":
+        closer, out = "}", {}
+    elif punct == "[":
+        closer, out = "]", []
+    else:
+        raise _Unsupported
+    i += 1
+    if i < len(tokens) and tokens[i][0] == closer:
+        return out, i + 1  # {} or []
+    while True:
+        if closer == "}":  # key (a scalar, kept as written), `:`, value
+            if i + 1 >= len(tokens) or not tokens[i + 1][1]:
+                raise _Unsupported
+            _punct, _colon, quoted, plain = tokens[i]
+            if not (plain or quoted):
+                raise _Unsupported
+            key = plain or quoted[1:-1]
+            sub = (*path, key)
+            lines[sub] = line
+            out[key], i = _flow_node(tokens, i + 2, line, sub, lines, depth + 1)
+        else:
+            sub = (*path, len(out))
+            lines[sub] = line
+            item, i = _flow_node(tokens, i, line, sub, lines, depth + 1)
+            out.append(item)
+        punct = tokens[i][0] if i < len(tokens) else ""
+        if punct == closer:
+            return out, i + 1
+        if punct != "," or i + 1 >= len(tokens) or tokens[i + 1][0] in (closer, ","):
+            raise _Unsupported  # not `,`, or `,` before a closer or another `,`
+        i += 1
+
+
 def parse_manifests(data: bytes, path: str) -> tuple[list[KubeObject], list[str]]:
     """Kubernetes objects in `data`, with field lines; plus one-line errors for documents that failed.
 
@@ -230,6 +408,9 @@ def parse_manifests(data: bytes, path: str) -> tuple[list[KubeObject], list[str]
         return [], [f"{path}: not UTF-8 (byte {exc.start})"]
     if "\t" in text and path.lower().endswith(".json"):
         text = text.replace("\t", " ")  # JSON allows tabs as whitespace, YAML does not
+    docs = _fast_documents(text)
+    if docs is not None:
+        return [obj for body, lines, doc_line in docs for obj in _objects(body, lines, path, doc_line)], []
     try:
         nodes = _compose_all(text)
     except ManifestError as exc:

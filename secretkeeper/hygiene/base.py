@@ -6,16 +6,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from secretkeeper.findings import HYGIENE, Finding, Location, Severity, fingerprint, redact, sha256_hex
+from secretkeeper.hygiene.catalog import RULES_BY_ID, HygieneRule
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.detect import Detector, Match
-    from secretkeeper.hygiene.catalog import HygieneRule
+
+_SOURCES = frozenset(("manifest", "cluster", "image"))
 
 
 def rule(rule_id: str) -> HygieneRule:
-    from secretkeeper.hygiene.catalog import RULES_BY_ID
-
     return RULES_BY_ID[rule_id]
 
 
@@ -28,26 +28,28 @@ def emit(rule_id: str, obj: KubeObject, field: tuple[str | int, ...], message: s
     `suffix` extends the object reference (`container`, `env NAME`); `detail` tells apart several
     findings of one rule on one object in the fingerprint; `value` is hashed and redacted, never kept.
     """
-    meta = rule(rule_id)
+    # Runs once per finding, tens of thousands of times in a large tree: nothing imported or copied here.
+    meta = RULES_BY_ID[rule_id]
     ref = obj.ref(*suffix)
     line = obj.line(*field) if (obj.lines or obj.doc_line) else None
-    if value is not None and digest is None:
-        digest = sha256_hex(value)
-    preview = redact(value) if value is not None else ""
-    source = obj.source if obj.source in ("manifest", "cluster", "image") else "manifest"
-    location = Location(source=source, path=obj.path, line=line, object=ref)
+    preview = ""
+    if value is not None:
+        if digest is None:
+            digest = sha256_hex(value)
+        preview = redact(value)
+    source = obj.source if obj.source in _SOURCES else "manifest"
     return Finding(
         rule_id=rule_id,
         kind=HYGIENE,
         severity=severity or meta.severity,
-        location=location,
+        location=Location(source=source, path=obj.path, line=line, object=ref),
         secret_sha256=digest,
         preview=preview,
         fingerprint=fingerprint(rule_id, obj.path or ref, digest, extra=f"{ref}#{detail}" if detail else ref),
         message=message,
         remediation=meta.remediation,
         description=meta.description,
-        extra=dict(extra or {}),
+        extra=dict(extra) if extra else {},
     )
 
 

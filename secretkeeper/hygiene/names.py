@@ -8,6 +8,7 @@ placeholder, not a `$(VAR)` reference, not a bare path or URL without credential
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from secretkeeper.filters import is_path_or_url_only, is_placeholder
 
@@ -31,14 +32,17 @@ _NOT_SECRET_SUFFIX = re.compile(
 _NOT_SECRET_WORD = re.compile(r"TOKENIZ|SECRETAR|PASSTHROUGH|PASSIVE|COMPASS|BYPASS")
 _SPLIT_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _URL_WITH_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
+_NON_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+_VAR_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
 
 
 def normalise_name(name: str) -> str:
     """`stripe.apiKey` -> `STRIPE_API_KEY`; `db-password` -> `DB_PASSWORD`."""
     name = _SPLIT_CAMEL.sub("_", name)
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    return _NON_ALNUM.sub("_", name).strip("_").upper()
 
 
+@lru_cache(maxsize=4096)  # manifests repeat the same few env var and key names
 def is_secret_like_name(name: str) -> bool:
     norm = normalise_name(name)
     if not norm or _NOT_SECRET_SUFFIX.search(norm) or _NOT_SECRET_WORD.search(norm):
@@ -64,7 +68,7 @@ def looks_real(value: object, min_length: int = 4) -> bool:
     raw = text.encode("utf-8", "surrogateescape")
     if is_placeholder(raw) or is_path_or_url_only(raw):
         return False
-    if re.fullmatch(r"\$\([A-Za-z_][A-Za-z0-9_]*\)", text):
+    if _VAR_REFERENCE.fullmatch(text):
         return False
     if text.isdigit() and len(text) < 6:
         return False

@@ -6,8 +6,8 @@ CronJob and PodTemplate; containers, initContainers and ephemeralContainers are 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from secretkeeper.findings import Finding, Severity
@@ -49,11 +49,12 @@ class PodSpec:
     spec: dict[str, Any]
     path: tuple[str | int, ...]
 
-    def containers(self) -> Iterator[Container]:
-        for key in CONTAINER_LISTS:
-            for i, c in enumerate(as_list(self.spec.get(key))):
-                if isinstance(c, dict):
-                    yield Container(c, (*self.path, key, i), str(c.get("name") or f"{key}[{i}]"))
+    @cached_property
+    def containers(self) -> list[Container]:
+        """Every container entry, built once: each check walks them."""
+        return [Container(c, (*self.path, key, i), str(c.get("name") or f"{key}[{i}]"))
+                for key in CONTAINER_LISTS for i, c in enumerate(as_list(self.spec.get(key)))
+                if isinstance(c, dict)]
 
     @property
     def service_account(self) -> str:
@@ -74,7 +75,7 @@ def pod_spec(obj: KubeObject) -> PodSpec | None:
 def check_env(pod: PodSpec, recognise: Recogniser) -> list[Finding]:
     out: list[Finding] = []
     obj = pod.obj
-    for c in pod.containers():
+    for c in pod.containers:
         for i, env in enumerate(as_list(c.spec.get("env"))):
             if not isinstance(env, dict):
                 continue
@@ -222,7 +223,7 @@ def check_pod_security(pod: PodSpec) -> list[Finding]:
                 detail=f"volume {vname}",
             ))
     pod_sc = as_dict(spec.get("securityContext"))
-    for c in pod.containers():
+    for c in pod.containers:
         sc = as_dict(c.spec.get("securityContext"))
         sc_path = (*c.path, "securityContext")
         if sc.get("privileged") is True:

@@ -46,13 +46,16 @@ class KubeObject:
 
     def line(self, *path: str | int) -> int | None:
         """Line of `path`, or of its nearest ancestor that has one, or of the document."""
+        lines = self.lines
         while path:
-            if path in self.lines:
-                return self.lines[path]
+            line = lines.get(path)
+            if line is not None:
+                return line
             path = path[:-1]
-        return self.lines.get((), self.doc_line)
+        return lines.get((), self.doc_line)
 
     def ref(self, *suffix: str) -> str:
         """`Kind/namespace/name[/suffix...]` — how findings name the object (namespace `-` if none)."""
-        parts = [self.kind or "Object", self.namespace or "-", self.name or "-", *suffix]
-        return "/".join(parts)
+        meta = self.metadata  # once, not once per property: every finding names its object
+        return "/".join((self.kind or "Object", str(meta.get("namespace") or "") or "-",
+                         str(meta.get("name") or "") or "-", *suffix))
