@@ -62,7 +62,7 @@ class Location:
         return where
 
 
-_LOCATION_FIELDS = tuple(f.name for f in fields(Location))
+LOCATION_FIELDS = tuple(f.name for f in fields(Location))
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Finding:
             "rule_id": self.rule_id,
             "kind": self.kind,
             "severity": self.severity.value,
-            "location": {k: v for k in _LOCATION_FIELDS if (v := getattr(loc, k)) is not None},
+            "location": {k: v for k in LOCATION_FIELDS if (v := getattr(loc, k)) is not None},
             "secret_sha256": self.secret_sha256,
             "preview": self.preview,
             "fingerprint": self.fingerprint,

@@ -62,3 +62,25 @@ def test_real_scan_has_hash_not_secret(make_tree, run_cli, canary):
     assert f["preview"] == "ghp_…"
     assert canary not in res.stdout
     assert doc["summary"]["files"] == 1 and doc["summary"]["rules"] >= 1
+
+
+def test_finding_lines_are_the_compact_json_of_to_dict():
+    """The report's hand-built finding lines are exactly json's encoding of Finding.to_dict()."""
+    import json
+
+    from secretkeeper.findings import Finding, Location, Severity
+    from secretkeeper.report.json_report import _FindingWriter
+
+    compact = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
+    findings = [
+        Finding("r-1", "leak", Severity.HIGH, Location("file", "dir/é \"q\".txt", 3), "ab" * 32, "ghp_…", "f" * 40,
+                "msg\twith\ncontrol", "fix ✓", "desc"),
+        Finding("k8s-x", "hygiene", Severity.LOW, Location("manifest", "a.yaml", None, object="Pod/ns/p"), None, "",
+                "0" * 40, "m", extra={"days_left": -3, "in_head": True, "blob": None}),
+        Finding("g", "leak", Severity.CRITICAL, Location("git", "x", 9, commit="c" * 40, author="Zoë", email="z@e",
+                                                         date="2024-01-01T00:00:00Z"), "cd" * 32, "…", "1" * 40, "m"),
+    ]
+    writer = _FindingWriter()
+    for f in findings * 2:  # second round from the memo
+        assert writer.line(f) == compact(f.to_dict())
+        assert json.loads(writer.line(f)) == f.to_dict()
