@@ -9,7 +9,8 @@ sources, "stress" five times denser. Measured on each: `secretkeeper scan --no-h
 per MB; peak RSS; start-up time cold (empty SECRETKEEPER_CACHE_DIR) and warm; and an in-process
 profile of where engine time goes (prefilter vs confirmation, by rule).
 
-Environment knobs: BENCH_FILES_MB (tree size, default 520), BENCH_DS_MB (detect-secrets subset, default 12).
+Environment knobs: BENCH_FILES_MB (tree size, default 520), BENCH_DS_MB (detect-secrets subset, default 12),
+BENCH_COMPARE_REV (a git revision whose code also scans both trees, `--jobs 1`, in the same run).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
     MB,
+    ROOT,
     SECRETKEEPER,
     Synth,
     best_of,
@@ -325,9 +327,26 @@ def generate_tree(root: Path, target_bytes: int, seed: int = SEED, plants: int =
 
 
 # -- measurements ------------------------------------------------------------------------------------------
-def sk_scan(tree: Path, jobs: int, cache: Path) -> object:
-    return run([str(SECRETKEEPER), "scan", str(tree), "--no-history", "-f", "json", "--jobs", str(jobs),
-                "--no-progress"], env={"SECRETKEEPER_CACHE_DIR": str(cache)}, capture=False, ok=(0, 1))
+def sk_scan(tree: Path, jobs: int, cache: Path, code: Path | None = None) -> object:
+    """`secretkeeper scan` of this checkout, or (`code`) of another revision's source run by the same venv."""
+    env = {"SECRETKEEPER_CACHE_DIR": str(cache)}
+    cmd = [str(SECRETKEEPER)]
+    if code is not None:
+        env["PYTHONPATH"] = str(code)  # ahead of the editable install's finder
+        cmd = [str(SECRETKEEPER.parent / "python"), "-c", "from secretkeeper.cli import main; main()"]
+    return run([*cmd, "scan", str(tree), "--no-history", "-f", "json", "--jobs", str(jobs), "--no-progress"],
+               env=env, capture=False, ok=(0, 1))
+
+
+def revision_checkout(rev: str) -> tuple[Path, str]:
+    """A byte-compiled worktree of `rev` (BENCH_COMPARE_REV): the same trees scanned by earlier code in
+    the same run, since a shared machine's speed drifts too much between runs to compare recorded figures."""
+    sha = run(["git", "-C", str(ROOT), "rev-parse", "--short", rev]).stdout.decode().strip()
+    dest = work_dir("files") / f"rev-{sha}"
+    if not (dest / "secretkeeper").is_dir():
+        run(["git", "-C", str(ROOT), "worktree", "add", "--force", "--detach", str(dest), sha])
+    run([str(SECRETKEEPER.parent / "python"), "-m", "compileall", "-q", str(dest / "secretkeeper"), str(dest / "scanners")])
+    return dest, sha
 
 
 def subset(tree: Path, dest: Path, target: int) -> tuple[int, int]:
@@ -474,8 +493,16 @@ def main() -> int:
                             lambda p: generate_tree(p, TREE_MB * MB, profile="typical")),
     }
     cache_root = Path(tempfile.mkdtemp(prefix="sk-bench-cache-", dir=work_dir("files")))
+    compare, sha = os.environ.get("BENCH_COMPARE_REV"), ""
     try:
         got = {name: measure_tree(tree, cache_root / "scan") for name, tree in trees.items()}
+        earlier: dict[str, object] = {}
+        if compare:
+            code, sha = revision_checkout(compare)
+            for name, tree in trees.items():
+                sk_scan(tree, 1, cache_root / "rev", code)  # its own rule cache, warm
+                earlier[name], _ = best_of(3, lambda t=tree: sk_scan(t, 1, cache_root / "rev", code))
+                log(f"{name} at {sha}: {earlier[name].cpu_seconds:.2f} s CPU")
         cold, cold_cpu, warm, warm_cpu = startup(cache_root)
         log(f"start-up cold {cold:.2f} s warm {warm:.2f} s (CPU {warm_cpu:.2f} s)")
         profile_text, _prof = engine_profile(trees["stress"])
@@ -506,6 +533,11 @@ def main() -> int:
     rows.append([f"secretkeeper `--jobs 1`, same subset ({sub_files} files)", f"{sk_sub.seconds:.2f} s",
                  f"{sk_sub.cpu_seconds:.2f} s", f"{sub_bytes / MB / sk_sub.seconds:.0f} MB/s", f"{sk_sub_cpu:.0f} MB/s",
                  f"{sk_sub.max_rss_mb:.0f} MB"])
+    for name, r in earlier.items():
+        mb = got[name]["mb"]
+        rows.append([f"{name} tree, `--jobs 1`, code at {sha} (BENCH_COMPARE_REV)", f"{r.seconds:.2f} s",
+                     f"{r.cpu_seconds:.2f} s", f"{mb / r.seconds:.0f} MB/s", f"{mb / r.cpu_seconds:.0f} MB/s",
+                     f"{r.max_rss_mb:.0f} MB"])
     per_core = {name: g["mb"] / g["j1"].cpu_seconds for name, g in got.items()}
     ratio = per_core["stress"] / ds_cpu
     rss = max(g["rss"] for g in got.values())
