@@ -451,8 +451,10 @@ def engine_profile(tree: Path, limit_bytes: int = 64 * MB) -> tuple[str, dict[st
                   "confirm_share": confirm_total / total}
 
 
-def measure_tree(tree: Path, cache: Path) -> dict[str, object]:
-    """Whole-command runs on one tree: warm-up (page cache, rule cache, findings), best of 3 at 1 and 2 jobs."""
+def measure_tree(tree: Path, cache: Path, code: Path | None = None) -> dict[str, object]:
+    """Whole-command runs on one tree: warm-up (page cache, rule cache, findings), best of 3 at 1 and 2 jobs;
+    with `code` (an earlier revision), its `--jobs 1` runs alternate with ours, so both meet the same
+    machine (a shared machine's speed drifts by half within minutes)."""
     nfiles, nbytes = tree_size(tree)
     warmup = sk_scan(tree, 2, cache)
     found = json.loads(run([str(SECRETKEEPER), "scan", str(tree), "--no-history", "-f", "json", "--jobs", "2",
@@ -460,10 +462,19 @@ def measure_tree(tree: Path, cache: Path) -> dict[str, object]:
                            ok=(0, 1)).stdout or b"{}")
     findings = found.get("findings", []) if isinstance(found, dict) else []
     log(f"{tree.name}: {nfiles} files, {nbytes / MB:.0f} MB; warm-up {warmup.seconds:.1f} s; {len(findings)} findings")
-    j1, j1_all = best_of(3, lambda: sk_scan(tree, 1, cache))
+    earlier = None
+    if code is not None:
+        sk_scan(tree, 1, cache.with_name("rev"), code)  # its own rule cache, warm
+        runs = [(sk_scan(tree, 1, cache), sk_scan(tree, 1, cache.with_name("rev"), code)) for _ in range(3)]
+        j1_all = [ours for ours, _ in runs]
+        j1 = min(j1_all, key=lambda r: r.seconds)
+        earlier = min((theirs for _, theirs in runs), key=lambda r: r.seconds)
+        log(f"jobs1 {j1.cpu_seconds:.2f} s CPU, {code.name} {earlier.cpu_seconds:.2f} s CPU (interleaved)")
+    else:
+        j1, j1_all = best_of(3, lambda: sk_scan(tree, 1, cache))
     j2, j2_all = best_of(3, lambda: sk_scan(tree, 2, cache))
     log(f"jobs1 {j1.seconds:.2f} s (CPU {j1.cpu_seconds:.2f} s), jobs2 {j2.seconds:.2f} s")
-    return {"files": nfiles, "mb": nbytes / MB, "findings": findings, "j1": j1, "j2": j2,
+    return {"files": nfiles, "mb": nbytes / MB, "findings": findings, "j1": j1, "j2": j2, "earlier": earlier,
             "rss": max(r.max_rss_mb for r in j1_all + j2_all), "density": keyword_density(tree)}
 
 
@@ -495,14 +506,11 @@ def main() -> int:
     cache_root = Path(tempfile.mkdtemp(prefix="sk-bench-cache-", dir=work_dir("files")))
     compare, sha = os.environ.get("BENCH_COMPARE_REV"), ""
     try:
-        got = {name: measure_tree(tree, cache_root / "scan") for name, tree in trees.items()}
-        earlier: dict[str, object] = {}
+        code = None
         if compare:
             code, sha = revision_checkout(compare)
-            for name, tree in trees.items():
-                sk_scan(tree, 1, cache_root / "rev", code)  # its own rule cache, warm
-                earlier[name], _ = best_of(3, lambda t=tree: sk_scan(t, 1, cache_root / "rev", code))
-                log(f"{name} at {sha}: {earlier[name].cpu_seconds:.2f} s CPU")
+        got = {name: measure_tree(tree, cache_root / "scan", code) for name, tree in trees.items()}
+        earlier = {name: g["earlier"] for name, g in got.items() if g["earlier"] is not None}
         cold, cold_cpu, warm, warm_cpu = startup(cache_root)
         log(f"start-up cold {cold:.2f} s warm {warm:.2f} s (CPU {warm_cpu:.2f} s)")
         profile_text, _prof = engine_profile(trees["stress"])
@@ -535,7 +543,7 @@ def main() -> int:
                  f"{sk_sub.max_rss_mb:.0f} MB"])
     for name, r in earlier.items():
         mb = got[name]["mb"]
-        rows.append([f"{name} tree, `--jobs 1`, code at {sha} (BENCH_COMPARE_REV)", f"{r.seconds:.2f} s",
+        rows.append([f"{name} tree, `--jobs 1`, code at {sha} (BENCH_COMPARE_REV, alternating with ours)", f"{r.seconds:.2f} s",
                      f"{r.cpu_seconds:.2f} s", f"{mb / r.seconds:.0f} MB/s", f"{mb / r.cpu_seconds:.0f} MB/s",
                      f"{r.max_rss_mb:.0f} MB"])
     per_core = {name: g["mb"] / g["j1"].cpu_seconds for name, g in got.items()}
@@ -556,6 +564,10 @@ def main() -> int:
     trees_text = "; ".join(f"{name} {g['files']} files, {g['mb']:.0f} MB, secret-like words on {g['density']:.1%} of lines"
                            for name, g in got.items())
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    speedups = "; ".join(f"{name} tree {r.cpu_seconds:.2f} → {got[name]['j1'].cpu_seconds:.2f} CPU-s "
+                         f"({r.cpu_seconds / got[name]['j1'].cpu_seconds:.1f}×)" for name, r in earlier.items())
+    compare_text = (f"\nAgainst the code at {sha}, runs alternating on the same machine: {speedups}.\n"
+                    if earlier else "")
     findings_text = "\n".join(tops)
     print(f"""## Files: throughput, memory, start-up
 
@@ -570,7 +582,7 @@ parsing and report writing. "Per core" is MB per CPU-second (user + system of th
 which a busy machine distorts less than wall time; load average at the end of the run: {load} on {cores()} cores.
 
 {table(["run", "wall", "CPU", "MB/s (wall)", "MB/s per core", "peak RSS"], rows)}
-
+{compare_text}
 detect-secrets (`detect-secrets scan --all-files .`, its own venv; it uses every core) ran on a deterministic
 subset — every k-th file of the stress tree — because the whole tree would take about
 {got["stress"]["mb"] / ds_cpu / 60:.0f} CPU-minutes; its rate is extrapolated per MB.
