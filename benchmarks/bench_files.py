@@ -332,10 +332,10 @@ def sk_scan(tree: Path, jobs: int, cache: Path, code: Path | None = None) -> obj
     env = {"SECRETKEEPER_CACHE_DIR": str(cache)}
     cmd = [str(SECRETKEEPER)]
     if code is not None:
-        env["PYTHONPATH"] = str(code)  # ahead of the editable install's finder
+        # `python -c` puts its working directory first on sys.path, ahead of the editable install: run it there.
         cmd = [str(SECRETKEEPER.parent / "python"), "-c", "from secretkeeper.cli import main; main()"]
     return run([*cmd, "scan", str(tree), "--no-history", "-f", "json", "--jobs", str(jobs), "--no-progress"],
-               env=env, capture=False, ok=(0, 1))
+               env=env, cwd=code, capture=False, ok=(0, 1))
 
 
 def revision_checkout(rev: str) -> tuple[Path, str]:
