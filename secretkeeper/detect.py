@@ -27,7 +27,7 @@ from secretkeeper import hscache
 from secretkeeper.filters import FILTERS, shannon_entropy
 from secretkeeper.findings import Finding, Location
 from secretkeeper.pathmatch import PathMatcher
-from secretkeeper.regextext import class_end
+from secretkeeper.regextext import class_end, group_end
 from secretkeeper.rules import Allowlist, Rule
 from secretkeeper.validators import registry as validator_registry
 
@@ -186,21 +186,8 @@ def _split_items(body: str) -> list[str] | None:
         elif ch == "[":
             j = class_end(body, i)
         elif ch == "(":
-            depth, j = 0, i
-            while j < n:
-                c = body[j]
-                if c == "\\":
-                    j += 2
-                    continue
-                if c == "[":
-                    j = class_end(body, j)
-                    continue
-                depth += c == "("
-                depth -= c == ")"
-                j += 1
-                if depth == 0:
-                    break
-            if depth != 0:
+            j = group_end(body, i)
+            if j < 0:
                 return None
         else:
             j = i + 1
@@ -358,7 +345,10 @@ def _consume_leading_lookbehinds(regex: str) -> str:
     while i < n:
         ch = regex[i]
         if regex.startswith(("(?<!", "(?<=", "(?=", "(?!"), i):
-            j = _group_close(regex, i)
+            j = group_end(regex, i)
+            if j < 0:  # unbalanced: leave the rest as written
+                out.append(regex[i:])
+                break
             inner = regex[i + 4 : j - 1]
             negated = _negated_class(inner) if at_start and regex.startswith("(?<!", i) else None
             out.append(f"(?:^|{negated})" if negated else regex[i:j])
@@ -390,25 +380,6 @@ def _consume_leading_lookbehinds(regex: str) -> str:
 
 
 _GROUP_HEAD_RE = re.compile(r"\((?:\?:|\?P<\w+>|\?[aiLmsux-]+:)?")
-
-
-def _group_close(regex: str, i: int) -> int:
-    """Index just past the group that opens at `regex[i] == "("`."""
-    depth, j = 0, i
-    while j < len(regex):
-        c = regex[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "[":
-            j = class_end(regex, j)
-            continue
-        depth += c == "("
-        depth -= c == ")"
-        j += 1
-        if depth == 0:
-            break
-    return j
 
 
 def _negated_class(atom: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Reading regex source text (not compiling it): where a character class ends.
+"""Reading regex source text (not compiling it): where a character class or a group ends.
 
 The engine's prefilter trimming and the git scanner's anchor check both walk pattern text and must step
 over `[...]` as a unit, including `[]...]`, `[^]...]` and escaped `\\]`.
@@ -17,6 +17,25 @@ def class_end(pattern: str, i: int) -> int:
     while j < len(pattern) and pattern[j] != "]":
         j += 2 if pattern[j] == "\\" else 1
     return j + 1
+
+
+def group_end(pattern: str, i: int) -> int:
+    """Index just past the group that opens at `pattern[i] == "("`, or -1 when it is never closed."""
+    depth, j = 0, i
+    while j < len(pattern):
+        c = pattern[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            j = class_end(pattern, j)
+            continue
+        depth += c == "("
+        depth -= c == ")"
+        j += 1
+        if depth == 0:
+            return j
+    return -1
 
 
 _LITERAL_ALT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
