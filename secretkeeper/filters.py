@@ -205,8 +205,8 @@ def is_word(secret: bytes, _match: bytes = b"") -> bool:
         return True
     if _WORD_KEY_RE.search(s):
         return True
-    # camelCase / snake_case / kebab-case names made only of letters
-    return bool(re.match(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:[_.-][a-z]+)+$", s))
+    # camelCase / PascalCase / snake_case / kebab-case names made only of letters (`ConfigMap`, a kind)
+    return bool(re.match(rb"^[A-Za-z][a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:[_.-][a-z]+)+$", s))
 
 
 _NUMERIC_RE = re.compile(rb"^[+-]?[0-9][0-9_.,:/ -]*[0-9]?[a-zA-Z]{0,2}$")

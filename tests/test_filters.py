@@ -62,6 +62,7 @@ def test_code(value: str, match: str, is_filtered: bool) -> None:
     ("Password", True), ("Passwort", True), ("Kennwort", True), ("hidden", True), ("required", True),
     ("passwordInput", True), ("confirm_password", True), ("secretKey", True), ("user-password", True),
     ("Mandatory.", True), ("bcrypt", True), ("V1SecretVolumeSource", True), ("PKCS7PrivateKeyTypes", True),
+    ("ConfigMap", True), ("SecretKeyRef", True), ("GoodLuck7", False), ("Tr0ub4dorAnd3", False),
     ("kJ9GtnAsutfa", False), ("D4QQwjFeyyncwHsnN9B8k9LtrJblaWx8", False),
     ("hunter2x", False), ("Summer2024!", False), ("letmein", False), ("Xq7#mLp29v", False), ("P@ssw0rd", False),
 ])
