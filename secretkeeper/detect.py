@@ -27,7 +27,7 @@ from secretkeeper import hscache
 from secretkeeper.filters import FILTERS, shannon_entropy
 from secretkeeper.findings import Finding, Location
 from secretkeeper.pathmatch import PathMatcher
-from secretkeeper.regextext import class_end, group_end
+from secretkeeper.regextext import atom_end, class_end, group_end
 from secretkeeper.rules import Allowlist, Rule
 from secretkeeper.validators import registry as validator_registry
 
@@ -179,18 +179,12 @@ def _split_items(body: str) -> list[str] | None:
         ch = body[i]
         if ch == "|":
             return None
-        if ch == "\\":
-            j = i + 2
-            if body[i + 1 : i + 2] in ("x",):
-                j = i + 4
-        elif ch == "[":
-            j = class_end(body, i)
-        elif ch == "(":
+        if ch == "(":
             j = group_end(body, i)
             if j < 0:
                 return None
         else:
-            j = i + 1
+            j = atom_end(body, i) + (2 if body.startswith("\\x", i) else 0)  # `\xHH` is one atom
         q = _QUANT_RE.match(body, j)
         if q:
             j = q.end()
@@ -260,17 +254,7 @@ def _relax_repeats(expr: str) -> str:
     out: list[str] = []
     i, n = 0, len(expr)
     while i < n:
-        ch = expr[i]
-        if ch == "\\":
-            out.append(expr[i : i + 2])
-            i += 2
-            continue
-        if ch == "[":
-            j = class_end(expr, i)
-            out.append(expr[i:j])
-            i = j
-            continue
-        if ch == "{":
+        if expr[i] == "{":
             m = _REPEAT_RE.match(expr, i)
             if m:
                 lo, hi = int(m.group(1) or 0), m.group(2)
@@ -278,8 +262,9 @@ def _relax_repeats(expr: str) -> str:
                     out.append(f"{{{lo},}}" if lo else "*")
                     i = m.end()
                     continue
-        out.append(ch)
-        i += 1
+        j = atom_end(expr, i)
+        out.append(expr[i:j])
+        i = j
     return "".join(out)
 
 
@@ -354,13 +339,6 @@ def _consume_leading_lookbehinds(regex: str) -> str:
             out.append(f"(?:^|{negated})" if negated else regex[i:j])
             at_start = False
             i = j
-        elif ch == "\\":
-            out.append(regex[i : i + 2])
-            at_start, i = False, i + 2
-        elif ch == "[":
-            j = class_end(regex, i)
-            out.append(regex[i:j])
-            at_start, i = False, j
         elif ch == "(":
             head = _GROUP_HEAD_RE.match(regex, i)
             j = head.end() if head else i + 1
@@ -371,11 +349,12 @@ def _consume_leading_lookbehinds(regex: str) -> str:
             at_start = starts[-1]
             out.append(ch)
             i += 1
-        else:
+        else:  # an escape, a class, `)` or any other character: nothing can start after it
             if ch == ")" and len(starts) > 1:
                 starts.pop()
-            out.append(ch)
-            at_start, i = False, i + 1
+            j = atom_end(regex, i)
+            out.append(regex[i:j])
+            at_start, i = False, j
     return "".join(out)
 
 

@@ -19,6 +19,17 @@ def class_end(pattern: str, i: int) -> int:
     return j + 1
 
 
+def atom_end(pattern: str, i: int) -> int:
+    """Index just past the atom at `pattern[i]`: an escape, a whole character class, or one character.
+
+    Every pass that rewrites pattern text steps with this, so `\\(` and `[(|]` are never read as syntax."""
+    if pattern[i] == "\\":
+        return i + 2
+    if pattern[i] == "[":
+        return class_end(pattern, i)
+    return i + 1
+
+
 def group_end(pattern: str, i: int) -> int:
     """Index just past the group that opens at `pattern[i] == "("`, or -1 when it is never closed."""
     depth, j = 0, i
@@ -53,16 +64,6 @@ def factor_alternations(pattern: str) -> str:
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
-        ch = pattern[i]
-        if ch == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if ch == "[":
-            j = class_end(pattern, i)
-            out.append(pattern[i:j])
-            i = j
-            continue
         if pattern.startswith("(?:", i):
             j = pattern.find(")", i + 3)
             body = pattern[i + 3 : j] if j > 0 else ""
@@ -71,8 +72,9 @@ def factor_alternations(pattern: str) -> str:
                 out.append(f"(?:{_trie(words)})")
                 i = j + 1
                 continue
-        out.append(ch)
-        i += 1
+        j = atom_end(pattern, i)
+        out.append(pattern[i:j])
+        i = j
     return "".join(out)
 
 
