@@ -7,7 +7,7 @@ Fingerprints leave the line (and the commit) out, so baselines survive edits and
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -62,9 +62,6 @@ class Location:
         return where
 
 
-LOCATION_FIELDS = tuple(f.name for f in fields(Location))
-
-
 @dataclass(frozen=True)
 class Finding:
     rule_id: str
@@ -89,7 +86,7 @@ class Finding:
             "rule_id": self.rule_id,
             "kind": self.kind,
             "severity": self.severity.value,
-            "location": {k: v for k in LOCATION_FIELDS if (v := getattr(loc, k)) is not None},
+            "location": {k: v for k, v in loc.__dict__.items() if v is not None},  # fields in declaration order
             "secret_sha256": self.secret_sha256,
             "preview": self.preview,
             "fingerprint": self.fingerprint,

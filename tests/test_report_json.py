@@ -64,14 +64,11 @@ def test_real_scan_has_hash_not_secret(make_tree, run_cli, canary):
     assert doc["summary"]["files"] == 1 and doc["summary"]["rules"] >= 1
 
 
-def test_finding_lines_are_the_compact_json_of_to_dict():
-    """The report's hand-built finding lines are exactly json's encoding of Finding.to_dict()."""
-    import json
+def test_each_finding_line_is_its_to_dict():
+    """One finding per line, and each line is exactly the finding's documented dict (odd characters, no
+    sha, extra fields, every location field)."""
+    from secretkeeper.findings import Finding, Location
 
-    from secretkeeper.findings import Finding, Location, Severity
-    from secretkeeper.report.json_report import _FindingWriter
-
-    compact = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
     findings = [
         Finding("r-1", "leak", Severity.HIGH, Location("file", "dir/é \"q\".txt", 3), "ab" * 32, "ghp_…", "f" * 40,
                 "msg\twith\ncontrol", "fix ✓", "desc"),
@@ -80,7 +77,7 @@ def test_finding_lines_are_the_compact_json_of_to_dict():
         Finding("g", "leak", Severity.CRITICAL, Location("git", "x", 9, commit="c" * 40, author="Zoë", email="z@e",
                                                          date="2024-01-01T00:00:00Z"), "cd" * 32, "…", "1" * 40, "m"),
     ]
-    writer = _FindingWriter()
-    for f in findings * 2:  # second round from the memo
-        assert writer.line(f) == compact(f.to_dict())
-        assert json.loads(writer.line(f)) == f.to_dict()
+    text = render(result(findings), "json")
+    lines = [line.strip().rstrip(",") for line in text.splitlines() if line.startswith('    {"rule_id"')]
+    assert [json.loads(line) for line in lines] == [f.to_dict() for f in findings]
+    assert json.loads(text)["findings"] == [f.to_dict() for f in findings]

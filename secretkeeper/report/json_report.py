@@ -21,7 +21,6 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from secretkeeper import __version__
-from secretkeeper.findings import LOCATION_FIELDS, Finding
 
 if TYPE_CHECKING:
     from secretkeeper.scan import ScanResult
@@ -49,64 +48,26 @@ def summary(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def to_document(result: ScanResult, *, findings: bool = True) -> dict[str, Any]:
+def to_document(result: ScanResult) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
         "tool": {"name": "secretkeeper", "version": __version__},
         "roots": result.roots,
         "summary": summary(result),
-        "findings": [f.to_dict() for f in result.findings] if findings else [],
+        "findings": [f.to_dict() for f in result.findings],
         "skipped": [{"path": p, "reason": r} for p, r in result.stats.skipped.paths],
     }
 
 
 _compact = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
-_ENCODE_STR = json.encoder.encode_basestring_ascii  # what the encoder does for a str, in C
-
-
-class _FindingWriter:
-    """One finding as the compact JSON line `_compact(finding.to_dict())` would give, several times faster:
-    the strings a report repeats (rule ids, descriptions, remediations, paths, messages) are encoded once."""
-
-    def __init__(self) -> None:
-        self.memo: dict[str, str] = {}
-
-    def enc(self, value: object) -> str:
-        kind = type(value)
-        if kind is str:
-            out = self.memo.get(value)  # type: ignore[arg-type]
-            if out is None:
-                out = self.memo[value] = _ENCODE_STR(value)  # type: ignore[index]
-            return out
-        if value is None:
-            return "null"
-        return str(value) if kind is int else _compact(value)
-
-    def line(self, f: Finding) -> str:
-        enc = self.enc
-        fields = f.location.__dict__
-        where = ", ".join([f"{head}{enc(v)}" for k, head in _LOCATION_HEADS if (v := fields[k]) is not None])
-        extra = f', "extra": {_compact(f.extra)}' if f.extra else ""
-        return (f'{{"rule_id": {enc(f.rule_id)}, "kind": {enc(f.kind)}, "severity": {enc(f.severity.value)}, '
-                f'"location": {{{where}}}, "secret_sha256": {enc(f.secret_sha256)}, "preview": {enc(f.preview)}, '
-                f'"fingerprint": {enc(f.fingerprint)}, "message": {enc(f.message)}, '
-                f'"remediation": {enc(f.remediation)}, "description": {enc(f.description)}{extra}}}')
-
-
-_LOCATION_HEADS = tuple((k, f'"{k}": ') for k in LOCATION_FIELDS)
 
 
 def render(result: ScanResult, *, color: bool = False) -> str:
     """Indented at the top, one finding (or skipped file) per line: readable, grep-able, and written by
     json's C encoder (`indent=` switches json to its pure-Python encoder, the cost of large reports)."""
-    doc = {**to_document(result, findings=False), "findings": result.findings}
-    writer = _FindingWriter()
     parts = []
-    for key, value in doc.items():
-        if key == "findings" and value:
-            rows = ",\n".join(f"    {writer.line(item)}" for item in value)
-            parts.append(f'  "findings": [\n{rows}\n  ]')
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
+    for key, value in to_document(result).items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
             rows = ",\n".join(f"    {_compact(item)}" for item in value)
             parts.append(f"  {json.dumps(key)}: [\n{rows}\n  ]")
         else:
