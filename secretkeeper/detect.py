@@ -372,7 +372,7 @@ def _negated_class(atom: str) -> str | None:
     return None
 
 
-class _HsGroup:
+class _HsGroup(hscache.Database):
     """One Hyperscan block-mode database for a slice of the rules, cached on disk by content hash.
 
     The built-in catalog and the custom rules of a config are separate groups, so adding a custom rule
@@ -389,18 +389,9 @@ class _HsGroup:
                         [list(r.keywords) for r in rules], [m.hex() for m in self.markers]]).encode()
         ).hexdigest()[:32]
         self.cache_path = hscache.cache_dir() / f"hs-{key}.db"
-        loaded = hscache.load(self.cache_path) if use_cache else None
-        if loaded is None:
-            loaded = self._compile(rules, self.markers)
-            if use_cache:
-                hscache.store(self.cache_path, *loaded)
-        self.modes, self.db_bytes = loaded  # per rule: "exact" | "prefilter" | "keywords" | "always"
+        # per rule: "exact" | "prefilter" | "keywords" | "always"
+        self.modes, self.db_bytes = hscache.cached(self.cache_path, use_cache, lambda: self._compile(rules, self.markers))
         self._load_db()
-
-    def _load_db(self) -> None:
-        self.db = _hs.loadb(self.db_bytes, _hs.HS_MODE_BLOCK) if self.db_bytes else None
-        if self.db is not None:
-            self.db.scratch = _hs.Scratch(self.db)
 
     @staticmethod
     def _compile(rules: Sequence[Rule], markers: Sequence[bytes] = ()) -> tuple[list[str], bytes]:
@@ -450,12 +441,6 @@ class _HsGroup:
         db.compile(expressions=patterns, ids=ids, elements=len(patterns), flags=pflags)
         return modes, _hs.dumpb(db)
 
-    def __getstate__(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k != "db"}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._load_db()
 
 
 class _HyperscanPrefilter:

@@ -1,4 +1,4 @@
-"""The on-disk cache of compiled Hyperscan databases (and the parsed catalog): one location, one format.
+"""Compiled Hyperscan databases: the on-disk cache (also of the parsed catalog) and the holder of a loaded one.
 
 An entry is a 4-byte header length, a JSON header, then the serialized database. Entries are keyed by a
 hash of everything that went into them, written atomically with mode 0600, and a cache that cannot be
@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +45,37 @@ def store(path: Path, header: Any, payload: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:  # a read-only home must not break scanning
         log.debug("cannot write cache %s: %s", path, exc.strerror)
+
+
+def cached(path: Path, use_cache: bool, compile_: Callable[[], tuple[Any, bytes]]) -> tuple[Any, bytes]:
+    """(header, database bytes) from the cache at `path`, or compiled by `compile_` and stored there."""
+    loaded = load(path) if use_cache else None
+    if loaded is None:
+        loaded = compile_()
+        if use_cache:
+            store(path, *loaded)
+    return loaded
+
+
+class Database:
+    """Holds a serialized Hyperscan block database (`db_bytes`) and the live one (`db`, with its scratch).
+
+    Compiled databases do not pickle: workers receive the bytes and load their own copy."""
+
+    db_bytes: bytes = b""
+    db: Any = None
+
+    def _load_db(self) -> None:
+        self.db = None
+        if self.db_bytes:
+            import hyperscan
+
+            self.db = hyperscan.loadb(self.db_bytes, hyperscan.HS_MODE_BLOCK)
+            self.db.scratch = hyperscan.Scratch(self.db)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "db"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._load_db()

@@ -25,26 +25,16 @@ def _collect(pattern: int, _start: int, _end: int, _flags: int, hits: list[int])
     hits.append(pattern)
 
 
-class PathMatcher:
+class PathMatcher(hscache.Database):
     def __init__(self, patterns: Sequence[re.Pattern[str]], use_cache: bool = True) -> None:
         self.patterns = list(patterns)
-        self.db = None
-        self.db_bytes = b""
         self.by_re: list[int] = list(range(len(self.patterns)))  # indexes always tested with re
         if _hs is not None and self.patterns:
-            self._build(use_cache)
-
-    def _build(self, use_cache: bool) -> None:
-        key = hashlib.sha256(json.dumps([getattr(_hs, "__version__", "?"),
-                                         [(p.pattern, p.flags) for p in self.patterns]]).encode())
-        path = hscache.cache_dir() / f"paths-{key.hexdigest()[:32]}.db"
-        loaded = hscache.load(path) if use_cache else None
-        if loaded is None:
-            loaded = self._compile()
-            if use_cache and loaded[1]:
-                hscache.store(path, *loaded)
-        self.by_re, self.db_bytes = loaded
-        self._load_db()
+            key = hashlib.sha256(json.dumps([getattr(_hs, "__version__", "?"),
+                                             [(p.pattern, p.flags) for p in self.patterns]]).encode())
+            path = hscache.cache_dir() / f"paths-{key.hexdigest()[:32]}.db"
+            self.by_re, self.db_bytes = hscache.cached(path, use_cache, self._compile)
+            self._load_db()
 
     def _compile(self) -> tuple[list[int], bytes]:
         ok, by_re = [], []
@@ -66,11 +56,6 @@ class PathMatcher:
                    flags=[f for _, _, f in ok])
         return by_re, _hs.dumpb(db)
 
-    def _load_db(self) -> None:
-        self.db = _hs.loadb(self.db_bytes, _hs.HS_MODE_BLOCK) if self.db_bytes else None
-        if self.db is not None:
-            self.db.scratch = _hs.Scratch(self.db)
-
     def matching(self, path: str) -> list[int]:
         """Indexes of the patterns that `re.search` would find in `path`, in pattern order."""
         if self.db is None or not path.isascii():
@@ -79,11 +64,3 @@ class PathMatcher:
         self.db.scan(path.encode("ascii"), match_event_handler=_collect, context=hits, scratch=self.db.scratch)
         hits.extend(i for i in self.by_re if self.patterns[i].search(path))
         return sorted(hits)
-
-    def __getstate__(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k != "db"}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        if self.db_bytes:
-            self._load_db()
