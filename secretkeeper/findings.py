@@ -23,6 +23,9 @@ class Severity(str, Enum):
     def rank(self) -> int:
         return _RANK[self]
 
+    def __reduce_ex__(self, _protocol: object) -> tuple[Any, ...]:  # a dict lookup, not Enum's __call__
+        return _severity, (self.value,)
+
     @classmethod
     def parse(cls, value: str) -> Severity:
         try:
@@ -32,6 +35,11 @@ class Severity(str, Enum):
             raise ValueError(f"unknown severity {value!r} (choose from {choices})") from None
 
 
+def _severity(value: str) -> Severity:
+    return _BY_VALUE[value]
+
+
+_BY_VALUE = {s.value: s for s in Severity}
 _RANK = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
 
 LEAK = "leak"
@@ -52,6 +60,18 @@ class Location:
     image: str | None = None  # image reference
     digest: str | None = None  # image digest
     object: str | None = None  # k8s "Kind/namespace/name[/container/env NAME]"
+
+    # Written out rather than generated: a frozen dataclass's __init__ sets each field through
+    # object.__setattr__, 2.5x the cost of one dict update, and a large scan builds tens of thousands of
+    # these (tests/test_findings.py checks this signature against the fields).
+    def __init__(self, source: str, path: str | None = None, line: int | None = None, commit: str | None = None,
+                 author: str | None = None, email: str | None = None, date: str | None = None,
+                 image: str | None = None, digest: str | None = None, object: str | None = None) -> None:
+        self.__dict__.update(source=source, path=path, line=line, commit=commit, author=author, email=email,
+                             date=date, image=image, digest=digest, object=object)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # positional values: half the pickle, no per-field setattr
+        return Location, tuple(self.__dict__.values())
 
     def display(self) -> str:
         where = self.path or self.object or self.image or "<input>"
@@ -75,6 +95,17 @@ class Finding:
     remediation: str = ""
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __init__(self, rule_id: str, kind: str, severity: Severity, location: Location, secret_sha256: str | None,
+                 preview: str, fingerprint: str, message: str, remediation: str = "", description: str = "",
+                 extra: dict[str, Any] | None = None) -> None:  # written out: see Location.__init__
+        self.__dict__.update(rule_id=rule_id, kind=kind, severity=severity, location=location,
+                             secret_sha256=secret_sha256, preview=preview, fingerprint=fingerprint, message=message,
+                             remediation=remediation, description=description,
+                             extra={} if extra is None else extra)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # workers send findings back pickled: see Location.__reduce__
+        return Finding, tuple(self.__dict__.values())
 
     def with_location(self, **changes: Any) -> Finding:
         return replace(self, location=replace(self.location, **changes))

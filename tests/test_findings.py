@@ -86,3 +86,42 @@ def test_severity_at_least():
     f = make(path="a")
     assert severity_at_least(f, Severity.LOW) and severity_at_least(f, Severity.MEDIUM)
     assert not severity_at_least(f, Severity.HIGH)
+
+
+@pytest.mark.parametrize("cls", [Location, Finding])
+def test_written_out_init_matches_the_fields(cls):
+    """Location and Finding spell out __init__ for speed: it must take exactly the dataclass fields, in
+    order, with the same defaults, and be immutable like the generated one."""
+    import dataclasses
+    import inspect
+
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    fields = dataclasses.fields(cls)
+    assert [p.name for p in params] == [f.name for f in fields]
+    for p, f in zip(params, fields):
+        if f.default is not dataclasses.MISSING:
+            assert p.default == f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            assert p.default is None  # None stands for a fresh default_factory() value
+        else:
+            assert p.default is inspect.Parameter.empty
+
+
+def test_findings_survive_pickling_as_workers_send_them():
+    import pickle
+
+    f = make(path="a", line=3, commit="c" * 40)
+    g = Finding(**{**f.__dict__, "severity": Severity.CRITICAL, "extra": {"days_left": 3}})
+    for x in (f, g):
+        y = pickle.loads(pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL))
+        assert y == x and y.extra == x.extra and y.severity is x.severity and y.location == x.location
+        assert hash(y) == hash(x)
+    with pytest.raises(dataclasses_frozen_error()):
+        f.rule_id = "other"  # type: ignore[misc]
+    assert make().extra == {} and make().extra is not make().extra
+
+
+def dataclasses_frozen_error() -> type[Exception]:
+    import dataclasses
+
+    return dataclasses.FrozenInstanceError
