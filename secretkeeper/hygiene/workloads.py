@@ -145,14 +145,20 @@ def bound_service_accounts(objects: list[KubeObject]) -> set[tuple[str | None, s
     return out
 
 
-def _is_bound(bound: set[tuple[str | None, str]], ns: str | None, name: str) -> bool:
-    return any(n == name and _same_ns(bns, ns) for bns, n in bound)
+def _is_bound(bound: dict[str, list[str | None]], ns: str | None, name: str) -> bool:
+    return any(_same_ns(bns, ns) for bns in bound.get(name, ()))
 
 
 def check_service_accounts(objects: list[KubeObject], pods: list[PodSpec]) -> list[Finding]:
     out: list[Finding] = []
-    bound = bound_service_accounts(objects)
+    # By name: a file of many workloads and accounts must not cost pods x accounts comparisons.
+    bound: dict[str, list[str | None]] = {}
+    for bns, bname in bound_service_accounts(objects):
+        bound.setdefault(bname, []).append(bns)
     accounts = {(o.namespace, o.name): o for o in objects if o.kind == "ServiceAccount"}
+    by_name: dict[str, list[tuple[str | None, KubeObject]]] = {}
+    for (ns, n), a in accounts.items():
+        by_name.setdefault(n, []).append((ns, a))
     for sa in accounts.values():
         auto = sa.body.get("automountServiceAccountToken")
         if auto is False or _is_bound(bound, sa.namespace, sa.name):
@@ -176,8 +182,7 @@ def check_service_accounts(objects: list[KubeObject], pods: list[PodSpec]) -> li
             continue
         if _is_bound(bound, obj.namespace, sa_name):
             continue  # it is granted API access here, so it needs the token
-        account = next((a for (ns, n), a in accounts.items() if n == sa_name and _same_ns(ns, obj.namespace)),
-                       None)
+        account = next((a for ns, a in by_name.get(sa_name, ()) if _same_ns(ns, obj.namespace)), None)
         if auto is None and account is not None and account.body.get("automountServiceAccountToken") is False:
             continue
         field = (*pod.path, "automountServiceAccountToken") if auto is not None else (*pod.path,)

@@ -8,6 +8,7 @@ they are located by `Kind/namespace/name[/...]` instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from collections.abc import Mapping
 
@@ -22,7 +23,8 @@ class KubeObject:
     lines: Mapping[FieldPath, int] = field(default_factory=dict)  # field path -> line of its key/item
     doc_line: int | None = None  # first line of the document in the file
 
-    @property
+    # Read once per object (the body is not changed after parsing): every check and finding asks again.
+    @cached_property
     def kind(self) -> str:
         return str(self.body.get("kind") or "")
 
@@ -30,7 +32,7 @@ class KubeObject:
     def api_version(self) -> str:
         return str(self.body.get("apiVersion") or "")
 
-    @property
+    @cached_property
     def metadata(self) -> dict[str, Any]:
         meta = self.body.get("metadata")
         return meta if isinstance(meta, dict) else {}
@@ -54,8 +56,12 @@ class KubeObject:
             path = path[:-1]
         return lines.get((), self.doc_line)
 
+    @cached_property
+    def _ref(self) -> str:
+        meta = self.metadata
+        return "/".join((self.kind or "Object", str(meta.get("namespace") or "") or "-",
+                         str(meta.get("name") or "") or "-"))
+
     def ref(self, *suffix: str) -> str:
         """`Kind/namespace/name[/suffix...]` — how findings name the object (namespace `-` if none)."""
-        meta = self.metadata  # once, not once per property: every finding names its object
-        return "/".join((self.kind or "Object", str(meta.get("namespace") or "") or "-",
-                         str(meta.get("name") or "") or "-", *suffix))
+        return "/".join((self._ref, *suffix)) if suffix else self._ref
