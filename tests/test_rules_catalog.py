@@ -55,15 +55,38 @@ def test_catalog_is_large_and_well_formed() -> None:
 def test_prefilter_must_match_the_tail_of_each_match() -> None:
     from secretkeeper.detect import Detector
     from secretkeeper.rules import rule_from_mapping
-    from secretkeeper.rules.examples import check_rule
+    from secretkeeper.rules.examples import check_rule, is_line_prefiltered
 
+    # `\s*` lets a match span lines: windows are placed by prefilter ends, so a head is not enough.
     base = {"id": "xml-pw", "description": "d", "severity": "high", "keywords": ["password"],
-            "regex": r"(?i)<[\w.-]{0,40}?password>(?P<secret>[^<\s]{8,64})</",
+            "regex": r"(?i)<[\w.-]{0,40}?password>\s*(?P<secret>[^<\s]{8,64})\s*</",
             "examples": {"true": ["<db.password>Zx9qW8erTy7u</db.password>"], "false": ["<password></password>"]}}
-    good = rule_from_mapping({**base, "prefilter": r"(?i)password>[^<\s]{8,64}</"}, "t", "custom")
+    good = rule_from_mapping({**base, "prefilter": r"(?i)password>\s*[^<\s]{8,64}\s*</"}, "t", "custom")
     bad = rule_from_mapping({**base, "prefilter": r"(?i)<[\w.-]{0,40}?password>"}, "t", "custom")  # a head, not a tail
     for rule, failures in ((good, 0), (bad, 1)):
+        assert not is_line_prefiltered(rule)
         detector = Detector([rule], backend="hyperscan", use_cache=False)
         assert [m.rule.id for m in detector.scan(rule.examples.true[0].encode(), "a.xml")] == ["xml-pw"]
         got = check_rule(detector, rule)
         assert len(got) == failures and all("prefilter" in str(f) for f in got)
+
+
+def test_a_line_rule_prefilter_may_stop_early_on_the_line() -> None:
+    """A rule confirmed on its hit lines needs its prefilter on each match's line, not at its end."""
+    from secretkeeper.detect import Detector
+    from secretkeeper.rules import rule_from_mapping
+    from secretkeeper.rules.examples import check_rule, is_line_prefiltered
+
+    base = {"id": "pw", "description": "d", "severity": "high", "keywords": ["password"],
+            "regex": r"(?i)password[ \t]*=[ \t]*(?P<secret>[a-z]*[0-9][a-z0-9]{7,})",
+            "examples": {"true": ["x = 1\npassword = qwkz4vbnrtmxlpa\ny = 2"], "false": ["password = letters"]}}
+    early = rule_from_mapping({**base, "prefilter": r"(?i)password[ \t]*=[ \t]*[a-z]*[0-9]"}, "t", "custom")
+    elsewhere = rule_from_mapping({**base, "prefilter": r"x = 1"}, "t", "custom")  # another line
+    for rule, failures in ((early, 0), (elsewhere, 1)):
+        assert is_line_prefiltered(rule)
+        detector = Detector([rule], backend="hyperscan", use_cache=False)
+        got = [str(f) for f in check_rule(detector, rule) if "prefilter" in str(f)]
+        assert len(got) == failures and all("on the line of the match" in f for f in got)
+    detector = Detector([early], backend="hyperscan", use_cache=False)
+    text = b"a\npassword = qwkz4vbnrtmxlpa ; password=zq9wkrtvbnm\npassword = letters\n"
+    assert [(m.line, m.secret) for m in detector.scan(text, "f")] == [(2, b"qwkz4vbnrtmxlpa"), (2, b"zq9wkrtvbnm")]

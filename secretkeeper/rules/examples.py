@@ -49,16 +49,39 @@ def check_rule(detector: Detector, rule: Rule) -> list[ExampleFailure]:
 
 
 def _check_prefilter(rule: Rule) -> list[ExampleFailure]:
-    """A rule's `prefilter` must match the tail of each of its matches: windows are placed by its ends."""
+    """A rule's `prefilter` must match the tail of each of its matches: windows are placed by its ends.
+
+    A rule confirmed line by line (its regex never spans lines and Hyperscan runs its prefilter exactly)
+    only needs the prefilter to match on each match's line, so it may stop early: at the first character
+    of the value that qualifies it, instead of reporting every later end.
+    """
     tail = re.compile(rule.prefilter.encode("utf-8")) if rule.prefilter else None
+    if tail is None:
+        return []
+    by_line = is_line_prefiltered(rule)
     out = []
     for i, text in enumerate(rule.examples.true):
         data = text.encode("utf-8")
         for m in rule.pattern.finditer(data):
-            if tail is not None and not any(tail.fullmatch(data, s, m.end()) for s in range(m.start(), m.end())):
-                out.append(ExampleFailure(rule.id, True, i, "prefilter does not match the end of the match"))
-                break
+            if any(tail.fullmatch(data, s, m.end()) for s in range(m.start(), m.end())):
+                continue
+            if by_line:
+                lo = data.rfind(b"\n", 0, m.start()) + 1
+                hi = data.find(b"\n", m.end())
+                if tail.search(data, lo, len(data) if hi < 0 else hi):
+                    continue
+            reason = "on the line of the match" if by_line else "the end of the match"
+            out.append(ExampleFailure(rule.id, True, i, f"prefilter does not match {reason}"))
+            break
     return out
+
+
+def is_line_prefiltered(rule: Rule) -> bool:
+    """Whether the engine confirms `rule` on its Hyperscan hit lines (see Detector._is_line_rule)."""
+    from secretkeeper.detect import _can_match_newline, _hs_source, _needs_prefilter_mode, hs_expression
+
+    expr = hs_expression(_hs_source(rule)).encode("utf-8")
+    return not _needs_prefilter_mode(re.compile(expr)) and not _can_match_newline(rule.pattern)
 
 
 def check_all(detector: Detector, rules: Iterable[Rule] | None = None) -> list[ExampleFailure]:
