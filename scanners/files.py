@@ -139,11 +139,12 @@ def _file(path: str, rel: str, st: os.stat_result, options: WalkOptions, skips: 
 
 
 def is_binary_name(relpath: str) -> bool:
-    # os.path.splitext's rule (leading dots of the base name start no extension), without its cost.
-    base = relpath[relpath.rfind("/") + 1 :].lstrip(".")
-    dot = base.rfind(".")
-    return dot > 0 and base[dot:].lower() in BINARY_EXTENSIONS
+    dot = relpath.rfind(".")
+    if dot < 0 or relpath[dot:].lower() not in BINARY_EXTENSIONS:  # most files: one slice, one lookup
+        return False
+    # os.path.splitext's rule: leading dots of the base name start no extension (`.png` is a name).
+    return relpath[relpath.rfind("/") + 1 : dot].strip(".") != ""
 
 
 def looks_binary(head: bytes) -> bool:
-    return b"\x00" in head[:SNIFF_BYTES]
+    return head.find(b"\x00", 0, SNIFF_BYTES) >= 0  # no slice: a copy of 8000 bytes per file

@@ -62,5 +62,8 @@ class PathMatcher(hscache.Database):
             return [i for i, p in enumerate(self.patterns) if p.search(path)]
         hits: list[int] = []
         self.db.scan(path.encode("ascii"), match_event_handler=_collect, context=hits, scratch=self.db.scratch)
-        hits.extend(i for i in self.by_re if self.patterns[i].search(path))
-        return sorted(hits)
+        if self.by_re:
+            hits.extend(i for i in self.by_re if self.patterns[i].search(path))
+        if len(hits) > 1:
+            hits.sort()
+        return hits
