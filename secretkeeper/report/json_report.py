@@ -59,7 +59,20 @@ def to_document(result: ScanResult) -> dict[str, Any]:
     }
 
 
-_compact = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
+def _compact_encoder() -> Any:
+    """One line of JSON per value. `JSONEncoder.encode` builds a new C encoder on every call; a report
+    of tens of thousands of findings reuses one (same output: ASCII, `, ` and `: ` separators)."""
+    from json import encoder
+
+    plain = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "))
+    if encoder.c_make_encoder is None:  # pragma: no cover - an interpreter without the C accelerator
+        return plain.encode
+    c_encode = encoder.c_make_encoder(None, plain.default, encoder.encode_basestring_ascii, None, ": ", ", ",
+                                      False, False, True)
+    return lambda value: "".join(c_encode(value, 0))
+
+
+_compact = _compact_encoder()
 
 
 def render(result: ScanResult, *, color: bool = False) -> str:
