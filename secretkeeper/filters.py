@@ -256,4 +256,4 @@ def shannon_entropy(data: bytes) -> float:
     return max(0.0, math.log2(n) - total / n)
 
 
-_C_LOG_C = [0.0] + [c * math.log2(c) for c in range(1, 4097)]
+_C_LOG_C = [0.0] + [c * math.log2(c) for c in range(1, 257)]  # candidates are short; longer ones use math
