@@ -7,6 +7,7 @@ than it saves.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import stat
@@ -26,6 +27,7 @@ from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, me
 
 MARKER_MANIFEST, MARKER_CERTIFICATE = MARKERS
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+_NOT_A_FILE = (errno.EISDIR, errno.EAGAIN, errno.EWOULDBLOCK)  # read() on a directory, an empty FIFO...
 
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
 _BATCH_FILES = 256
@@ -128,22 +130,24 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
             return []
     # Raw fd reads sized from the walk's stat: one read syscall into a right-sized buffer (a
     # `read(max_size + 1)` allocates max_size for every file); a file that grew is read on.
-    # O_NONBLOCK + fstat: a file swapped for a FIFO after the walk must not hang the scan.
+    # O_NONBLOCK: a file swapped for a FIFO after the walk must not hang the scan. A read shorter than
+    # the walk's size (a file that shrank, or is no longer a regular file) is checked with fstat; the
+    # usual read is not (a syscall per file saved).
     try:
         fd = os.open(entry.path, _OPEN_FLAGS)
     except OSError:
         stats.skipped.add("unreadable", rel)
         return []
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            stats.skipped.add("special", rel)
-            return []
         want = min(entry.size, max_size) + 1
         data = os.read(fd, want)
+        if len(data) < want - 1 and not stat.S_ISREG(os.fstat(fd).st_mode):
+            stats.skipped.add("special", rel)
+            return []
         if len(data) == want and want <= max_size:
             data += os.read(fd, max_size + 1 - want)
-    except OSError:
-        stats.skipped.add("unreadable", rel)
+    except OSError as exc:
+        stats.skipped.add("special" if exc.errno in _NOT_A_FILE else "unreadable", rel)
         return []
     finally:
         os.close(fd)
