@@ -61,7 +61,8 @@ class PathMatcher(hscache.Database):
         if self.db is None or not path.isascii():
             return [i for i, p in enumerate(self.patterns) if p.search(path)]
         hits: list[int] = []
-        self.db.scan(path.encode("ascii"), match_event_handler=_collect, context=hits, scratch=self.db.scratch)
+        # Positional arguments: the binding's keyword parsing costs as much as scanning a path.
+        self.db.scan(path.encode("ascii"), _collect, 0, hits, self.db.scratch)
         if self.by_re:
             hits.extend(i for i in self.by_re if self.patterns[i].search(path))
         if len(hits) > 1:
