@@ -11,10 +11,13 @@ import fnmatch
 import os
 import re
 import stat
+from stat import S_ISREG
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
+from typing import NamedTuple
 
 DEFAULT_EXCLUDED_DIRS = (
     ".git", ".hg", ".svn", "node_modules", "bower_components", ".venv", "venv", "env", ".env.d",
@@ -30,8 +33,9 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 SNIFF_BYTES = 8000  # git's heuristic: a NUL in the first 8000 bytes means binary
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(NamedTuple):
+    """A file the walk found (a tuple: one per file, made and pickled to workers by the ten thousand)."""
+
     path: str  # absolute or as given
     relpath: str  # relative to the scan root, '/'-separated
     size: int
@@ -97,20 +101,22 @@ def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry
         directory, rel = stack.pop()
         try:
             with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=_NAME)
         except OSError:
             skips.add("unreadable", rel or directory)
             continue
         subdirs = []
+        prefix = f"{rel}/" if rel else ""
         for entry in entries:
-            erel = f"{rel}/{entry.name}" if rel else entry.name
+            name = entry.name
+            erel = prefix + name
             try:
                 if entry.is_symlink():
                     skips.add("symlink", erel)
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name in dir_names or (excluded and excluded.match(erel)):
-                        if entry.name not in _VCS_DIRS:  # history is scanned on its own; not news
+                    if name in dir_names or (excluded and excluded.match(erel)):
+                        if name not in _VCS_DIRS:  # history is scanned on its own; not news
                             skips.add("excluded", erel + "/")
                         continue
                     subdirs.append((entry.path, erel))
@@ -125,8 +131,14 @@ def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry
             except OSError:
                 skips.add("unreadable", erel)
                 continue
-            yield from _file(entry.path, erel, st, options, skips)
+            if not S_ISREG(st.st_mode):  # replaced since the directory was read
+                skips.add("special", erel)
+            elif st.st_size:  # empty files hold nothing
+                yield FileEntry(entry.path, erel, st.st_size)
         stack.extend(reversed(subdirs))
+
+
+_NAME = attrgetter("name")
 
 
 def _file(path: str, rel: str, st: os.stat_result, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry]:

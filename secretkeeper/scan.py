@@ -301,13 +301,15 @@ def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> 
 def _walk_roots(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
     for root, prefix in zip(roots, display_paths(roots)):
         try:
-            for entry in walk(root, walk_opts, skips):
-                shown = entry.relpath
-                if prefix and root.is_dir():
-                    shown = f"{prefix}/{entry.relpath}" if prefix != "." else entry.relpath
-                elif prefix:
-                    shown = prefix
-                yield entry, shown
+            if not prefix or prefix == ".":
+                for entry in walk(root, walk_opts, skips):
+                    yield entry, entry.relpath
+            elif root.is_dir():  # once per root, not once per file
+                for entry in walk(root, walk_opts, skips):
+                    yield entry, f"{prefix}/{entry.relpath}"
+            else:
+                for entry in walk(root, walk_opts, skips):
+                    yield entry, prefix
         except FileNotFoundError:  # removed since collect_files checked it; walk() counted the skip
             continue
 
