@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Sequence
 
-from secretkeeper import hscache
+from secretkeeper import hscache, rxcache
 from secretkeeper.filters import FILTERS, shannon_entropy
 from secretkeeper.findings import Finding, Location
 from secretkeeper.pathmatch import PathMatcher
 from secretkeeper.regextext import atom_end, class_end, group_end
-from secretkeeper.rules import Allowlist, Rule
+from secretkeeper.rules import Allowlist, Rule, confirmation_pattern
 from secretkeeper.validators import registry as validator_registry
 
 try:  # pragma: no cover - exercised through both backends in tests
@@ -555,6 +555,8 @@ class Detector:
         self.path_rules = [r for r in self.rules if r.path]
         self._paths = PathMatcher([r.path_pattern for r in self.path_rules], use_cache=use_cache)
         self.near_rules = [r for r in self.rules if r.near and not r.path]
+        if catalog is not None:  # their compiled confirmation regexes come from the cache
+            rxcache.register([r.regex for r in catalog], confirmation_pattern, use_cache)
         prefilterable = [r for r in self.rules if not r.path and not r.near]
         if backend == "auto":
             backend = "hyperscan" if _hs is not None else "re"
