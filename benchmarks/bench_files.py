@@ -38,6 +38,7 @@ from common import (
     Synth,
     best_of,
     cores,
+    counted,
     data_dir,
     log,
     run,
@@ -335,8 +336,8 @@ def sk_scan(tree: Path, jobs: int, cache: Path, code: Path | None = None) -> obj
     if code is not None:
         # `python -c` puts its working directory first on sys.path, ahead of the editable install: run it there.
         cmd = [str(SECRETKEEPER.parent / "python"), "-c", "from secretkeeper.cli import main; main()"]
-    return run([*cmd, "scan", str(tree), "--no-history", "-f", "json", "--jobs", str(jobs), "--no-progress"],
-               env=env, cwd=code, capture=False, ok=(0, 1))
+    return counted([*cmd, "scan", str(tree), "--no-history", "-f", "json", "--jobs", str(jobs), "--no-progress"],
+                   env=env, cwd=code, ok=(0, 1))
 
 
 def revision_checkout(rev: str) -> tuple[Path, str]:
@@ -498,20 +499,28 @@ def measure_tree(tree: Path, cache: Path, code: Path | None = None) -> dict[str,
                            ok=(0, 1)).stdout or b"{}")
     findings = found.get("findings", []) if isinstance(found, dict) else []
     log(f"{tree.name}: {nfiles} files, {nbytes / MB:.0f} MB; warm-up {warmup.seconds:.1f} s; {len(findings)} findings")
-    earlier = None
+    earlier, earlier_all = None, []
     if code is not None:
         sk_scan(tree, 1, cache.with_name("rev"), code)  # its own rule cache, warm
         runs = [(sk_scan(tree, 1, cache), sk_scan(tree, 1, cache.with_name("rev"), code)) for _ in range(3)]
         j1_all = [ours for ours, _ in runs]
         j1 = min(j1_all, key=lambda r: r.seconds)
-        earlier = min((theirs for _, theirs in runs), key=lambda r: r.seconds)
+        earlier_all = [theirs for _, theirs in runs]
+        earlier = min(earlier_all, key=lambda r: r.seconds)
         log(f"jobs1 {j1.cpu_seconds:.2f} s CPU, {code.name} {earlier.cpu_seconds:.2f} s CPU (interleaved)")
     else:
         j1, j1_all = best_of(3, lambda: sk_scan(tree, 1, cache))
     j2, j2_all = best_of(3, lambda: sk_scan(tree, 2, cache))
     log(f"jobs1 {j1.seconds:.2f} s (CPU {j1.cpu_seconds:.2f} s), jobs2 {j2.seconds:.2f} s")
     return {"files": nfiles, "mb": nbytes / MB, "findings": findings, "j1": j1, "j2": j2, "earlier": earlier,
+            "cycles": (_fewest(j1_all, "cycles"), _fewest(earlier_all, "cycles")),
+            "instructions": (_fewest(j1_all, "instructions"), _fewest(earlier_all, "instructions")),
             "rss": max(r.max_rss_mb for r in j1_all + j2_all), "density": keyword_density(tree)}
+
+
+def _fewest(runs: list, what: str) -> int | None:
+    counts = [getattr(r, what) for r in runs if getattr(r, what)]
+    return min(counts) if counts else None
 
 
 _KEYWORD_LINE = re.compile(rb"(?i)passw|secret|token|api[_.-]?key|credential|auth|pwd|private[_.-]?key")
@@ -604,7 +613,13 @@ def main() -> int:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     speedups = "; ".join(f"{name} tree {r.cpu_seconds:.2f} → {got[name]['j1'].cpu_seconds:.2f} CPU-s "
                          f"({r.cpu_seconds / got[name]['j1'].cpu_seconds:.1f}×)" for name, r in earlier.items())
-    compare_text = (f"\nAgainst the code at {sha}, runs alternating on the same machine: {speedups}.\n"
+    cycles = "; ".join(f"{name} tree {g['cycles'][1] / 1e9:.1f} → {g['cycles'][0] / 1e9:.1f} G cycles "
+                       f"({g['cycles'][1] / g['cycles'][0]:.2f}×), instructions {g['instructions'][1] / 1e9:.1f} → "
+                       f"{g['instructions'][0] / 1e9:.1f} G"
+                       for name, g in got.items() if all(g["cycles"]) and all(g["instructions"]))
+    compare_text = (f"\nAgainst the code at {sha}, runs alternating on the same machine: {speedups}."
+                    + (f" User-space cycles and instructions of the same runs (`perf stat`; CPU time also counts "
+                       f"time stolen by other tenants, cycles do not): {cycles}." if cycles else "") + "\n"
                     if earlier else "")
     findings_text = "\n".join(tops)
     print(f"""## Files: throughput, memory, start-up
