@@ -37,7 +37,6 @@ import hashlib
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -232,6 +231,8 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
 
 
 def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    import tomllib  # only when the catalog cache misses or a rule file is given: its regexes cost start-up
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
