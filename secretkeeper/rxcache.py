@@ -34,7 +34,7 @@ except (ImportError, AttributeError):  # pragma: no cover - not CPython 3.11+
     _ENGINE = ""
 
 FORMAT = 1
-_pending: tuple[list[str], Callable[[str], bytes], bool] | None = None
+_pending: tuple[list[str], Callable[[str], bytes]] | None = None
 _table: dict[str, tuple[Any, ...]] | None = None
 
 
@@ -45,18 +45,20 @@ def register(regexes: Sequence[str], prepare: Callable[[str], bytes], use_cache:
     if _sre is None or not use_cache:
         return
     if _pending is None or _pending[0] != list(regexes):
-        _pending, _table = (list(regexes), prepare, use_cache), None
+        _pending, _table = (list(regexes), prepare), None
 
 
 def compile(regex: str, prepare: Callable[[str], bytes]) -> re.Pattern[bytes]:
-    """`re.compile(prepare(regex))`, from the cache when `regex` belongs to the registered catalog."""
+    """`re.compile(prepare(regex))`, from the cache when `regex` belongs to the registered catalog and
+    its entry was compiled from the same prepared text (the cache is keyed by the regexes as written)."""
+    pattern = prepare(regex)
     parts = _lookup(regex)
-    if parts is not None:
+    if parts is not None and parts[0] == pattern:
         try:
             return _sre.compile(*parts)  # type: ignore[no-any-return,union-attr]
-        except Exception as exc:  # noqa: BLE001 - an engine that changed shape: never again this run
+        except Exception as exc:  # an engine that changed shape: never again this run
             _disable(f"cached regex rejected ({type(exc).__name__})")
-    return re.compile(prepare(regex))
+    return re.compile(pattern)
 
 
 def _lookup(regex: str) -> tuple[Any, ...] | None:
@@ -74,10 +76,10 @@ def _disable(why: str) -> None:
     _pending, _table = None, {}
 
 
-def _load_or_build(regexes: list[str], prepare: Callable[[str], bytes], use_cache: bool) -> dict[str, tuple[Any, ...]]:
+def _load_or_build(regexes: list[str], prepare: Callable[[str], bytes]) -> dict[str, tuple[Any, ...]]:
     key = hashlib.sha256(json.dumps([FORMAT, _ENGINE, regexes]).encode()).hexdigest()[:32]
     path: Path = hscache.cache_dir() / f"rx-{key}.marshal"
-    header, payload = hscache.cached(path, use_cache, lambda: ({"format": FORMAT}, marshal.dumps(_build(regexes, prepare))))
+    _header, payload = hscache.cached(path, True, lambda: ({"format": FORMAT}, marshal.dumps(_build(regexes, prepare))))
     try:
         table = marshal.loads(payload)
         if isinstance(table, dict):
@@ -97,7 +99,7 @@ def _build(regexes: list[str], prepare: Callable[[str], bytes]) -> dict[str, tup
         try:
             parsed = _parser.parse(pattern, 0)
             code = _compiler._code(parsed, 0)
-        except Exception:  # noqa: BLE001 - an invalid regex fails later, where it is reported by name
+        except Exception:  # an invalid regex fails later, where it is reported by name
             continue
         groupindex = {name: int(i) for name, i in parsed.state.groupdict.items()}
         indexgroup: list[str | None] = [None] * parsed.state.groups

@@ -59,3 +59,17 @@ def test_without_the_cache_nothing_is_written(fresh_cache):
     rxcache.register([r.regex for r in rules], confirmation_pattern, use_cache=False)
     rxcache.compile(rules[0].regex, confirmation_pattern)
     assert not list(fresh_cache.glob("rx-*"))
+
+
+def test_an_entry_compiled_from_other_prepared_text_is_not_used(fresh_cache):
+    """The cache is keyed by the regexes as written: if how they are prepared changes, its entries must
+    not stand in for the new text."""
+    rules = load_builtin_rules()[:5]
+    rxcache.register([r.regex for r in rules], confirmation_pattern)
+    rxcache.compile(rules[0].regex, confirmation_pattern)  # builds the cache from confirmation_pattern
+    rxcache._table = None
+
+    def other(regex: str) -> bytes:
+        return b"(?:" + confirmation_pattern(regex) + b")"
+
+    assert rxcache.compile(rules[0].regex, other).pattern == other(rules[0].regex)
