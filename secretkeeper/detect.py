@@ -311,6 +311,13 @@ def hs_expression(regex: str) -> str:
     return _relax_repeats(_prefilter_expr(_trim_for_prefilter(_consume_leading_lookbehinds(regex))))
 
 
+def line_prefiltered(rule: Rule) -> bool:
+    """Whether Hyperscan runs the rule's expression exactly and its matches never span lines: then the
+    engine confirms it on its hit lines only, and its prefilter need only match on each match's line."""
+    return (not _needs_prefilter_mode(re.compile(hs_expression(_hs_source(rule)).encode("utf-8")))
+            and not _can_match_newline(rule.pattern))
+
+
 _NEGATED_ESCAPES = {"\\w": "\\W", "\\W": "\\w", "\\d": "\\D", "\\D": "\\d", "\\s": "\\S", "\\S": "\\s"}
 
 
@@ -579,7 +586,7 @@ class Detector:
         self._validators = validator_registry()
         self._unmarked = [m for m in MARKERS if m not in getattr(self.prefilter, "markers", ())]
 
-    def _is_line_rule(self, rule: Rule) -> bool:
+    def _is_line_rule(self, rule: Rule) -> bool:  # line_prefiltered(rule), as this engine compiled it
         known = self._line_rule.get(rule.id)
         if known is None:
             known = self._line_rule[rule.id] = rule.id in self._exact and not _can_match_newline(rule.pattern)

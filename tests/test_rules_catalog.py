@@ -53,9 +53,9 @@ def test_catalog_is_large_and_well_formed() -> None:
 
 
 def test_prefilter_must_match_the_tail_of_each_match() -> None:
-    from secretkeeper.detect import Detector
+    from secretkeeper.detect import Detector, line_prefiltered
     from secretkeeper.rules import rule_from_mapping
-    from secretkeeper.rules.examples import check_rule, is_line_prefiltered
+    from secretkeeper.rules.examples import check_rule
 
     # `\s*` lets a match span lines: windows are placed by prefilter ends, so a head is not enough.
     base = {"id": "xml-pw", "description": "d", "severity": "high", "keywords": ["password"],
@@ -64,7 +64,7 @@ def test_prefilter_must_match_the_tail_of_each_match() -> None:
     good = rule_from_mapping({**base, "prefilter": r"(?i)password>\s*[^<\s]{8,64}\s*</"}, "t", "custom")
     bad = rule_from_mapping({**base, "prefilter": r"(?i)<[\w.-]{0,40}?password>"}, "t", "custom")  # a head, not a tail
     for rule, failures in ((good, 0), (bad, 1)):
-        assert not is_line_prefiltered(rule)
+        assert not line_prefiltered(rule)
         detector = Detector([rule], backend="hyperscan", use_cache=False)
         assert [m.rule.id for m in detector.scan(rule.examples.true[0].encode(), "a.xml")] == ["xml-pw"]
         got = check_rule(detector, rule)
@@ -73,9 +73,9 @@ def test_prefilter_must_match_the_tail_of_each_match() -> None:
 
 def test_a_line_rule_prefilter_may_stop_early_on_the_line() -> None:
     """A rule confirmed on its hit lines needs its prefilter on each match's line, not at its end."""
-    from secretkeeper.detect import Detector
+    from secretkeeper.detect import Detector, line_prefiltered
     from secretkeeper.rules import rule_from_mapping
-    from secretkeeper.rules.examples import check_rule, is_line_prefiltered
+    from secretkeeper.rules.examples import check_rule
 
     base = {"id": "pw", "description": "d", "severity": "high", "keywords": ["password"],
             "regex": r"(?i)password[ \t]*=[ \t]*(?P<secret>[a-z]*[0-9][a-z0-9]{7,})",
@@ -83,7 +83,7 @@ def test_a_line_rule_prefilter_may_stop_early_on_the_line() -> None:
     early = rule_from_mapping({**base, "prefilter": r"(?i)password[ \t]*=[ \t]*[a-z]*[0-9]"}, "t", "custom")
     elsewhere = rule_from_mapping({**base, "prefilter": r"x = 1"}, "t", "custom")  # another line
     for rule, failures in ((early, 0), (elsewhere, 1)):
-        assert is_line_prefiltered(rule)
+        assert line_prefiltered(rule)
         detector = Detector([rule], backend="hyperscan", use_cache=False)
         got = [str(f) for f in check_rule(detector, rule) if "prefilter" in str(f)]
         assert len(got) == failures and all("on the line of the match" in f for f in got)

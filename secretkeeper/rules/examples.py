@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from collections.abc import Iterable
 
-from secretkeeper.detect import Detector
+from secretkeeper.detect import Detector, line_prefiltered
 from secretkeeper.rules import Rule
 
 DEFAULT_EXAMPLE_PATH = "example.txt"
@@ -55,10 +55,8 @@ def _check_prefilter(rule: Rule) -> list[ExampleFailure]:
     only needs the prefilter to match on each match's line, so it may stop early: at the first character
     of the value that qualifies it, instead of reporting every later end.
     """
-    tail = re.compile(rule.prefilter.encode("utf-8")) if rule.prefilter else None
-    if tail is None:
-        return []
-    by_line = is_line_prefiltered(rule)
+    tail = re.compile(rule.prefilter.encode("utf-8"))  # check_rule calls this for rules with a prefilter
+    by_line = line_prefiltered(rule)
     out = []
     for i, text in enumerate(rule.examples.true):
         data = text.encode("utf-8")
@@ -74,14 +72,6 @@ def _check_prefilter(rule: Rule) -> list[ExampleFailure]:
             out.append(ExampleFailure(rule.id, True, i, f"prefilter does not match {reason}"))
             break
     return out
-
-
-def is_line_prefiltered(rule: Rule) -> bool:
-    """Whether the engine confirms `rule` on its Hyperscan hit lines (see Detector._is_line_rule)."""
-    from secretkeeper.detect import _can_match_newline, _hs_source, _needs_prefilter_mode, hs_expression
-
-    expr = hs_expression(_hs_source(rule)).encode("utf-8")
-    return not _needs_prefilter_mode(re.compile(expr)) and not _can_match_newline(rule.pattern)
 
 
 def check_all(detector: Detector, rules: Iterable[Rule] | None = None) -> list[ExampleFailure]:
