@@ -11,7 +11,6 @@ import fnmatch
 import os
 import re
 import stat
-from stat import S_ISREG
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +90,8 @@ def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry
         skips.add("unreadable", str(root))
         raise FileNotFoundError(f"{root}: {exc.strerror}") from None
     if stat.S_ISREG(st.st_mode):
-        yield from _file(str(root), root.name, st, options, skips)
+        if st.st_size:  # empty files hold nothing
+            yield FileEntry(str(root), root.name, st.st_size)
         return
     if not stat.S_ISDIR(st.st_mode):
         skips.add("special", str(root))
@@ -131,7 +131,7 @@ def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry
             except OSError:
                 skips.add("unreadable", erel)
                 continue
-            if not S_ISREG(st.st_mode):  # replaced since the directory was read
+            if not stat.S_ISREG(st.st_mode):  # replaced since the directory was read
                 skips.add("special", erel)
             elif st.st_size:  # empty files hold nothing
                 yield FileEntry(entry.path, erel, st.st_size)
@@ -139,15 +139,6 @@ def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry
 
 
 _NAME = attrgetter("name")
-
-
-def _file(path: str, rel: str, st: os.stat_result, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry]:
-    if not stat.S_ISREG(st.st_mode):
-        skips.add("special", rel)
-        return
-    if st.st_size == 0:
-        return
-    yield FileEntry(path, rel, st.st_size)
 
 
 def is_binary_name(relpath: str) -> bool:

@@ -314,16 +314,12 @@ def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> 
 
 def _walk_roots(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
     for root, prefix in zip(roots, display_paths(roots)):
+        # Shown as: the relpath (one root, or the cwd), `prefix/relpath` (a directory root), `prefix` (a
+        # file root). The root's kind is read once, not once per file.
+        head = "" if not prefix or prefix == "." else f"{prefix}/" if root.is_dir() else None
         try:
-            if not prefix or prefix == ".":
-                for entry in walk(root, walk_opts, skips):
-                    yield entry, entry.relpath
-            elif root.is_dir():  # once per root, not once per file
-                for entry in walk(root, walk_opts, skips):
-                    yield entry, f"{prefix}/{entry.relpath}"
-            else:
-                for entry in walk(root, walk_opts, skips):
-                    yield entry, prefix
+            for entry in walk(root, walk_opts, skips):
+                yield entry, prefix if head is None else head + entry.relpath
         except FileNotFoundError:  # removed since collect_files checked it; walk() counted the skip
             continue
 
