@@ -457,28 +457,32 @@ REAL_SUFFIXES = (".py", ".pyi", ".json", ".toml", ".cfg", ".ini", ".txt", ".md",
                   ".html", ".js", ".css", ".xml", ".sh", ".c", ".h")
 
 
-def real_sources() -> list[Path]:
-    """Text files of the Python standard library and of this project's installed dependencies: real code,
-    with the density of secret-like words real code has (3.3%), for a tree no generator shaped."""
+def real_sources() -> list[tuple[Path, Path]]:
+    """(file, its path under `stdlib/` or `packages/`) for the text files of the Python standard library and
+    of this project's installed dependencies: real code, with the density of secret-like words real code
+    has (3.3%), for a tree no generator shaped. In a fixed order, so the tree is the same in every run."""
     import sysconfig
 
+    paths = sysconfig.get_paths()
+    bases = [("stdlib", Path(paths["stdlib"]))]
+    if Path(paths["purelib"]) != bases[0][1]:
+        bases.append(("packages", Path(paths["purelib"])))
     out = []
-    for base in {Path(sysconfig.get_paths()["stdlib"]), Path(sysconfig.get_paths()["purelib"])}:
+    for label, base in bases:
         for p in sorted(base.rglob("*")):
             if p.suffix in REAL_SUFFIXES and p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts:
-                out.append(p)
+                out.append((p, Path(label) / p.relative_to(base)))
     return out
 
 
 def copy_real_tree(root: Path, target_bytes: int) -> None:
-    """`copy-N/<library path>` for N = 1, 2, ... until `target_bytes`: the sources are ~100-200 MB, so the
-    tree repeats them (under names the default excludes such as `site-packages` do not skip)."""
+    """`copy-N/<stdlib|packages>/<path>` for N = 1, 2, ... until `target_bytes`: the sources are ~100-400 MB,
+    so the tree repeats them (under names the default excludes such as `site-packages` do not skip)."""
     sources = real_sources()
     total, n = 0, 0
     while total < target_bytes and sources:
         n += 1
-        for src in sources:
-            rel = Path(*[part for part in src.parts if part != "/"][-4:])  # enough of the path to stay unique
+        for src, rel in sources:
             dest = root / f"copy-{n}" / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             data = src.read_bytes()
@@ -547,7 +551,7 @@ def main() -> int:
         "stress": data_dir("files-tree", GENERATOR_VERSION, lambda p: generate_tree(p, TREE_MB * MB)),
         "typical": data_dir("files-tree-typical", f"{GENERATOR_VERSION}-typical",
                             lambda p: generate_tree(p, TREE_MB * MB, profile="typical")),
-        "real-sources": data_dir("files-tree-real", f"real-v1-{TREE_MB}MB-py{sys.version_info[0]}.{sys.version_info[1]}",
+        "real-sources": data_dir("files-tree-real", f"real-v2-{TREE_MB}MB-py{sys.version_info[0]}.{sys.version_info[1]}",
                                  lambda p: copy_real_tree(p, TREE_MB * MB)),
     }
     cache_root = Path(tempfile.mkdtemp(prefix="sk-bench-cache-", dir=work_dir("files")))
