@@ -467,11 +467,15 @@ def real_sources() -> list[tuple[Path, Path]]:
     bases = [("stdlib", Path(paths["stdlib"]))]
     if Path(paths["purelib"]) != bases[0][1]:
         bases.append(("packages", Path(paths["purelib"])))
+    from scanners.files import DEFAULT_EXCLUDED_DIRS  # what the scan would skip (the stdlib's site-packages)
+
+    skipped = set(DEFAULT_EXCLUDED_DIRS)
     out = []
     for label, base in bases:
         for p in sorted(base.rglob("*")):
-            if p.suffix in REAL_SUFFIXES and p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts:
-                out.append((p, Path(label) / p.relative_to(base)))
+            rel = p.relative_to(base)
+            if p.suffix in REAL_SUFFIXES and not skipped.intersection(rel.parts) and p.is_file() and not p.is_symlink():
+                out.append((p, Path(label) / rel))
     return out
 
 
@@ -551,7 +555,7 @@ def main() -> int:
         "stress": data_dir("files-tree", GENERATOR_VERSION, lambda p: generate_tree(p, TREE_MB * MB)),
         "typical": data_dir("files-tree-typical", f"{GENERATOR_VERSION}-typical",
                             lambda p: generate_tree(p, TREE_MB * MB, profile="typical")),
-        "real-sources": data_dir("files-tree-real", f"real-v2-{TREE_MB}MB-py{sys.version_info[0]}.{sys.version_info[1]}",
+        "real-sources": data_dir("files-tree-real", f"real-v3-{TREE_MB}MB-py{sys.version_info[0]}.{sys.version_info[1]}",
                                  lambda p: copy_real_tree(p, TREE_MB * MB)),
     }
     cache_root = Path(tempfile.mkdtemp(prefix="sk-bench-cache-", dir=work_dir("files")))
