@@ -449,7 +449,6 @@ class _HsGroup(hscache.Database):
         return modes, _hs.dumpb(db)
 
 
-
 class _HyperscanPrefilter:
     """All prefilterable rules: built-in and custom rules in separate Hyperscan databases."""
 
