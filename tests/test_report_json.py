@@ -81,3 +81,30 @@ def test_each_finding_line_is_its_to_dict():
     lines = [line.strip().rstrip(",") for line in text.splitlines() if line.startswith('    {"rule_id"')]
     assert [json.loads(line) for line in lines] == [f.to_dict() for f in findings]
     assert json.loads(text)["findings"] == [f.to_dict() for f in findings]
+
+
+def test_rows_are_the_compact_json_of_each_dict(monkeypatch):
+    """The report writes findings without building their dicts: byte for byte what json writes for
+    `to_dict()`, for every location field, odd characters, a non-int line, and a memo that starts over."""
+    import dataclasses
+
+    from secretkeeper.findings import Finding, Location
+    from secretkeeper.report import json_report
+
+    every = {f.name: f"{f.name} \"é\" \\ \x7f\t" for f in dataclasses.fields(Location)}
+    findings = [
+        Finding("r-1", "leak", Severity.HIGH, Location(**{**every, "line": 7}), "ab" * 32, "ghp_…", "f" * 40,
+                "msg\twith\ncontrol \u2028 \"q\"", "fix ✓", "desc"),
+        Finding("k8s-x", "hygiene", Severity.LOW, Location("manifest", "a.yaml", None, object="Pod/ns/p"), None, "",
+                "0" * 40, "plain message", extra={"days_left": -3, "in_head": True, "blob": None}),
+        Finding("k8s-x", "hygiene", Severity.LOW, Location("manifest", "a.yaml", True, object="Pod/ns/p"), None, "",
+                "0" * 40, "plain message"),
+        Finding("g", "leak", Severity.CRITICAL, Location("image", image="img:1", digest="sha256:" + "0" * 64), "cd" * 32,
+                "…", "1" * 40, "m", "", ""),
+    ]
+    monkeypatch.setattr(json_report._FindingRows, "_MEMO_LIMIT", 3)
+    rows = json_report._FindingRows()
+    assert [rows.row(f) for f in findings * 3] == [json_report._compact(f.to_dict()) for f in findings * 3]
+    assert len(rows.memo) <= 3
+    text = render(result(findings), "json")
+    assert json.loads(text)["findings"] == [f.to_dict() for f in findings]

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from json.encoder import encode_basestring_ascii as _escape
 from typing import TYPE_CHECKING, Any
 
 from secretkeeper import __version__
+
+from secretkeeper.findings import Finding
 
 if TYPE_CHECKING:
     from secretkeeper.scan import ScanResult
@@ -48,13 +51,14 @@ def summary(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def to_document(result: ScanResult) -> dict[str, Any]:
+def to_document(result: ScanResult, *, findings: bool = True) -> dict[str, Any]:
+    """The report as plain values; `findings=False` leaves that list empty (`render` writes it itself)."""
     return {
         "version": SCHEMA_VERSION,
         "tool": {"name": "secretkeeper", "version": __version__},
         "roots": result.roots,
         "summary": summary(result),
-        "findings": [f.to_dict() for f in result.findings],
+        "findings": [f.to_dict() for f in result.findings] if findings else [],
         "skipped": [{"path": p, "reason": r} for p, r in result.stats.skipped.paths],
     }
 
@@ -75,12 +79,72 @@ def _compact_encoder() -> Any:
 _compact = _compact_encoder()
 
 
+def _string(value: str) -> str:
+    """`encode_basestring_ascii(value)`: json's escaper costs ~40 instructions a character, and a
+    printable ASCII string without quotes or backslashes is its own JSON between quotes."""
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return _escape(value)
+
+
+class _FindingRows:
+    """One finding's line, exactly `_compact(finding.to_dict())` (a test holds them equal), without
+    building the dict: a report of 30k Kubernetes hygiene findings spent more on JSON than on parsing
+    the YAML. The JSON of strings that repeat from finding to finding (rule id, remediation,
+    description, path, object) is kept."""
+
+    _MEMO_LIMIT = 1 << 16  # distinct strings kept; past that the memo starts over (memory stays bounded)
+
+    def __init__(self) -> None:
+        self.memo: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        memo = self.memo
+        out = memo.get(value)
+        if out is None:
+            if len(memo) >= self._MEMO_LIMIT:
+                memo.clear()
+            out = memo[value] = _string(value)
+        return out
+
+    def row(self, f: Finding) -> str:
+        # Written out field by field: in CPython 3.11 every tuple built or function called here costs
+        # hundreds of instructions, as much as the rest of the row.
+        memo, text = self.memo, self.text
+        loc = f.location
+        where = f'"source": {memo.get(loc.source) or text(loc.source)}'
+        if loc.path is not None:
+            where += f', "path": {memo.get(loc.path) or text(loc.path)}'
+        if loc.line is not None:
+            where += f', "line": {loc.line if type(loc.line) is int else _compact(loc.line)}'
+        if loc.commit is not None or loc.author is not None or loc.email is not None or loc.date is not None:
+            where += "".join(f", {_string(k)}: {_compact(v) if type(v) is not str else text(v)}"
+                             for k, v in (("commit", loc.commit), ("author", loc.author), ("email", loc.email),
+                                          ("date", loc.date)) if v is not None)
+        if loc.image is not None or loc.digest is not None:
+            where += "".join(f", {_string(k)}: {_compact(v) if type(v) is not str else text(v)}"
+                             for k, v in (("image", loc.image), ("digest", loc.digest)) if v is not None)
+        if loc.object is not None:
+            where += f', "object": {memo.get(loc.object) or text(loc.object)}'
+        sha = f.secret_sha256
+        extra = f', "extra": {_compact(dict(f.extra))}' if f.extra else ""
+        return (f'{{"rule_id": {memo.get(f.rule_id) or text(f.rule_id)}, "kind": {text(f.kind)}, '
+                f'"severity": "{f.severity._value_}", "location": {{{where}}}, '
+                f'"secret_sha256": {"null" if sha is None else _string(sha)}, "preview": {_string(f.preview)}, '
+                f'"fingerprint": {_string(f.fingerprint)}, "message": {_string(f.message)}, '
+                f'"remediation": {memo.get(f.remediation) or text(f.remediation)}, '
+                f'"description": {memo.get(f.description) or text(f.description)}{extra}}}')
+
+
 def render(result: ScanResult, *, color: bool = False) -> str:
     """Indented at the top, one finding (or skipped file) per line: readable, grep-able, and written by
     json's C encoder (`indent=` switches json to its pure-Python encoder, the cost of large reports)."""
     parts = []
-    for key, value in to_document(result).items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
+    for key, value in to_document(result, findings=False).items():
+        if key == "findings":
+            rows = ",\n".join(f"    {line}" for line in map(_FindingRows().row, result.findings))
+            parts.append(f'  "findings": [\n{rows}\n  ]' if rows else '  "findings": []')
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
             rows = ",\n".join(f"    {_compact(item)}" for item in value)
             parts.append(f"  {json.dumps(key)}: [\n{rows}\n  ]")
         else:
