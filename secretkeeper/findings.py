@@ -67,8 +67,17 @@ class Location:
     def __init__(self, source: str, path: str | None = None, line: int | None = None, commit: str | None = None,
                  author: str | None = None, email: str | None = None, date: str | None = None,
                  image: str | None = None, digest: str | None = None, object: str | None = None) -> None:
-        self.__dict__.update(source=source, path=path, line=line, commit=commit, author=author, email=email,
-                             date=date, image=image, digest=digest, object=object)
+        d = self.__dict__  # one store per field: `update(**kwargs)` builds a dict first, 1.5x the cost
+        d["source"] = source
+        d["path"] = path
+        d["line"] = line
+        d["commit"] = commit
+        d["author"] = author
+        d["email"] = email
+        d["date"] = date
+        d["image"] = image
+        d["digest"] = digest
+        d["object"] = object
 
     def __reduce__(self) -> tuple[Any, ...]:  # positional values: half the pickle, no per-field setattr
         return Location, tuple(self.__dict__.values())
@@ -99,10 +108,18 @@ class Finding:
     def __init__(self, rule_id: str, kind: str, severity: Severity, location: Location, secret_sha256: str | None,
                  preview: str, fingerprint: str, message: str, remediation: str = "", description: str = "",
                  extra: dict[str, Any] | None = None) -> None:  # written out: see Location.__init__
-        self.__dict__.update(rule_id=rule_id, kind=kind, severity=severity, location=location,
-                             secret_sha256=secret_sha256, preview=preview, fingerprint=fingerprint, message=message,
-                             remediation=remediation, description=description,
-                             extra={} if extra is None else extra)
+        d = self.__dict__
+        d["rule_id"] = rule_id
+        d["kind"] = kind
+        d["severity"] = severity
+        d["location"] = location
+        d["secret_sha256"] = secret_sha256
+        d["preview"] = preview
+        d["fingerprint"] = fingerprint
+        d["message"] = message
+        d["remediation"] = remediation
+        d["description"] = description
+        d["extra"] = {} if extra is None else extra
 
     def __reduce__(self) -> tuple[Any, ...]:  # workers send findings back pickled: see Location.__reduce__
         return Finding, tuple(self.__dict__.values())

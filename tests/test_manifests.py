@@ -356,3 +356,23 @@ def test_fast_path_random_documents_match_libyaml():
             expected = "invalid YAML"
         assert fast == expected, text
     assert accepted > 800  # most documents are valid and plain enough
+
+
+def test_object_properties_are_computed_once():
+    """`kind`, `metadata` and the reference are read by every check and finding: computed on first read."""
+    from secretkeeper.kube.objects import KubeObject, once
+
+    calls = []
+
+    class Probe:
+        @once
+        def value(self) -> int:
+            calls.append(1)
+            return 42
+
+    p = Probe()
+    assert (p.value, p.value, len(calls)) == (42, 42, 1)
+    assert isinstance(Probe.value, once)
+    obj = KubeObject({"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}})
+    assert (obj.kind, obj.ref(), obj.ref("c")) == ("Pod", "Pod/ns/p", "Pod/ns/p/c")
+    assert "kind" in vars(obj) and "_ref" in vars(obj)

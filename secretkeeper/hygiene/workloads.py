@@ -7,13 +7,12 @@ CronJob and PodTemplate; containers, initContainers and ephemeralContainers are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from secretkeeper.findings import Finding, Severity
 from secretkeeper.hygiene.base import Recogniser, as_dict, as_list, emit
 from secretkeeper.hygiene.names import is_secret_like_name, looks_real, url_password
-from secretkeeper.kube.objects import KubeObject
+from secretkeeper.kube.objects import KubeObject, once
 
 TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -49,7 +48,7 @@ class PodSpec:
     spec: dict[str, Any]
     path: tuple[str | int, ...]
 
-    @cached_property
+    @once
     def containers(self) -> list[Container]:
         """Every container entry, built once: each check walks them."""
         return [Container(c, (*self.path, key, i), str(c.get("name") or f"{key}[{i}]"))

@@ -8,11 +8,31 @@ they are located by `Kind/namespace/name[/...]` instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
-from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Mapping
 
 FieldPath = tuple[str | int, ...]
+_T = TypeVar("_T")
+
+
+class once(Generic[_T]):  # lower case: a decorator, like `functools.cached_property`
+    """`functools.cached_property` without its lock: Python 3.11's takes a lock shared by every instance
+    on each first read, several times the cost of the computation here (a large manifest tree builds tens
+    of thousands of objects). A race computes the same value twice, which is harmless for these."""
+
+    def __init__(self, fn: Callable[[Any], _T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> _T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
 
 
 @dataclass
@@ -24,7 +44,7 @@ class KubeObject:
     doc_line: int | None = None  # first line of the document in the file
 
     # Read once per object (the body is not changed after parsing): every check and finding asks again.
-    @cached_property
+    @once
     def kind(self) -> str:
         return str(self.body.get("kind") or "")
 
@@ -32,7 +52,7 @@ class KubeObject:
     def api_version(self) -> str:
         return str(self.body.get("apiVersion") or "")
 
-    @cached_property
+    @once
     def metadata(self) -> dict[str, Any]:
         meta = self.body.get("metadata")
         return meta if isinstance(meta, dict) else {}
@@ -56,7 +76,7 @@ class KubeObject:
             path = path[:-1]
         return lines.get((), self.doc_line)
 
-    @cached_property
+    @once
     def _ref(self) -> str:
         meta = self.metadata
         return "/".join((self.kind or "Object", str(meta.get("namespace") or "") or "-",
