@@ -329,3 +329,21 @@ def test_stdout_that_cannot_encode_the_report(make_tree, canary, fmt):
     if fmt == "sarif":  # lossless: JSON escapes, not replacement characters
         props = [r["properties"] for r in json.loads(out)["runs"][0]["results"]]
         assert all(p["preview"] == "ghp_\u2026" for p in props)
+
+
+def test_console_entry_point_tunes_gc_and_returns_status(make_tree, canary, capsys):
+    """`main` (the console script) collects garbage less often during a scan, same results."""
+    import gc
+
+    from secretkeeper.cli import main
+
+    root = make_tree({"a.txt": f"t {canary}\n"})
+    before = gc.get_threshold()
+    try:
+        assert main(["scan", str(root), "--no-history", "-f", "json"]) == 1
+        assert gc.get_threshold() == (50_000, 50, 100)
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+    out = capsys.readouterr().out
+    assert '"github-pat-classic"' in out and canary not in out
