@@ -914,6 +914,8 @@ def merge_with_worktree(file_findings: Iterable[Finding], history: Iterable[Find
     """One finding per (rule, path, secret): a history finding still in HEAD replaces the working-tree one."""
     history = list(history)
     covered = {(f.rule_id, f.location.path, f.secret_sha256) for f in history if f.extra.get("in_head")}
+    if not covered:  # no history scanned (or nothing of it in HEAD): every working-tree finding stays
+        return [*file_findings, *history]
     kept = [f for f in file_findings
             if (f.rule_id, normalise_path(f.location.path or ""), f.secret_sha256) not in covered]
     return kept + history
