@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from secretkeeper.findings import Finding, Location
@@ -470,16 +471,16 @@ def _objects(body: Any, lines: dict[FieldPath, int], path: str, doc_line: int) -
 
 
 # -- scanning -------------------------------------------------------------------------------------------
-def _owner(objects: list[KubeObject], line: int) -> KubeObject | None:
-    """The object whose document holds `line` (objects are in file order)."""
-    found = None
-    for obj in objects:
-        start = min(obj.lines.values()) if obj.lines else (obj.doc_line or 0)
-        if start <= line:
-            found = obj
-        else:
-            break
-    return found
+def _first_lines(objects: list[KubeObject]) -> list[int]:
+    """Each object's first line; objects come in file order, so these ascend."""
+    return [min(obj.lines.values()) if obj.lines else (obj.doc_line or 0) for obj in objects]
+
+
+def _owner(objects: list[KubeObject], first_lines: list[int], line: int) -> KubeObject | None:
+    """The object whose document holds `line`: a bisection (a rendered chart of thousands of objects with
+    a match in each was quadratic when every lookup walked the objects)."""
+    i = bisect_right(first_lines, line)
+    return objects[i - 1] if i else None
 
 
 def _encoded_strings(objects: list[KubeObject]) -> list[bytes]:
@@ -532,8 +533,9 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
     encoded = _encoded_strings(objects)
     if encoded:  # a generic rule matching base64 text yields to what the decoded value holds
         matches = [m for m in matches if not (m.rule.generic and _inside(m.secret, encoded))]
+    first_lines = _first_lines(objects) if objects and matches else []
     for m in matches:
-        owner = _owner(objects, m.line) if objects else None
+        owner = _owner(objects, first_lines, m.line) if objects else None
         if owner is None:
             out.append(finding_from_match(m, Location(source="file", path=path, line=m.line)))
         else:

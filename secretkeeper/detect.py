@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -776,12 +776,16 @@ def _resolve_overlaps(matches: list[Match]) -> list[Match]:
     the shorter) are one secret, reported once."""
     if len(matches) < 2:
         return sorted(matches, key=lambda m: (m.start, m.rule.id))
-    kept: list[Match] = []
     ranked = sorted(matches, key=lambda m: (m.rule.generic, m.rule.family == "generic", -m.rule.severity.rank,
                                             -(m.end - m.start), m.rule.id))
+    # Kept matches by start offset: only those starting within the longest kept match's length before
+    # `m` can overlap it (comparing with every kept match was quadratic: minutes for a dump of 10k hashes).
+    starts: list[int] = []
+    kept: list[Match] = []
+    longest = 0
     for m in ranked:
         duplicate = False
-        for k in kept:
+        for k in kept[bisect_left(starts, m.start - longest):bisect_left(starts, m.end)]:
             overlap = min(k.end, m.end) - max(k.start, m.start)
             if overlap <= 0:
                 continue
@@ -789,7 +793,10 @@ def _resolve_overlaps(matches: list[Match]) -> list[Match]:
                 duplicate = True
                 break
         if not duplicate:
-            kept.append(m)
+            i = bisect_right(starts, m.start)
+            starts.insert(i, m.start)
+            kept.insert(i, m)
+            longest = max(longest, m.end - m.start)
     return sorted(kept, key=lambda m: (m.start, m.rule.id))
 
 

@@ -221,3 +221,43 @@ def test_cluster_role_bound_only_in_a_namespace_is_medium(detector):
     assert severity(role) is Severity.HIGH
     assert severity(role + rb) is Severity.MEDIUM
     assert severity(role + rb + crb) is Severity.HIGH
+
+
+def test_recogniser_index_finds_what_the_plain_loop_finds():
+    """Past a few dozen matches in a file, values are looked up by prefix (a manifest of thousands of
+    workloads with a credential each was quadratic): same answer as trying every match, including the
+    first match in file order when a value holds several, and values holding none."""
+    import random
+
+    from secretkeeper.detect import Match
+    from secretkeeper.hygiene.base import Recogniser
+
+    rng = random.Random(11)
+    rules = [type("R", (), {"id": f"rule-{i}"})() for i in range(5)]
+    alphabet = b"abcdefgh"
+    for trial in range(40):
+        secrets = [bytes(rng.choice(alphabet) for _ in range(rng.randrange(4, 12))) for _ in range(rng.randrange(1, 90))]
+        secrets += [b"", b"  "]  # blank secrets never match
+        matches = [Match(rng.choice(rules), 0, len(s), s, 1, 0) for s in secrets]
+        fast = Recogniser(None, matches)
+        plain = Recogniser(None, matches)
+        plain.by_prefix = None
+        assert (fast.by_prefix is not None) == (len([s for s in secrets if s.strip()]) > Recogniser._INDEX_FROM)
+        for _ in range(30):
+            noise = "".join(rng.choice("abcdefgh:/@ ") for _ in range(rng.randrange(0, 40)))
+            held = ":".join(rng.choice(secrets).decode() for _ in range(rng.randrange(1, 4)))  # several secrets
+            for value in (noise, held, f"{noise}@{held}"):
+                assert fast(value, None) == plain(value, None), (trial, value)
+
+
+def test_leaks_in_a_many_document_manifest_name_their_own_object(detector):
+    """Each leak is attributed to the object whose document holds it, in a file of many documents."""
+    docs = "".join(f"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\nspec:\n  containers:\n"
+                   f"    - name: c\n      image: nginx\n      env:\n        - name: GITHUB_TOKEN\n"
+                   f"          value: {make_token()}\n" for i in range(60))
+    found = scan_manifest(docs.encode(), "pods.yaml", detector)
+    leaks = [f for f in found if f.rule_id == "github-pat-classic"]
+    assert len(leaks) == 60
+    assert all(f.location.object == f"Pod/-/p{(f.location.line - 12) // 12}" for f in leaks)
+    literals = [f for f in found if f.rule_id == "k8s-env-secret-literal"]
+    assert len(literals) == 60 and all("github-pat-classic" in f.message for f in literals)

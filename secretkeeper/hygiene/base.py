@@ -50,14 +50,35 @@ class Recogniser:
     """Which rule the engine recognises a value as: by scanning the value alone (live objects), or, for a
     manifest file the engine has already scanned, by finding the value among that file's matches."""
 
+    _INDEX_FROM = 32  # matches in a file past which values are looked up by prefix, not one by one
+
     def __init__(self, detector: Detector | None, matches: Sequence[Match] | None = None) -> None:
         self.detector = detector
         self.secrets = None if matches is None else [(m.secret.strip(), m.rule.id) for m in matches]
+        # A manifest of thousands of workloads with a credential each asked every value about every
+        # match (quadratic); past a few matches, secrets are indexed by their first `width` bytes.
+        self.by_prefix: dict[bytes, list[int]] | None = None
+        nonempty = [s for s, _ in self.secrets or () if s]
+        if len(nonempty) > self._INDEX_FROM:
+            self.width = min(map(len, nonempty))
+            self.by_prefix = {}
+            for i, (secret, _rid) in enumerate(self.secrets or ()):
+                if secret:
+                    self.by_prefix.setdefault(secret[:self.width], []).append(i)
 
     def __call__(self, value: str, path: str | None) -> str | None:
         raw = value.encode("utf-8", "surrogateescape")
         if self.secrets is not None:
-            return next((rid for secret, rid in self.secrets if secret and secret in raw), None)
+            if self.by_prefix is None:
+                return next((rid for secret, rid in self.secrets if secret and secret in raw), None)
+            # The first match (in file order) whose secret occurs in the value, as the plain loop finds.
+            first = None
+            width, secrets = self.width, self.secrets
+            for at in range(len(raw) - width + 1):
+                for i in self.by_prefix.get(raw[at:at + width], ()):
+                    if (first is None or i < first) and raw.startswith(secrets[i][0], at):
+                        first = i
+            return None if first is None else secrets[first][1]
         if self.detector is None:
             return None
         hits = self.detector.scan(raw, path)
