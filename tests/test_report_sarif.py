@@ -151,3 +151,20 @@ def test_artifact_uri(path, uri):
 def test_undecodable_path_renders(validator):
     doc = json.loads(render(result([finding(path="x\udcfe.txt", line=1)])))
     validate(validator, doc)
+
+
+def test_rendered_text_is_the_document(validator):
+    """Results are written one a line by json's C encoder into the indented document: the text parses to
+    exactly `to_document`, valid, for no result, one, and many with odd characters."""
+    from secretkeeper.report.sarif import to_document
+
+    many = [finding(path=f"dir/é \"{i}\".txt", line=i) for i in range(1, 40)]
+    many.append(finding(source="cluster", object="Pod/ns/p", kind="hygiene", severity=Severity.LOW))
+    for findings in ([], many[:1], many):
+        r = result(findings)
+        text = render(r)
+        doc = json.loads(text)
+        assert doc == to_document(r)
+        assert text.isascii() and text.endswith("}\n")
+        validator.validate(doc)
+        assert len([line for line in text.splitlines() if line.startswith('        {"ruleId"')]) == len(findings)

@@ -26,7 +26,10 @@ _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010
 
 
 def xml_text(value: object) -> str:
-    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = str(value)
+    if text.isascii() and text.isprintable():  # the usual case: nothing XML 1.0 cannot carry
+        return text
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return _INVALID_XML.sub("\ufffd", text)
 
 

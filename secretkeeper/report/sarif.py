@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -184,5 +185,15 @@ def to_document(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, *, color: bool = False) -> str:
-    # ASCII with \u escapes: lossless whatever the encoding of the stdout it is printed to.
-    return json.dumps(to_document(result), indent=2) + "\n"
+    """Indented, one result per line. ASCII with \\u escapes: lossless whatever the encoding of the stdout
+    it is printed to. `indent=` switches json to its pure-Python encoder: the results (tens of thousands
+    in a large cluster) are written by the C encoder and put in place of a marker."""
+    from secretkeeper.report.json_report import _compact
+
+    doc = to_document(result)
+    run = doc["runs"][0]
+    results, marker = run["results"], f"results-{uuid.uuid4().hex}"
+    run["results"] = marker
+    text = json.dumps(doc, indent=2)
+    rows = ",\n".join(f"        {_compact(r)}" for r in results)
+    return text.replace(f'"{marker}"', f"[\n{rows}\n      ]" if rows else "[]", 1) + "\n"
