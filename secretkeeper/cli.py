@@ -164,6 +164,7 @@ def scan(
 
     # Per invocation: a previous in-process run's --debug must not stick (tests, embedding).
     _state["debug"] = bool(os.environ.get("SECRETKEEPER_DEBUG")) or debug
+    _tune_gc_for_scan()
     if fmt not in report.FORMATS:
         raise SecretkeeperError(f"--format: unknown format (choose from {', '.join(report.FORMATS)})")
     # A scan of only images (or only a cluster) does not also sweep the current directory.
@@ -268,6 +269,7 @@ def baseline_cmd(
         if not root.exists():
             raise SecretkeeperError(f"{root}: no such file or directory")
     cfg = resolve_config(config, roots)
+    _tune_gc_for_scan()
     result = run_scan(ScanOptions(paths=roots, config=cfg, jobs=jobs, history=not no_history))
     n = write_baseline(result.findings, output)
     typer.echo(f"secretkeeper: wrote {n} fingerprints to {output}", err=True)
@@ -338,23 +340,28 @@ def rules_test(
         raise typer.Exit(int(ExitStatus.FINDINGS))
 
 
-def _tune_gc() -> None:
-    """Collect garbage less often. A scan keeps every finding and parsed object alive to the end, and
-    the default thresholds (a young collection every 700 allocations) traverse them again and again:
-    ~6% of a scan of Kubernetes manifests. Nothing here makes reference cycles in bulk, so memory is
-    unchanged; the objects alive at start-up (imports) are left out of collections altogether."""
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+def _tune_gc_for_scan() -> None:
+    """Collect garbage less often during a scan run from the console script. A scan keeps every finding
+    and parsed object alive to the end, and the default thresholds (a young collection every 700
+    allocations) traverse them again and again: ~6% of a scan of Kubernetes manifests. A scan makes no
+    reference cycles in bulk, so its memory is unchanged; the objects alive at start-up (imports) are
+    left out of collections altogether. Only for scans: a long rotation job's client libraries do make
+    cycles, and an embedding process (tests, `CliRunner`) keeps its own settings."""
+    if _state.get("console"):
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit status (also used by tests)."""
-    _tune_gc()
+    _state["console"] = True
     try:
         app(args=argv, prog_name="secretkeeper", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
+    finally:
+        _state["console"] = False
     return 0
 
 

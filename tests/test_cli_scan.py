@@ -331,8 +331,9 @@ def test_stdout_that_cannot_encode_the_report(make_tree, canary, fmt):
         assert all(p["preview"] == "ghp_\u2026" for p in props)
 
 
-def test_console_entry_point_tunes_gc_and_returns_status(make_tree, canary, capsys):
-    """`main` (the console script) collects garbage less often during a scan, same results."""
+def test_console_scan_tunes_gc_only_for_scans(make_tree, run_cli, canary, capsys):
+    """The console script's scans collect garbage less often (same results); other commands and an
+    embedding process (CliRunner) keep the interpreter's settings."""
     import gc
 
     from secretkeeper.cli import main
@@ -340,6 +341,8 @@ def test_console_entry_point_tunes_gc_and_returns_status(make_tree, canary, caps
     root = make_tree({"a.txt": f"t {canary}\n"})
     before = gc.get_threshold()
     try:
+        assert main(["--version"]) == 0 and gc.get_threshold() == before
+        assert run_cli(["scan", root, "--no-history"]).code == 1 and gc.get_threshold() == before
         assert main(["scan", str(root), "--no-history", "-f", "json"]) == 1
         assert gc.get_threshold() == (50_000, 50, 100)
     finally:
