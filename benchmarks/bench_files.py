@@ -521,7 +521,7 @@ def measure_tree(tree: Path, cache: Path, code: Path | None = None) -> dict[str,
     earlier, earlier_all = None, []
     floor = HardwareFloor.of(tree)
 
-    def ours() -> Run:
+    def ours_then_floor() -> Run:
         run_ = sk_scan(tree, 1, cache)
         if floor is not None:
             floor.measure()
@@ -529,14 +529,14 @@ def measure_tree(tree: Path, cache: Path, code: Path | None = None) -> dict[str,
 
     if code is not None:
         sk_scan(tree, 1, cache.with_name("rev"), code)  # its own rule cache, warm
-        runs = [(ours(), sk_scan(tree, 1, cache.with_name("rev"), code)) for _ in range(3)]
+        runs = [(ours_then_floor(), sk_scan(tree, 1, cache.with_name("rev"), code)) for _ in range(3)]
         j1_all = [ours for ours, _ in runs]
         j1 = min(j1_all, key=lambda r: r.seconds)
         earlier_all = [theirs for _, theirs in runs]
         earlier = min(earlier_all, key=lambda r: r.seconds)
         log(f"jobs1 {j1.cpu_seconds:.2f} s CPU, {code.name} {earlier.cpu_seconds:.2f} s CPU (interleaved)")
     else:
-        j1, j1_all = best_of(3, ours)
+        j1, j1_all = best_of(3, ours_then_floor)
     j2, j2_all = best_of(3, lambda: sk_scan(tree, 2, cache))
     log(f"jobs1 {j1.seconds:.2f} s (CPU {j1.cpu_seconds:.2f} s), jobs2 {j2.seconds:.2f} s")
     if floor is not None:
@@ -682,7 +682,7 @@ def main() -> int:
                   for name, g in got.items() if g.get("floor")]
     floor_text = ("" if not floor_rows else
                   "\nThe same throughput against this machine's floor in the same run (each file's bytes through an "
-                  "eight-literal\nHyperscan database, reading not counted: `hardware_floor`). The "
+                  "eight-literal\nHyperscan database, reading not counted: `HardwareFloor`). The "
                   f"issue's reference\nfloor was {REFERENCE_FLOOR / 1000:.1f} GB/s per core; the last column "
                   "scales our figure to it (read with care: it assumes\nour work slows down with the machine as "
                   "much as the floor does). Informative, not a verdict.\n\n"

@@ -104,7 +104,7 @@ def test_rows_are_the_compact_json_of_each_dict(monkeypatch):
     ]
     monkeypatch.setattr(json_report._FindingRows, "_MEMO_LIMIT", 3)
     rows = json_report._FindingRows()
-    assert [rows.row(f) for f in findings * 3] == [json_report._compact(f.to_dict()) for f in findings * 3]
+    assert [rows.row(f) for f in findings * 3] == [json_report.compact(f.to_dict()) for f in findings * 3]
     assert len(rows.memo) <= 3
     text = render(result(findings), "json")
     assert json.loads(text)["findings"] == [f.to_dict() for f in findings]

@@ -76,7 +76,7 @@ def _compact_encoder() -> Any:
     return lambda value: "".join(c_encode(value, 0))
 
 
-_compact = _compact_encoder()
+compact = _compact_encoder()  # also writes the SARIF report's results
 
 
 def _string(value: str) -> str:
@@ -87,8 +87,12 @@ def _string(value: str) -> str:
     return _escape(value)
 
 
+_RARE_FIELDS = ("commit", "author", "email", "date", "image", "digest")  # Location's order, line to object
+_NO_RARE = (None,) * len(_RARE_FIELDS)
+
+
 class _FindingRows:
-    """One finding's line, exactly `_compact(finding.to_dict())` (a test holds them equal), without
+    """One finding's line, exactly `compact(finding.to_dict())` (a test holds them equal), without
     building the dict: a report of 30k Kubernetes hygiene findings spent more on JSON than on parsing
     the YAML. The JSON of strings that repeat from finding to finding (rule id, remediation,
     description, path, object) is kept."""
@@ -116,18 +120,15 @@ class _FindingRows:
         if loc.path is not None:
             where += f', "path": {memo.get(loc.path) or text(loc.path)}'
         if loc.line is not None:
-            where += f', "line": {loc.line if type(loc.line) is int else _compact(loc.line)}'
-        if loc.commit is not None or loc.author is not None or loc.email is not None or loc.date is not None:
-            where += "".join(f", {_string(k)}: {_compact(v) if type(v) is not str else text(v)}"
-                             for k, v in (("commit", loc.commit), ("author", loc.author), ("email", loc.email),
-                                          ("date", loc.date)) if v is not None)
-        if loc.image is not None or loc.digest is not None:
-            where += "".join(f", {_string(k)}: {_compact(v) if type(v) is not str else text(v)}"
-                             for k, v in (("image", loc.image), ("digest", loc.digest)) if v is not None)
+            where += f', "line": {loc.line if type(loc.line) is int else compact(loc.line)}'
+        rare = (loc.commit, loc.author, loc.email, loc.date, loc.image, loc.digest)  # history and images only
+        if rare != _NO_RARE:
+            where += "".join(f', "{k}": {text(v) if type(v) is str else compact(v)}'
+                             for k, v in zip(_RARE_FIELDS, rare) if v is not None)
         if loc.object is not None:
             where += f', "object": {memo.get(loc.object) or text(loc.object)}'
         sha = f.secret_sha256
-        extra = f', "extra": {_compact(dict(f.extra))}' if f.extra else ""
+        extra = f', "extra": {compact(dict(f.extra))}' if f.extra else ""
         return (f'{{"rule_id": {memo.get(f.rule_id) or text(f.rule_id)}, "kind": {text(f.kind)}, '
                 f'"severity": "{f.severity._value_}", "location": {{{where}}}, '
                 f'"secret_sha256": {"null" if sha is None else _string(sha)}, "preview": {_string(f.preview)}, '
@@ -145,7 +146,7 @@ def render(result: ScanResult, *, color: bool = False) -> str:
             rows = ",\n".join(f"    {line}" for line in map(_FindingRows().row, result.findings))
             parts.append(f'  "findings": [\n{rows}\n  ]' if rows else '  "findings": []')
         elif isinstance(value, list) and value and isinstance(value[0], dict):
-            rows = ",\n".join(f"    {_compact(item)}" for item in value)
+            rows = ",\n".join(f"    {compact(item)}" for item in value)
             parts.append(f"  {json.dumps(key)}: [\n{rows}\n  ]")
         else:
             parts.append(f"  {json.dumps(key)}: {json.dumps(value, indent=2).replace(chr(10), chr(10) + '  ')}")

@@ -188,12 +188,12 @@ def render(result: ScanResult, *, color: bool = False) -> str:
     """Indented, one result per line. ASCII with \\u escapes: lossless whatever the encoding of the stdout
     it is printed to. `indent=` switches json to its pure-Python encoder: the results (tens of thousands
     in a large cluster) are written by the C encoder and put in place of a marker."""
-    from secretkeeper.report.json_report import _compact
+    from secretkeeper.report.json_report import compact
 
     doc = to_document(result)
     run = doc["runs"][0]
     results, marker = run["results"], f"results-{uuid.uuid4().hex}"
     run["results"] = marker
     text = json.dumps(doc, indent=2)
-    rows = ",\n".join(f"        {_compact(r)}" for r in results)
+    rows = ",\n".join(f"        {compact(r)}" for r in results)
     return text.replace(f'"{marker}"', f"[\n{rows}\n      ]" if rows else "[]", 1) + "\n"
