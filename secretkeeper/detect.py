@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 _MAX_LOOKBACK = 16384
 _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
 _ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
-CACHE_FORMAT = 7
+CACHE_FORMAT = 8
 # A trailing `CLASS{m,n}` (or `+`, `*`), optionally closing groups, at the very end of a pattern.
 # Byte strings other stages ask about ("does this file hold a Kubernetes object / a certificate?"),
 # answered by the prefilter's pass over the data instead of one more `in` search each.
@@ -245,7 +245,8 @@ def _trim_for_prefilter(regex: str) -> str:
 
 
 def _relax_repeats(expr: str) -> str:
-    """Widen wide bounded repeats `{m,n}` (n - m >= 8) to `{m,}` for Hyperscan.
+    """Widen wide bounded repeats `{m,n}` (n - m >= 8) to `{m,}` for Hyperscan, and spell Python's `{,n}`
+    as `{0,n}` (Hyperscan would match the text `{,n}`).
 
     Large bounded repeats dominate Hyperscan's compile time (seconds per pattern); the widened pattern
     matches a superset, so every real match end is still reported and the Python confirmation decides.
@@ -260,6 +261,10 @@ def _relax_repeats(expr: str) -> str:
                 lo, hi = int(m.group(1) or 0), m.group(2)
                 if hi and int(hi) - lo >= 8:
                     out.append(f"{{{lo},}}" if lo else "*")
+                    i = m.end()
+                    continue
+                if not m.group(1):  # Python's `{,n}`; Hyperscan reads it as the text "{,n}"
+                    out.append(f"{{0,{hi}}}")
                     i = m.end()
                     continue
         j = atom_end(expr, i)
@@ -377,6 +382,105 @@ def _negated_class(atom: str) -> str | None:
     if len(atom) == 1 and atom.isalnum():
         return f"[^{atom}]"
     return None
+
+
+_START_INDEX_FROM = 48  # lines shorter than this are searched from their start: cheaper than a Hyperscan call
+_ANCHORS_WITHOUT_MULTILINE = ("\\A", "\\Z", "\\z")  # mean "buffer edge" even in multi-line mode
+
+
+def start_expression(regex: str) -> str | None:
+    """A Hyperscan expression whose match starts locate where `regex` can start matching, or None.
+
+    It is the regex's leading items up to its first item that cannot match empty (and, if the prefix
+    can still match empty, the following items until it cannot): `(?:pub)?[_.-]?(?:access|auth|...)token`
+    of a `...token = VALUE` rule. Every match of the regex begins with a match of this prefix, so with
+    Hyperscan's leftmost start of match each real match start lies in some reported [start, end).
+    Leading one-character lookbehinds are consumed as for the prefilter (a start one byte early is
+    still a safe place to search from). None when the prefix is the whole regex or cannot be built.
+    """
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    text = _consume_leading_lookbehinds(regex)
+    m = _FLAGS_RE.match(text)
+    flags, body = (m.group(0), text[m.end():]) if m else ("", text)
+    items = _split_items(body)
+    if not items or len(items) < 2 or "x" in flags:  # verbose: items are not read right
+        return None
+    for n in range(1, len(items)):
+        if _optional(items[n - 1]) or _zero_width(items[n - 1]):
+            continue
+        prefix = flags + "".join(items[:n])
+        try:
+            lo, _hi = sre_parse.parse(prefix.encode("utf-8")).getwidth()
+        except Exception:
+            return None
+        if lo > 0:
+            if any(a in prefix for a in _ANCHORS_WITHOUT_MULTILINE):
+                return None
+            return _relax_repeats(_prefilter_expr(prefix))
+    return None
+
+
+class _StartIndex(hscache.Database):
+    """Where a line rule's matches can start on its hit lines, found by Hyperscan (start of match).
+
+    Python's `re` has no fast way to find where a pattern such as `(?i)(?:pub)?[_.-]?(?:access|...)token`
+    begins: it tries the whole alternation at every byte of a line (~2,000 instructions a byte for the
+    generic token rule). `matches` returns what `pattern.finditer` returns on each line, but searches
+    only from the starts this database reports, and stops when no reported prefix lies ahead.
+    """
+
+    def __init__(self, regex: str, use_cache: bool) -> None:
+        """The index for a rule's `regex`; `db` is None when it has none. Cached on disk with the
+        derivation itself (parsing a generic rule's regex costs more than loading the database)."""
+        key = hashlib.sha256(json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), "start", regex]).encode())
+        path = hscache.cache_dir() / f"start-{key.hexdigest()[:32]}.db"
+        _header, self.db_bytes = hscache.cached(path, use_cache, lambda: ([], _compile_start(regex)))
+        self._load_db()
+
+    def matches(self, pattern: re.Pattern[bytes], data: bytes, windows: list[tuple[int, int]]) -> Iterable[re.Match[bytes]]:
+        """`pattern.finditer(data, lo, hi)` for each window (whole lines)."""
+        search = pattern.search
+        db, scratch = self.db, self.db.scratch
+        for lo, hi in windows:
+            if hi - lo < _START_INDEX_FROM:
+                yield from pattern.finditer(data, lo, hi)
+                continue
+            spans: list[tuple[int, int]] = []
+            db.scan(data[lo:hi], _collect_span, 0, spans, scratch)
+            pos = 0  # in the line
+            while spans:
+                # Any match from `pos` on starts in a reported [start, end) that ends past `pos`.
+                first = min([s for s, e in spans if e > pos], default=-1)
+                if first < 0:
+                    break
+                m = search(data, lo + max(first, pos), hi)
+                if m is None:
+                    break
+                yield m
+                pos = m.end() - lo
+
+
+def _collect_span(_id: int, start: int, end: int, _flags: int, spans: list[tuple[int, int]]) -> None:
+    spans.append((start, end))
+
+
+def _compile_start(regex: str) -> bytes:
+    """The serialized start database for `regex`, or b"" when it has none: no start expression,
+    Hyperscan cannot report its starts, or `regex` can match empty (finditer's stepping after an empty
+    match is not modelled)."""
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    expr = start_expression(regex)
+    try:
+        if expr is None or sre_parse.parse(regex.encode("utf-8")).getwidth()[0] == 0:
+            return b""
+        db = _hs.Database()
+        db.compile(expressions=[expr.encode("utf-8")], ids=[0], elements=1,
+                   flags=[_hs.HS_FLAG_SOM_LEFTMOST | _hs.HS_FLAG_MULTILINE])
+        return _hs.dumpb(db)
+    except Exception:
+        return b""
 
 
 class _HsGroup(hscache.Database):
@@ -582,6 +686,8 @@ class Detector:
         self._exact = {r.id for r, mode in zip(self.prefilter.rules, modes) if r is not None and mode == "exact"}
         self._line_rule: dict[str, bool] = {}
         self._widths: dict[str, int] = {}
+        self._starts: dict[str, _StartIndex | None] = {}
+        self._use_cache = use_cache
         self._validators = validator_registry()
         self._unmarked = [m for m in MARKERS if m not in getattr(self.prefilter, "markers", ())]
 
@@ -590,6 +696,16 @@ class Detector:
         if known is None:
             known = self._line_rule[rule.id] = rule.id in self._exact and not _can_match_newline(rule.pattern)
         return known
+
+    def _start_index(self, rule: Rule) -> _StartIndex | None:
+        """The rule's start database (compiled on its first hit, then cached), or None when it has none."""
+        if rule.id in self._starts:
+            return self._starts[rule.id]
+        index = _StartIndex(rule.regex, self._use_cache) if self.backend == "hyperscan" else None
+        if index is not None and index.db is None:
+            index = None
+        self._starts[rule.id] = index
+        return index
 
     def _width(self, rule: Rule) -> int:
         width = self._widths.get(rule.id)
@@ -661,16 +777,24 @@ class Detector:
         out: list[Match] = []
         seen: set[tuple[int, int]] = set()
         group = rule.secret_group
-        for lo, hi in windows if windows is not None else self._windows(rule, data, ends):
-            for m in rule.pattern.finditer(data, lo, hi):
-                start, end = m.span(group)
-                if start < 0 or (start, end) in seen:
-                    continue
-                seen.add((start, end))
-                secret = data[start:end]
-                if not self._keep(rule, secret, m.group(0), data, newlines, start, m.start()):
-                    continue
-                out.append(Match(rule, start, end, secret, newlines.line(start), m.start()))
+        if windows is None:
+            windows = self._windows(rule, data, ends)
+            long_line = any(hi - lo >= _START_INDEX_FROM for lo, hi in windows)
+            starts = self._start_index(rule) if long_line and ends and self._is_line_rule(rule) else None
+        else:
+            starts = None
+        pattern = rule.pattern
+        found = (starts.matches(pattern, data, windows) if starts is not None
+                 else (m for lo, hi in windows for m in pattern.finditer(data, lo, hi)))
+        for m in found:
+            start, end = m.span(group)
+            if start < 0 or (start, end) in seen:
+                continue
+            seen.add((start, end))
+            secret = data[start:end]
+            if not self._keep(rule, secret, m.group(0), data, newlines, start, m.start()):
+                continue
+            out.append(Match(rule, start, end, secret, newlines.line(start), m.start()))
         return out
 
     def _keep(self, rule: Rule, secret: bytes, whole: bytes, data: bytes, newlines: _NewlineIndex,

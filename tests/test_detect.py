@@ -284,3 +284,74 @@ def test_overlap_resolution_matches_the_pairwise_rule():
             end = start + rng.choice([1, 2, 5, 20, 40, 300])
             matches.append(Match(rng.choice(rules), start, end, b"s" * (end - start), 1, start))
         assert _resolve_overlaps(matches) == _resolve_overlaps_by_pairs(matches), trial
+
+
+def test_python_open_lower_bound_repeats_reach_hyperscan_as_repeats(backend):
+    """`{,n}` is Python's `{0,n}`; Hyperscan reads it as literal text unless it is rewritten."""
+    from secretkeeper.detect import _relax_repeats
+
+    assert _relax_repeats(r"ab{,3}c[x]{,20}") == r"ab{0,3}c[x]*"
+    pw = rule(id="pw", regex=r"pw={,3}(?P<secret>[a-z0-9]{12})", keywords=["pw"])
+    assert [m.secret for m in scan([pw], "pw==zq9wkrtvbnm1\n", backend=backend)] == [b"zq9wkrtvbnm1"]
+
+
+@pytest.mark.parametrize("regex,expected", [
+    # up to the first item that cannot match empty: the group (items are atoms, `token` is five)
+    (r"(?i)(?:pub)?[_.-]?(?:access|auth)token[ \t]*=(?P<secret>\w+)", r"(?i)(?:pub)?[_.-]?(?:access|auth)"),
+    (r"(?i)\b(?:pass|pwd)\s*=\s*(?P<secret>\w{8,40})", r"(?i)\b(?:pass|pwd)"),
+    (r"(?<![a-z])x_[a-z]{4,60}=(?P<secret>\w+)", r"(?:^|[^a-z])x"),
+    (r"(?:^|\s)--password[= ](?P<secret>\S+)", r"(?:^|\s)-"),  # `(?:^|\s)` alone can be empty
+    (r"(?P<secret>[0-9]{2,40})", None),  # the prefix would be the whole regex
+    (r"a|b", None),
+    (r"(?x) a b (?P<secret>c)", None),  # verbose: not read as items
+    (r"x=(?P<secret>\w+)\Z", r"x"),
+    (r"\Ax=(?P<secret>\w+)", None),  # `\A` means the buffer's start even in multi-line mode
+])
+def test_start_expression_is_a_prefix_every_match_begins_with(regex, expected):
+    from secretkeeper.detect import start_expression
+
+    assert start_expression(regex) == expected
+
+
+def test_start_index_finds_exactly_what_finditer_finds():
+    """Long hit lines of a line rule are searched only from where Hyperscan says a match can start: for
+    every shipped rule that has such an index, on its examples padded, doubled and cut at random, the
+    matches (whole match and secret group) are those `finditer` finds on the same lines."""
+    import random
+    import re
+
+    pytest.importorskip("hyperscan")
+    from secretkeeper.detect import _START_INDEX_FROM, _can_match_newline
+    from secretkeeper.rules import load_builtin_rules
+
+    rng = random.Random(11)
+    det = Detector(load_builtin_rules(examples=True), backend="hyperscan", use_cache=False)
+    fillers = [b"", b"x", b"_", b"$", b" ", b"\t", b"a1", b"Pass", b"token ", b"= ", b"PUB_", b"zz" * 30]
+    indexed = 0
+    for r in det.rules:
+        if r.path or r.near or _can_match_newline(r.pattern):
+            continue
+        index = det._start_index(r)
+        if index is None:
+            continue
+        indexed += 1
+        examples = [e.encode() for e in (*r.examples.true, *r.examples.false)]
+        lines = []
+        for ex in examples:
+            for line in ex.split(b"\n"):
+                lines.append(line)
+                lines.append(rng.choice(fillers) * rng.randrange(1, 3) + line + rng.choice(fillers) + line)
+                cut = rng.randrange(len(line) + 1)
+                lines.append(b"y" * _START_INDEX_FROM + line[cut:] + b" " + line[:cut] + rng.choice(fillers))
+        data = b"\n".join(lines) + b"\n"
+        windows, lo = [], 0
+        for line in lines:
+            windows.append((lo, lo + len(line) + 1))
+            lo += len(line) + 1
+        group = r.secret_group
+        want = [(m.span(), m.span(group)) for lo, hi in windows for m in r.pattern.finditer(data, lo, hi)]
+        got = [(m.span(), m.span(group)) for m in index.matches(r.pattern, data, windows)]
+        assert got == want, r.id
+        assert want, r.id  # the examples do match somewhere: the comparison is not vacuous
+    assert indexed >= 20
+    assert re  # imported for the reader: the comparison is with `re`'s own finditer
