@@ -384,7 +384,6 @@ def _negated_class(atom: str) -> str | None:
     return None
 
 
-_START_INDEX_FROM = 48  # lines shorter than this are searched from their start: cheaper than a Hyperscan call
 _ANCHORS_WITHOUT_MULTILINE = ("\\A", "\\Z", "\\z")  # mean "buffer edge" even in multi-line mode
 
 
@@ -426,8 +425,8 @@ class _StartIndex(hscache.Database):
 
     Python's `re` has no fast way to find where a pattern such as `(?i)(?:pub)?[_.-]?(?:access|...)token`
     begins: it tries the whole alternation at every byte of a line (~2,000 instructions a byte for the
-    generic token rule). `matches` returns what `pattern.finditer` returns on each line, but searches
-    only from the starts this database reports, and stops when no reported prefix lies ahead.
+    generic token rule). `matches` returns what `pattern.finditer` returns on each line, but tries only
+    the positions inside the [start, end) spans of the prefix matches this database reports.
     """
 
     def __init__(self, regex: str, use_cache: bool) -> None:
@@ -440,25 +439,29 @@ class _StartIndex(hscache.Database):
 
     def matches(self, pattern: re.Pattern[bytes], data: bytes, windows: list[tuple[int, int]]) -> Iterable[re.Match[bytes]]:
         """`pattern.finditer(data, lo, hi)` for each window (whole lines)."""
-        search = pattern.search
+        match = pattern.match
         db, scratch = self.db, self.db.scratch
         for lo, hi in windows:
-            if hi - lo < _START_INDEX_FROM:
-                yield from pattern.finditer(data, lo, hi)
-                continue
             spans: list[tuple[int, int]] = []
             db.scan(data[lo:hi], _collect_span, 0, spans, scratch)
-            pos = 0  # in the line
-            while spans:
-                # Any match from `pos` on starts in a reported [start, end) that ends past `pos`.
-                first = min([s for s, e in spans if e > pos], default=-1)
-                if first < 0:
-                    break
-                m = search(data, lo + max(first, pos), hi)
-                if m is None:
-                    break
-                yield m
-                pos = m.end() - lo
+            if not spans:
+                continue
+            # Every match starts inside a reported [start, end): try those positions, in order, and
+            # nothing else (a search would try every byte from the first of them to the line's end).
+            spans.sort()
+            nxt = 0  # positions before this (in the line) are done: tried, or inside a match
+            for start, end in spans:
+                p = start if start > nxt else nxt
+                while p < end:
+                    m = match(data, lo + p, hi)
+                    if m is None:
+                        p += 1
+                        continue
+                    yield m
+                    p = m.end() - lo
+                    if p == m.start() - lo:  # empty (not for indexed rules): step on, as finditer does
+                        p += 1
+                nxt = p if p > nxt else nxt
 
 
 def _collect_span(_id: int, start: int, end: int, _flags: int, spans: list[tuple[int, int]]) -> None:
@@ -779,8 +782,7 @@ class Detector:
         group = rule.secret_group
         if windows is None:
             windows = self._windows(rule, data, ends)
-            long_line = any(hi - lo >= _START_INDEX_FROM for lo, hi in windows)
-            starts = self._start_index(rule) if long_line and ends and self._is_line_rule(rule) else None
+            starts = self._start_index(rule) if ends and self._is_line_rule(rule) else None
         else:
             starts = None
         pattern = rule.pattern
