@@ -594,37 +594,40 @@ class _HyperscanPrefilter:
 
     def hits(self, data: bytes, markers: set[bytes] | None = None) -> dict[int, list[int]]:
         """Rule index -> end offsets of its prefilter matches; `markers` collects the MARKERS seen."""
-        found: dict[int, list[int]] = {i: [] for i in self.always}
+        found: dict[int, list[int]] = {i: [] for i in self.always} if self.always else {}
         if not data:
             return found
-        last: dict[int, tuple[int, int]] = {}  # rule -> (last kept end, end of its line)
+        # What the callback needs, in a list rather than a closure: most files have no hit, and a
+        # closure (its cells and function object) cost more than the scan of a small file.
+        ctx = [found, {}, data, markers, 0, 0, ()]
         for group in self.groups:
             if group.db is None:
                 continue
-            offset, size, names = group.offset, group.size, group.markers
-
-            def on_match(rid: int, _start: int, end: int, _flags: int, _ctx: object) -> bool | None:
-                if rid >= size:  # noqa: B023 - called synchronously, within this iteration
-                    if markers is not None:
-                        markers.add(names[rid - size])  # noqa: B023
-                    return None
-                rid += offset  # noqa: B023
-                prev = last.get(rid)
-                if prev is not None and prev[0] <= end <= prev[1]:
-                    return None  # same line as the last kept hit: that hit's window already covers it
-                ends = found.get(rid)
-                if ends is None:
-                    found[rid] = [end]
-                else:
-                    ends.append(end)  # one per line at most; _windows decides what many hits mean
-                nl = data.find(b"\n", end)
-                last[rid] = (end, len(data) if nl < 0 else nl)
-                return None
-
-            group.db.scan(data, on_match, 0, None, group.db.scratch)  # positional: keywords cost ~3k instructions
+            ctx[4], ctx[5], ctx[6] = group.offset, group.size, group.markers
+            group.db.scan(data, _on_hit, 0, ctx, group.db.scratch)  # positional: keywords cost ~3k instructions
         if len(found) != len(self.always) and self.masked:
             return {i: ends for i, ends in found.items() if self.rules[i] is not None}
         return found
+
+
+def _on_hit(rid: int, _start: int, end: int, _flags: int, ctx: list[Any]) -> None:
+    """A prefilter match: record its end, at most one per line for each rule."""
+    found, last, data, markers, offset, size, names = ctx
+    if rid >= size:  # a marker (literal, one report per scan)
+        if markers is not None:
+            markers.add(names[rid - size])
+        return
+    rid += offset
+    prev = last.get(rid)  # rule -> (last kept end, end of its line)
+    if prev is not None and prev[0] <= end <= prev[1]:
+        return  # same line as the last kept hit: that hit's window already covers it
+    ends = found.get(rid)
+    if ends is None:
+        found[rid] = [end]
+    else:
+        ends.append(end)  # one per line at most; _windows decides what many hits mean
+    nl = data.find(b"\n", end)
+    last[rid] = (end, len(data) if nl < 0 else nl)
 
 
 class _KeywordPrefilter:
