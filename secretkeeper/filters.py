@@ -101,6 +101,9 @@ def is_integrity_hash(secret: bytes, _match: bytes = b"") -> bool:
     return s.startswith((b"sha1-", b"sha256-", b"sha384-", b"sha512-", b"h1:", b"sha256:", b"sha512:", b"md5-"))
 
 
+_PUBLIC_KEY_NAME_RE = re.compile(rb"(?i)public|\bpub(_|-)?key")
+
+
 def is_public_material(secret: bytes, match: bytes = b"") -> bool:
     s = secret.strip()
     if s.startswith((b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-", b"ssh-dss ", b"sk-ssh-", b"sk-ecdsa-")):
@@ -108,7 +111,7 @@ def is_public_material(secret: bytes, match: bytes = b"") -> bool:
     if b"-----BEGIN CERTIFICATE" in s or b"-----BEGIN PUBLIC KEY" in s or b"PUBLIC KEY BLOCK" in s:
         return True
     key = match[: match.find(s)] if s and s in match else b""
-    return bool(re.search(rb"(?i)public|\bpub(_|-)?key", key))
+    return bool(_PUBLIC_KEY_NAME_RE.search(key))
 
 
 def is_data_uri(secret: bytes, _match: bytes = b"") -> bool:
@@ -127,6 +130,24 @@ _METHOD_CALL_RE = re.compile(rb"^[A-Za-z_][A-Za-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+[(
 _KEYWORDISH_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth")
 
 
+_MODULE_ATTR_RE = re.compile(rb"^[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.[A-Za-z0-9_]*[A-Z][a-z]{2,}[A-Za-z0-9_]*[);,]?$")
+_LOWER_IDENT_RE = re.compile(rb"^[a-z_][a-z0-9_]*$")
+_FIELD_COLON_RE = re.compile(rb"(?:^|[\s{(,])[A-Z][A-Za-z]*:[ \t]*\Z")
+_TAG_OR_POINTER_RE = re.compile(rb"^[!&*@]{1,2}[A-Za-z_][\w]*$")
+_CAMEL_NAME_RE = re.compile(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$")
+
+
+def _field_initialised_from(s: bytes, match: bytes) -> bool:
+    """Whether `match` ends with `Field: s` (`$`'s end: the very end, or before a final newline).
+
+    Searched in place: a regex built around `s` compiled anew for every candidate (~100k instructions)."""
+    n = len(match)
+    for end in (n, n - 1) if match.endswith(b"\n") else (n,):
+        if match.endswith(s, 0, end) and _FIELD_COLON_RE.search(match, 0, end - len(s)):
+            return True
+    return False
+
+
 def _quoted_in_match(secret: bytes, match: bytes) -> bool:
     i = match.find(secret) if secret else -1
     return i > 0 and match[i - 1 : i] in (b'"', b"'", b"`")
@@ -143,21 +164,24 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
     core = s.rstrip(b");,]}")
     if _CALL_RE.match(s) or _DOTTED_RE.match(s) or _METHOD_CALL_RE.match(s):
         return True
-    if re.match(rb"^[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.[A-Za-z0-9_]*[A-Z][a-z]{2,}[A-Za-z0-9_]*[);,]?$", s):
+    if _MODULE_ATTR_RE.match(s):
         return True  # module.attribute: rust_openssl.hpke.MLKEM768X25519PrivateKey
-    if re.match(rb"^[a-z_][a-z0-9_]*$", s) and re.search(rb"(?:^|[\s{(,])[A-Z][A-Za-z]*:[ \t]*" + re.escape(s) + rb"$", match):
+    if _LOWER_IDENT_RE.match(s) and _field_initialised_from(s, match):
         return True  # `Password: invoice` - a Go/C#/Swift field initialised from a variable
-    if s.startswith((b"new ", b"await ", b"this.", b"self.")) or re.match(rb"^[!&*@]{1,2}[A-Za-z_][\w]*$", s):
+    if s.startswith((b"new ", b"await ", b"this.", b"self.")) or _TAG_OR_POINTER_RE.match(s):
         return True  # YAML tags/anchors/aliases (`!vault`, `*pw`), pointers, instance variables
     if _IDENT_RE.match(core):
         letters = core.rstrip(b"0123456789")
         if b"_" in letters.strip(b"_") or (letters.isupper() and len(letters) > 3):
             return True  # snake_case / CONSTANT_NAME references
-        if re.match(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$", letters):
+        if _CAMEL_NAME_RE.match(letters):
             return True  # camelCase / CamelCase names (dbPassword, SecretStr)
         if _KEYWORDISH_RE.search(letters):
             return True  # mypassword, apikey: a variable named after the thing
     return False
+
+
+_PLAIN_URL_RE = re.compile(rb"^[a-z][a-z0-9+.-]*://[^@/\s]+(/|$)")
 
 
 def is_path_or_url_only(secret: bytes, _match: bytes = b"") -> bool:
@@ -165,7 +189,7 @@ def is_path_or_url_only(secret: bytes, _match: bytes = b"") -> bool:
     s = secret.strip()
     if s.startswith((b"/", b"./", b"../", b"~/", b"file:")) and b" " not in s:
         return True
-    return bool(re.match(rb"^[a-z][a-z0-9+.-]*://[^@/\s]+(/|$)", s)) and b"@" not in s
+    return bool(_PLAIN_URL_RE.match(s)) and b"@" not in s
 
 
 _NON_SECRET_WORDS = frozenset(
@@ -187,6 +211,8 @@ _CRED_WORDS = frozenset(b"Secret Secrets Key Keys Token Tokens Password Passwd C
 _TITLE_WORD_RE = re.compile(rb"^[A-Z][a-z]{2,}[.:!?]?$|^[A-Z]{2,}[a-z]*$|^[a-z]+[.:!?]$")
 _LETTERS_RE = re.compile(rb"^[A-Za-z][A-Za-z_.-]*$")
 _WORD_KEY_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth|login|user")
+_ALNUM_RE = re.compile(rb"[A-Za-z0-9]+")
+_LETTER_NAME_RE = re.compile(rb"^[A-Za-z][a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:[_.-][a-z]+)+$")
 
 
 def is_word(secret: bytes, _match: bytes = b"") -> bool:
@@ -200,7 +226,7 @@ def is_word(secret: bytes, _match: bytes = b"") -> bool:
     if low in _NON_SECRET_WORDS or low.strip(b".:!?") in _NON_SECRET_WORDS:
         return True
     runs = _CAMEL_RUN_RE.findall(s)
-    if (len(runs) >= 2 and re.fullmatch(rb"[A-Za-z0-9]+", s) and sum(map(len, runs)) * 10 >= len(s) * 6
+    if (len(runs) >= 2 and _ALNUM_RE.fullmatch(s) and sum(map(len, runs)) * 10 >= len(s) * 6
             and any(r in _CRED_WORDS for r in runs)):
         return True  # a type or class name: V1SecretVolumeSource, PKCS7PrivateKeyTypes
     if not _LETTERS_RE.match(s):
@@ -210,7 +236,7 @@ def is_word(secret: bytes, _match: bytes = b"") -> bool:
     if _WORD_KEY_RE.search(s):
         return True
     # camelCase / PascalCase / snake_case / kebab-case names made only of letters (`ConfigMap`, a kind)
-    return bool(re.match(rb"^[A-Za-z][a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:[_.-][a-z]+)+$", s))
+    return bool(_LETTER_NAME_RE.match(s))
 
 
 _NUMERIC_RE = re.compile(rb"^[+-]?[0-9][0-9_.,:/ -]*[0-9]?[a-zA-Z]{0,2}$")
@@ -222,15 +248,17 @@ def is_numeric(secret: bytes, _match: bytes = b"") -> bool:
     return bool(_NUMERIC_RE.match(s)) and sum(c in b"0123456789" for c in s) * 2 >= len(s)
 
 
+_DOTTED_NAME_RE = re.compile(rb"^\.?[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+$|^\.[a-z_][a-z0-9_]*$")
+_RESOURCE_PREFIX_RE = re.compile(rb"^(?:projects|arn|secret|secrets|kv)[:/]")
 _SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./][a-z]+[0-9]{0,3}){1,12}$")
 
 
 def is_resource_name(secret: bytes, _match: bytes = b"") -> bool:
     """A resource name rather than a key: `my-app-secret`, `prod/db/api_key`, `projects.secret.v2`."""
     s = secret.strip()
-    if re.match(rb"^\.?[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+$|^\.[a-z_][a-z0-9_]*$", s):
+    if _DOTTED_NAME_RE.match(s):
         return True  # a dotted module or settings path: .models.v1_secret, app.settings.secret, .v1_secret
-    return bool(_SLUG_RE.match(s)) or bool(re.match(rb"^(?:projects|arn|secret|secrets|kv)[:/]", s))
+    return bool(_SLUG_RE.match(s)) or bool(_RESOURCE_PREFIX_RE.match(s))
 
 
 FILTERS: dict[str, Filter] = {

@@ -126,3 +126,47 @@ def test_generated_client_code_is_not_a_secret(line):
     from secretkeeper.scan import build_detector
 
     assert build_detector(Config()).scan(line, "models.py") == []
+
+
+def test_field_initialised_from_reads_as_the_regex_built_around_the_value():
+    """`Password: invoice` is recognised without compiling a regex around each candidate; the answer is
+    the one that regex (`$` included: the end, or before a final newline) gives."""
+    import random
+    import re
+
+    from secretkeeper.filters import _field_initialised_from
+
+    rng = random.Random(5)
+    parts = [b"Password:", b"Password: ", b"Password:\t", b"pass:", b" ", b"{", b"(", b",", b"x", b"\n", b"Db",
+             b"invoice", b"inv", b"voice", b"_a1", b"Key:invoice"]
+    for _ in range(4000):
+        s = rng.choice([b"invoice", b"inv", b"voice", b"_a1", b"a"])
+        match = b"".join(rng.choice(parts) for _ in range(rng.randrange(0, 6))) + rng.choice([s, s + b"\n", b""])
+        want = bool(re.search(rb"(?:^|[\s{(,])[A-Z][A-Za-z]*:[ \t]*" + re.escape(s) + rb"$", match))
+        assert _field_initialised_from(s, match) == want, (s, match)
+
+
+def test_entropy_and_placeholder_words_read_as_their_plain_definitions():
+    """Entropy counts bytes with Counter's C helper and placeholder words are one regex search: both
+    give exactly what the plain definitions give (bit for bit: a threshold must never flip)."""
+    import math
+    import random
+    from collections import Counter
+
+    from secretkeeper.filters import _C_LOG_C, _PLACEHOLDER_WORDS, _PLACEHOLDER_WORDS_RE
+
+    def entropy(data: bytes) -> float:  # as it was written with Counter
+        n = len(data)
+        if not n:
+            return 0.0
+        counts = Counter(data).values()
+        total = sum(map(_C_LOG_C.__getitem__, counts)) if n < len(_C_LOG_C) else sum(c * math.log2(c) for c in counts)
+        return max(0.0, math.log2(n) - total / n)
+
+    rng = random.Random(3)
+    alphabet = b"abcxyz019_-.<>*#" + bytes(range(256))[::17]
+    for _ in range(3000):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 300)))
+        assert shannon_entropy(data) == entropy(data)
+        low = data.lower() + rng.choice([b"", *_PLACEHOLDER_WORDS])
+        assert bool(_PLACEHOLDER_WORDS_RE.search(low)) == any(w in low for w in _PLACEHOLDER_WORDS)
