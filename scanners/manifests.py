@@ -241,6 +241,10 @@ _QUOTED = r""""[^"\\#\n]*"|'[^'#\n]*'"""
 # Each line: `---`; or indent, `- `, `key:`, value (plain, quoted, flow), each optional; or comment; or junk.
 _LINES = re.compile(rf"""^(?:(---) *|( *+)(- ++)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]*+):(?= |$))? *+"""
                     rf"""(?:({_PLAIN})|({_QUOTED})|([\[{{][^#\n]*(?<! )))? *| *#.*|(.+))$""", re.M)
+# The same, for one line read alone (`_line_fields`): `$` before a newline is the line's end.
+_LINE = re.compile(_LINES.pattern[1:-1] + r"\Z")
+_LINE_MEMO: dict[str, tuple[str, ...]] = {}  # line text -> its fields: manifests repeat most lines
+_LINE_MEMO_LIMIT = 1 << 16
 _FLOW_CHARS = r"[A-Za-z0-9_./~$()=^+@%-]"  # plain scalars in flow collections: ordinary characters only
 _FLOW_PLAIN = rf"(?:[A-Za-z0-9_./~$(=^+]|-(?=[A-Za-z0-9_.])){_FLOW_CHARS}*(?: +{_FLOW_CHARS}+)*"
 _FLOW_TOKEN = rf""" *(?:([\[\]{{}},])|(:) +|("[^"\\]*"|'[^']*')|({_FLOW_PLAIN}))"""
@@ -266,7 +270,7 @@ def _fast_documents(text: str) -> list[tuple[dict[str, Any], dict[FieldPath, int
     lines: dict[FieldPath, int] = {}
     pending: tuple[dict[str, Any], str, FieldPath, int] | None = None  # a `key:` whose value is below
     try:
-        for lineno, (doc, indent, dash, key, plain, quoted, flow, junk) in enumerate(_LINES.findall(text), 1):
+        for lineno, (doc, indent, dash, key, plain, quoted, flow, junk) in enumerate(_line_fields(text), 1):
             if plain:
                 value: Any = plain if plain[0] not in _SPECIAL_START else _resolve_plain(plain)
             elif quoted:
@@ -334,6 +338,21 @@ def _fast_documents(text: str) -> list[tuple[dict[str, Any], dict[FieldPath, int
     for _body, doc_lines, doc_line in docs:
         doc_lines[()] = doc_line  # last, as `parse_manifests` adds it after `_Builder`
     return docs
+
+
+def _line_fields(text: str) -> list[tuple[str, ...]]:
+    """`_LINES.findall(text)`, each distinct line matched once: kubectl, Helm and Kustomize output repeat
+    most lines (`spec:`, `containers:`, `- name: LOG_LEVEL`...) and the match is half the parse."""
+    memo = _LINE_MEMO
+    if len(memo) > _LINE_MEMO_LIMIT:
+        memo.clear()
+    out = []
+    for line in text.split("\n"):  # the last item: what findall's final empty match stands for
+        fields = memo.get(line)
+        if fields is None:
+            fields = memo[line] = _LINE.match(line).groups("")  # type: ignore[union-attr]  # `(.+)` takes any line
+        out.append(fields)
+    return out
 
 
 def _flow(text: str, line: int, path: FieldPath, lines: dict[FieldPath, int]) -> Any:

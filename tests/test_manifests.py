@@ -376,3 +376,22 @@ def test_object_properties_are_computed_once():
     obj = KubeObject({"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}})
     assert (obj.kind, obj.ref(), obj.ref("c")) == ("Pod", "Pod/ns/p", "Pod/ns/p/c")
     assert "kind" in vars(obj) and "_ref" in vars(obj)
+
+
+def test_lines_are_read_as_the_multiline_pattern_reads_the_text(monkeypatch):
+    """Each distinct line is matched once and remembered; the fields are exactly what the one-pass
+    multi-line pattern finds, for any text the fast path accepts (trailing newline or not, blank lines,
+    comments, flows, junk), also after the memo fills up and starts over."""
+    import random
+
+    from scanners import manifests
+
+    monkeypatch.setattr(manifests, "_LINE_MEMO_LIMIT", 50)
+    rng = random.Random(9)
+    pieces = ["---", "", "  ", "# note", "apiVersion: v1", "kind: Pod", "metadata:", "  name: web", "- a",
+              "  - name: X", "    value: '1'", 'k: "q"', "k: {cpu: 1m, memory: 2Mi}", "k: [a, b]", "k:", "k: v # c",
+              "key: a: b", "x", "   - ", "-", "k: |", "a.b/c-d: e", "k: -1", "k: 'it''s'"]
+    for _ in range(2000):
+        text = "\n".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        text += rng.choice(["", "\n", "\n\n"])
+        assert manifests._line_fields(text) == manifests._LINES.findall(text), text
