@@ -243,7 +243,7 @@ _LINES = re.compile(rf"""^(?:(---) *|( *+)(- ++)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]
                     rf"""(?:({_PLAIN})|({_QUOTED})|([\[{{][^#\n]*(?<! )))? *| *#.*|(.+))$""", re.M)
 # The same, for one line read alone (`_line_fields`): `$` before a newline is the line's end.
 _LINE = re.compile(_LINES.pattern[1:-1] + r"\Z")
-_LINE_MEMO: dict[str, tuple[str, ...]] = {}  # line text -> its fields: manifests repeat most lines
+_LINE_MEMO: dict[str, tuple[int, int, int, str, Any]] = {}  # line text -> `_line_record`
 _LINE_MEMO_LIMIT = 1 << 16
 _FLOW_CHARS = r"[A-Za-z0-9_./~$()=^+@%-]"  # plain scalars in flow collections: ordinary characters only
 _FLOW_PLAIN = rf"(?:[A-Za-z0-9_./~$(=^+]|-(?=[A-Za-z0-9_.])){_FLOW_CHARS}*(?: +{_FLOW_CHARS}+)*"
@@ -270,27 +270,16 @@ def _fast_documents(text: str) -> list[tuple[dict[str, Any], dict[FieldPath, int
     lines: dict[FieldPath, int] = {}
     pending: tuple[dict[str, Any], str, FieldPath, int] | None = None  # a `key:` whose value is below
     try:
-        for lineno, (doc, indent, dash, key, plain, quoted, flow, junk) in enumerate(_line_fields(text), 1):
-            if plain:
-                value: Any = plain if plain[0] not in _SPECIAL_START else _resolve_plain(plain)
-            elif quoted:
-                value = quoted[1:-1]
-            elif flow:
-                value = flow  # parsed below, once its field path is known
-            elif key:
-                value = None  # on the lines below, or null
-            elif dash or junk:
-                raise _Unsupported  # `- ` alone, or a line outside the subset
-            else:
-                if doc:
+        for lineno, (kind, col, dash, key, value) in enumerate(_line_records(text), 1):
+            if kind < _SCALAR:
+                if kind == _BAD:
+                    raise _Unsupported  # `- ` alone, a scalar alone (a continuation), or outside the subset
+                if kind == _DOC:
                     if pending is not None:
                         pending[0][pending[1]] = None
                         pending = None
                     stack = []
                 continue  # `---`, blank or comment
-            if not (key or dash):
-                raise _Unsupported  # a scalar alone on its line: a continuation, or invalid
-            col = len(indent)
             if not stack:  # a document's first line
                 if dash or col:
                     raise _Unsupported
@@ -317,20 +306,20 @@ def _fast_documents(text: str) -> list[tuple[dict[str, Any], dict[FieldPath, int
                 path += (len(node),)
                 lines[path] = lineno
                 if not key:
-                    node.append(_flow(value, lineno, path, lines) if flow else value)
+                    node.append(_flow(value, lineno, path, lines) if kind == _FLOW else value)
                     continue
                 node.append({})  # `- key: ...` opens a mapping at the key's column
                 node = node[-1]
-                col += len(dash)
+                col += dash
                 stack.append((col, node, path))
             path += (key,)
             lines[path] = lineno
-            if plain or quoted:
+            if kind == _SCALAR:
                 node[key] = value
-            elif flow:
-                node[key] = _flow(value, lineno, path, lines)
+            elif kind == _FLOW:
+                node[key] = _flow(value, lineno, path, lines)  # parsed here, once its field path is known
             else:
-                pending = (node, key, path, col)
+                pending = (node, key, path, col)  # `key:` alone: its value is on the lines below, or null
         if pending is not None:
             pending[0][pending[1]] = None
     except _Unsupported:
@@ -340,18 +329,46 @@ def _fast_documents(text: str) -> list[tuple[dict[str, Any], dict[FieldPath, int
     return docs
 
 
-def _line_fields(text: str) -> list[tuple[str, ...]]:
-    """`_LINES.findall(text)`, each distinct line matched once: kubectl, Helm and Kustomize output repeat
-    most lines (`spec:`, `containers:`, `- name: LOG_LEVEL`...) and the match is half the parse."""
+# What a line is, for `_fast_documents`: (kind, indent, length of `- `, key, value).
+_SKIP, _DOC, _BAD, _SCALAR, _FLOW, _KEY = range(6)
+_LineRecord = tuple[int, int, int, str, Any]
+
+
+def _line_record(fields: tuple[str, ...]) -> _LineRecord:
+    """One line's `_LINES` groups read once: plain scalars resolved (their values are immutable, so a
+    line's record serves every occurrence), quotes removed, flows kept as text for `_flow`."""
+    doc, indent, dash, key, plain, quoted, flow, junk = fields
+    if plain:
+        kind, value = _SCALAR, plain if plain[0] not in _SPECIAL_START else _resolve_plain(plain)
+    elif quoted:
+        kind, value = _SCALAR, quoted[1:-1]
+    elif flow:
+        kind, value = _FLOW, flow
+    elif key:
+        kind, value = _KEY, None
+    elif dash or junk:
+        return (_BAD, 0, 0, "", None)
+    else:
+        return (_DOC if doc else _SKIP, 0, 0, "", None)
+    if not (key or dash):
+        return (_BAD, 0, 0, "", None)
+    return (kind, len(indent), len(dash), key, value)
+
+
+def _line_records(text: str) -> list[_LineRecord]:
+    """`_line_record` of each of `_LINES.findall(text)`, each distinct line read once: kubectl, Helm and
+    Kustomize output repeat most lines (`spec:`, `containers:`, `- name: LOG_LEVEL`...), and matching
+    and reading a line was most of the parse."""
     memo = _LINE_MEMO
     if len(memo) > _LINE_MEMO_LIMIT:
         memo.clear()
     out = []
     for line in text.split("\n"):  # the last item: what findall's final empty match stands for
-        fields = memo.get(line)
-        if fields is None:
-            fields = memo[line] = _LINE.match(line).groups("")  # type: ignore[union-attr]  # `(.+)` takes any line
-        out.append(fields)
+        record = memo.get(line)
+        if record is None:
+            # `(.+)` takes any line the other alternatives do not: the match never fails.
+            record = memo[line] = _line_record(_LINE.match(line).groups(""))  # type: ignore[union-attr]
+        out.append(record)
     return out
 
 

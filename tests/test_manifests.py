@@ -379,8 +379,8 @@ def test_object_properties_are_computed_once():
 
 
 def test_lines_are_read_as_the_multiline_pattern_reads_the_text(monkeypatch):
-    """Each distinct line is matched once and remembered; the fields are exactly what the one-pass
-    multi-line pattern finds, for any text the fast path accepts (trailing newline or not, blank lines,
+    """Each distinct line is matched once and remembered; what is remembered is read from exactly the
+    fields the one-pass multi-line pattern finds, for any text the fast path accepts (trailing newline or not, blank lines,
     comments, flows, junk), also after the memo fills up and starts over."""
     import random
 
@@ -394,4 +394,5 @@ def test_lines_are_read_as_the_multiline_pattern_reads_the_text(monkeypatch):
     for _ in range(2000):
         text = "\n".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
         text += rng.choice(["", "\n", "\n\n"])
-        assert manifests._line_fields(text) == manifests._LINES.findall(text), text
+        want = [manifests._line_record(fields) for fields in manifests._LINES.findall(text)]
+        assert manifests._line_records(text) == want, text
