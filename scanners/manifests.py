@@ -244,7 +244,7 @@ _LINES = re.compile(rf"""^(?:(---) *|( *+)(- ++)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]
 # The same, for one line read alone (`_line_fields`): `$` before a newline is the line's end.
 _LINE = re.compile(_LINES.pattern[1:-1] + r"\Z")
 _LINE_MEMO: dict[str, tuple[int, int, int, str, Any]] = {}  # line text -> `_line_record`
-_LINE_MEMO_LIMIT = 1 << 16
+_LINE_MEMO_LIMIT = 1 << 15  # ~8 MB at most; within a file and across files, lines repeat well below this
 _FLOW_CHARS = r"[A-Za-z0-9_./~$()=^+@%-]"  # plain scalars in flow collections: ordinary characters only
 _FLOW_PLAIN = rf"(?:[A-Za-z0-9_./~$(=^+]|-(?=[A-Za-z0-9_.])){_FLOW_CHARS}*(?: +{_FLOW_CHARS}+)*"
 _FLOW_TOKEN = rf""" *(?:([\[\]{{}},])|(:) +|("[^"\\]*"|'[^']*')|({_FLOW_PLAIN}))"""
