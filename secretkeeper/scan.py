@@ -373,6 +373,11 @@ def _drop_config_examples(findings: list[Finding], options: ScanOptions, stats: 
     return kept
 
 
+def _report_order(f: Finding) -> tuple[str, int, str]:
+    loc = f.location
+    return (loc.path or loc.object or loc.image or "", loc.line or 0, f.rule_id)
+
+
 def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, detector: Detector,
            started: float) -> ScanResult:
     """Dedup, baseline, sort: shared by every source so suppression behaves the same everywhere."""
@@ -385,8 +390,7 @@ def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, dete
         kept, n = options.baseline.filter(kept)
         if n:
             stats.suppressed["baseline"] += n
-    kept.sort(key=lambda f: (f.location.path or f.location.object or f.location.image or "",
-                             f.location.line or 0, f.rule_id))
+    kept.sort(key=_report_order)
     stats.rules = len(detector.rules)
     stats.skipped.paths.sort()  # workers finish in any order: reports list skipped files in a stable one
     stats.duration = time.perf_counter() - started

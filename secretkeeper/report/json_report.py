@@ -35,7 +35,7 @@ def summary(result: ScanResult) -> dict[str, Any]:
     st = result.stats
     return {
         "findings": len(result.findings),
-        "by_severity": dict(Counter(f.severity.value for f in result.findings)),
+        "by_severity": dict(Counter(f.severity._value_ for f in result.findings)),  # `.value`: a property, ~1k each
         "by_kind": dict(Counter(f.kind for f in result.findings)),
         "files": st.files,
         "bytes": st.bytes,

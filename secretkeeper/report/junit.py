@@ -54,7 +54,7 @@ def _failure_text(f: Finding) -> str:
     loc = f.location
     lines = [
         f"rule: {f.rule_id}",
-        f"severity: {f.severity.value}",
+        f"severity: {f.severity._value_}",
         f"kind: {f.kind}",
         f"location: {loc.display()}",
         f"preview: {f.preview}",
@@ -98,8 +98,8 @@ def to_element(result: ScanResult) -> ET.Element:
             if f.location.line:
                 attrs["line"] = str(f.location.line)
         case = ET.SubElement(suite, "testcase", attrs)
-        message = f"{f.severity.value}: {f.message or f.rule_id} ({f.preview})"
-        failure = ET.SubElement(case, "failure", {"message": xml_text(message), "type": f.severity.value})
+        message = f"{f.severity._value_}: {f.message or f.rule_id} ({f.preview})"
+        failure = ET.SubElement(case, "failure", {"message": xml_text(message), "type": f.severity._value_})
         failure.text = xml_text(_failure_text(f))
     return root
 

@@ -124,7 +124,7 @@ def _message(f: Finding) -> str:
         where = f" in {_text(f.location.object)}"
     elif f.location.image:
         where = f" in image {_text(f.location.image)}"
-    return f"{what}{where} (preview {_text(f.preview)}, severity {f.severity.value})"
+    return f"{what}{where} (preview {_text(f.preview)}, severity {f.severity._value_})"
 
 
 def _result(f: Finding, index: int) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     prints = {FINGERPRINT_KEY: f.fingerprint}
     if loc.commit:
         prints["commitSha"] = loc.commit
-    props: dict[str, Any] = {"kind": f.kind, "severity": f.severity.value, "preview": _text(f.preview)}
+    props: dict[str, Any] = {"kind": f.kind, "severity": f.severity._value_, "preview": _text(f.preview)}
     if f.secret_sha256:
         props["secretSha256"] = f.secret_sha256
     for key in ("commit", "author", "email", "date", "image", "digest", "object"):

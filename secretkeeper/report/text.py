@@ -104,7 +104,7 @@ def _finding_lines(f: Finding, color: bool) -> list[list[Segment]]:
     """A finding's lines, each a list of styled segments."""
     loc = f.location
     first: list[Segment] = [("  ", ""), (f"line {loc.line:<5}" if loc.line else "line -    ", ""), (" ", ""),
-                            (f"{f.severity.value:<8}", SEVERITY_STYLE[f.severity] if color else ""), (" ", ""),
+                            (f"{f.severity._value_:<8}", SEVERITY_STYLE[f.severity] if color else ""), (" ", ""),
                             (clean(f.rule_id), "bold" if color else ""), ("  ", ""), (clean(f.preview), "")]
     if f.kind != "leak":
         first.append((f"  [{clean(f.kind)}]", ""))
