@@ -3,7 +3,8 @@
 1. Prefilter: all rule regexes in one Hyperscan database (exact where Hyperscan supports the pattern,
    `HS_FLAG_PREFILTER` approximation where it does not), so scanning cost does not grow with the rule
    count. Without Hyperscan, one combined regex of every rule's keywords does the same job, slower.
-2. Confirm: the rule's own Python regex runs only in line-aligned windows around the prefilter hits.
+2. Confirm: the rule's own Python regex runs only in line-aligned windows around the prefilter hits,
+   and on a hit line only where a rule's start database says a match can begin (`_StartIndex`).
 3. Keep: secret group length, entropy floor, value filters, allowlists, validator, inline ignores.
 4. Resolve overlaps: a generic rule yields to a specific rule that matched the same secret.
 
@@ -393,7 +394,7 @@ def start_expression(regex: str) -> str | None:
     """A Hyperscan expression whose match starts locate where `regex` can start matching, or None.
 
     It is the regex's leading items up to its first item that cannot match empty (and, if the prefix
-    can still match empty, the following items until it cannot): `(?:pub)?[_.-]?(?:access|auth|...)token`
+    can still match empty, the following items until it cannot): `(?:pub)?[_.-]?(?:(?:access|...)[_.-]?token|...)`
     of a `...token = VALUE` rule. Every match of the regex begins with a match of this prefix, so with
     Hyperscan's leftmost start of match each real match start lies in some reported [start, end).
     Leading one-character lookbehinds are consumed as for the prefilter (a start one byte early is
