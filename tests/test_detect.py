@@ -343,6 +343,7 @@ def test_start_index_finds_exactly_what_finditer_finds():
                 lines.append(rng.choice(fillers) * rng.randrange(1, 3) + line + rng.choice(fillers) + line)
                 cut = rng.randrange(len(line) + 1)
                 lines.append(b"y" * 60 + line[cut:] + b" " + line[:cut] + rng.choice(fillers))
+                lines.append(b"z" * 40 + line)  # long enough for the index however short the example
         data = b"\n".join(lines) + b"\n"
         windows, lo = [], 0
         for line in lines:
