@@ -370,3 +370,18 @@ def test_start_index_tries_inside_a_span_that_began_in_the_last_match():
     want = [m.span() for m in r.pattern.finditer(data)]
     assert want == [(0, 6), (6, 12)]
     assert [m.span() for m in index.matches(r.pattern, data, [(0, len(data))])] == want
+
+
+def test_no_catalog_expression_hands_hyperscan_a_wide_bounded_repeat():
+    """Relaxed repeats are also a correctness guard: the Hyperscan in use drops matches of
+    `[(x]"[A-Z_]{0,15}KEY` (a range of 15 and up) when two occurrences are a few dozen bytes apart."""
+    import re
+
+    from secretkeeper.detect import _hs_source, hs_expression
+    from secretkeeper.rules import load_builtin_rules
+
+    for rule in load_builtin_rules():
+        if rule.path or rule.near:
+            continue
+        for lo, hi in re.findall(r"(?<!\\)\{(\d*),(\d+)\}", hs_expression(_hs_source(rule))):
+            assert int(hi) - int(lo or 0) < 8, rule.id
