@@ -241,7 +241,7 @@ _QUOTED = r""""[^"\\#\n]*"|'[^'#\n]*'"""
 # Each line: `---`; or indent, `- `, `key:`, value (plain, quoted, flow), each optional; or comment; or junk.
 _LINES = re.compile(rf"""^(?:(---) *|( *+)(- ++)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]*+):(?= |$))? *+"""
                     rf"""(?:({_PLAIN})|({_QUOTED})|([\[{{][^#\n]*(?<! )))? *| *#.*|(.+))$""", re.M)
-# The same, for one line read alone (`_line_fields`): `$` before a newline is the line's end.
+# The same, for one line read alone (`_line_records`): `$` before a newline is the line's end.
 _LINE = re.compile(_LINES.pattern[1:-1] + r"\Z")
 _LINE_MEMO: dict[str, tuple[int, int, int, str, Any]] = {}  # line text -> `_line_record`
 _LINE_MEMO_LIMIT = 1 << 15  # ~8 MB at most; within a file and across files, lines repeat well below this
