@@ -141,7 +141,7 @@ def _field_initialised_from(s: bytes, match: bytes) -> bool:
     """Whether `match` ends with `Field: s` (`$`'s end: the very end, or before a final newline).
 
     Searched in place, not by a regex built around `s` (compiled anew for every candidate: ~100k
-    instructions, and it pushed the catalog's own patterns out of `re`'s cache)."""
+    instructions, and each took a slot of `re`'s cache that inline patterns elsewhere rely on)."""
     n = len(match)
     for end in (n, n - 1) if match.endswith(b"\n") else (n,):
         if match.endswith(s, 0, end) and _FIELD_COLON_RE.search(match, 0, end - len(s)):
