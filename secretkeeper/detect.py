@@ -792,11 +792,13 @@ class Detector:
         out: list[Match] = []
         seen: set[tuple[int, int]] = set()
         group = rule.secret_group
+        starts = None
         if windows is None:
             windows = self._windows(rule, data, ends)
-            starts = self._start_index(rule) if ends and self._is_line_rule(rule) else None
-        else:
-            starts = None
+            # The start database only serves lines long enough for it: on short hit lines alone (most
+            # files, a pre-commit run) none is loaded or compiled.
+            if ends and self._is_line_rule(rule) and any(hi - lo >= _START_INDEX_FROM for lo, hi in windows):
+                starts = self._start_index(rule)
         pattern = rule.pattern
         found = (starts.matches(pattern, data, windows) if starts is not None
                  else (m for lo, hi in windows for m in pattern.finditer(data, lo, hi)))
