@@ -29,6 +29,7 @@ BINARY_EXTENSIONS = frozenset(
     [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".icns", ".webp", ".tif", ".tiff", ".psd", ".svgz", ".mp3", ".mp4", ".m4a", ".wav", ".ogg", ".flac", ".avi", ".mov", ".mkv", ".webm", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".tar", ".jar", ".war", ".ear", ".whl", ".egg", ".class", ".pyc", ".pyo", ".so", ".dylib", ".dll", ".exe", ".o", ".a", ".lib", ".obj", ".bin", ".dat", ".db", ".sqlite", ".sqlite3", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".iso", ".img", ".dmg", ".deb", ".rpm", ".msi", ".apk", ".ipa", ".wasm", ".parquet", ".avro", ".orc", ".npy", ".npz", ".pkl", ".pt", ".onnx", ".h5", ".tflite", ".pb", ".mo"]
 )
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+UNKNOWN_SIZE = -1
 SNIFF_BYTES = 8000  # git's heuristic: a NUL in the first 8000 bytes means binary
 
 
@@ -37,7 +38,7 @@ class FileEntry(NamedTuple):
 
     path: str  # absolute or as given
     relpath: str  # relative to the scan root, '/'-separated
-    size: int
+    size: int  # bytes, or UNKNOWN_SIZE: the walk reads directory entries only (the reader finds out)
 
 
 @dataclass
@@ -127,14 +128,12 @@ def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry
                 if not entry.is_file(follow_symlinks=False):
                     skips.add("special", erel)
                     continue
-                st = entry.stat(follow_symlinks=False)
             except OSError:
                 skips.add("unreadable", erel)
                 continue
-            if not stat.S_ISREG(st.st_mode):  # replaced since the directory was read
-                skips.add("special", erel)
-            elif st.st_size:  # empty files hold nothing
-                yield FileEntry(entry.path, erel, st.st_size)
+            # No stat: the directory entry's type says regular file, and the reader learns the size
+            # (a stat built in Python was ~6k instructions, a third of the walk's cost per file).
+            yield FileEntry(entry.path, erel, UNKNOWN_SIZE)
         stack.extend(reversed(subdirs))
 
 

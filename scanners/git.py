@@ -487,7 +487,8 @@ class _Batch:
 
 def _scan_blob(detector: Detector, oid: str, data: bytes, name: bytes | None, res: SliceResult) -> None:
     path = show_path(name) if name is not None else None
-    if b"\0" in data[:SNIFF_BYTES] and not (path and detector.path_rules_for(path)):
+    # find, not `in` on a slice: no 8 KB copy, no int-conversion attempt (~2.5k instructions a blob)
+    if data.find(b"\0", 0, SNIFF_BYTES) >= 0 and not (path and detector.path_rules_for(path)):
         res.skipped.add("binary", path or f"blob {oid[:12]}")
         return
     res.blobs += 1

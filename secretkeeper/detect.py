@@ -25,7 +25,7 @@ from typing import Any
 from collections.abc import Iterable, Sequence
 
 from secretkeeper import hscache, rxcache
-from secretkeeper.filters import FILTERS, is_placeholder, shannon_entropy
+from secretkeeper.filters import FILTERS, is_documented_example, is_placeholder, shannon_entropy
 from secretkeeper.findings import Finding, Location
 from secretkeeper.pathmatch import PathMatcher
 from secretkeeper.regextext import atom_end, class_end, group_end
@@ -45,7 +45,7 @@ _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist 
 _ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
 _ALLOW_RE = re.compile(b"|".join(re.escape(m) for m in _ALLOW_MARKERS))
 _ALLOW_NEXTLINE_RE = re.compile(re.escape(_ALLOW_NEXTLINE))
-CACHE_FORMAT = 8
+CACHE_FORMAT = 9
 # A trailing `CLASS{m,n}` (or `+`, `*`), optionally closing groups, at the very end of a pattern.
 # Byte strings other stages ask about ("does this file hold a Kubernetes object / a certificate?"),
 # answered by the prefilter's pass over the data instead of one more `in` search each.
@@ -426,6 +426,105 @@ def start_expression(regex: str) -> str | None:
     return None
 
 
+_ASCII_WORD = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_CATEGORY_BYTES = {
+    "CATEGORY_DIGIT": frozenset(b"0123456789"),
+    "CATEGORY_SPACE": frozenset(b" \t\n\r\x0b\x0c"),
+    "CATEGORY_WORD": _ASCII_WORD,
+}
+
+
+def first_bytes(pattern: re.Pattern[bytes]) -> bytes | None:
+    """A 256-byte table, 1 at each byte a match of `pattern` can begin with; None when that cannot be
+    worked out (or the pattern can match empty). Lookarounds and anchors at the start are skipped over,
+    so the set is a superset of the true one: safe for ruling positions out."""
+    import re._constants as c  # type: ignore[import-not-found]
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    class Unknown(Exception):
+        pass
+
+    def fold(chars: set[int], icase: bool) -> set[int]:
+        return chars | {b ^ 0x20 for b in chars if 65 <= (b & ~0x20) <= 90} if icase else chars
+
+    def in_class(items: list, icase: bool) -> set[int]:
+        out: set[int] = set()
+        negate = False
+        for op, av in items:
+            if op is c.NEGATE:
+                negate = True
+            elif op is c.LITERAL:
+                out.add(av)
+            elif op is c.RANGE:
+                out.update(range(av[0], av[1] + 1))
+            elif op is c.CATEGORY:
+                name = str(av)
+                base = name.replace("_NOT_", "_")
+                if base not in _CATEGORY_BYTES:
+                    raise Unknown
+                chars = _CATEGORY_BYTES[base]
+                out.update(chars if name == base else set(range(256)) - chars)
+            else:
+                raise Unknown
+        out = fold(out, icase)
+        return set(range(256)) - out if negate else out
+
+    def seq(items: list, icase: bool) -> tuple[set[int], bool]:
+        """(first bytes, whether `items` can match empty)."""
+        first: set[int] = set()
+        for op, av in items:
+            if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue  # zero-width: the next item decides
+            if op is c.LITERAL:
+                return first | fold({av}, icase), False
+            if op is c.NOT_LITERAL:
+                return first | (set(range(256)) - fold({av}, icase)), False
+            if op is c.ANY:
+                return set(range(256)), False
+            if op is c.IN:
+                return first | in_class(av, icase), False
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                sub, empty = seq(list(av[2]), icase)
+                first |= sub
+                if av[0] >= 1 and not empty:
+                    return first, False
+                continue
+            if op is c.SUBPATTERN:
+                _group, add, remove, sub_items = av
+                flags = (icase or bool(add & re.IGNORECASE)) and not (remove & re.IGNORECASE)
+                sub, empty = seq(list(sub_items), flags)
+                first |= sub
+                if not empty:
+                    return first, False
+                continue
+            if op is c.ATOMIC_GROUP:
+                sub, empty = seq(list(av), icase)
+                first |= sub
+                if not empty:
+                    return first, False
+                continue
+            if op is c.BRANCH:
+                empty_any = False
+                for branch in av[1]:
+                    sub, empty = seq(list(branch), icase)
+                    first |= sub
+                    empty_any |= empty
+                if not empty_any:
+                    return first, False
+                continue
+            raise Unknown
+        return first, True
+
+    try:
+        tree = sre_parse.parse(pattern.pattern, pattern.flags)
+        chars, empty = seq(list(tree), bool(tree.state.flags & re.IGNORECASE))
+    except (Unknown, Exception):
+        return None
+    if empty or len(chars) == 256:
+        return None
+    return bytes(1 if b in chars else 0 for b in range(256))
+
+
 class _StartIndex(hscache.Database):
     """Where a line rule's matches can start on its hit lines, found by Hyperscan (start of match).
 
@@ -440,13 +539,17 @@ class _StartIndex(hscache.Database):
         derivation itself (parsing a generic rule's regex costs more than loading the database)."""
         key = hashlib.sha256(json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), "start", regex]).encode())
         path = hscache.cache_dir() / f"start-{key.hexdigest()[:32]}.db"
-        _header, self.db_bytes = hscache.cached(path, use_cache, lambda: ([], _compile_start(regex)))
+        header, self.db_bytes = hscache.cached(path, use_cache, lambda: _compile_start_entry(regex))
         self._load_db()
+        # Kept with the database: working the table out parses the regex (~2M instructions a rule).
+        first = header.get("first") if isinstance(header, dict) else None
+        self.first = bytes.fromhex(first) if self.db is not None and first else None
 
     def matches(self, pattern: re.Pattern[bytes], data: bytes, windows: list[tuple[int, int]]) -> Iterable[re.Match[bytes]]:
         """`pattern.finditer(data, lo, hi)` for each window (whole lines)."""
         match = pattern.match
         db, scratch = self.db, self.db.scratch
+        first = self.first
         for lo, hi in windows:
             if hi - lo < _START_INDEX_FROM:
                 yield from pattern.finditer(data, lo, hi)
@@ -462,7 +565,8 @@ class _StartIndex(hscache.Database):
             for start, end in spans:
                 p = start if start > nxt else nxt
                 while p < end:
-                    m = match(data, lo + p, hi)
+                    # A byte no match begins with is passed over without a match attempt (~3k each).
+                    m = match(data, lo + p, hi) if first is None or first[data[lo + p]] else None
                     if m is None:
                         p += 1
                         continue
@@ -475,6 +579,13 @@ class _StartIndex(hscache.Database):
 
 def _collect_span(_id: int, start: int, end: int, _flags: int, spans: list[tuple[int, int]]) -> None:
     spans.append((start, end))
+
+
+def _compile_start_entry(regex: str) -> tuple[dict[str, str | None], bytes]:
+    """The cache entry of a start index: its first-byte table (hex) and its database."""
+    db = _compile_start(regex)
+    first = first_bytes(re.compile(regex.encode("utf-8"))) if db else None
+    return {"first": first.hex() if first is not None else None}, db
 
 
 def _compile_start(regex: str) -> bytes:
@@ -731,22 +842,30 @@ class Detector:
     # -- public -----------------------------------------------------------------------------------------
     def path_rules_for(self, path: str) -> list[Rule]:
         """Credential-file rules that apply to `path` (also used to keep binary keystores in scope)."""
-        return [self.path_rules[i] for i in self._paths.matching(path)] if self.path_rules else []
+        if not self.path_rules:
+            return []
+        hits = self._paths.matching(path)
+        return [self.path_rules[i] for i in hits] if hits else []
 
     def scan(self, data: bytes, path: str | None = None, *, resolve: bool = True,
-             markers: set[bytes] | None = None) -> list[Match]:
+             markers: set[bytes] | None = None, path_rules: Sequence[Rule] | None = None) -> list[Match]:
         """All confirmed matches in `data` (scanned as if it lived at `path`), in offset order.
 
         `resolve=False` keeps overlapping matches of several rules (rule self-tests use it). `markers`,
-        when given, receives the MARKERS that occur in `data`.
+        when given, receives the MARKERS that occur in `data`. `path_rules`, when given, is
+        `path_rules_for(path)` from a caller that has also checked the allowlist for `path` (a file scan
+        asks both before it reads the file).
         """
-        if not data or self.allowlist.allows_path(path):
+        if not data:
             return []
+        if path_rules is None:
+            if self.allowlist.allows_path(path):
+                return []
+            path_rules = self.path_rules_for(path) if path is not None else ()
         found: list[Match] = []
         hits = self.prefilter.hits(data, markers)
         if markers is not None and self._unmarked:
             markers.update(m for m in self._unmarked if m in data)
-        path_rules = self.path_rules_for(path) if path is not None and self.path_rules else ()
         if not hits and not path_rules:
             return found  # most files: nothing to confirm, no line index to build
         newlines = _NewlineIndex(data)
@@ -829,6 +948,10 @@ class Detector:
                 return False
         if rule.entropy is not None and shannon_entropy(stripped) < rule.entropy:
             return False
+        if is_documented_example(stripped):
+            return False
+        if rule.generic and _generic_context_rejects(data, match_start):
+            return False
         if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
             return False
         if rule.validator and not self._validators[rule.validator](stripped, whole):
@@ -899,6 +1022,18 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append((lo, hi))
     return out
+
+
+# What a generic rule's key can sit inside without being assigned a value there: a shell parameter
+# expansion (`${DB_PASSWORD:?must be set}`; a `:-` default is `shell-default-secret`'s) and an ARN
+# (`arn:aws:secretsmanager:us-east-1:1:secret:prod/db`).
+_GENERIC_CONTEXT_RE = re.compile(rb"\$\{[\w.]{0,64}\Z|\barn:[\w-]{1,32}:[\w-]{1,64}:[\w-]{0,32}:\d{0,12}:[\w./-]{0,64}\Z")
+
+
+def _generic_context_rejects(data: bytes, match_start: int) -> bool:
+    """Whether the text before a generic rule's match puts its key in such a place (one bounded search
+    ending where the match starts)."""
+    return _GENERIC_CONTEXT_RE.search(data, max(0, match_start - 200), match_start) is not None
 
 
 def _inline_allowed(data: bytes, newlines: _NewlineIndex, start: int, end: int) -> bool:

@@ -23,7 +23,19 @@ _PLACEHOLDER_WORDS = (
 )
 # Short words occur by chance inside random tokens (about 1% of 40-char base62 strings hold "tbd" or
 # "todo" in some case): they count only as whole words.
-_PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy)(?![a-z0-9])")
+_PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy|here)(?![a-z0-9])")  # password_here
+# A template or placeholder inside a longer value: `https://<public-key>@host/1`, `pre-${SUFFIX}`,
+# `{{ .Values.x }}-x`, Octopus/Ruby `#{Name}`. Random secrets do not hold `<word>` or `${NAME}`.
+_EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}")
+# Credentials published as examples in vendor documentation and RFCs: the same strings in every repository.
+_DOCUMENTED_EXAMPLES_RE = re.compile(
+    rb"EXAMPLE|DONOTUSE|DO_NOT_USE"
+    rb"|eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"  # jwt.io's token payload
+    rb"|SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"  # ... and its signature
+    rb"|QWxhZGRpbjpvcGVuIHNlc2FtZQ"  # RFC 7617 Basic auth: Aladdin:open sesame
+    rb"|[xX]{8}|0{8}|\*{6}"  # ghp_xxxxxxxx..., SG.xxxx, sk_test_...00000000: a token written as a pattern
+    # (not any run: Dropbox and Twitter tokens and OpenSSH keys hold runs of `A` by format)
+)
 # One search, not `any(word in low ...)`: each `bytes in bytes` first tries the needle as an int and
 # builds a TypeError (~2,500 instructions), so the 36 words cost ~90k per candidate secret.
 _PLACEHOLDER_WORDS_RE = re.compile(b"|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
@@ -36,7 +48,7 @@ _TEMPLATE_RE = re.compile(
     rb"""^(?:
         \$\{[^}]*\}? | \$\([^)]*\)? | \$[A-Za-z_][A-Za-z0-9_]* | \{\{.*\}\}? | \{\%.*\%\}? | \{[A-Za-z_.][\w.]*\}
         | <[^<>]{1,60}> | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\]
-        | \#\{[^}]*\} | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
+        | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
         | %[A-Za-z_][\w.-]*% | @@[\w.-]+@@ | \#\{?[A-Z_][A-Z0-9_]*\}?\# | <%=?.*%>
     )$""",
     re.X | re.S,
@@ -46,12 +58,19 @@ _SEQUENCE = b"0123456789abcdefghijklmnopqrstuvwxyz"
 _SEQUENCE_DOWN = _SEQUENCE[::-1]
 
 
+def is_documented_example(secret: bytes) -> bool:
+    """A credential as vendor documentation and RFCs print it (`AKIAIOSFODNN7EXAMPLE`, jwt.io's token,
+    `ghp_xxxx...`): checked for every rule, vendor-specific ones included. Key blocks and other long
+    values are not searched (they are no such token, and a search costs ~700 instructions a byte)."""
+    return len(secret) <= 512 and _DOCUMENTED_EXAMPLES_RE.search(secret) is not None
+
+
 def is_placeholder(secret: bytes, _match: bytes = b"") -> bool:
     s = secret.strip().strip(b"\"'`")
     low = s.lower()
     if not s or low in _PLACEHOLDER_EXACT:
         return True
-    if _TEMPLATE_RE.match(s):
+    if _TEMPLATE_RE.match(s) or _EMBEDDED_TEMPLATE_RE.search(s):
         return True
     if _PLACEHOLDER_WORDS_RE.search(low) or _PLACEHOLDER_SHORT_RE.search(low):
         return True
@@ -66,7 +85,8 @@ def is_placeholder(secret: bytes, _match: bytes = b"") -> bool:
 _ENV_REF_RE = re.compile(
     rb"""(?:os\.environ|os\.getenv|getenv\s*\(|process\.env|System\.getenv|ENV\[|ENV\.fetch|Environment\.
     GetEnvironmentVariable|env\(|\$ENV\{|%env\(|\benv\.|config\[|settings\.|secrets\.|vars\.|\{\{\s*secrets\.
-    |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment)""",
+    |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment
+    |^(?:env|fd|file):)""",
     re.X,
 )
 
@@ -134,6 +154,8 @@ _MODULE_ATTR_RE = re.compile(rb"^[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.[A-Za-
 _LOWER_IDENT_RE = re.compile(rb"^[a-z_][a-z0-9_]*$")
 _FIELD_COLON_RE = re.compile(rb"(?:^|[\s{(,])[A-Z][A-Za-z]*:[ \t]*\Z")
 _TAG_OR_POINTER_RE = re.compile(rb"^[!&*@]{1,2}[A-Za-z_][\w]*$")
+_KV_LIST_RE = re.compile(rb"^[a-z][a-z_-]*=[^,=\s]+(?:,[a-z][a-z_-]*=[^,=\s]+)+$"
+                         rb"|^[a-z]{2,10}=(?:[a-z_][a-z0-9_.-]*|[A-Z_][A-Z0-9_]*)$")
 _CAMEL_NAME_RE = re.compile(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$")
 
 
@@ -169,6 +191,8 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
         return True  # module.attribute: rust_openssl.hpke.MLKEM768X25519PrivateKey
     if _LOWER_IDENT_RE.match(s) and _field_initialised_from(s, match):
         return True  # `Password: invoice` - a Go/C#/Swift field initialised from a variable
+    if _KV_LIST_RE.match(s):
+        return True  # `id=npm_token,env=NPM_TOKEN`: an option's settings (docker build --secret), not a value
     if s.startswith((b"new ", b"await ", b"this.", b"self.")) or _TAG_OR_POINTER_RE.match(s):
         return True  # YAML tags/anchors/aliases (`!vault`, `*pw`), pointers, instance variables
     if _IDENT_RE.match(core):
@@ -210,6 +234,7 @@ _NON_SECRET_WORDS = frozenset(
 _CAMEL_RUN_RE = re.compile(rb"[A-Z][a-z]{2,}")
 _CRED_WORDS = frozenset(b"Secret Secrets Key Keys Token Tokens Password Passwd Credential Credentials Auth Private Access".split())
 _TITLE_WORD_RE = re.compile(rb"^[A-Z][a-z]{2,}[.:!?]?$|^[A-Z]{2,}[a-z]*$|^[a-z]+[.:!?]$")
+_CONSTANT_NAME_RE = re.compile(rb"^[A-Z]+(?:_[A-Z]+)+$")
 _LETTERS_RE = re.compile(rb"^[A-Za-z][A-Za-z_.-]*$")
 _WORD_KEY_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth|login|user")
 _ALNUM_RE = re.compile(rb"[A-Za-z0-9]+")
@@ -222,7 +247,9 @@ def is_word(secret: bytes, _match: bytes = b"") -> bool:
     Only letters (no digit, no symbol): a known non-secret word, a capitalised word (i18n labels), or a
     letters-only name built around a credential word (`mypassword`, `user-password`, `secretKey`).
     """
-    s = secret.strip()
+    s = secret.strip().rstrip(b")]};:,")  # `newPassword: String!):` - the code around a type name
+    if _CONSTANT_NAME_RE.match(s):
+        return True  # `YOUR_API_KEY`, `HIDDEN_DUE_TO_SECURITY_REASONS`: a name or a marker, in capitals
     low = s.lower()
     if low in _NON_SECRET_WORDS or low.strip(b".:!?") in _NON_SECRET_WORDS:
         return True

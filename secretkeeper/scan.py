@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from scanners.files import FileEntry, SkipLog, WalkOptions, is_binary_name, looks_binary, walk
+from scanners.files import SNIFF_BYTES, FileEntry, SkipLog, WalkOptions, is_binary_name, walk
 from secretkeeper.baseline import Baseline
 from secretkeeper.config import Config
 from secretkeeper.detect import MARKERS, Detector, finding_from_match
@@ -32,6 +32,9 @@ _NOT_A_FILE = (errno.EISDIR, errno.EAGAIN, errno.EWOULDBLOCK)  # read() on a dir
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
 _BATCH_FILES = 256
 _BATCH_BYTES = 8 * 1024 * 1024
+_UNSIZED_WEIGHT = 128 * 1024  # what a batch counts for a file of unknown size: 64 such files a batch
+_INLINE_FILES = 4096  # a walk that finds this many files has enough work for a pool, whatever their sizes
+_FIRST_READ = 64 * 1024  # most source files are smaller; a buffer this size still comes from the heap
 # Below this much work a process pool costs more than it saves.
 _INLINE_BYTES = 16 * 1024 * 1024
 
@@ -119,64 +122,87 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
               display_path: str | None = None) -> list[Finding]:
     """Read and scan one file; every problem is a counted, named skip, never an exception."""
     rel = display_path or entry.relpath
-    path_rules = None
     if entry.size > max_size:
         stats.skipped.add("too-large", rel)
         return []
-    if is_binary_name(rel):
-        path_rules = detector.path_rules_for(rel)
-        if not path_rules:
-            stats.skipped.add("binary", rel)
-            return []
-    # Raw fd reads sized from the walk's stat: one read syscall into a right-sized buffer (a
-    # `read(max_size + 1)` allocates max_size for every file); a file that grew is read on.
-    # O_NONBLOCK: a file swapped for a FIFO after the walk must not hang the scan. A read shorter than
-    # the walk's size (a file that shrank, or is no longer a regular file) is checked with fstat; the
-    # usual read is not (a syscall per file saved).
+    path_rules = detector.path_rules_for(rel)  # credential files: scanned even when binary (keystores)
+    if not path_rules and is_binary_name(rel):
+        stats.skipped.add("binary", rel)
+        return []
+    # Raw fd reads: one read syscall into a right-sized buffer (a `read(max_size + 1)` allocates max_size
+    # for every file). O_NONBLOCK: a file swapped for a FIFO after the walk must not hang the scan.
     try:
         fd = os.open(entry.path, _OPEN_FLAGS)
     except OSError:
         stats.skipped.add("unreadable", rel)
         return []
     try:
-        want = min(entry.size, max_size) + 1
-        data = os.read(fd, want)
-        if len(data) < want - 1 and not stat.S_ISREG(os.fstat(fd).st_mode):
-            stats.skipped.add("special", rel)
-            return []
-        if len(data) == want and want <= max_size:
-            data += os.read(fd, max_size + 1 - want)
+        data = _read(fd, entry.size, max_size)
     except OSError as exc:
         stats.skipped.add("special" if exc.errno in _NOT_A_FILE else "unreadable", rel)
         return []
     finally:
         os.close(fd)
-    if len(data) > max_size:
-        stats.skipped.add("too-large", rel)
+    if type(data) is str:
+        stats.skipped.add(data, rel)
         return []
-    if path_rules is None and looks_binary(data):
-        if not detector.path_rules_for(rel):
-            stats.skipped.add("binary", rel)
-            return []
+    if not data:  # empty: nothing to scan, and not counted as a file scanned
+        return []
+    if not path_rules and data.find(b"\x00", 0, SNIFF_BYTES) >= 0:  # looks_binary, inline: per file
+        stats.skipped.add("binary", rel)
+        return []
     stats.files += 1
     stats.bytes += len(data)
     if detector.allowlist.allows_path(rel):  # scan.allowlist.paths covers hygiene findings too
         return []
     markers: set[bytes] = set()
-    matches = detector.scan(data, rel, markers=markers)
+    matches = detector.scan(data, rel, markers=markers, path_rules=path_rules)
     # Byte tests first: the manifest and certificate machinery (YAML, x509) loads only when needed.
     if MARKER_MANIFEST in markers and b"kind" in data:
         from scanners.manifests import is_candidate, scan_manifest
 
         if is_candidate(rel, data):  # Kubernetes objects: leaks located by object, plus hygiene
             return scan_manifest(data, rel, detector, stats=stats, matches=matches)
-    found = [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in matches]
+    found = [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in matches] if matches else []
     if MARKER_CERTIFICATE in markers:
         from secretkeeper.hygiene import is_certificate_file, scan_certificate_file
 
         if is_certificate_file(rel, data):
             found.extend(scan_certificate_file(data, rel))
     return found
+
+
+def _read(fd: int, size: int, max_size: int) -> bytes | str:
+    """The file's bytes, or why it is skipped: "special" (no longer a regular file) or "too-large".
+
+    `size` is the walk's, or UNKNOWN_SIZE: then one read of `_FIRST_READ` bytes takes most files whole,
+    and only a full (or empty) first read asks fstat for the size (a stat is ~6k instructions). A read
+    shorter than the size known is checked with fstat (a file that shrank, or is no longer regular); a
+    file that grew is read on, up to the cap.
+    """
+    if size < 0:
+        first = min(_FIRST_READ, max_size + 1)
+        data = os.read(fd, first)
+        if 0 < len(data) < first:
+            return data  # the whole of a small file
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return "special"
+        if st.st_size > max_size or len(data) > max_size:
+            return "too-large"
+        if not data:
+            return data
+        want = st.st_size + 1 - len(data)
+        more = os.read(fd, want)
+        data += more
+    else:
+        want = min(size, max_size) + 1
+        data = more = os.read(fd, want)
+        if len(data) < want - 1 and not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "special"
+    if len(more) == want and len(data) <= max_size:  # grew since its size was read: read on to the cap
+        data += os.read(fd, max_size + 1 - len(data))
+    return "too-large" if len(data) > max_size else data
 
 
 def _scan_batch(batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], ScanStats]:
@@ -189,12 +215,21 @@ def _scan_batch(batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], Scan
     return out, stats
 
 
+def _size(entry: FileEntry) -> int:
+    if entry.size >= 0:
+        return entry.size
+    try:
+        return os.stat(entry.path, follow_symlinks=False).st_size
+    except OSError:
+        return 0
+
+
 def _batches(entries: Iterable[tuple[FileEntry, str]]) -> Iterator[list[tuple[FileEntry, str]]]:
     batch: list[tuple[FileEntry, str]] = []
     size = 0
     for item in entries:
         batch.append(item)
-        size += item[0].size
+        size += item[0].size if item[0].size >= 0 else _UNSIZED_WEIGHT
         if len(batch) >= _BATCH_FILES or size >= _BATCH_BYTES:
             yield batch
             batch, size = [], 0
@@ -234,14 +269,17 @@ def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max
     _WORKER["max_size"] = max_size
     rest = iter(entries)
     head: list[tuple[FileEntry, str]] = []
-    total = 0
-    for item in rest:  # enough work to be worth a pool? (a small scan stops here having walked it all)
-        head.append(item)
-        total += item[0].size
-        if total >= _INLINE_BYTES:
-            break
+    pool = False
+    if jobs > 1 and hasattr(os, "fork"):
+        total = 0
+        for item in rest:  # enough work to be worth a pool? (a small scan stops here having walked it all)
+            head.append(item)
+            total += _size(item[0])
+            if total >= _INLINE_BYTES or len(head) >= _INLINE_FILES:
+                pool = True
+                break
     entries = itertools.chain(head, rest)
-    if jobs <= 1 or total < _INLINE_BYTES or not hasattr(os, "fork"):
+    if not pool:
         for batch in _batches(entries):
             got, st = _scan_batch(batch)
             findings.extend(got)

@@ -259,3 +259,42 @@ def test_file_swapped_for_a_fifo_after_the_walk_is_skipped_not_hung(tmp_path):
     worker.join(timeout=30)
     assert not worker.is_alive(), "scan_file blocked on a FIFO"
     assert done == [[]] and stats.skipped.counts["special"] == 1
+
+
+@pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 200_000])
+def test_files_of_every_size_around_the_first_read_are_read_whole(tmp_path, canary, size):
+    """The walk does not stat: the reader takes a small file in one read and asks fstat past that. A
+    secret in the last bytes of a file of any size is found; an empty file is not counted."""
+    from scanners.files import UNKNOWN_SIZE, FileEntry
+    from secretkeeper.config import Config
+    from secretkeeper.scan import ScanStats, build_detector, scan_file
+
+    line = f"token = {canary}\n".encode()
+    pad = size - len(line)  # a comment line of `pad` bytes first: the file is exactly `size` bytes
+    body = b"" if size == 0 else line if pad < 2 else b"#" * (pad - 1) + b"\n" + line
+    assert size < len(line) or len(body) == size
+    path = tmp_path / "f.txt"
+    path.write_bytes(body)
+    stats = ScanStats()
+    found = scan_file(build_detector(Config()), FileEntry(str(path), "f.txt", UNKNOWN_SIZE), 1 << 20, stats)
+    if not body:
+        assert found == [] and stats.files == 0 and not stats.skipped.counts
+        return
+    assert stats.files == 1 and stats.bytes == len(body)
+    assert [f.rule_id for f in found] == [RULE] and found[0].location.line == body.count(b"\n")
+
+
+@pytest.mark.parametrize("size", [100, 65536, 300_000])
+def test_too_large_is_known_without_the_walk_stat(tmp_path, size):
+    from scanners.files import UNKNOWN_SIZE, FileEntry
+    from secretkeeper.config import Config
+    from secretkeeper.scan import ScanStats, build_detector, scan_file
+
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"a" * size)
+    stats = ScanStats()
+    assert scan_file(build_detector(Config()), FileEntry(str(path), "big.txt", UNKNOWN_SIZE), size - 1, stats) == []
+    assert stats.skipped.counts == {"too-large": 1} and stats.files == 0
+    stats = ScanStats()
+    scan_file(build_detector(Config()), FileEntry(str(path), "big.txt", UNKNOWN_SIZE), size, stats)
+    assert stats.files == 1 and stats.bytes == size and not stats.skipped.counts

@@ -358,6 +358,46 @@ def test_start_index_finds_exactly_what_finditer_finds():
     assert re  # imported for the reader: the comparison is with `re`'s own finditer
 
 
+@pytest.mark.parametrize("regex", [
+    rb"(?i)(?:pub)?[_.-]?(?:access|auth)token=(?P<secret>\w+)",
+    rb"(?<![a-z])x_[a-z]{1,6}=\w+",
+    rb"(?:^|[\s\"'])--?[a-z-]{0,30}pass",
+    rb"\b(?:os\.)?environ\.get\(|\$_ENV\[|(?i:env)\(",
+    rb"[^a-z\n]x|\dy|\Wz",
+    rb"(?i)[\w.]{0,3}?(?-i:Q)",
+    rb"(?i:[a-f])(?-i:G)|(?>ab|cd)e|x*+y",
+])
+def test_first_bytes_rules_out_only_bytes_no_match_begins_with(regex):
+    import random
+    import re
+
+    from secretkeeper.detect import first_bytes
+
+    pattern = re.compile(regex)
+    table = first_bytes(pattern)
+    assert table is not None and 0 < sum(table) < 256
+    rng = random.Random(5)
+    pieces = [bytes([b]) for b in b"abcdefgxyzQG_-.=([$ \t\"'\n0123456789ACTEUPSenvio"] + [
+        b"pub", b"ACCESS", b"auth", b"token=", b"x_", b"--", b"pass", b"os.", b"environ.get(", b"$_ENV[",
+        b"ENV(", b"ab", b"cd", b"e", b"xy", b"Q", b"fG"]
+    starts = 0
+    for _ in range(20000):
+        s = b"".join(rng.choice(pieces) for _ in range(rng.randrange(1, 6)))
+        if pattern.match(s):
+            starts += 1
+            assert table[s[0]], (regex, s)
+    assert starts >= 3  # the property was exercised
+
+
+def test_first_bytes_gives_up_where_a_match_can_be_empty():
+    import re
+
+    from secretkeeper.detect import first_bytes
+
+    assert first_bytes(re.compile(rb"a?b*")) is None
+    assert first_bytes(re.compile(rb".x")) is None  # every byte but a newline: no help either way
+
+
 def test_start_index_tries_inside_a_span_that_began_in_the_last_match():
     """A span that began inside the previous match and reaches past it: the leftmost start Hyperscan
     reports is behind the match's end, and the real next start (same span end) is hidden behind it."""
