@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -165,6 +166,27 @@ def test_plain_leak_in_manifest_not_reported_twice(detector):
     assert len(literal) == 1 and literal[0].location.line == line_of(data, "- name: GITHUB_TOKEN")
     assert literal[0].secret_sha256 == leaks[0].secret_sha256
     assert "github-pat-classic" in literal[0].message
+
+
+@pytest.mark.parametrize("key, value, rule", [
+    ("DB_PASSWORD", "j:zi*I%_m?-b=7x^j#", "generic-password-assignment"),
+    ("db-password", "Qx7mZ2vRk9pLw4\n", "generic-password-assignment"),
+    ("api_key", "q8ZvL2mKx7TrW4pN9sBcT3", "generic-api-key-assignment"),
+    ("username", "orders_admin", None),
+    ("DB_PASSWORD", "changeme", None),
+    ("config.json", '{"a": 1}', None),
+])
+def test_secret_data_value_is_read_with_its_key(detector, key, value, rule):
+    """A decoded password has nothing that marks it; the key it is stored under does."""
+    encoded = base64.b64encode(value.encode()).decode()
+    data = (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"
+            f"  {key}: {encoded}\n").encode()
+    leaks = [f for f in scan_manifest(data, "k8s/db.yaml", detector) if f.kind == "leak"]
+    if rule is None:
+        assert leaks == []
+        return
+    assert [(f.rule_id, f.location.line, f.location.object) for f in leaks] == [(rule, 7, f"Secret/-/db/data {key}")]
+    assert leaks[0].secret_sha256 == hashlib.sha256(value.strip().encode()).hexdigest()
 
 
 def test_binary_data_in_configmap_is_decoded(detector):

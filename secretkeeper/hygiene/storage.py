@@ -16,7 +16,7 @@ from secretkeeper.hygiene.names import is_secret_like_name, looks_real, url_pass
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector
+    from secretkeeper.detect import Detector, Match
 
 LEGACY_TOKEN_TYPE = "kubernetes.io/service-account-token"
 LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used"
@@ -179,7 +179,7 @@ def value_leaks(objects: list[KubeObject], detector: Detector, *, encoded_only: 
     for obj in objects:
         seen: set[str] = set()
         for field, key, raw in _encoded_values(obj):
-            for m in detector.scan(raw, obj.path or obj.ref()):
+            for m in _decoded_matches(detector, key, raw, obj.path or obj.ref()):
                 if m.secret_sha256 in seen:
                     continue
                 seen.add(m.secret_sha256)
@@ -196,6 +196,18 @@ def value_leaks(objects: list[KubeObject], detector: Detector, *, encoded_only: 
                 seen.add(m.secret_sha256)
                 out.append(finding_from_match(m, _value_location(obj, fpath, ".".join(map(str, fpath)))))
     return out
+
+
+def _decoded_matches(detector: Detector, key: str, raw: bytes, path: str) -> list[Match]:
+    """Matches in a decoded value. A one-line value is also read as `KEY = "value"`: a password alone has
+    nothing that marks it, and the rules that recognise one by the name it is assigned to (`DB_PASSWORD`)
+    see the key it is stored under. Only matches inside the value count."""
+    found = detector.scan(raw, path)
+    value = raw.strip()
+    if value and b"\n" not in value and b'"' not in value and b"\\" not in value:
+        named = key.encode("utf-8", "surrogateescape") + b' = "'
+        found.extend(m for m in detector.scan(named + value + b'"', path) if m.start >= len(named))
+    return found
 
 
 def _encoded_values(obj: KubeObject) -> Iterator[tuple[str, str, bytes]]:
