@@ -104,6 +104,11 @@ POSITIVE = [
     ("app.toml", '[db]\npassword = "{P}"'), ("vars.hcl", 'db_password = "{P}"'), ("ansible.yml", "ansible_become_pass: {P}"),
     ("gradle.properties", "ossrhPassword={P}"), ("config.xml", "<db><Pwd>{P}</Pwd></db>"), ("App.config", '<connectionStrings><add connectionString="Data Source=sql01;Initial Catalog=app;User ID=rpt;Password={P}" /></connectionStrings>'),
     ("client.go", 'req.Header.Set("Authorization", "Basic {B}")'), ("Service.java", 'String jdbc = "jdbc:mysql://db:3306/app?user=app&password={P}";'),
+    ("rds.tf", '  username               = "app"\n  password               = "{P}"'), ("ci.yml", "      run: docker login reg.internal -u ci -p {P}"),
+    ("auth.ts", 'const JWT_SECRET = process.env.JWT_SECRET ?? "{T}";'), ("settings.py", 'DB_PASSWORD = os.environ.get("DB_PASSWORD", "{P}")'),
+    ("docker-compose.yml", "      POSTGRES_PASSWORD: ${{POSTGRES_PASSWORD:-{PC}"), ("license.c", '#define LICENSE_API_KEY "{T}"'),
+    ("secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  DB_PASSWORD: {BP}"),
+    ("acme.postman_environment.json", '{{"values": [{{"key": "api_token", "value": "{T}", "enabled": true}}]}}'),
 ]
 NEGATIVE = [
     ("db.py", 'password = os.environ["DB_PASSWORD"]'), ("db.py", 'password = os.getenv("DB_PASSWORD")'),
@@ -142,6 +147,14 @@ NEGATIVE = [
     ("sql.sql", "ALTER USER app WITH PASSWORD :'db_password';"), ("test.js", "expect(user.password).toBeUndefined();"),
     ("passwd", "root:x:0:0:root:/root:/bin/bash"), ("shadow", "daemon:*:19000:0:99999:7:::"), ("yarn.lock", '  integrity sha1-{B64_27}='),
     ("cert.pem", "-----BEGIN CERTIFICATE-----\nMIIB{B64_60}\n-----END CERTIFICATE-----"), ("jwt.md", "A JWT looks like `xxxxx.yyyyy.zzzzz`."),
+    ("entrypoint.sh", ': "${{DB_PASSWORD:?DB_PASSWORD must be set}}"'),
+    ("task.json", '"valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-wHgpys:password::"'),
+    ("Makefile", "\tdocker build --secret id=npm_token,env=NPM_TOKEN -t app ."), ("ca.sh", "openssl genrsa -aes256 -pass env:CA_PASS -out ca.key"),
+    ("token_test.go", 'const example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"'),
+    ("auth.md", "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), ("payments.md", 'stripe.api_key = "sk_test_EXAMPLEKEYDONOTUSE0000000000"'),
+    ("runbook.md", 'CloudTrail shows `"password": "HIDDEN_DUE_TO_SECURITY_REASONS"`.'), ("wp-config-sample.php", "define( 'DB_PASSWORD', 'password_here' );"),
+    ("web.config", '<add key="SendGridApiKey" value="#{{SendGridApiKey}}#" />'), (".env.example", "SENTRY_DSN=https://<public-key>@o0.ingest.sentry.io/<project-id>"),
+    ("schema.graphql", "  changePassword(currentPassword: String!, newPassword: String!): Boolean!"), ("zip.py", "    def read(self, name, pwd=None):"),
 ]
 
 
@@ -149,6 +162,7 @@ def fill(tpl: str) -> str:
     gen = {
         "P": pw, "T": tok, "T40": lambda: rnd(40, ALNUM + "+/"), "J": jwt, "H": lambda: rnd(40, HEX),
         "H64": lambda: rnd(64, HEX), "U": uuid, "B": lambda: b64(f"ci-{rnd(4)}:{pw()}"),
+        "PC": lambda: pw() + "}", "BP": lambda: b64(pw()),
         "AK": lambda: rnd(16, string.ascii_uppercase + "234567"), "S8": lambda: rnd(8, S), "S16": lambda: rnd(16, S),
         "S22": lambda: rnd(22, S), "S53": lambda: rnd(53, S), "S86": lambda: rnd(86, S),
         "B64_88": lambda: rnd(86, ALNUM + "+/") + "==", "B64_60": lambda: rnd(60, ALNUM + "+/"),
