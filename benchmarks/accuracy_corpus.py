@@ -106,7 +106,7 @@ POSITIVE = [
     ("client.go", 'req.Header.Set("Authorization", "Basic {B}")'), ("Service.java", 'String jdbc = "jdbc:mysql://db:3306/app?user=app&password={P}";'),
     ("rds.tf", '  username               = "app"\n  password               = "{P}"'), ("ci.yml", "      run: docker login reg.internal -u ci -p {P}"),
     ("auth.ts", 'const JWT_SECRET = process.env.JWT_SECRET ?? "{T}";'), ("settings.py", 'DB_PASSWORD = os.environ.get("DB_PASSWORD", "{P}")'),
-    ("docker-compose.yml", "      POSTGRES_PASSWORD: ${{POSTGRES_PASSWORD:-{PC}"), ("license.c", '#define LICENSE_API_KEY "{T}"'),
+    ("license.c", '#define LICENSE_API_KEY "{T}"'),
     ("secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  DB_PASSWORD: {BP}"),
     ("acme.postman_environment.json", '{{"values": [{{"key": "api_token", "value": "{T}", "enabled": true}}]}}'),
 ]
@@ -162,7 +162,7 @@ def fill(tpl: str) -> str:
     gen = {
         "P": pw, "T": tok, "T40": lambda: rnd(40, ALNUM + "+/"), "J": jwt, "H": lambda: rnd(40, HEX),
         "H64": lambda: rnd(64, HEX), "U": uuid, "B": lambda: b64(f"ci-{rnd(4)}:{pw()}"),
-        "PC": lambda: pw() + "}", "BP": lambda: b64(pw()),
+        "BP": lambda: b64(pw()),
         "AK": lambda: rnd(16, string.ascii_uppercase + "234567"), "S8": lambda: rnd(8, S), "S16": lambda: rnd(16, S),
         "S22": lambda: rnd(22, S), "S53": lambda: rnd(53, S), "S86": lambda: rnd(86, S),
         "B64_88": lambda: rnd(86, ALNUM + "+/") + "==", "B64_60": lambda: rnd(60, ALNUM + "+/"),

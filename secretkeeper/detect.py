@@ -950,7 +950,7 @@ class Detector:
             return False
         if is_documented_example(stripped):
             return False
-        if rule.generic and _generic_context_rejects(data, match_start):
+        if rule.generic and _generic_context_rejects(data, match_start, start):
             return False
         if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
             return False
@@ -1025,15 +1025,19 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 # What a generic rule's key can sit inside without being assigned a value there: a shell parameter
-# expansion (`${DB_PASSWORD:?must be set}`; a `:-` default is `shell-default-secret`'s) and an ARN
-# (`arn:aws:secretsmanager:us-east-1:1:secret:prod/db`).
-_GENERIC_CONTEXT_RE = re.compile(rb"\$\{[\w.]{0,64}\Z|\barn:[\w-]{1,32}:[\w-]{1,64}:[\w-]{0,32}:\d{0,12}:[\w./-]{0,64}\Z")
+# expansion that fails or substitutes (`${DB_PASSWORD:?must be set}`, `${X:+--password}`; a default,
+# `${X:-value}`, is a value) and an ARN (`arn:aws:secretsmanager:us-east-1:1:secret:prod/db`).
+_EXPANSION_RE = re.compile(rb"\$\{[\w.]{0,64}\Z")
+_ARN_RE = re.compile(rb"\barn:[\w-]{1,32}:[\w-]{1,64}:[\w-]{0,32}:\d{0,12}:[\w./-]{0,64}\Z")
 
 
-def _generic_context_rejects(data: bytes, match_start: int) -> bool:
-    """Whether the text before a generic rule's match puts its key in such a place (one bounded search
+def _generic_context_rejects(data: bytes, match_start: int, secret_start: int) -> bool:
+    """Whether the text before a generic rule's match puts its key in such a place (bounded searches
     ending where the match starts)."""
-    return _GENERIC_CONTEXT_RE.search(data, max(0, match_start - 200), match_start) is not None
+    lo = max(0, match_start - 200)
+    if data[secret_start:secret_start + 1] in (b"?", b"+") and _EXPANSION_RE.search(data, lo, match_start):
+        return True
+    return _ARN_RE.search(data, lo, match_start) is not None
 
 
 def _inline_allowed(data: bytes, newlines: _NewlineIndex, start: int, end: int) -> bool:
