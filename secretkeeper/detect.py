@@ -489,16 +489,12 @@ def first_bytes(pattern: re.Pattern[bytes]) -> bytes | None:
                 if av[0] >= 1 and not empty:
                     return first, False
                 continue
-            if op is c.SUBPATTERN:
-                _group, add, remove, sub_items = av
-                flags = (icase or bool(add & re.IGNORECASE)) and not (remove & re.IGNORECASE)
+            if op in (c.SUBPATTERN, c.ATOMIC_GROUP):
+                sub_items, flags = av, icase
+                if op is c.SUBPATTERN:  # a group may turn case-folding on or off for its items
+                    _group, add, remove, sub_items = av
+                    flags = (icase or bool(add & re.IGNORECASE)) and not (remove & re.IGNORECASE)
                 sub, empty = seq(list(sub_items), flags)
-                first |= sub
-                if not empty:
-                    return first, False
-                continue
-            if op is c.ATOMIC_GROUP:
-                sub, empty = seq(list(av), icase)
                 first |= sub
                 if not empty:
                     return first, False
