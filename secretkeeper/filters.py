@@ -34,6 +34,7 @@ _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"|SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"  # ... and its signature
     rb"|QWxhZGRpbjpvcGVuIHNlc2FtZQ"  # RFC 7617 Basic auth: Aladdin:open sesame
     rb"|^foobared$"  # redis.conf's example requirepass
+    rb"|^hunter2$"  # the Internet's stock example password
     rb"|[xX]{8}|0{8}|\*{6}"  # ghp_xxxxxxxx..., SG.xxxx, sk_test_...00000000: a token written as a pattern
     # (not any run: Dropbox and Twitter tokens and OpenSSH keys hold runs of `A` by format)
 )

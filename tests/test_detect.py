@@ -425,3 +425,18 @@ def test_no_catalog_expression_hands_hyperscan_a_wide_bounded_repeat():
             continue
         for lo, hi in re.findall(r"(?<!\\)\{(\d*),(\d+)\}", hs_expression(_hs_source(rule))):
             assert int(hi) - int(lo or 0) < 8, rule.id
+
+
+def test_password_hashes_are_findings_outside_test_code_only():
+    """Hash tests carry published vectors next to their plaintexts; a dump, a fixture or a shadow file
+    elsewhere holds real ones."""
+    from secretkeeper.config import Config
+    from secretkeeper.scan import build_detector
+
+    det = build_detector(Config())
+    line = b"INSERT INTO users VALUES (1, 'ann', '$2b$12$5XcC7v7HKs6LW5Z1cqPlVPlDBTFt2AOl9LgcmzBw1YkcapB/R8exg');\n"
+    assert [m.rule.id for m in det.scan(line, "db/seed.sql")] == ["bcrypt-hash"]
+    assert [m.rule.id for m in det.scan(line, "fixtures/users.sql")] == ["bcrypt-hash"]
+    for path in ("spec/lib/password_digest_spec.rb", "tests/auth/test_vectors.py", "pkg/auth/hash_test.go",
+                 "src/test/java/HashTest.java", "web/src/hash.test.ts"):
+        assert det.scan(line, path) == [], path
