@@ -514,7 +514,7 @@ def first_bytes(pattern: re.Pattern[bytes]) -> bytes | None:
     try:
         tree = sre_parse.parse(pattern.pattern, pattern.flags)
         chars, empty = seq(list(tree), bool(tree.state.flags & re.IGNORECASE))
-    except (Unknown, Exception):
+    except Exception:  # Unknown, or a pattern `re` itself cannot parse
         return None
     if empty or len(chars) == 256:
         return None

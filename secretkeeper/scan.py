@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from scanners.files import SNIFF_BYTES, FileEntry, SkipLog, WalkOptions, is_binary_name, walk
+from scanners.files import FileEntry, SkipLog, WalkOptions, is_binary_name, looks_binary, walk
 from secretkeeper.baseline import Baseline
 from secretkeeper.config import Config
 from secretkeeper.detect import MARKERS, Detector, finding_from_match
@@ -148,7 +148,7 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
         return []
     if not data:  # empty: nothing to scan, and not counted as a file scanned
         return []
-    if not path_rules and data.find(b"\x00", 0, SNIFF_BYTES) >= 0:  # looks_binary, inline: per file
+    if not path_rules and looks_binary(data):
         stats.skipped.add("binary", rel)
         return []
     stats.files += 1
