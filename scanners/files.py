@@ -18,11 +18,16 @@ from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from typing import NamedTuple
 
+# Third-party code, caches and tool state. Names that also serve for configuration stay scanned: `env/`
+# (per-environment settings: `ops/env/prod.env`), `.gradle/` (`~/.gradle/gradle.properties` holds
+# repository passwords), `.idea/` (data sources, run configurations). A virtualenv under any name is
+# recognised by its `pyvenv.cfg` instead; its packages are also under `site-packages`.
 DEFAULT_EXCLUDED_DIRS = (
-    ".git", ".hg", ".svn", "node_modules", "bower_components", ".venv", "venv", "env", ".env.d",
+    ".git", ".hg", ".svn", "node_modules", "bower_components", ".venv", "venv",
     "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
-    ".terraform", ".idea", ".gradle", "dist-packages",
+    ".terraform", "dist-packages",
 )
+VENV_MARKER = "pyvenv.cfg"  # written at the top of every virtualenv (venv, virtualenv >= 20, uv)
 _VCS_DIRS = frozenset((".git", ".hg", ".svn"))
 # Extensions that are never text: skipped by name without reading them.
 BINARY_EXTENSIONS = frozenset(
@@ -105,6 +110,9 @@ def walk(root: Path, options: WalkOptions, skips: SkipLog) -> Iterator[FileEntry
                 entries = sorted(it, key=_NAME)
         except OSError:
             skips.add("unreadable", rel or directory)
+            continue
+        if rel and dir_names and any(e.name == VENV_MARKER for e in entries):
+            skips.add("excluded", rel + "/")  # a virtualenv, whatever its name
             continue
         subdirs = []
         prefix = f"{rel}/" if rel else ""

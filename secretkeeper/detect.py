@@ -946,7 +946,7 @@ class Detector:
             return False
         if is_documented_example(stripped):
             return False
-        if rule.generic and _generic_context_rejects(data, match_start, start):
+        if rule.generic and _generic_context_rejects(data, match_start, start, stripped):
             return False
         if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
             return False
@@ -1025,13 +1025,18 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 # `${X:-value}`, is a value) and an ARN (`arn:aws:secretsmanager:us-east-1:1:secret:prod/db`).
 _EXPANSION_RE = re.compile(rb"\$\{[\w.]{0,64}\Z")
 _ARN_RE = re.compile(rb"\barn:[\w-]{1,32}:[\w-]{1,64}:[\w-]{0,32}:\d{0,12}:[\w./-]{0,64}\Z")
+# A digest under a key that a hash word qualifies: Helm's `checksum/secret: <sha256>` annotations.
+_HASH_QUALIFIER_RE = re.compile(rb"(?i)(?:checksum|digest|hash|sha(?:1|256|512)?)[/._-]?\Z")
+_HEX_DIGEST_RE = re.compile(rb"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}")
 
 
-def _generic_context_rejects(data: bytes, match_start: int, secret_start: int) -> bool:
+def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, secret: bytes) -> bool:
     """Whether the text before a generic rule's match puts its key in such a place (bounded searches
     ending where the match starts)."""
     lo = max(0, match_start - 200)
     if data[secret_start:secret_start + 1] in (b"?", b"+") and _EXPANSION_RE.search(data, lo, match_start):
+        return True
+    if _HEX_DIGEST_RE.fullmatch(secret) and _HASH_QUALIFIER_RE.search(data, max(0, match_start - 16), match_start):
         return True
     return _ARN_RE.search(data, lo, match_start) is not None
 

@@ -26,7 +26,8 @@ _PLACEHOLDER_WORDS = (
 _PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy|here)(?![a-z0-9])")  # password_here
 # A template or placeholder inside a longer value: `https://<public-key>@host/1`, `pre-${SUFFIX}`,
 # `{{ .Values.x }}-x`, Octopus/Ruby `#{Name}`. Random secrets do not hold `<word>` or `${NAME}`.
-_EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}")
+_EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}"
+                                   rb"|\$\([A-Za-z_][\w.]{0,60}\)")  # $(Pipeline.Variable), $(MAKE_VAR)
 # Credentials published as examples in vendor documentation and RFCs: the same strings in every repository.
 _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"EXAMPLE|DONOTUSE|DO_NOT_USE"
@@ -52,9 +53,13 @@ _TEMPLATE_RE = re.compile(
         | <[^<>]{1,60}> | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\]
         | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
         | %[A-Za-z_][\w.-]*% | @@[\w.-]+@@ | \#\{?[A-Z_][A-Z0-9_]*\}?\# | <%=?.*%>
+        | \$__(?:env|file|vault)\{[^}]*\}     # Grafana's expansions
     )$""",
     re.X | re.S,
 )
+# Maven (`mvn --encrypt-password`) and old Jenkins values: ciphertext whose key is kept elsewhere. Not
+# Maven's own `<master>`: it is encrypted with a published constant, as good as clear text.
+_BRACED_CIPHERTEXT_RE = re.compile(rb"^\{[A-Za-z0-9+/]{16,}={0,2}\}$")
 _REPEATED_RE = re.compile(rb"^(.)\1{3,}$|^(..)\2{3,}$")
 _SEQUENCE = b"0123456789abcdefghijklmnopqrstuvwxyz"
 _SEQUENCE_DOWN = _SEQUENCE[::-1]
@@ -67,12 +72,14 @@ def is_documented_example(secret: bytes) -> bool:
     return len(secret) <= 512 and _DOCUMENTED_EXAMPLES_RE.search(secret) is not None
 
 
-def is_placeholder(secret: bytes, _match: bytes = b"") -> bool:
+def is_placeholder(secret: bytes, match: bytes = b"") -> bool:
     s = secret.strip().strip(b"\"'`")
     low = s.lower()
     if not s or low in _PLACEHOLDER_EXACT:
         return True
     if _TEMPLATE_RE.match(s) or _EMBEDDED_TEMPLATE_RE.search(s):
+        return True
+    if _BRACED_CIPHERTEXT_RE.match(s) and not match.startswith(b"<master>"):
         return True
     if _PLACEHOLDER_WORDS_RE.search(low) or _PLACEHOLDER_SHORT_RE.search(low):
         return True

@@ -55,6 +55,22 @@ def test_exclude(make_tree, run_cli, canary):
     assert doc["summary"]["skipped"]["excluded"] == 2
 
 
+def test_default_excludes_skip_dependencies_not_config_dirs(make_tree, run_cli, canary):
+    root = make_tree({
+        "node_modules/pkg/a.txt": f"t {canary}\n",
+        "tools/py/pyvenv.cfg": "home = /usr/bin\n",  # a virtualenv under any name
+        "tools/py/bin/activate": f"t {canary}\n",
+        "ops/env/prod.env": f"T={canary}\n",  # per-environment settings, not a virtualenv
+        "home/.gradle/gradle.properties": f"t {canary}\n",
+        ".idea/workspace.xml": f"t {canary}\n",
+    })
+    doc = scan_json(run_cli, root)
+    assert paths_of(doc) == [".idea/workspace.xml", "home/.gradle/gradle.properties", "ops/env/prod.env"]
+    assert doc["summary"]["skipped"]["excluded"] == 2
+    root.joinpath(".secretkeeper.yaml").write_text("scan:\n  default_excludes: false\n")
+    assert len(paths_of(scan_json(run_cli, root))) == 5
+
+
 def test_allowlist_paths(make_tree, run_cli, canary):
     root = make_tree({
         "src/a.txt": f"t {canary}\n",

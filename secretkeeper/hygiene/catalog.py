@@ -114,11 +114,15 @@ HYGIENE_RULES: list[HygieneRule] = [
         true=(
             ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\ntype: Opaque\ndata:\n"
             "  password: WGs5bVEydkxwN1J0\n"),  # secretkeeper:allow (synthetic example)
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: ''\n"
+            "  database_url: postgres://shop:Zq8wTr4nMb@db:5432/shop\n"),  # secretkeeper:allow (synthetic example)
             "apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: Xk9mQ2vLp7Rt\n",  # secretkeeper:allow (synthetic example)
         ),
         false=(
             ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  password: changeme\n"
             "  token: ''\n"),
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n  DB_USER: shop\n"
+            "  DB_PASSWORD: \"${SHOP_DB_PASSWORD}\"\n  STRIPE_SECRET_KEY: \"<REPLACE_WITH_STRIPE_KEY>\"\n"),  # a template
             ("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: shop-db}\nspec:\n"
             "  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq\n"),  # secretkeeper:allow (synthetic example)
             ("apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {name: shop-db}\nspec:\n"

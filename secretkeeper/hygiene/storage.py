@@ -57,7 +57,12 @@ def check_secret(obj: KubeObject) -> list[Finding]:
     if stype == LEGACY_TOKEN_TYPE:
         out.append(_legacy_token(obj))
     if obj.source == "manifest" and not is_sops_encrypted(obj):
-        real = [(f, k) for f, k, v in secret_values(obj) if _real_bytes(v)]
+        values = list(secret_values(obj))
+        real = [(f, k) for f, k, v in values if _real_bytes(v)]
+        named = [v for _f, k, v in values if is_secret_like_name(k)]
+        if (named and not any(_real_bytes(v) for v in named)
+                and not any(v and url_password(v.decode("utf-8", "replace")) for _f, _k, v in values)):
+            real = []  # a template: every password / token / key is empty or a placeholder
         if real:
             keys = ", ".join(k for _f, k in real[:5]) + (", ..." if len(real) > 5 else "")
             fields = " / ".join(sorted({f for f, _k in real}))
