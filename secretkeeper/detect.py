@@ -958,7 +958,7 @@ class Detector:
               path: str | None) -> list[Match]:
         out: list[Match] = []
         for rule in self.near_rules:
-            anchors = [m for m in found if m.rule.id == rule.near.rule]
+            anchors = [m for m in found if m.rule.id in rule.near.rules]
             if not anchors:
                 continue
             if rule.allowlist.allows_path(path):

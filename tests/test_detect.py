@@ -6,7 +6,7 @@ import pytest
 
 from secretkeeper.detect import Detector, finding_from_match
 from secretkeeper.findings import Location
-from secretkeeper.rules import rule_from_mapping
+from secretkeeper.rules import RuleError, rule_from_mapping
 
 
 def rule(**kw):
@@ -64,6 +64,20 @@ def test_near_rule_only_fires_close_to_its_anchor(backend):
     assert "pair" in {m.rule.id for m in scan([TOKEN, PAIR], close, backend=backend)}
     assert "pair" not in {m.rule.id for m in scan([TOKEN, PAIR], far, backend=backend)}
     assert not scan([TOKEN, PAIR], f"secret = {pair}\n", backend=backend)
+
+
+def test_near_rule_with_several_anchors_and_the_same_line(backend):
+    vendor = rule(id="vendor", regex=r"(?i)acme_secret\s*=\s*(?P<secret>[A-Za-z0-9]{24})\b", keywords=[],
+                  near={"rule": ["tok", "gen"], "lines": 0})
+    value = "Zq8Xv2Lm9Rt4Wn7Bp3Kc6Yh1"
+    assert vendor.near.rules == ("tok", "gen")
+    assert "vendor" in {m.rule.id for m in scan([TOKEN, GENERIC, vendor], f"acme_secret = {value} token = {value}\n",
+                                               backend=backend, resolve=False)}
+    # the anchor on the next line is not the same line
+    assert "vendor" not in {m.rule.id for m in scan([TOKEN, GENERIC, vendor], f"acme_secret = {value}\n{SECRET}\n",
+                                                   backend=backend)}
+    with pytest.raises(RuleError, match="near"):
+        rule(id="bad", regex=r"(?P<secret>x)", near={"rule": []})
 
 
 def test_path_gated_rule_runs_only_on_matching_paths(backend):

@@ -19,7 +19,8 @@ TOML shape (see README "Writing rules"):
     validator = "github-checksum"         # optional, see secretkeeper.validators
     filters = ["placeholder"]             # optional, see secretkeeper.filters (default: placeholder)
     path = '''(^|/)\\.pgpass$'''          # optional: only files whose path matches (credential files)
-    near = { rule = "aws-access-key-id", lines = 5 }   # optional: only near a finding of that rule
+    near = { rule = "aws-access-key-id", lines = 5 }   # optional: only near a finding of that rule (or of
+                                          # any rule of a list: rule = ["a", "b"]; lines = 0: same line)
     remediation = "Revoke the token at ..."
     [rules.allowlist]
     regexes = ['''^ghp_0+$''']            # matched against the secret
@@ -59,7 +60,7 @@ _KNOWN_KEYS = {
 
 @dataclass(frozen=True)
 class Near:
-    rule: str
+    rules: tuple[str, ...]  # anchors: a finding of any of these rules
     lines: int = 5
 
 
@@ -182,9 +183,11 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
     near = data.get("near")
     near_obj = None
     if near is not None:
-        if not isinstance(near, Mapping) or "rule" not in near:
-            raise _err(source, rid, "near must be a table with 'rule' (and optional 'lines')")
-        near_obj = Near(rule=str(near["rule"]), lines=int(near.get("lines", 5)))
+        anchor = near.get("rule") if isinstance(near, Mapping) else None
+        anchors = (anchor,) if isinstance(anchor, str) else tuple(anchor) if isinstance(anchor, list) else ()
+        if not anchors or not all(isinstance(a, str) and a for a in anchors):
+            raise _err(source, rid, "near must be a table with 'rule' (a rule id or a list of them) and optional 'lines'")
+        near_obj = Near(rules=anchors, lines=int(near.get("lines", 5)))
     allow = data.get("allowlist") or {}
     allowlist = Allowlist(
         regexes=tuple(_compile(source, rid, "allowlist regex", r, True) for r in allow.get("regexes", [])),
@@ -322,8 +325,9 @@ def check_unique(rules: Iterable[Rule]) -> None:
         seen.add(rule.id)
     ids = seen
     for rule in rules:
-        if rule.near and rule.near.rule not in ids:
-            raise RuleError(f"rule {rule.id!r}: near.rule {rule.near.rule!r} is not a known rule")
+        unknown = [a for a in rule.near.rules if a not in ids] if rule.near else []
+        if unknown:
+            raise RuleError(f"rule {rule.id!r}: near.rule {unknown[0]!r} is not a known rule")
 
 
 def merge_rules(builtin: list[Rule], custom: list[Rule], disabled: Iterable[str] = (),
@@ -336,8 +340,8 @@ def merge_rules(builtin: list[Rule], custom: list[Rule], disabled: Iterable[str]
         by_id[rule.id] = rule
     for rid in disabled:
         by_id.pop(rid, None)
-    # A paired-secret rule cannot run without its anchor: disabling the anchor disables it too.
-    for rid in [r.id for r in by_id.values() if r.near and r.near.rule not in by_id]:
+    # A paired-secret rule cannot run without its anchor: disabling its anchors disables it too.
+    for rid in [r.id for r in by_id.values() if r.near and not any(a in by_id for a in r.near.rules)]:
         by_id.pop(rid)
     if severity_overrides:
         for rid, sev in severity_overrides.items():
