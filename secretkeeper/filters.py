@@ -54,6 +54,8 @@ _TEMPLATE_RE = re.compile(
         | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
         | %[A-Za-z_][\w.-]*% | @@[\w.-]+@@ | \#\{?[A-Z_][A-Z0-9_]*\}?\# | <%=?.*%>
         | \$__(?:env|file|vault)\{[^}]*\}     # Grafana's expansions
+        | \#\{[^}]*                             # SpEL `#{systemEnvironment['X']}`, cut at its quote
+        | @Microsoft\.KeyVault\(.*              # Azure App Service Key Vault reference
     )$""",
     re.X | re.S,
 )
@@ -95,7 +97,7 @@ _ENV_REF_RE = re.compile(
     rb"""(?:os\.environ|os\.getenv|getenv\s*\(|process\.env|System\.getenv|ENV\[|ENV\.fetch|Environment\.
     GetEnvironmentVariable|env\(|\$ENV\{|%env\(|\benv\.|config\[|settings\.|secrets\.|vars\.|\{\{\s*secrets\.
     |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment
-    |^(?:env|fd|file):)""",
+    |^(?:env|fd|file):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[)""",
     re.X,
 )
 
@@ -165,6 +167,9 @@ _FIELD_COLON_RE = re.compile(rb"(?:^|[\s{(,])[A-Z][A-Za-z]*:[ \t]*\Z")
 _TAG_OR_POINTER_RE = re.compile(rb"^[!&*@]{1,2}[A-Za-z_][\w]*$")
 _KV_LIST_RE = re.compile(rb"^[a-z][a-z_-]*=[^,=\s]+(?:,[a-z][a-z_-]*=[^,=\s]+)+$"
                          rb"|^[a-z]{2,10}=(?:[a-z_][a-z0-9_.-]*|[A-Z_][A-Z0-9_]*)$")
+# A cmdlet name (approved verbs): what PowerShell assigns from, not a value.
+_CMDLET_RE = re.compile(rb"^(?:Get|Set|Read|New|Import|Export|ConvertTo|ConvertFrom|Invoke|Select|Out|Write|Join|Split|"
+                        rb"Resolve|Test|Find|Request|Unprotect|Protect)-[A-Z][A-Za-z]{2,40}$")
 _CAMEL_NAME_RE = re.compile(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$")
 
 
@@ -204,6 +209,8 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
         return True  # `id=npm_token,env=NPM_TOKEN`: an option's settings (docker build --secret), not a value
     if s.startswith((b"new ", b"await ", b"this.", b"self.")) or _TAG_OR_POINTER_RE.match(s):
         return True  # YAML tags/anchors/aliases (`!vault`, `*pw`), pointers, instance variables
+    if _CMDLET_RE.match(core):
+        return True  # PowerShell: `$pw = Read-Host -AsSecureString`, `Get-Content .\\pw.txt`
     if _IDENT_RE.match(core):
         letters = core.rstrip(b"0123456789")
         if b"_" in letters.strip(b"_") or (letters.isupper() and len(letters) > 3):

@@ -90,3 +90,28 @@ def test_a_line_rule_prefilter_may_stop_early_on_the_line() -> None:
     detector = Detector([early], backend="hyperscan", use_cache=False)
     text = b"a\npassword = qwkz4vbnrtmxlpa ; password=zq9wkrtvbnm\npassword = letters\n"
     assert [(m.line, m.secret) for m in detector.scan(text, "f")] == [(2, b"qwkz4vbnrtmxlpa"), (2, b"zq9wkrtvbnm")]
+
+
+def _pem(label: str, der: bytes) -> str:
+    import base64
+    import textwrap
+
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+
+
+def test_private_key_validator_takes_key_shaped_der_not_random_base64(detector: Detector) -> None:
+    import random
+
+    rng = random.Random(7)
+    # A PKCS#1 header (SEQUENCE of 1,192 bytes, version 0, a 257-byte INTEGER) over random bytes: what a
+    # damaged key or a generator's stand-in looks like. It does not load, and is still reported.
+    shaped = bytes.fromhex("308204a40201000282010100") + bytes(rng.randrange(256) for _ in range(1180))
+    assert len(shaped) == 0x4A4 + 4
+    text = _pem("RSA PRIVATE KEY", shaped)
+    assert [m.rule.id for m in detector.scan(text.encode(), "deploy/id_rsa")] == ["private-key-rsa"]
+    # The same length of random base64, and a header whose length does not match the body, are not.
+    junk = bytes([0x5A]) + bytes(rng.randrange(256) for _ in range(1191))
+    assert detector.scan(_pem("RSA PRIVATE KEY", junk).encode(), "deploy/id_rsa") == []
+    padded = shaped + bytes(rng.randrange(256) for _ in range(40))
+    assert detector.scan(_pem("RSA PRIVATE KEY", padded).encode(), "deploy/id_rsa") == []

@@ -113,3 +113,10 @@ def mixed_classes(secret: bytes, _match: bytes) -> bool:
     s = secret.decode("ascii", "ignore")
     classes = sum([any(c.isdigit() for c in s), any(c.islower() for c in s), any(c.isupper() for c in s)])
     return classes >= 2
+
+
+@validator("mixed-or-passphrase")
+def mixed_or_passphrase(secret: bytes, match: bytes) -> bool:
+    """`not-all-same-class`, or a passphrase of run-together lowercase words (`dolphinstaplemountain`):
+    16 letters or more. Names that short are words (the filters drop those built on credential words)."""
+    return mixed_classes(secret, match) or (len(secret) >= 16 and secret.isalpha() and secret.islower())

@@ -103,7 +103,10 @@ def _der_private_key(der: bytes, encrypted_pkcs8: bool) -> bool:
     except UnsupportedAlgorithm:
         return True
     except (ValueError, TypeError):
-        return False
+        # Key-shaped but not loadable (damaged, or a generator's stand-in): exactly one DER SEQUENCE
+        # whose version is 0 or 1 is still reported, as a truncated one is. Text that merely decodes
+        # as base64 has no such header.
+        return len(der) == total and der[hdr:hdr + 2] == b"\x02\x01" and der[hdr + 2:hdr + 3] in (b"\x00", b"\x01")
     return True
 
 
