@@ -62,6 +62,8 @@ _TEMPLATE_RE = re.compile(
 # Maven (`mvn --encrypt-password`) and old Jenkins values: ciphertext whose key is kept elsewhere. Not
 # Maven's own `<master>`: it is encrypted with a published constant, as good as clear text.
 _BRACED_CIPHERTEXT_RE = re.compile(rb"^\{[A-Za-z0-9+/]{16,}={0,2}\}$")
+# Test fixtures' stand-ins: `testpw`, `test1234`, `doesnotexist` (lower case and short, as written in tests).
+_TEST_VALUE_RE = re.compile(rb"^test[a-z0-9_]{0,6}$|^(?:does)?not?_?exist(?:s|ent|ing)?$|^nonexist\w{0,6}$")
 _REPEATED_RE = re.compile(rb"^(.)\1{3,}$|^(..)\2{3,}$")
 _SEQUENCE = b"0123456789abcdefghijklmnopqrstuvwxyz"
 _SEQUENCE_DOWN = _SEQUENCE[::-1]
@@ -85,7 +87,7 @@ def is_placeholder(secret: bytes, match: bytes = b"") -> bool:
         return True
     if _PLACEHOLDER_WORDS_RE.search(low) or _PLACEHOLDER_SHORT_RE.search(low):
         return True
-    if _REPEATED_RE.match(low):
+    if _REPEATED_RE.match(low) or _TEST_VALUE_RE.match(s):
         return True
     core = low.rstrip(b"0123456789")
     if len(core) >= 6 and (_SEQUENCE.find(core) >= 0 or _SEQUENCE_DOWN.find(core) >= 0):  # not `in`: see above
