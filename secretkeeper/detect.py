@@ -30,6 +30,7 @@ from secretkeeper.findings import Finding, Location
 from secretkeeper.pathmatch import PathMatcher
 from secretkeeper.regextext import atom_end, class_end, group_end
 from secretkeeper.rules import Allowlist, Rule, confirmation_pattern
+from secretkeeper.tabular import TABLE_SUFFIXES, named_value, table_cells
 from secretkeeper.validators import registry as validator_registry
 
 try:  # pragma: no cover - exercised through both backends in tests
@@ -844,7 +845,8 @@ class Detector:
         return [self.path_rules[i] for i in hits] if hits else []
 
     def scan(self, data: bytes, path: str | None = None, *, resolve: bool = True,
-             markers: set[bytes] | None = None, path_rules: Sequence[Rule] | None = None) -> list[Match]:
+             markers: set[bytes] | None = None, path_rules: Sequence[Rule] | None = None,
+             tables: bool = True) -> list[Match]:
         """All confirmed matches in `data` (scanned as if it lived at `path`), in offset order.
 
         `resolve=False` keeps overlapping matches of several rules (rule self-tests use it). `markers`,
@@ -862,7 +864,8 @@ class Detector:
         hits = self.prefilter.hits(data, markers)
         if markers is not None and self._unmarked:
             markers.update(m for m in self._unmarked if m in data)
-        if not hits and not path_rules:
+        table = tables and path is not None and path.endswith(TABLE_SUFFIXES)  # CSV, SQL INSERTs
+        if not hits and not path_rules and not table:
             return found  # most files: nothing to confirm, no line index to build
         newlines = _NewlineIndex(data)
         for idx, ends in hits.items():
@@ -873,6 +876,8 @@ class Detector:
         for rule in path_rules:
             if not rule.allowlist.allows_path(path):
                 found.extend(self._confirm(rule, data, [], newlines, path))
+        if table:
+            found.extend(self._table_matches(data, path, newlines))
         if self.near_rules and found:
             found.extend(self._near(data, found, newlines, path))
         return _resolve_overlaps(found) if resolve else found
@@ -953,6 +958,23 @@ class Detector:
         if rule.validator and not self._validators[rule.validator](stripped, whole):
             return False
         return not _inline_allowed(data, newlines, match_start, start + len(secret))
+
+    def _table_matches(self, data: bytes, path: str, newlines: _NewlineIndex) -> list[Match]:
+        """Secrets in the cells of secret-like columns (secretkeeper.tabular), each read as
+        `column = "value"` by the same rules and reported where the value is in `data`."""
+        out: list[Match] = []
+        for name, value, offset in table_cells(data, path):
+            named = named_value(name, value)
+            if named is None:
+                continue
+            text, at = named
+            for m in self.scan(text, path, path_rules=(), tables=False):
+                if m.start < at:
+                    continue
+                start = offset + m.start - at
+                if not _inline_allowed(data, newlines, start, start + len(m.secret)):
+                    out.append(Match(m.rule, start, start + len(m.secret), m.secret, newlines.line(start), start))
+        return out
 
     def _near(self, data: bytes, found: list[Match], newlines: _NewlineIndex,
               path: str | None) -> list[Match]:
