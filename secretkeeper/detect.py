@@ -281,6 +281,24 @@ _REPEAT_RE = re.compile(r"\{(\d*),(\d+)\}")
 _INEXACT_OPS = ("ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS", "ATOMIC_GROUP", "POSSESSIVE_REPEAT")
 
 
+def literal_prefix(pattern: re.Pattern[bytes]) -> bytes:
+    """The bytes every match of `pattern` starts with (case-sensitive), or b"" when there are none."""
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    if pattern.flags & re.IGNORECASE:
+        return b""
+    try:
+        tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:
+        return b""
+    out = bytearray()
+    for op, av in tree:
+        if str(op) != "LITERAL":
+            break
+        out.append(av)
+    return bytes(out)
+
+
 def _needs_prefilter_mode(pattern: re.Pattern[bytes]) -> bool:
     """True when Hyperscan cannot run the pattern exactly (lookarounds, back-references...)."""
     import re._parser as sre_parse  # type: ignore[import-not-found]
@@ -810,6 +828,7 @@ class Detector:
         self._line_rule: dict[str, bool] = {}
         self._widths: dict[str, int] = {}
         self._starts: dict[str, _StartIndex | None] = {}
+        self._literals: dict[str, bytes] = {}  # path rules: the literal their matches start with
         self._use_cache = use_cache
         self._validators = validator_registry()
         self._unmarked = [m for m in MARKERS if m not in getattr(self.prefilter, "markers", ())]
@@ -874,7 +893,14 @@ class Detector:
                 continue
             found.extend(self._confirm(rule, data, ends, newlines, path))
         for rule in path_rules:
-            if not rule.allowlist.allows_path(path):
+            if rule.allowlist.allows_path(path):
+                continue
+            # A literal the rule starts with, looked for first: `bytes.find` passes over a file without it
+            # several times faster than the regex does (CloudFormation rules read every YAML and JSON file).
+            literal = self._literals.get(rule.id)
+            if literal is None:
+                literal = self._literals[rule.id] = literal_prefix(rule.pattern)
+            if not literal or data.find(literal) >= 0:
                 found.extend(self._confirm(rule, data, [], newlines, path))
         if table:
             found.extend(self._table_matches(data, path, newlines))

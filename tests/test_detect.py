@@ -454,3 +454,21 @@ def test_password_hashes_are_findings_outside_test_code_only():
     for path in ("spec/lib/password_digest_spec.rb", "tests/auth/test_vectors.py", "pkg/auth/hash_test.go",
                  "src/test/java/HashTest.java", "web/src/hash.test.ts"):
         assert det.scan(line, path) == [], path
+
+
+def test_literal_prefix_of_path_rules():
+    import re
+
+    from secretkeeper.detect import literal_prefix
+
+    assert literal_prefix(re.compile(rb"NoEcho[ \t]*:")) == b"NoEcho"
+    assert literal_prefix(re.compile(rb"abc|abd")) == b"ab"
+    assert literal_prefix(re.compile(rb"(?i)NoEcho")) == b""  # any case: no literal to look for
+    assert literal_prefix(re.compile(rb"(?m)^x")) == b""
+
+
+def test_path_rule_led_by_a_literal_still_finds_it(backend):
+    led = rule(id="led", regex=r"Secret: (?P<secret>[A-Za-z0-9]{12})", path=r"\.cfg$")
+    text = "x: 1\nSecret: Zq8Xv2Lm9Rt4\n"
+    assert [m.rule.id for m in scan([led], text, path="a.cfg", backend=backend)] == ["led"]
+    assert scan([led], text.replace("Secret", "secret"), path="a.cfg", backend=backend) == []

@@ -273,6 +273,11 @@ CREDENTIAL_FILES = [
     ("auth.json", '{"github-oauth": {"github.com": "Vq8Lm2Pz9xK3nB7cD1eF5gH"}}', True, "composer-auth-secret"),
     (".vault-token", "hvs.Vq8Lm2Pz9xK3nB7cD1eF5gH6iJ0kL4mN", True, "vault-token-file"),
     (".my.cnf", "[client]\nuser=backup\npassword=Vq8#Lm", True, "mysql-option-file-password"),
+    ("app/application.properties", "a=1\nspring.datasource.password=dolphinstaplemountain\nb=2\n", True,
+     "config-password-passphrase"),  # not the last line: `$` ends each line
+    (".env", "DB_PASSWORD=correctmarbleharborsky", True, "config-password-passphrase"),
+    (".env.production", "DB_PASSWORD=correctmarbleharborsky", True, "config-password-passphrase"),
+    ("app/db.py", "password = dolphinstaplemountain", False, None),  # in code: a name
 ]
 
 
