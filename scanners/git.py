@@ -46,6 +46,7 @@ from secretkeeper.detect import Detector, finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, fingerprint
 from secretkeeper.regextext import class_end
+from secretkeeper.tabular import TABLE_SUFFIXES
 
 GIT = "git"
 # Pack windows mapped into a git process count towards its resident memory: keep them bounded (the
@@ -567,6 +568,7 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 
 
 # -- path-gated rules -----------------------------------------------------------------------------------
+_TABLE_PATH = re.compile("(?:" + "|".join(re.escape(s) for s in TABLE_SUFFIXES) + ")$")
 def _named_blobs(repo: Repo, named: dict[str, bytes], max_size: int) -> Blobs:
     """The blobs among `named` (oid -> path) that exist and fit the size cap, ready for `scan_slice`."""
     query = "".join(f"{o}\n" for o in named).encode()
@@ -799,7 +801,8 @@ def _scan_listed(repo: Repo, detector: Detector, sel: Selection, blobs: Blobs, w
     res = content_pass(repo, blobs, detector, jobs, progress, on_finding=None if sel.staged else walk.start)
     rescanned: set[tuple[str, str]] = set()
     if names_from_walk:
-        patterns = [r.path_pattern for r in detector.path_rules]
+        # Credential files, and tables (CSV, SQL INSERTs: their cells are read under their column names)
+        patterns = [r.path_pattern for r in detector.path_rules] + [_TABLE_PATH]
         named = walk.named(patterns, warnings)
         gated = path_rule_pass(repo, detector, named, max_size)
         rescanned = {(oid, show_path(raw)) for oid, raw in named.items()}

@@ -432,3 +432,18 @@ def test_path_gated_rule_in_history(repo, tmp_path):
     assert [(f["location"]["path"], f["location"]["line"], f["location"]["commit"]) for f in found] == [
         ("conf/creds.ini", 2, intro)]
     assert found[0]["extra"]["in_head"] is False and value not in res.output
+
+
+def test_table_cells_in_deleted_files_and_in_ci_modes(repo):
+    """A CSV export deleted later: its password column is read in history as in the working tree, in the
+    full-history scan (names from the attribution walk) and with --since (names from rev-list)."""
+    password = "Xk9#mQ2vLp7"  # synthetic
+    base = repo.commit("init", {"README.md": "hello\n"})
+    intro = repo.commit("export", {"exports/users.csv": f"id,username,password\n1,ann,{password}\n"})
+    repo.commit("remove export", remove=("exports/users.csv",))
+    for extra in ((), ("--since", base)):
+        res = run_cli(["scan", repo.path, "-f", "json", *extra])
+        assert res.code == 1, res.output
+        assert password not in res.output
+        [f] = [f for f in json.loads(res.stdout)["findings"] if f["rule_id"] == "generic-password-assignment"]
+        assert (f["location"]["path"], f["location"]["line"], f["location"]["commit"]) == ("exports/users.csv", 2, intro)
