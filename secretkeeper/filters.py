@@ -56,14 +56,17 @@ _TEMPLATE_RE = re.compile(
         | \$__(?:env|file|vault)\{[^}]*\}     # Grafana's expansions
         | \#\{[^}]*                             # SpEL `#{systemEnvironment['X']}`, cut at its quote
         | @Microsoft\.KeyVault\(.*              # Azure App Service Key Vault reference
+        | \[(?:parameters|variables|reference|concat|format|listKeys|last|first)\(.*  # ARM expression (cut at a quote)
     )$""",
     re.X | re.S,
 )
 # Maven (`mvn --encrypt-password`) and old Jenkins values: ciphertext whose key is kept elsewhere. Not
 # Maven's own `<master>`: it is encrypted with a published constant, as good as clear text.
 _BRACED_CIPHERTEXT_RE = re.compile(rb"^\{[A-Za-z0-9+/]{16,}={0,2}\}$")
-# Test fixtures' stand-ins: `testpw`, `test1234`, `doesnotexist` (lower case and short, as written in tests).
-_TEST_VALUE_RE = re.compile(rb"^test[a-z0-9_]{0,6}$|^(?:does)?not?_?exist(?:s|ent|ing)?$|^nonexist\w{0,6}$")
+# Test fixtures' stand-ins: `testpw`, `test1234`, `doesnotexist` (lower case and short, as written in tests),
+# and the weak passwords fixtures are made of (`password123`, `admin1`): no scanner tells them from a real one.
+_TEST_VALUE_RE = re.compile(rb"^test[a-z0-9_]{0,6}$|^(?:does)?not?_?exist(?:s|ent|ing)?$|^nonexist\w{0,6}$"
+                            rb"|^(?i:password|passw0rd|p@ssw0rd|secret|admin|letmein|qwerty)[0-9]{0,6}[!.]?$")  # and the weakest
 _REPEATED_RE = re.compile(rb"^(.)\1{3,}$|^(..)\2{3,}$")
 _SEQUENCE = b"0123456789abcdefghijklmnopqrstuvwxyz"
 _SEQUENCE_DOWN = _SEQUENCE[::-1]
@@ -99,7 +102,7 @@ _ENV_REF_RE = re.compile(
     rb"""(?:os\.environ|os\.getenv|getenv\s*\(|process\.env|System\.getenv|ENV\[|ENV\.fetch|Environment\.
     GetEnvironmentVariable|env\(|\$ENV\{|%env\(|\benv\.|config\[|settings\.|secrets\.|vars\.|\{\{\s*secrets\.
     |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment
-    |^(?:env|fd|file):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[)""",
+    |^(?:env|fd|file|exec):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[)""",
     re.X,
 )
 
@@ -247,7 +250,8 @@ _NON_SECRET_WORDS = frozenset(
     oauth oauth2 basic bearer digest ntlm kerberos ldap saml jwt session cookie header headers query body
     form field fields object array list dict map value values type types label title name names
     asterisk stars dots bullet bullets forgot reset change confirm confirmed verify verified expired
-    incorrect wrong weak strong show hide visible invisible toggle""".split()
+    incorrect wrong weak strong show hide visible invisible toggle
+    await async function lambda yield return typeof this self""".split()  # code keywords before a call
 )
 _CAMEL_RUN_RE = re.compile(rb"[A-Z][a-z]{2,}")
 _CRED_WORDS = frozenset(b"Secret Secrets Key Keys Token Tokens Password Passwd Credential Credentials Auth Private Access".split())

@@ -100,7 +100,7 @@ def _pem(label: str, der: bytes) -> str:
     return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
 
 
-def test_private_key_validator_takes_key_shaped_der_not_random_base64(detector: Detector) -> None:
+def test_private_key_validator_takes_key_material_not_snippets(detector: Detector) -> None:
     import random
 
     rng = random.Random(7)
@@ -108,10 +108,14 @@ def test_private_key_validator_takes_key_shaped_der_not_random_base64(detector: 
     # damaged key or a generator's stand-in looks like. It does not load, and is still reported.
     shaped = bytes.fromhex("308204a40201000282010100") + bytes(rng.randrange(256) for _ in range(1180))
     assert len(shaped) == 0x4A4 + 4
-    text = _pem("RSA PRIVATE KEY", shaped)
-    assert [m.rule.id for m in detector.scan(text.encode(), "deploy/id_rsa")] == ["private-key-rsa"]
-    # The same length of random base64, and a header whose length does not match the body, are not.
+    assert [m.rule.id for m in detector.scan(_pem("RSA PRIVATE KEY", shaped).encode(), "deploy/id_rsa")] == \
+        ["private-key-rsa"]
+    # Key-sized random base64 with no DER at all: reported too (as every peer does).
     junk = bytes([0x5A]) + bytes(rng.randrange(256) for _ in range(1191))
-    assert detector.scan(_pem("RSA PRIVATE KEY", junk).encode(), "deploy/id_rsa") == []
+    assert [m.rule.id for m in detector.scan(_pem("RSA PRIVATE KEY", junk).encode(), "deploy/id_rsa")] == \
+        ["private-key-rsa"]
+    # A DER header whose length does not match its body, a short body, a low-entropy one: not keys.
     padded = shaped + bytes(rng.randrange(256) for _ in range(40))
     assert detector.scan(_pem("RSA PRIVATE KEY", padded).encode(), "deploy/id_rsa") == []
+    assert detector.scan(_pem("RSA PRIVATE KEY", junk[:60]).encode(), "deploy/id_rsa") == []
+    assert detector.scan(_pem("RSA PRIVATE KEY", b"\xab\xcd\xef" * 400).encode(), "deploy/id_rsa") == []
