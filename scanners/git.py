@@ -569,6 +569,8 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 
 # -- path-gated rules -----------------------------------------------------------------------------------
 _TABLE_PATH = re.compile("(?:" + "|".join(re.escape(s) for s in TABLE_SUFFIXES) + ")$")
+
+
 def _named_blobs(repo: Repo, named: dict[str, bytes], max_size: int) -> Blobs:
     """The blobs among `named` (oid -> path) that exist and fit the size cap, ready for `scan_slice`."""
     query = "".join(f"{o}\n" for o in named).encode()

@@ -9,7 +9,7 @@ Matches are reported at the value's own line and offset in the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 # Files read as tables, by suffix (checked by the engine on every buffer: one `endswith`).
 TABLE_SUFFIXES = (".csv", ".tsv", ".psv", ".sql")
@@ -24,7 +24,6 @@ _INSERT_RE = re.compile(rb"(?i)\bINSERT\s+(?:IGNORE\s+)?INTO\s+[\w.`\"\[\]]+\s*\
 
 # (column name, value, offset of the value in the buffer)
 Cell = tuple[bytes, bytes, int]
-Scanner = Callable[[bytes], list]
 
 
 def table_cells(data: bytes, path: str) -> Iterator[Cell]:

@@ -14,6 +14,7 @@ import binascii
 import re
 import struct
 
+from secretkeeper.filters import shannon_entropy
 from secretkeeper.validators import validator
 
 _ESCAPED_NL = re.compile(rb"(?:\\+r)?\\+n|\\+r")
@@ -130,18 +131,10 @@ def private_key(secret: bytes, match: bytes) -> bool:
         return True
     # Not DER at all, but a complete block of key-sized random base64 (a generator's stand-in, or a key
     # mangled in transit): every peer reports it, and it reads as a key to anyone who finds it.
-    return len(body) >= _RANDOM_BODY and _entropy(body) >= 5.0 and (der[:1] != b"\x30" or _der_total(der) is None)
+    return len(body) >= _RANDOM_BODY and shannon_entropy(body) >= 5.0 and (der[:1] != b"\x30" or _der_total(der) is None)
 
 
 _RANDOM_BODY = 120  # base64 characters: an EC P-256 key is ~160
-
-
-def _entropy(data: bytes) -> float:
-    import math
-    from collections import Counter
-
-    n = len(data)
-    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
 
 
 def _ssh_string(blob: bytes, offset: int) -> tuple[bytes, int] | None:
