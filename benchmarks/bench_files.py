@@ -405,7 +405,7 @@ def engine_profile(tree: Path, limit_bytes: int = 64 * MB) -> tuple[str, dict[st
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from secretkeeper import detect as det
     from secretkeeper.config import Config
-    from secretkeeper.scan import build_detector
+    from secretkeeper.pipeline import build_detector
 
     detector = build_detector(Config())
     files = sorted(p for p in tree.rglob("*") if p.is_file())

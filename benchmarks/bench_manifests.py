@@ -152,7 +152,7 @@ def generate(root: Path) -> None:
 def main() -> int:
     from scanners.manifests import parse_manifests, scan_manifest
     from secretkeeper.config import Config
-    from secretkeeper.scan import build_detector
+    from secretkeeper.pipeline import build_detector
 
     root = data_dir("k8s-manifests", GENERATOR_VERSION, generate)
     planted = json.loads((root / "planted.json").read_text())

@@ -36,7 +36,7 @@ from secretkeeper.findings import LEAK, Finding, Location, sha256_hex
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector
+    from secretkeeper.engine import Detector
 
 PAGE_SIZE = 500
 CONNECT_TIMEOUT = 10
@@ -319,7 +319,7 @@ def live_values(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def leak_findings(bodies: list[dict[str, Any]], detector: Detector) -> list[Finding]:
-    from secretkeeper.detect import finding_from_match
+    from secretkeeper.findings import finding_from_match
 
     out: list[Finding] = []
     for body in bodies:

@@ -11,12 +11,13 @@ import fnmatch
 import os
 import re
 import stat
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from typing import NamedTuple
+
+from secretkeeper.results import SkipLog
 
 # Third-party code, caches and tool state. Names that also serve for configuration stay scanned: `env/`
 # (per-environment settings: `ops/env/prod.env`), `.gradle/` (`~/.gradle/gradle.properties` holds
@@ -44,26 +45,6 @@ class FileEntry(NamedTuple):
     path: str  # absolute or as given
     relpath: str  # relative to the scan root, '/'-separated
     size: int  # bytes, or UNKNOWN_SIZE: the walk reads directory entries only (the reader finds out)
-
-
-@dataclass
-class SkipLog:
-    """Why files were not scanned. Paths are recorded (never content) so reports can list them."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    paths: list[tuple[str, str]] = field(default_factory=list)
-    keep_paths: int = 1000
-
-    def add(self, reason: str, path: str) -> None:
-        self.counts[reason] += 1
-        if len(self.paths) < self.keep_paths:
-            self.paths.append((path, reason))
-
-    def merge(self, other: SkipLog) -> None:
-        self.counts.update(other.counts)
-        room = self.keep_paths - len(self.paths)
-        if room > 0:
-            self.paths.extend(other.paths[:room])
 
 
 @dataclass(frozen=True)

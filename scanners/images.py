@@ -28,7 +28,8 @@ from scanners.registry import (
     parse_reference,
     verify_digest,
 )
-from secretkeeper.detect import Detector, finding_from_match
+from secretkeeper.engine import Detector
+from secretkeeper.findings import finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, fingerprint
 

@@ -24,7 +24,7 @@ from secretkeeper.findings import Finding, Location
 from secretkeeper.kube.objects import FieldPath, KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector, Match
+    from secretkeeper.engine import Detector, Match
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000
@@ -549,7 +549,7 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
     secret. Hygiene: `secretkeeper.hygiene.check_objects`. A document that fails to parse is a counted
     `manifest-error` skip with its message in `stats.warnings`; Helm templates are skipped quietly.
     """
-    from secretkeeper.detect import finding_from_match
+    from secretkeeper.findings import finding_from_match
     from secretkeeper.hygiene import check_objects, value_leaks
 
     if matches is None:

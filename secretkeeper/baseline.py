@@ -1,7 +1,7 @@
 """Baseline files: known findings, keyed on fingerprints, that a scan does not report again.
 
 The file holds fingerprints and redacted context only (rule, path, preview, hash): committing it leaks
-nothing. Inline ignore comments are handled by the engine (see `secretkeeper.detect`).
+nothing. Inline ignore comments are handled by the engine (see `secretkeeper.engine`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from secretkeeper.engine import Match
 
 
 class Severity(str, Enum):
@@ -172,3 +175,21 @@ def fingerprint(rule_id: str, path: str | None, secret_hash: str | None, extra: 
 
 def severity_at_least(finding: Finding, floor: Severity) -> bool:
     return finding.severity.rank >= floor.rank
+
+
+def finding_from_match(match: Match, location: Location) -> Finding:
+    """The one place an engine Match becomes a Finding: the secret is hashed and redacted here and dropped."""
+    rule = match.rule
+    digest = match.secret_sha256
+    return Finding(
+        rule_id=rule.id,
+        kind=LEAK,
+        severity=rule.severity,
+        location=location,
+        secret_sha256=digest,
+        preview=redact(match.secret),
+        fingerprint=fingerprint(rule.id, location.path or location.object or location.image, digest),
+        message=rule.description,
+        remediation=rule.remediation,
+        description=rule.description,
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import scanners.files
-import secretkeeper.scan
+import secretkeeper.pipeline
 
 RULE = "github-pat-classic"
 FORMATS = ["text", "json", "sarif", "junit"]
@@ -59,7 +59,7 @@ def test_unreadable_file_is_counted(make_tree, run_cli, canary, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(secretkeeper.scan.os, "open", guarded_open)
+    monkeypatch.setattr(secretkeeper.pipeline.os, "open", guarded_open)
     res = scan(run_cli, root, "--jobs", "1")
     assert res.code == 1
     assert leak_paths(res) == ["ok.txt"]
@@ -89,7 +89,7 @@ def test_file_vanishing_before_read(make_tree, run_cli, canary, monkeypatch):
             os.unlink(entry.path)
             yield entry
 
-    monkeypatch.setattr(secretkeeper.scan, "walk", walk_then_delete)
+    monkeypatch.setattr(secretkeeper.pipeline, "walk", walk_then_delete)
     res = scan(run_cli, root)
     assert res.code == 0 and summary(res)["skipped"] == {"unreadable": 1}
 
@@ -247,7 +247,8 @@ def test_file_swapped_for_a_fifo_after_the_walk_is_skipped_not_hung(tmp_path):
 
     from scanners.files import FileEntry
     from secretkeeper.config import Config
-    from secretkeeper.scan import ScanStats, build_detector, scan_file
+    from secretkeeper.pipeline import build_detector, scan_file
+    from secretkeeper.results import ScanStats
 
     target = tmp_path / "app.env"
     os.mkfifo(target)
@@ -267,7 +268,8 @@ def test_files_of_every_size_around_the_first_read_are_read_whole(tmp_path, cana
     secret in the last bytes of a file of any size is found; an empty file is not counted."""
     from scanners.files import UNKNOWN_SIZE, FileEntry
     from secretkeeper.config import Config
-    from secretkeeper.scan import ScanStats, build_detector, scan_file
+    from secretkeeper.pipeline import build_detector, scan_file
+    from secretkeeper.results import ScanStats
 
     line = f"token = {canary}\n".encode()
     pad = size - len(line)  # a comment line of `pad` bytes first: the file is exactly `size` bytes
@@ -288,7 +290,8 @@ def test_files_of_every_size_around_the_first_read_are_read_whole(tmp_path, cana
 def test_too_large_is_known_without_the_walk_stat(tmp_path, size):
     from scanners.files import UNKNOWN_SIZE, FileEntry
     from secretkeeper.config import Config
-    from secretkeeper.scan import ScanStats, build_detector, scan_file
+    from secretkeeper.pipeline import build_detector, scan_file
+    from secretkeeper.results import ScanStats
 
     path = tmp_path / "big.txt"
     path.write_bytes(b"a" * size)

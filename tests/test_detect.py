@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from secretkeeper.detect import Detector, finding_from_match
+from secretkeeper.engine import Detector
+from secretkeeper.findings import finding_from_match
 from secretkeeper.findings import Location
 from secretkeeper.rules import RuleError, rule_from_mapping
 
@@ -210,7 +211,7 @@ def test_rule_cache_holds_no_examples(tmp_path, monkeypatch):
     (r"BEGIN[\s\S]{4,99}END(?:\n)?", r"BEGIN[\s\S]{4,99}END(?:\n)?"),  # an optional tail with a newline stays
 ])
 def test_prefilter_trimming_keeps_every_match_end(regex, expected):
-    from secretkeeper.detect import _trim_for_prefilter
+    from secretkeeper.engine.detector import _trim_for_prefilter
 
     assert _trim_for_prefilter(regex) == expected
 
@@ -218,8 +219,8 @@ def test_prefilter_trimming_keeps_every_match_end(regex, expected):
 @pytest.mark.parametrize("with_catalog", [False, True])
 def test_markers_reported_by_every_backend(backend, with_catalog, tmp_path, monkeypatch):
     """The manifest/certificate markers come from the prefilter pass (or a byte search without one)."""
-    from secretkeeper.detect import MARKERS
-    from secretkeeper.scan import builtin_rules
+    from secretkeeper.engine import MARKERS
+    from secretkeeper.pipeline import builtin_rules
 
     monkeypatch.setenv("SECRETKEEPER_CACHE_DIR", str(tmp_path))
     catalog = builtin_rules() if with_catalog else None
@@ -240,7 +241,7 @@ def test_markers_reported_by_every_backend(backend, with_catalog, tmp_path, monk
     (r"(?<!ab)x", r"(?<!ab)x"),  # two characters: left alone
 ])
 def test_leading_lookbehinds_become_consumed_characters(regex, expected):
-    from secretkeeper.detect import _consume_leading_lookbehinds
+    from secretkeeper.engine.detector import _consume_leading_lookbehinds
 
     assert _consume_leading_lookbehinds(regex) == expected
 
@@ -250,7 +251,7 @@ def test_hyperscan_expressions_find_every_example_match():
     within the lines of each match in its true examples, and all but a few run exactly, not approximated."""
     import re
 
-    from secretkeeper.detect import _hs_source, _needs_prefilter_mode, hs_expression
+    from secretkeeper.engine.detector import _hs_source, _needs_prefilter_mode, hs_expression
     from secretkeeper.rules import load_builtin_rules
 
     approximated = 0
@@ -286,7 +287,8 @@ def test_overlap_resolution_matches_the_pairwise_rule():
     quadratic); the result is what comparing every pair gives, for nested, chained and wide matches."""
     import random
 
-    from secretkeeper.detect import Match, _resolve_overlaps
+    from secretkeeper.engine import Match
+    from secretkeeper.engine.detector import _resolve_overlaps
 
     rules = [TOKEN, GENERIC, rule(id="wide", regex=r"(?P<secret>x+)", severity="critical"),
              rule(id="low", regex=r"(?P<secret>y+)", severity="low")]
@@ -302,7 +304,7 @@ def test_overlap_resolution_matches_the_pairwise_rule():
 
 def test_python_open_lower_bound_repeats_reach_hyperscan_as_repeats(backend):
     """`{,n}` is Python's `{0,n}`; Hyperscan reads it as literal text unless it is rewritten."""
-    from secretkeeper.detect import _relax_repeats
+    from secretkeeper.engine.detector import _relax_repeats
 
     assert _relax_repeats(r"ab{,3}c[x]{,20}") == r"ab{0,3}c[x]*"
     pw = rule(id="pw", regex=r"pw={,3}(?P<secret>[a-z0-9]{12})", keywords=["pw"])
@@ -322,7 +324,7 @@ def test_python_open_lower_bound_repeats_reach_hyperscan_as_repeats(backend):
     (r"\Ax=(?P<secret>\w+)", None),  # `\A` means the buffer's start even in multi-line mode
 ])
 def test_start_expression_is_a_prefix_every_match_begins_with(regex, expected):
-    from secretkeeper.detect import start_expression
+    from secretkeeper.engine.detector import start_expression
 
     assert start_expression(regex) == expected
 
@@ -335,7 +337,7 @@ def test_start_index_finds_exactly_what_finditer_finds():
     import re
 
     pytest.importorskip("hyperscan")
-    from secretkeeper.detect import _can_match_newline
+    from secretkeeper.engine.detector import _can_match_newline
     from secretkeeper.rules import load_builtin_rules
 
     rng = random.Random(11)
@@ -385,7 +387,7 @@ def test_first_bytes_rules_out_only_bytes_no_match_begins_with(regex):
     import random
     import re
 
-    from secretkeeper.detect import first_bytes
+    from secretkeeper.engine.detector import first_bytes
 
     pattern = re.compile(regex)
     table = first_bytes(pattern)
@@ -406,7 +408,7 @@ def test_first_bytes_rules_out_only_bytes_no_match_begins_with(regex):
 def test_first_bytes_gives_up_where_a_match_can_be_empty():
     import re
 
-    from secretkeeper.detect import first_bytes
+    from secretkeeper.engine.detector import first_bytes
 
     assert first_bytes(re.compile(rb"a?b*")) is None
     assert first_bytes(re.compile(rb".x")) is None  # every byte but a newline: no help either way
@@ -431,7 +433,7 @@ def test_no_catalog_expression_hands_hyperscan_a_wide_bounded_repeat():
     `[(x]"[A-Z_]{0,15}KEY` (a range of 15 and up) when two occurrences are a few dozen bytes apart."""
     import re
 
-    from secretkeeper.detect import _hs_source, hs_expression
+    from secretkeeper.engine.detector import _hs_source, hs_expression
     from secretkeeper.rules import load_builtin_rules
 
     for rule in load_builtin_rules():
@@ -445,7 +447,7 @@ def test_password_hashes_are_findings_outside_test_code_only():
     """Hash tests carry published vectors next to their plaintexts; a dump, a fixture or a shadow file
     elsewhere holds real ones."""
     from secretkeeper.config import Config
-    from secretkeeper.scan import build_detector
+    from secretkeeper.pipeline import build_detector
 
     det = build_detector(Config())
     line = b"INSERT INTO users VALUES (1, 'ann', '$2b$12$5XcC7v7HKs6LW5Z1cqPlVPlDBTFt2AOl9LgcmzBw1YkcapB/R8exg');\n"
@@ -459,7 +461,7 @@ def test_password_hashes_are_findings_outside_test_code_only():
 def test_literal_prefix_of_path_rules():
     import re
 
-    from secretkeeper.detect import literal_prefix
+    from secretkeeper.engine.detector import literal_prefix
 
     assert literal_prefix(re.compile(rb"NoEcho[ \t]*:")) == b"NoEcho"
     assert literal_prefix(re.compile(rb"abc|abd")) == b"ab"

@@ -123,7 +123,7 @@ def test_short_placeholder_words_only_as_whole_words():
 def test_generated_client_code_is_not_a_secret(line):
     """Seen in the kubernetes client's generated models: module paths and method calls as values."""
     from secretkeeper.config import Config
-    from secretkeeper.scan import build_detector
+    from secretkeeper.pipeline import build_detector
 
     assert build_detector(Config()).scan(line, "models.py") == []
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 from secretkeeper.config import Config
-from secretkeeper.detect import Detector
+from secretkeeper.engine import Detector
 from secretkeeper.rules import load_builtin_rules
-from secretkeeper.scan import build_detector
+from secretkeeper.pipeline import build_detector
 
 FAMILIES = {"generic", "urls", "tokens", "hashes", "credential-files"}
 

@@ -1,4 +1,4 @@
-"""Git history scanning on real repositories built by each test (scanners/git.py, `scan` history modes).
+"""Git history scanning on real repositories built by each test (scanners/git/, `scan` history modes).
 
 Every planted credential is a synthetic token minted at run time; every git call is bounded by a timeout.
 """
@@ -370,7 +370,7 @@ def test_no_findings_means_no_attribution_walk(repo, monkeypatch):
 
     for i in range(5):
         repo.commit(f"c{i}", {f"f{i}.txt": f"clean {i}\n"})
-    import secretkeeper.scan as scan_mod
+    import secretkeeper.pipeline as scan_mod
 
     real_build = scan_mod.build_detector
 

@@ -16,7 +16,7 @@ from secretkeeper.hygiene import HYGIENE_RULES, check_objects, is_secret_like_na
 from secretkeeper.hygiene.certs import scan_certificate_file
 from secretkeeper.hygiene.examples import check_examples, check_rule, make_certificate
 from secretkeeper.kube.objects import KubeObject
-from secretkeeper.scan import build_detector
+from secretkeeper.pipeline import build_detector
 from tests.conftest import make_token
 
 
@@ -229,7 +229,7 @@ def test_recogniser_index_finds_what_the_plain_loop_finds():
     first match in file order when a value holds several, and values holding none."""
     import random
 
-    from secretkeeper.detect import Match
+    from secretkeeper.engine import Match
     from secretkeeper.hygiene.base import Recogniser
 
     rng = random.Random(11)

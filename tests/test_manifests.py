@@ -11,7 +11,8 @@ import pytest
 
 from scanners.manifests import MAX_MANIFEST_BYTES, is_candidate, parse_manifests, scan_manifest
 from secretkeeper.config import Config
-from secretkeeper.scan import ScanStats, build_detector
+from secretkeeper.pipeline import build_detector
+from secretkeeper.results import ScanStats
 from tests.conftest import make_token
 
 DATA = Path(__file__).parent / "data" / "k8s"

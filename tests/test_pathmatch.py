@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from secretkeeper.pathmatch import PathMatcher
+from secretkeeper.engine.pathmatch import PathMatcher
 from secretkeeper.rules import load_builtin_rules
 
 PATHS = [
@@ -51,7 +51,7 @@ def test_matcher_survives_pickling(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.parametrize("patterns", [[], [re.compile(r"\.env$")]])
 def test_without_hyperscan_falls_back_to_re(patterns, monkeypatch) -> None:
-    import secretkeeper.pathmatch as pm
+    import secretkeeper.engine.pathmatch as pm
 
     monkeypatch.setattr(pm, "_hs", None)
     matcher = pm.PathMatcher(patterns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from secretkeeper.findings import Finding, Location, Severity, fingerprint
 from secretkeeper.report import render
 from secretkeeper.report.text import clean, hint, summary_line
-from secretkeeper.scan import ScanResult, ScanStats
+from secretkeeper.results import ScanResult, ScanStats
 
 
 def finding(rule="github-pat-classic", severity=Severity.HIGH, kind="leak", **loc) -> Finding:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from secretkeeper.config import Config
-from secretkeeper.detect import Detector
+from secretkeeper.engine import Detector
 from secretkeeper.rules import load_builtin_rules
 from secretkeeper.rules.examples import check_rule
-from secretkeeper.scan import build_detector
+from secretkeeper.pipeline import build_detector
 
 RULES = load_builtin_rules(examples=True)
 
@@ -53,7 +53,7 @@ def test_catalog_is_large_and_well_formed() -> None:
 
 
 def test_prefilter_must_match_the_tail_of_each_match() -> None:
-    from secretkeeper.detect import Detector, line_prefiltered
+    from secretkeeper.engine import Detector, line_prefiltered
     from secretkeeper.rules import rule_from_mapping
     from secretkeeper.rules.examples import check_rule
 
@@ -73,7 +73,7 @@ def test_prefilter_must_match_the_tail_of_each_match() -> None:
 
 def test_a_line_rule_prefilter_may_stop_early_on_the_line() -> None:
     """A rule confirmed on its hit lines needs its prefilter on each match's line, not at its end."""
-    from secretkeeper.detect import Detector, line_prefiltered
+    from secretkeeper.engine import Detector, line_prefiltered
     from secretkeeper.rules import rule_from_mapping
     from secretkeeper.rules.examples import check_rule
 

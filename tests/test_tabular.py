@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from secretkeeper.config import Config
-from secretkeeper.scan import build_detector
+from secretkeeper.pipeline import build_detector
 from secretkeeper.tabular import table_cells
 
 # Synthetic values only.

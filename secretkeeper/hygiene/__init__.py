@@ -29,7 +29,7 @@ from secretkeeper.hygiene.workloads import check_env, check_pod_security, check_
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector, Match
+    from secretkeeper.engine import Detector, Match
 
 __all__ = [
     "HYGIENE_RULES",

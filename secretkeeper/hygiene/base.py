@@ -10,7 +10,7 @@ from secretkeeper.hygiene.catalog import RULES_BY_ID, HygieneRule
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector, Match
+    from secretkeeper.engine import Detector, Match
 
 _SOURCES = frozenset(("manifest", "cluster", "image"))
 

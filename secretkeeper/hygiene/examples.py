@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from secretkeeper.hygiene.catalog import CERT_FILE_EXAMPLES, HYGIENE_RULES, HygieneRule
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector
+    from secretkeeper.engine import Detector
 
 _CERT_RE = re.compile(r"\$\{CERT_(B64|PEM):(-?\d+)\}")
 

@@ -16,7 +16,7 @@ from secretkeeper.hygiene.names import is_secret_like_name, looks_real, url_pass
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secretkeeper.detect import Detector, Match
+    from secretkeeper.engine import Detector, Match
 
 LEGACY_TOKEN_TYPE = "kubernetes.io/service-account-token"
 LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used"
@@ -178,7 +178,7 @@ def value_leaks(objects: list[KubeObject], detector: Detector, *, encoded_only: 
     Always: base64-decoded `Secret.data` and `ConfigMap.binaryData`. Unless `encoded_only` (manifest
     files, whose raw bytes the engine already scanned): every other string value too (live objects).
     """
-    from secretkeeper.detect import finding_from_match
+    from secretkeeper.findings import finding_from_match
 
     out: list[Finding] = []
     for obj in objects:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from collections.abc import Callable
 
 if TYPE_CHECKING:
-    from secretkeeper.scan import ScanResult
+    from secretkeeper.results import ScanResult
 
 FORMATS = ("text", "json", "sarif", "junit")
 _MODULES = {"text": "text", "json": "json_report", "sarif": "sarif", "junit": "junit"}

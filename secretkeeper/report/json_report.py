@@ -26,7 +26,7 @@ from secretkeeper import __version__
 from secretkeeper.findings import Finding
 
 if TYPE_CHECKING:
-    from secretkeeper.scan import ScanResult
+    from secretkeeper.results import ScanResult
 
 SCHEMA_VERSION = 1
 

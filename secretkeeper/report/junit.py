@@ -18,7 +18,7 @@ from secretkeeper import __version__
 from secretkeeper.findings import Finding
 
 if TYPE_CHECKING:
-    from secretkeeper.scan import ScanResult
+    from secretkeeper.results import ScanResult
 
 SUITE = "secretkeeper"
 # XML 1.0 Char production, complemented.

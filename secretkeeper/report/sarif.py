@@ -20,7 +20,7 @@ from secretkeeper import __version__
 from secretkeeper.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from secretkeeper.scan import ScanResult
+    from secretkeeper.results import ScanResult
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "secretkeeper/v1"

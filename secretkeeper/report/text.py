@@ -19,7 +19,7 @@ from rich.text import Text
 from secretkeeper.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from secretkeeper.scan import ScanResult
+    from secretkeeper.results import ScanResult
 
 WIDTH = 120
 HINT_CHARS = 100

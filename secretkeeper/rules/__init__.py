@@ -46,7 +46,7 @@ from typing import Any
 from collections.abc import Iterable, Mapping
 
 from secretkeeper.errors import RuleError
-from secretkeeper.regextext import factor_alternations
+from secretkeeper.engine.regextext import factor_alternations
 from secretkeeper.findings import Severity
 
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -121,7 +121,7 @@ class Rule:
     def pattern(self) -> re.Pattern[bytes]:
         # Literal alternations factored into prefix trees: the same regex, several times faster in `re`.
         # Catalog regexes come compiled from the cache (see rxcache), others are compiled here.
-        from secretkeeper import rxcache
+        from secretkeeper.engine import rxcache
 
         return rxcache.compile(self.regex, confirmation_pattern)
 
@@ -269,7 +269,7 @@ def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
     """The shipped TOML files, parsed, without their examples; cached as JSON (keyed by content) since
     TOML parsing in pure Python would be most of a pre-commit run's start-up. The examples (synthetic
     secrets) stay out of the cache so that scanning a home directory does not find them there."""
-    from secretkeeper.hscache import cache_dir  # the one cache location
+    from secretkeeper.engine.hscache import cache_dir  # the one cache location
 
     files = builtin_rule_files()
     key = hashlib.sha256("\x00".join(f"{f}\x00{t}" for f, t in files).encode()).hexdigest()[:32]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from collections.abc import Iterable
 
-from secretkeeper.detect import Detector, line_prefiltered
+from secretkeeper.engine import Detector, line_prefiltered
 from secretkeeper.rules import Rule
 
 DEFAULT_EXAMPLE_PATH = "example.txt"

@@ -14,7 +14,7 @@ import pytest
 
 from secretkeeper.config import Config
 from secretkeeper.errors import SecretkeeperError
-from secretkeeper.scan import ScanStats
+from secretkeeper.results import ScanStats
 from secretkeeper.validators.core import base62_crc32
 from tests.integration.registry_server import OciLayout, docker_archive, push, registry
 
@@ -40,7 +40,7 @@ class Opts:
 @pytest.fixture(scope="module")
 def detector():
     # Image plumbing is under test, not the catalog: one stable rule keeps these tests focused.
-    from secretkeeper.detect import Detector
+    from secretkeeper.engine import Detector
     from secretkeeper.rules import load_rule_file
 
     return Detector(load_rule_file(Path(__file__).parents[2] / "secretkeeper" / "rules" / "vcs.toml"))

@@ -12,17 +12,18 @@ import itertools
 import os
 import stat
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from scanners.files import FileEntry, SkipLog, WalkOptions, is_binary_name, looks_binary, walk
+from scanners.files import FileEntry, WalkOptions, is_binary_name, looks_binary, walk
+from secretkeeper.results import ScanResult, ScanStats, SkipLog
 from secretkeeper.baseline import Baseline
 from secretkeeper.config import Config
-from secretkeeper.detect import MARKERS, Detector, finding_from_match
+from secretkeeper.engine import MARKERS, Detector
+from secretkeeper.findings import finding_from_match
 from secretkeeper.errors import SecretkeeperError
-from secretkeeper.findings import Finding, Location, Severity
+from secretkeeper.findings import Finding, Location
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
 
 MARKER_MANIFEST, MARKER_CERTIFICATE = MARKERS
@@ -37,43 +38,6 @@ _INLINE_FILES = 4096  # a walk that finds this many files has enough work for a 
 _FIRST_READ = 64 * 1024  # most source files are smaller; a buffer this size still comes from the heap
 # Below this much work a process pool costs more than it saves.
 _INLINE_BYTES = 16 * 1024 * 1024
-
-
-@dataclass
-class ScanStats:
-    files: int = 0
-    bytes: int = 0
-    blobs: int = 0
-    commits: int = 0
-    objects: int = 0
-    images: int = 0
-    rules: int = 0
-    duration: float = 0.0
-    skipped: SkipLog = field(default_factory=SkipLog)
-    suppressed: Counter[str] = field(default_factory=Counter)
-    warnings: list[str] = field(default_factory=list)
-
-    def merge(self, other: ScanStats) -> None:
-        self.files += other.files
-        self.bytes += other.bytes
-        self.blobs += other.blobs
-        self.commits += other.commits
-        self.objects += other.objects
-        self.images += other.images
-        self.skipped.merge(other.skipped)
-        self.suppressed.update(other.suppressed)
-        self.warnings.extend(other.warnings)
-
-
-@dataclass
-class ScanResult:
-    findings: list[Finding]
-    stats: ScanStats
-    roots: list[str]
-    rules: dict[str, object] = field(default_factory=dict)  # rule id -> Rule, for reports (SARIF rules)
-
-    def at_or_above(self, floor: Severity) -> list[Finding]:
-        return [f for f in self.findings if f.severity.rank >= floor.rank]
 
 
 def build_rules(config: Config, rule_files: Sequence[Path] = ()) -> list:
@@ -311,7 +275,7 @@ class ScanOptions:
     rule_files: list[Path] = field(default_factory=list)
     progress: Callable[..., None] | None = None
     history: bool = True  # scan git history of repositories among `paths`
-    since: str | None = None  # history: only blobs not reachable from this revision (scanners/git.py)
+    since: str | None = None  # history: only blobs not reachable from this revision (scanners/git/)
     staged: bool = False  # history: only the index (pre-commit)
     branches: list[str] = field(default_factory=list)  # history: these refs instead of all refs
     stash: bool = False  # history: include refs/stash

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from secretkeeper import hscache
+from secretkeeper.engine import hscache
 
 try:  # pragma: no cover - both branches run in tests
     import hyperscan as _hs

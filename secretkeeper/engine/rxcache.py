@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from secretkeeper import hscache
+from secretkeeper.engine import hscache
 
 log = logging.getLogger(__name__)
 

@@ -41,11 +41,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from scanners.files import SkipLog, looks_binary
-from secretkeeper.detect import Detector, finding_from_match
+from scanners.files import looks_binary
+from secretkeeper.results import SkipLog
+from secretkeeper.engine import Detector
+from secretkeeper.findings import finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, fingerprint
-from secretkeeper.regextext import class_end
+from secretkeeper.engine.regextext import class_end
 from secretkeeper.tabular import TABLE_SUFFIXES
 
 GIT = "git"
@@ -926,7 +928,7 @@ def merge_with_worktree(file_findings: Iterable[Finding], history: Iterable[Find
     return kept + history
 
 
-# -- pipeline glue (called by secretkeeper.scan.run_scan) ---------------------------------------------------
+# -- pipeline glue (called by secretkeeper.pipeline.run_scan) ---------------------------------------------------
 def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], list[Finding]]:
     """Scan the history of every repository among `options.paths`.
 
@@ -956,7 +958,7 @@ def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], l
         rule = next((r for r in detector.rules if r.id == rule_id), None)
         return bool(rule and rule.allowlist.allows_path(path))
 
-    from secretkeeper.scan import default_jobs, display_paths
+    from secretkeeper.pipeline import default_jobs, display_paths
 
     file_roots: list[Path] = []
     findings: list[Finding] = []

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Sequence
 
-from secretkeeper import hscache, rxcache
+from secretkeeper.engine import hscache, rxcache
 from secretkeeper.filters import FILTERS, is_documented_example, is_placeholder, shannon_entropy
-from secretkeeper.findings import Finding, Location
-from secretkeeper.pathmatch import PathMatcher
-from secretkeeper.regextext import atom_end, class_end, group_end
+from secretkeeper.engine.pathmatch import PathMatcher
+from secretkeeper.engine.regextext import atom_end, class_end, group_end
 from secretkeeper.rules import Allowlist, Rule, confirmation_pattern
 from secretkeeper.tabular import TABLE_SUFFIXES, named_value, table_cells
 from secretkeeper.validators import registry as validator_registry
@@ -1129,23 +1128,3 @@ def _resolve_overlaps(matches: list[Match]) -> list[Match]:
             kept.insert(i, m)
             longest = max(longest, m.end - m.start)
     return sorted(kept, key=lambda m: (m.start, m.rule.id))
-
-
-def finding_from_match(match: Match, location: Location) -> Finding:
-    """The one place a Match becomes a Finding: the secret is hashed and redacted here and dropped."""
-    from secretkeeper.findings import LEAK, fingerprint, redact
-
-    rule = match.rule
-    digest = match.secret_sha256
-    return Finding(
-        rule_id=rule.id,
-        kind=LEAK,
-        severity=rule.severity,
-        location=location,
-        secret_sha256=digest,
-        preview=redact(match.secret),
-        fingerprint=fingerprint(rule.id, location.path or location.object or location.image, digest),
-        message=rule.description,
-        remediation=rule.remediation,
-        description=rule.description,
-    )

@@ -160,7 +160,7 @@ def scan(
     from secretkeeper.config import resolve_config
     from secretkeeper.fileio import write_private
     from secretkeeper.findings import Severity
-    from secretkeeper.scan import ScanOptions, run_scan
+    from secretkeeper.pipeline import ScanOptions, run_scan
 
     # Per invocation: a previous in-process run's --debug must not stick (tests, embedding).
     _state["debug"] = bool(os.environ.get("SECRETKEEPER_DEBUG")) or debug
@@ -262,7 +262,7 @@ def baseline_cmd(
     """Record today's findings so later scans report only new ones (`scan --baseline FILE`)."""
     from secretkeeper.baseline import write_baseline
     from secretkeeper.config import resolve_config
-    from secretkeeper.scan import ScanOptions, run_scan
+    from secretkeeper.pipeline import ScanOptions, run_scan
 
     roots = [Path(p) for p in (paths or [Path(".")])]
     for root in roots:
@@ -285,7 +285,7 @@ def rules_list(
     """List every rule: id, severity, family, description (leak rules, then Kubernetes hygiene rules)."""
     from secretkeeper.config import Config, load_config
     from secretkeeper.hygiene import HYGIENE_RULES
-    from secretkeeper.scan import build_rules
+    from secretkeeper.pipeline import build_rules
 
     cfg = load_config(config) if config else Config()
     rules = build_rules(cfg)
@@ -315,7 +315,7 @@ def rules_test(
     """Run every rule's true and false examples through the engine; exit 1 if any fails."""
     from secretkeeper.config import Config, load_config
     from secretkeeper.rules.examples import check_all
-    from secretkeeper.scan import build_detector
+    from secretkeeper.pipeline import build_detector
 
     from secretkeeper.rules import load_builtin_rules
 
