@@ -22,8 +22,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -34,6 +32,7 @@ from urllib.parse import quote, urlencode
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import LEAK, Finding, Location, sha256_hex
 from secretkeeper.kube.objects import KubeObject
+from secretkeeper.kube.secretdata import stored_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.engine import Detector
@@ -255,19 +254,15 @@ def strip_secret(body: dict[str, Any], hashes: dict[str, str]) -> dict[str, Any]
     meta.pop("managedFields", None)
     ref = f"Secret/{meta.get('namespace') or '-'}/{meta.get('name') or '-'}"
     kept: dict[str, Any] = {}
-    for key, value in (body.get("data") or {}).items():
-        if not isinstance(value, str):
-            continue
-        try:
-            raw = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
+    for stored in stored_values(KubeObject(body, source="cluster")):
+        raw = stored.value
+        if stored.field != "data" or raw is None:  # a live Secret has no stringData: the API merges it
             continue
         if raw.strip():
-            hashes.setdefault(sha256_hex(raw), f"{ref} key {key}")
-            hashes.setdefault(sha256_hex(raw.strip()), f"{ref} key {key}")
-        if key in PUBLIC_SECRET_KEYS:
-            kept[key] = value
-        del raw
+            hashes.setdefault(sha256_hex(raw), f"{ref} key {stored.key}")
+            hashes.setdefault(sha256_hex(raw.strip()), f"{ref} key {stored.key}")
+        if stored.key in PUBLIC_SECRET_KEYS:
+            kept[stored.key] = stored.written
     out = {"apiVersion": body.get("apiVersion", "v1"), "kind": "Secret", "metadata": meta,
            "type": body.get("type") or "Opaque"}
     if kept:
@@ -286,15 +281,10 @@ def live_values(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(object reference, text) for the string values of a live object worth a leak scan."""
     kind = body.get("kind")
     if kind == "ConfigMap":
-        for key, value in (body.get("data") or {}).items():
-            if isinstance(value, str):
-                yield _ref(body, f"data {key}"), value
-        for key, value in (body.get("binaryData") or {}).items():
-            try:
-                raw = base64.b64decode(str(value), validate=True)
-            except (binascii.Error, ValueError):
-                continue
-            yield _ref(body, f"binaryData {key}"), raw.decode("utf-8", "surrogateescape")
+        for stored in stored_values(KubeObject(body, source="cluster")):
+            if stored.value is not None:
+                text = stored.value.decode("utf-8", "surrogateescape")
+                yield _ref(body, f"{stored.field} {stored.key}"), text
         return
     path = _TEMPLATE.get(str(kind))
     if path is None:

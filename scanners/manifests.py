@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from secretkeeper.findings import Finding, Location
 from secretkeeper.kube.manifests import parse_manifests
 from secretkeeper.kube.objects import KubeObject
+from secretkeeper.kube.secretdata import stored_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.engine import Detector, Match
@@ -55,17 +56,8 @@ def _owner(objects: list[KubeObject], first_lines: list[int], line: int) -> Kube
 def _encoded_strings(objects: list[KubeObject]) -> list[bytes]:
     """Values a generic rule must not judge by their text: the base64 of Secret `data` and ConfigMap
     `binaryData` (decoded and scanned separately) and SealedSecret ciphertext (safe to commit)."""
-    out: list[bytes] = []
-    for obj in objects:
-        if obj.kind == "SealedSecret":
-            spec = obj.body.get("spec")
-            values = spec.get("encryptedData") if isinstance(spec, dict) else None
-        else:
-            field = "data" if obj.kind == "Secret" else "binaryData" if obj.kind == "ConfigMap" else None
-            values = obj.body.get(field) if field else None
-        if isinstance(values, dict):
-            out.extend(v.encode("ascii", "ignore") for v in values.values() if isinstance(v, str))
-    return out
+    return [stored.written.encode("ascii", "ignore") for obj in objects for stored in stored_values(obj)
+            if stored.encoded and isinstance(stored.written, str)]
 
 
 def _inside(secret: bytes, values: list[bytes]) -> bool:
