@@ -71,8 +71,9 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
 
     Leaks: the engine on the raw bytes (pass `matches` when already scanned) plus base64-decoded
     `Secret.data` / `ConfigMap.binaryData` values, reported at their key's line, never twice for one
-    secret. Hygiene: `secretkeeper.hygiene.check_objects`. A document that fails to parse is a counted
-    `manifest-error` skip with its message in `stats.warnings`; Helm templates are skipped quietly.
+    secret. Hygiene: `secretkeeper.hygiene.check_objects`. A document that fails to parse, or holds text
+    the checks cannot read, is a counted `manifest-error` skip with its message in `stats.warnings`; Helm
+    templates are skipped quietly.
     """
     from secretkeeper.findings import finding_from_match
     from secretkeeper.hygiene import check_objects, value_leaks
@@ -107,7 +108,10 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
         try:
             extra = [f for f in value_leaks(objects, detector, encoded_only=True) if f.secret_sha256 not in seen]
             extra.extend(check_objects(objects, detector, matches=matches))
-        except Exception as exc:
+        except UnicodeError as exc:
+            # A string that is not Unicode text (an unpaired surrogate, written as an escape that
+            # ruamel.yaml lets through and libyaml refuses) cannot be encoded to be checked. Any other
+            # exception is a bug in the checks and propagates.
             if stats is not None:
                 stats.skipped.add("manifest-error", path)
                 stats.warnings.append(f"{path}: Kubernetes checks failed ({type(exc).__name__}); leaks still scanned")

@@ -139,6 +139,37 @@ def test_broken_manifest_is_counted_skip_with_warning(detector):
     assert stats.warnings and stats.warnings[0].startswith("k8s/broken.yaml:")
 
 
+def test_a_bug_in_the_checks_is_not_hidden_as_a_warning(detector, monkeypatch):
+    import secretkeeper.hygiene
+
+    def broken(obj):
+        raise TypeError("a bug in a hygiene check")
+
+    monkeypatch.setattr(secretkeeper.hygiene, "check_secret", broken)
+    data = b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: Xk9mQ2vLp7Rt}\n"
+    with pytest.raises(TypeError, match="a bug in a hygiene check"):
+        scan_manifest(data, "k8s/s.yaml", detector, stats=ScanStats())
+
+
+def test_text_the_checks_cannot_read_is_a_warning(detector, monkeypatch):
+    """An unpaired surrogate (`\\ud800`) is not Unicode text: libyaml refuses it as invalid YAML, and
+    ruamel.yaml (the fallback without libyaml) reads it, so the checks meet it; both are warnings, and
+    the leaks in the file are still reported."""
+    from secretkeeper.kube import yamllines
+
+    token = make_token()
+    data = (b'{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": '
+            b'{"note": "\\ud800", "token": "' + token.encode() + b'"}}\n')
+    for cloader in (yamllines._CLoader, None):
+        monkeypatch.setattr(yamllines, "_CLoader", cloader)
+        stats = ScanStats()
+        found = scan_manifest(data, "k8s/s.json", detector, stats=stats)
+        assert stats.skipped.counts["manifest-error"] == 1
+        assert len(stats.warnings) == 1 and stats.warnings[0].startswith("k8s/s.json: ")
+        assert [f.rule_id for f in found] == ["github-pat-classic"]
+    assert stats.warnings == ["k8s/s.json: Kubernetes checks failed (UnicodeEncodeError); leaks still scanned"]
+
+
 def test_base64_secret_data_leak_found_at_key_line(detector):
     token = make_token()
     encoded = base64.b64encode(token.encode()).decode()
