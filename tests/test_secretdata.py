@@ -29,6 +29,8 @@ def test_secret_data_is_decoded_and_string_data_read_as_text():
         ("stringData", "s", ("stringData", "s"), "plain é".encode(), False),
         ("stringData", "i", ("stringData", "i"), None, False),
     ]
+    shown = repr(list(stored_values(KubeObject(body))))
+    assert "data a" in shown and "pa55" not in shown and wrapped[:8] not in shown  # a repr never shows a value
 
 
 def test_configmap_data_and_binary_data():
