@@ -28,7 +28,8 @@ def test_connect_uses_the_context_and_lists_page_by_page(kube, monkeypatch):
     assert [n for n in names if n.startswith("cm-")] == [f"cm-{i}" for i in range(7)]
     assert all(o["kind"] == "ConfigMap" and o["apiVersion"] == "v1" for o in listed)  # filled in on list items
     if kube.emulator is not None:
-        pages = [p for m, p in kube.emulator.state.requests if m == "GET" and "/configmaps" in p]
+        pages = [p for m, p in kube.emulator.state.requests
+                 if m == "GET" and f"/namespaces/{kube.namespace}/configmaps" in p]
         assert all("limit=3" in p for p in pages) and sum("continue=" in p for p in pages) >= 2
 
 
