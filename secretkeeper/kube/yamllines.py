@@ -77,13 +77,14 @@ class Spans:
 @dataclass
 class Document:
     body: Any
-    lines: dict[FieldPath, int]  # field path -> line of its key or list item; () -> the document's
+    lines: dict[FieldPath, int]  # field path -> line of its key or list item; () -> `line`
     line: int  # the document's first line
     spans: Spans | None = None  # with `load_documents(text, spans=True)`
 
 
 def load_documents(text: str, *, spans: bool = False) -> tuple[list[Document], list[str]]:
-    """Each non-empty document of `text`, and a one-line error for each document refused.
+    """Each document of `text` (one with no content is left out or has a None body), and a one-line
+    error for each document refused.
 
     Raises `ManifestError` when the text as a whole cannot be read. With `spans`, text always goes through
     composition (the fast path keeps no columns), which reads the same values and lines.
