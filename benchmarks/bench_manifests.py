@@ -150,8 +150,9 @@ def generate(root: Path) -> None:
 
 
 def main() -> int:
-    from scanners.manifests import parse_manifests, scan_manifest
+    from scanners.manifests import scan_manifest
     from secretkeeper.config import Config
+    from secretkeeper.kube.manifests import parse_manifests
     from secretkeeper.pipeline import build_detector
 
     root = data_dir("k8s-manifests", GENERATOR_VERSION, generate)

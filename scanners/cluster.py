@@ -2,8 +2,8 @@
 
 `secretkeeper scan --cluster [--context C] [--namespace N | --all-namespaces]`:
 
-- connects with the kubeconfig (`KUBECONFIG` or ~/.kube/config, `--context`) or, inside a pod, the
-  in-cluster service-account config; TLS verification always stays on;
+- connects through `secretkeeper.kube.client`: the kubeconfig (`KUBECONFIG` or ~/.kube/config,
+  `--context`) or, inside a pod, the in-cluster service-account config; TLS verification always stays on;
 - lists workloads (pods, deployments, statefulsets, daemonsets, replicasets, jobs, cronjobs), Secrets,
   ConfigMaps, ServiceAccounts and RBAC (roles, rolebindings, clusterroles, clusterrolebindings), page by
   page (`limit`/`continue`), in the context's namespace (like kubectl), `--namespace N`, or every
@@ -22,224 +22,38 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
 
-from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import LEAK, Finding, Location, sha256_hex
+from secretkeeper.hygiene.workloads import CONTAINER_LISTS, TEMPLATE_PATHS
+from secretkeeper.kube.client import Connection, Resource, connect, list_visible
 from secretkeeper.kube.objects import KubeObject
+from secretkeeper.kube.secretdata import stored_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.engine import Detector
 
-PAGE_SIZE = 500
-CONNECT_TIMEOUT = 10
-READ_TIMEOUT = 60
-IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 PUBLIC_SECRET_KEYS = ("tls.crt", "ca.crt")  # certificates, not secrets: kept for expiry checks
-_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-_TEMPLATE = {"Pod": ("spec",), "Deployment": ("spec", "template", "spec"),
-             "StatefulSet": ("spec", "template", "spec"), "DaemonSet": ("spec", "template", "spec"),
-             "ReplicaSet": ("spec", "template", "spec"), "Job": ("spec", "template", "spec"),
-             "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
-
-
-@dataclass(frozen=True)
-class Listed:
-    """One kind of object to list: its API path pieces and kind."""
-
-    plural: str
-    kind: str
-    group_version: str  # "v1", "apps/v1", ...
-    namespaced: bool = True
-
-    def path(self, namespace: str | None) -> str:
-        base = "/api/v1" if self.group_version == "v1" else f"/apis/{self.group_version}"
-        if self.namespaced and namespace is not None:
-            return f"{base}/namespaces/{quote(namespace, safe='')}/{self.plural}"
-        return f"{base}/{self.plural}"
-
-
 _RBAC = "rbac.authorization.k8s.io/v1"
-LISTED: tuple[Listed, ...] = (
-    Listed("pods", "Pod", "v1"),
-    Listed("deployments", "Deployment", "apps/v1"),
-    Listed("statefulsets", "StatefulSet", "apps/v1"),
-    Listed("daemonsets", "DaemonSet", "apps/v1"),
-    Listed("replicasets", "ReplicaSet", "apps/v1"),
-    Listed("jobs", "Job", "batch/v1"),
-    Listed("cronjobs", "CronJob", "batch/v1"),
-    Listed("secrets", "Secret", "v1"),
-    Listed("configmaps", "ConfigMap", "v1"),
-    Listed("serviceaccounts", "ServiceAccount", "v1"),
-    Listed("roles", "Role", _RBAC),
-    Listed("rolebindings", "RoleBinding", _RBAC),
-    Listed("clusterroles", "ClusterRole", _RBAC, namespaced=False),
-    Listed("clusterrolebindings", "ClusterRoleBinding", _RBAC, namespaced=False),
+LISTED: tuple[Resource, ...] = (
+    Resource("pods", "Pod", "v1"),
+    Resource("deployments", "Deployment", "apps/v1"),
+    Resource("statefulsets", "StatefulSet", "apps/v1"),
+    Resource("daemonsets", "DaemonSet", "apps/v1"),
+    Resource("replicasets", "ReplicaSet", "apps/v1"),
+    Resource("jobs", "Job", "batch/v1"),
+    Resource("cronjobs", "CronJob", "batch/v1", optional=True),  # not served before Kubernetes 1.21
+    Resource("secrets", "Secret", "v1"),
+    Resource("configmaps", "ConfigMap", "v1"),
+    Resource("serviceaccounts", "ServiceAccount", "v1"),
+    Resource("roles", "Role", _RBAC),
+    Resource("rolebindings", "RoleBinding", _RBAC),
+    Resource("clusterroles", "ClusterRole", _RBAC, namespaced=False),
+    Resource("clusterrolebindings", "ClusterRoleBinding", _RBAC, namespaced=False),
 )
-
-
-# -- connection -----------------------------------------------------------------------------------------
-@dataclass
-class Connection:
-    api: Any  # kubernetes.client.ApiClient
-    context: str  # context name, or "in-cluster"
-    server: str
-    namespace: str  # the context's default namespace
-
-    def describe(self) -> str:
-        return f"context {self.context} ({self.server})"
-
-
-def connect(context: str | None = None) -> Connection:
-    """Kubeconfig (`KUBECONFIG`, else ~/.kube/config) with `context`, else the in-cluster config."""
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
-
-    paths = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    existing = [p for p in paths.split(os.pathsep) if p and os.path.exists(p)]
-    cfg = client.Configuration()
-    if not existing:
-        if context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            try:
-                config.load_incluster_config(client_configuration=cfg)
-            except ConfigException as exc:
-                raise SecretkeeperError(f"in-cluster config: {exc}") from None
-            namespace = "default"
-            try:
-                with open(IN_CLUSTER_NAMESPACE, encoding="utf-8") as fh:
-                    namespace = fh.read().strip() or "default"
-            except OSError:
-                pass
-            return Connection(_api_client(client, cfg), "in-cluster", cfg.host, namespace)
-        raise SecretkeeperError(f"no kubeconfig found ({paths}) and not running inside a cluster")
-    where = os.pathsep.join(existing)
-    try:
-        contexts, active = config.list_kube_config_contexts(config_file=where)
-    except Exception as exc:
-        raise SecretkeeperError(f"kubeconfig {where}: cannot be read ({_safe_reason(exc)})") from None
-    names = [c.get("name") for c in contexts or []]
-    chosen = next((c for c in contexts or [] if c.get("name") == context), None) if context else active
-    if chosen is None:
-        if context:
-            raise SecretkeeperError(f"kubeconfig {where}: no context named {context!r} "
-                                    f"(available: {', '.join(map(str, names)) or 'none'})")
-        raise SecretkeeperError(f"kubeconfig {where}: no current context; pass --context")
-    name = str(chosen.get("name"))
-    try:
-        config.load_kube_config(config_file=where, context=name, client_configuration=cfg,
-                                persist_config=False)
-    except Exception as exc:
-        raise SecretkeeperError(f"kubeconfig {where}: context {name} cannot be loaded "
-                                f"({_safe_reason(exc)})") from None
-    namespace = str((chosen.get("context") or {}).get("namespace") or "default")
-    return Connection(_api_client(client, cfg), name, cfg.host, namespace)
-
-
-def _api_client(client: Any, cfg: Any) -> Any:
-    cfg.verify_ssl = True  # never disabled, whatever the kubeconfig says
-    cfg.retries = 0  # fail fast and quietly: urllib3 logs each retry as a warning on stderr
-    return client.ApiClient(cfg)
-
-
-def _safe_reason(exc: BaseException) -> str:
-    """The exception class and its first line, cut short: kubeconfig errors name keys, not values."""
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
-
-
-# -- listing --------------------------------------------------------------------------------------------
-class Forbidden(Exception):
-    pass
-
-
-def _get(conn: Connection, path: str, query: dict[str, Any]) -> tuple[int, bytes]:
-    """One GET through the client's own connection pool (its TLS, proxy and CA settings) and its auth
-    (bearer token, refreshed exec/auth-provider tokens, client certificates). The generated API classes
-    are not used: importing them costs seconds."""
-    import urllib3
-
-    cfg = conn.api.configuration
-    headers = {"Accept": "application/json", "User-Agent": "secretkeeper"}
-    for auth in (cfg.auth_settings() or {}).values():
-        if auth.get("in") == "header" and auth.get("value"):
-            headers[auth["key"]] = auth["value"]
-    url = cfg.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
-    resp = conn.api.rest_client.pool_manager.request(
-        "GET", url, headers=headers, preload_content=True,
-        timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
-    return resp.status, resp.data
-
-
-def list_objects(conn: Connection, what: Listed, namespace: str | None) -> Iterator[dict[str, Any]]:
-    """Every object of `what` in `namespace` (None: all namespaces / cluster-scoped), page by page."""
-    from urllib3.exceptions import HTTPError, SSLError
-
-    token: str | None = None
-    restarted = False
-    seen: set[str] = set()
-    while True:
-        query: dict[str, Any] = {"limit": PAGE_SIZE}
-        if token:
-            query["continue"] = token
-        try:
-            status, data = _get(conn, what.path(namespace), query)
-        except HTTPError as exc:
-            reason = getattr(exc, "reason", None) or exc
-            if isinstance(reason, SSLError) or isinstance(exc, SSLError):
-                raise SecretkeeperError(f"{conn.describe()}: TLS verification of the API server failed (the "
-                                        "kubeconfig's certificate-authority does not vouch for it; "
-                                        "verification is never disabled)") from None
-            raise SecretkeeperError(f"{conn.describe()}: cannot reach the Kubernetes API server "
-                                    f"({type(reason).__name__})") from None
-        if status == 403:
-            raise Forbidden()
-        if status == 410 and token and not restarted:  # continue token expired: list again from the start
-            token, restarted = None, True
-            continue
-        if status == 401:
-            raise SecretkeeperError(f"{conn.describe()}: the API server rejected the credentials "
-                                    "(401 Unauthorized)")
-        if status == 404 and what.kind == "CronJob":
-            return  # clusters older than 1.21 serve no batch/v1 CronJob
-        if status != 200:
-            raise SecretkeeperError(f"{conn.describe()}: listing {what.plural} failed (HTTP {status}"
-                                    f"{_status_reason(data)})")
-        try:
-            page = json.loads(data)
-        except ValueError:
-            raise SecretkeeperError(f"{conn.describe()}: listing {what.plural} returned a response that "
-                                    "is not JSON") from None
-        del data
-        for item in page.get("items") or []:
-            if not isinstance(item, dict):
-                continue
-            uid = str((item.get("metadata") or {}).get("uid") or id(item))
-            if uid in seen:
-                continue
-            seen.add(uid)
-            item.setdefault("apiVersion", what.group_version)
-            item.setdefault("kind", what.kind)
-            yield item
-        token = (page.get("metadata") or {}).get("continue") or None
-        if not token:
-            return
-
-
-def _status_reason(data: bytes) -> str:
-    """The `reason` of a metav1.Status body (a fixed word like NotFound), never its message."""
-    try:
-        reason = json.loads(data).get("reason")
-    except (ValueError, AttributeError):
-        return ""
-    return f" {reason}" if isinstance(reason, str) and reason.isalnum() else ""
 
 
 # -- secrets: metadata and type only --------------------------------------------------------------------
@@ -255,19 +69,15 @@ def strip_secret(body: dict[str, Any], hashes: dict[str, str]) -> dict[str, Any]
     meta.pop("managedFields", None)
     ref = f"Secret/{meta.get('namespace') or '-'}/{meta.get('name') or '-'}"
     kept: dict[str, Any] = {}
-    for key, value in (body.get("data") or {}).items():
-        if not isinstance(value, str):
-            continue
-        try:
-            raw = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
+    for stored in stored_values(KubeObject(body, source="cluster")):
+        raw = stored.value
+        if stored.field != "data" or raw is None:  # a live Secret has no stringData: the API merges it
             continue
         if raw.strip():
-            hashes.setdefault(sha256_hex(raw), f"{ref} key {key}")
-            hashes.setdefault(sha256_hex(raw.strip()), f"{ref} key {key}")
-        if key in PUBLIC_SECRET_KEYS:
-            kept[key] = value
-        del raw
+            hashes.setdefault(sha256_hex(raw), f"{ref} key {stored.key}")
+            hashes.setdefault(sha256_hex(raw.strip()), f"{ref} key {stored.key}")
+        if stored.key in PUBLIC_SECRET_KEYS:
+            kept[stored.key] = stored.written
     out = {"apiVersion": body.get("apiVersion", "v1"), "kind": "Secret", "metadata": meta,
            "type": body.get("type") or "Opaque"}
     if kept:
@@ -286,17 +96,12 @@ def live_values(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(object reference, text) for the string values of a live object worth a leak scan."""
     kind = body.get("kind")
     if kind == "ConfigMap":
-        for key, value in (body.get("data") or {}).items():
-            if isinstance(value, str):
-                yield _ref(body, f"data {key}"), value
-        for key, value in (body.get("binaryData") or {}).items():
-            try:
-                raw = base64.b64decode(str(value), validate=True)
-            except (binascii.Error, ValueError):
-                continue
-            yield _ref(body, f"binaryData {key}"), raw.decode("utf-8", "surrogateescape")
+        for stored in stored_values(KubeObject(body, source="cluster")):
+            if stored.value is not None:
+                text = stored.value.decode("utf-8", "surrogateescape")
+                yield _ref(body, f"{stored.field} {stored.key}"), text
         return
-    path = _TEMPLATE.get(str(kind))
+    path = TEMPLATE_PATHS.get(str(kind))
     if path is None:
         return
     spec: Any = body
@@ -304,7 +109,7 @@ def live_values(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
         spec = spec.get(key) if isinstance(spec, dict) else None
     if not isinstance(spec, dict):
         return
-    for list_name in _CONTAINER_LISTS:
+    for list_name in CONTAINER_LISTS:
         for c in spec.get(list_name) or []:
             if not isinstance(c, dict):
                 continue
@@ -374,13 +179,9 @@ def _controlled(body: dict[str, Any]) -> bool:
     return False
 
 
-def scan_cluster(detector: Detector, options: Any, stats: Any,
-                 connector: Callable[[str | None], Connection] = connect) -> list[Finding]:
-    conn = connector(getattr(options, "context", None))
-    try:
+def scan_cluster(detector: Detector, options: Any, stats: Any) -> list[Finding]:
+    with connect(getattr(options, "context", None)) as conn:
         return _scan(conn, detector, options, stats)
-    finally:
-        conn.api.close()
 
 
 def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> list[Finding]:
@@ -394,19 +195,15 @@ def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> lis
     pods: list[dict[str, Any]] = []
     for what in LISTED if full else tuple(w for w in LISTED if w.kind == "Pod"):
         for ns in ([None] if not what.namespaced else scopes):
-            try:
-                for body in list_objects(conn, what, ns):
-                    stats.objects += 1
-                    if what.kind == "Secret":
-                        body = strip_secret(body, hashes)
-                    else:
-                        (body.get("metadata") or {}).pop("managedFields", None)
-                    if what.kind == "Pod":
-                        pods.append(body)
-                    bodies.append(body)
-            except Forbidden:
-                where = f"in namespace {ns}" if ns else ("in any namespace" if what.namespaced else "(cluster-wide)")
-                stats.warnings.append(f"{what.plural} {where}: not visible with these permissions")
+            for body in list_visible(conn, what, ns, stats.warnings):
+                stats.objects += 1
+                if what.kind == "Secret":
+                    body = strip_secret(body, hashes)
+                else:
+                    (body.get("metadata") or {}).pop("managedFields", None)
+                if what.kind == "Pod":
+                    pods.append(body)
+                bodies.append(body)
     findings: list[Finding] = _checks(bodies, detector, hashes) if full else []
     hashes.clear()
     if getattr(options, "images_from_cluster", False):

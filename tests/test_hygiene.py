@@ -9,12 +9,13 @@ import json
 
 import pytest
 
-from scanners.manifests import parse_manifests, scan_manifest
+from scanners.manifests import scan_manifest
 from secretkeeper.config import Config
 from secretkeeper.findings import Severity
 from secretkeeper.hygiene import HYGIENE_RULES, check_objects, is_secret_like_name, value_leaks
 from secretkeeper.hygiene.certs import scan_certificate_file
 from secretkeeper.hygiene.examples import check_examples, check_rule, make_certificate
+from secretkeeper.kube.manifests import parse_manifests
 from secretkeeper.kube.objects import KubeObject
 from secretkeeper.pipeline import build_detector
 from tests.conftest import make_token

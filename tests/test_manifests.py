@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scanners.manifests import MAX_MANIFEST_BYTES, is_candidate, parse_manifests, scan_manifest
+from scanners.manifests import is_candidate, scan_manifest
 from secretkeeper.config import Config
+from secretkeeper.kube.manifests import MAX_MANIFEST_BYTES, parse_manifests
 from secretkeeper.pipeline import build_detector
 from secretkeeper.results import ScanStats
 from tests.conftest import make_token
@@ -138,6 +139,37 @@ def test_broken_manifest_is_counted_skip_with_warning(detector):
     assert stats.warnings and stats.warnings[0].startswith("k8s/broken.yaml:")
 
 
+def test_a_bug_in_the_checks_is_not_hidden_as_a_warning(detector, monkeypatch):
+    import secretkeeper.hygiene
+
+    def broken(obj):
+        raise TypeError("a bug in a hygiene check")
+
+    monkeypatch.setattr(secretkeeper.hygiene, "check_secret", broken)
+    data = b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: Xk9mQ2vLp7Rt}\n"
+    with pytest.raises(TypeError, match="a bug in a hygiene check"):
+        scan_manifest(data, "k8s/s.yaml", detector, stats=ScanStats())
+
+
+def test_text_the_checks_cannot_read_is_a_warning(detector, monkeypatch):
+    """An unpaired surrogate (`\\ud800`) is not Unicode text: libyaml refuses it as invalid YAML, and
+    ruamel.yaml (the fallback without libyaml) reads it, so the checks meet it; both are warnings, and
+    the leaks in the file are still reported."""
+    from secretkeeper.kube import yamllines
+
+    token = make_token()
+    data = (b'{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": '
+            b'{"note": "\\ud800", "token": "' + token.encode() + b'"}}\n')
+    for cloader in (yamllines._CLoader, None):
+        monkeypatch.setattr(yamllines, "_CLoader", cloader)
+        stats = ScanStats()
+        found = scan_manifest(data, "k8s/s.json", detector, stats=stats)
+        assert stats.skipped.counts["manifest-error"] == 1
+        assert len(stats.warnings) == 1 and stats.warnings[0].startswith("k8s/s.json: ")
+        assert [f.rule_id for f in found] == ["github-pat-classic"]
+    assert stats.warnings == ["k8s/s.json: Kubernetes checks failed (UnicodeEncodeError); leaks still scanned"]
+
+
 def test_base64_secret_data_leak_found_at_key_line(detector):
     token = make_token()
     encoded = base64.b64encode(token.encode()).decode()
@@ -241,21 +273,6 @@ def test_cli_sarif_marks_hygiene_kind(make_tree, run_cli):
     assert "k8s-rbac-secrets-read" in rules
 
 
-def test_pure_python_fallback_matches_libyaml(monkeypatch):
-    from scanners import manifests
-
-    data = fixture("multi.yaml") + b"---\n" + fixture("deployment.yaml", "x")
-    monkeypatch.setattr(manifests, "_fast_documents", lambda text: None)
-    fast, _ = parse_manifests(data, "m.yaml")
-    monkeypatch.setattr(manifests, "_CLoader", None)
-    slow, errors = parse_manifests(data, "m.yaml")
-    assert errors == []
-    assert [o.body for o in slow] == [o.body for o in fast]
-    assert [dict(o.lines) for o in slow] == [dict(o.lines) for o in fast]
-    _, errors = parse_manifests(fixture("broken.yaml"), "b.yaml")
-    assert errors and errors[0].startswith("b.yaml: invalid YAML at line ")
-
-
 def test_sealed_secret_ciphertext_is_not_a_leak(detector):
     found = scan_manifest(fixture("encrypted.yaml"), "k8s/encrypted.yaml", detector)
     assert found == []
@@ -268,117 +285,6 @@ def test_encryption_configuration_identity_first(detector):
     found = scan_manifest(data, "etc/kubernetes/enc.yaml", detector)
     (f,) = [f for f in found if f.rule_id == "k8s-etcd-encryption-identity"]
     assert f.severity.value == "high" and f.location.line == line_of(data, "- identity: {}")
-
-
-# -- the plain block YAML fast path reads exactly what libyaml reads ---------------------------------------
-def _libyaml_documents(text: str) -> list:
-    from scanners import manifests
-
-    out = []
-    for node in manifests._compose_all(text):
-        builder = manifests._Builder(manifests.MAX_EXPANDED_NODES)
-        body = builder.build(node, ())
-        builder.lines[()] = node.start_mark.line + 1
-        if body is not None:  # None: an empty document
-            out.append((body, list(builder.lines.items()), node.start_mark.line + 1))
-    return out
-
-
-def _fast_or_none(text: str) -> list | None:
-    from scanners.manifests import _fast_documents
-
-    docs = _fast_documents(text)
-    return None if docs is None else [(body, list(lines.items()), line) for body, lines, line in docs]
-
-
-@pytest.mark.parametrize("name", ["multi.yaml", "deployment.yaml", "cronjob.yaml", "encryption-config.yaml",
-                                  "encrypted.yaml", "sops-secret.yaml"])
-def test_fast_path_reads_fixtures_like_libyaml(name):
-    text = fixture(name, "x").decode()
-    fast = _fast_or_none(text)
-    assert fast is not None and fast == _libyaml_documents(text)
-
-
-PLAIN_BLOCK = [
-    "a: 1\nb: -1\nc: 0x1F\nd: 1e3\ne: 1_000\nf: 012\ng: .5\nh: 100m\ni: true\nj: Off\nk: ~\nl: null\nm:\n",
-    "a:\n- x\n- 'q'\n- \"8080\"\n-   k: v\n    l: [1, two, '3']\n- {a: b, c: [d, {e: f}]}\nb: 2\n",
-    "a:\n  b:\n    - c: 1\n      d:\n      - e\n    - f\n  g: h:i\n---\n# Source: x\n---\nz: a b  c\n",
-    "a: {}\nb: []\nc: ['', \"\"]\nd: {x: unix}\ne: http://u:p@h:5432/db?x=y&z\nf: $(VAR)\na: dup\n",
-    "kind: List\nitems:\n- kind: A\n  apiVersion: v1\n- {kind: B, apiVersion: v1}\n",
-]
-FALLBACK = [  # valid YAML outside the subset, or invalid: libyaml reads (or refuses) these
-    "a: |\n  x\n", "a: >\n  x\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: 1 # c\n", "a: b\n  c\n",
-    "a: 'it''s'\n", 'a: "x\\ty"\n', "a:\n-\n  b: 1\n", "a: [b,\n  c]\n", "a:\tb\n", "a: caf\u00e9\n",
-    "a: b\r\n", "? a\n: b\n", "  a: 1\n", "- a\n", "a: b: c\n", "a: [b\n", "a:\n  - b\n  c: 1\n", "a: {b: c:d}\n",
-    "%YAML 1.1\n---\na: 1\n", "a: 1\n...\n", '{"a": 1}\n', "a: @x\n", "a: - b\n",
-]
-
-
-@pytest.mark.parametrize("text", PLAIN_BLOCK)
-def test_fast_path_plain_block_yaml(text):
-    fast = _fast_or_none(text)
-    assert fast is not None and fast == _libyaml_documents(text)
-
-
-@pytest.mark.parametrize("text", FALLBACK)
-def test_fast_path_leaves_the_rest_to_libyaml(text):
-    assert _fast_or_none(text) is None
-
-
-def test_fast_path_random_documents_match_libyaml():
-    """Random nested block YAML, some of it broken: whatever the fast path accepts, libyaml reads the same."""
-    import random
-
-    from scanners.manifests import ManifestError
-
-    rng = random.Random(20261123)
-    plain = ["x", "1", "-2", "0x1F", "1.5", "true", "no", "~", "a:b", "a b", "'q'", '"q"', "''", "[a, 'b']",
-             "{a: 1, b: [c]}", "{}", "a, b", "-a", "100m"]
-    broken = ["a: b", "'a", "[a", "{a: b", "&a", "*a", "|", "x # c", "- a"]
-
-    def value() -> str:
-        return rng.choice(broken if rng.random() < 0.02 else plain)
-
-    def block(indent: int, depth: int, out: list[str]) -> None:
-        pad = " " * indent
-        if depth and rng.random() < 0.4:  # a sequence
-            for _ in range(rng.randint(1, 3)):
-                if rng.random() < 0.4:
-                    out.append(f"{pad}- {value()}")
-                    continue
-                out.append(f"{pad}- k: {value()}")
-                for _ in range(rng.randint(0, 2)):
-                    entry(indent + 2, depth, out)
-            return
-        for _ in range(rng.randint(1, 4)):
-            entry(indent, depth, out)
-
-    def entry(indent: int, depth: int, out: list[str]) -> None:
-        key = rng.choice(["a", "b", "name", "1", "on"])
-        if depth < 4 and rng.random() < 0.35:
-            out.append(f"{' ' * indent}{key}:")
-            block(indent + rng.choice([0, 2, 2, 4]), depth + 1, out)
-        else:
-            out.append(f"{' ' * indent}{key}: {value()}")
-
-    accepted = 0
-    for _ in range(2000):
-        lines = ["apiVersion: v1", "kind: X"]
-        block(0, 0, lines)
-        for _ in range(rng.choice([0, 0, 1, 2])):  # break some indentation
-            i = rng.randrange(len(lines))
-            lines[i] = rng.choice([" ", "  ", "---\n", "- "]) + lines[i]
-        text = "\n".join(lines) + "\n"
-        fast = _fast_or_none(text)
-        if fast is None:
-            continue
-        accepted += 1
-        try:
-            expected = _libyaml_documents(text)
-        except ManifestError:
-            expected = "invalid YAML"
-        assert fast == expected, text
-    assert accepted > 800  # most documents are valid and plain enough
 
 
 def test_object_properties_are_computed_once():
@@ -399,23 +305,3 @@ def test_object_properties_are_computed_once():
     obj = KubeObject({"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}})
     assert (obj.kind, obj.ref(), obj.ref("c")) == ("Pod", "Pod/ns/p", "Pod/ns/p/c")
     assert "kind" in vars(obj) and "_ref" in vars(obj)
-
-
-def test_lines_are_read_as_the_multiline_pattern_reads_the_text(monkeypatch):
-    """Each distinct line is matched once and remembered; what is remembered is read from exactly the
-    fields the one-pass multi-line pattern finds, for any text the fast path accepts (trailing newline or not, blank lines,
-    comments, flows, junk), also after the memo fills up and starts over."""
-    import random
-
-    from scanners import manifests
-
-    monkeypatch.setattr(manifests, "_LINE_MEMO_LIMIT", 50)
-    rng = random.Random(9)
-    pieces = ["---", "", "  ", "# note", "apiVersion: v1", "kind: Pod", "metadata:", "  name: web", "- a",
-              "  - name: X", "    value: '1'", 'k: "q"', "k: {cpu: 1m, memory: 2Mi}", "k: [a, b]", "k:", "k: v # c",
-              "key: a: b", "x", "   - ", "-", "k: |", "a.b/c-d: e", "k: -1", "k: 'it''s'"]
-    for _ in range(2000):
-        text = "\n".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
-        text += rng.choice(["", "\n", "\n\n"])
-        want = [manifests._line_record(fields) for fields in manifests._LINES.findall(text)]
-        assert manifests._line_records(text) == want, text

@@ -6,17 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from secretkeeper.findings import HYGIENE, Finding, Location, Severity, fingerprint, redact, sha256_hex
-from secretkeeper.hygiene.catalog import RULES_BY_ID, HygieneRule
+from secretkeeper.hygiene.catalog import RULES_BY_ID
 from secretkeeper.kube.objects import KubeObject
 
 if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.engine import Detector, Match
 
 _SOURCES = frozenset(("manifest", "cluster", "image"))
-
-
-def rule(rule_id: str) -> HygieneRule:
-    return RULES_BY_ID[rule_id]
 
 
 def emit(rule_id: str, obj: KubeObject, field: tuple[str | int, ...], message: str, *,

@@ -3,8 +3,6 @@ encryption (EncryptionConfiguration), and the leaks hidden in base64-encoded val
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -14,6 +12,7 @@ from secretkeeper.hygiene.base import Recogniser, as_dict, as_list, emit
 from secretkeeper.hygiene.certs import expiry_verdict, parse_pem_certificates
 from secretkeeper.hygiene.names import is_secret_like_name, looks_real, url_password
 from secretkeeper.kube.objects import KubeObject
+from secretkeeper.kube.secretdata import is_encoded, stored_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.engine import Detector, Match
@@ -21,23 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
 LEGACY_TOKEN_TYPE = "kubernetes.io/service-account-token"
 LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used"
 INVALID_SINCE_LABEL = "kubernetes.io/legacy-token-invalid-since"
-
-
-def b64decode(value: Any) -> bytes | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def secret_values(obj: KubeObject) -> Iterator[tuple[str, str, bytes | None]]:
-    """(field, key, decoded value or None if undecodable) for `data` (base64) and `stringData` (plain)."""
-    for key, value in as_dict(obj.body.get("data")).items():
-        yield "data", str(key), b64decode(value)
-    for key, value in as_dict(obj.body.get("stringData")).items():
-        yield "stringData", str(key), value.encode("utf-8", "surrogateescape") if isinstance(value, str) else None
 
 
 def _real_bytes(value: bytes | None) -> bool:
@@ -57,15 +39,15 @@ def check_secret(obj: KubeObject) -> list[Finding]:
     if stype == LEGACY_TOKEN_TYPE:
         out.append(_legacy_token(obj))
     if obj.source == "manifest" and not is_sops_encrypted(obj):
-        values = list(secret_values(obj))
-        real = [(f, k) for f, k, v in values if _real_bytes(v)]
-        named = [v for _f, k, v in values if is_secret_like_name(k)]
+        values = list(stored_values(obj))
+        real = [v for v in values if _real_bytes(v.value)]
+        named = [v.value for v in values if is_secret_like_name(v.key)]
         if (named and not any(_real_bytes(v) for v in named)
-                and not any(v and url_password(v.decode("utf-8", "replace")) for _f, _k, v in values)):
+                and not any(v.value and url_password(v.value.decode("utf-8", "replace")) for v in values)):
             real = []  # a template: every password / token / key is empty or a placeholder
         if real:
-            keys = ", ".join(k for _f, k in real[:5]) + (", ..." if len(real) > 5 else "")
-            fields = " / ".join(sorted({f for f, _k in real}))
+            keys = ", ".join(v.key for v in real[:5]) + (", ..." if len(real) > 5 else "")
+            fields = " / ".join(sorted({v.field for v in real}))
             out.append(emit(
                 "k8s-secret-plaintext-manifest", obj, ("kind",),
                 f"Secret {obj.name} is committed with plaintext {fields} ({len(real)} key(s): {keys}); "
@@ -94,10 +76,10 @@ def _legacy_token(obj: KubeObject) -> Finding:
 
 def check_configmap(obj: KubeObject, recognise: Recogniser) -> list[Finding]:
     out: list[Finding] = []
-    for key, value in as_dict(obj.body.get("data")).items():
-        if not isinstance(value, str) or not value.strip():
+    for stored in stored_values(obj):
+        value, key = stored.written, stored.key
+        if stored.field != "data" or not isinstance(value, str) or not value.strip():
             continue
-        key = str(key)
         reason = ""
         rule_id = recognise(value, obj.path)
         if rule_id:
@@ -110,7 +92,7 @@ def check_configmap(obj: KubeObject, recognise: Recogniser) -> list[Finding]:
             from secretkeeper.findings import Severity
 
             out.append(emit(
-                "k8s-configmap-secret", obj, ("data", key),
+                "k8s-configmap-secret", obj, stored.path,
                 f"ConfigMap {obj.name} key {key} holds {reason}; ConfigMaps are readable by anyone who can "
                 "read the namespace's configuration",
                 suffix=(f"data {key}",), value=value,
@@ -121,10 +103,10 @@ def check_configmap(obj: KubeObject, recognise: Recogniser) -> list[Finding]:
 
 def check_tls(obj: KubeObject, now: dt.datetime | None = None) -> list[Finding]:
     out: list[Finding] = []
-    for field, key, value in secret_values(obj):
-        if key not in ("tls.crt", "ca.crt") or not value:
+    for stored in stored_values(obj):
+        if stored.key not in ("tls.crt", "ca.crt") or not stored.value:
             continue
-        infos = parse_pem_certificates(value)
+        infos = parse_pem_certificates(stored.value)
         if not infos:
             continue
         info = infos[0]  # the leaf (or the first CA certificate)
@@ -133,8 +115,8 @@ def check_tls(obj: KubeObject, now: dt.datetime | None = None) -> list[Finding]:
             continue
         severity, message = verdict
         out.append(emit(
-            "tls-cert-expiry", obj, (field, key), f"Secret {obj.name} {key}: {message}",
-            suffix=(f"{field} {key}",), digest=info.der_sha256, severity=severity,
+            "tls-cert-expiry", obj, stored.path, f"Secret {obj.name} {stored.key}: {message}",
+            suffix=(f"{stored.field} {stored.key}",), digest=info.der_sha256, severity=severity,
             extra={"days_left": info.days_left(now)},
         ))
     return out
@@ -183,17 +165,19 @@ def value_leaks(objects: list[KubeObject], detector: Detector, *, encoded_only: 
     out: list[Finding] = []
     for obj in objects:
         seen: set[str] = set()
-        for field, key, raw in _encoded_values(obj):
-            for m in _decoded_matches(detector, key, raw, obj.path or obj.ref()):
+        for stored in stored_values(obj):
+            if not (stored.encoded and stored.value):
+                continue
+            for m in _decoded_matches(detector, stored.key, stored.value, obj.path or obj.ref()):
                 if m.secret_sha256 in seen:
                     continue
                 seen.add(m.secret_sha256)
-                out.append(finding_from_match(m, _value_location(obj, (field, key), f"{field} {key}")))
+                where = _value_location(obj, stored.path, f"{stored.field} {stored.key}")
+                out.append(finding_from_match(m, where))
         if encoded_only:
             continue
         for fpath, text in _strings(obj.body, ()):
-            if fpath[:1] in (("data",), ("binaryData",)) and obj.kind in ("Secret", "ConfigMap") and \
-                    (obj.kind == "Secret" or fpath[0] == "binaryData"):
+            if is_encoded(obj.kind, fpath):  # scanned decoded above
                 continue
             for m in detector.scan(text.encode("utf-8", "surrogateescape"), obj.path or obj.ref()):
                 if m.secret_sha256 in seen:
@@ -213,19 +197,6 @@ def _decoded_matches(detector: Detector, key: str, raw: bytes, path: str) -> lis
         named = key.encode("utf-8", "surrogateescape") + b' = "'
         found.extend(m for m in detector.scan(named + value + b'"', path) if m.start >= len(named))
     return found
-
-
-def _encoded_values(obj: KubeObject) -> Iterator[tuple[str, str, bytes]]:
-    if obj.kind == "Secret":
-        for key, value in as_dict(obj.body.get("data")).items():
-            raw = b64decode(value)
-            if raw:
-                yield "data", str(key), raw
-    elif obj.kind == "ConfigMap":
-        for key, value in as_dict(obj.body.get("binaryData")).items():
-            raw = b64decode(value)
-            if raw:
-                yield "binaryData", str(key), raw
 
 
 def _strings(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:

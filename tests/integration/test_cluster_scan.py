@@ -127,9 +127,9 @@ def test_all_namespaces(kube, planted):
 
 
 def test_pagination_over_more_objects_than_a_page(kube, monkeypatch):
-    import scanners.cluster
+    import secretkeeper.kube.client
 
-    monkeypatch.setattr(scanners.cluster, "PAGE_SIZE", 4)
+    monkeypatch.setattr(secretkeeper.kube.client, "PAGE_SIZE", 4)
     ns = kube.namespace
     tokens = [make_token() for _ in range(11)]
     kube.apply(*({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i:02d}"},
@@ -353,7 +353,7 @@ def test_in_cluster_config_without_kubeconfig(kube, planted, tmp_path, monkeypat
         pytest.skip("fakes a pod's service-account mount pointing at the emulator")
     import kubernetes.config.incluster_config as incluster
 
-    import scanners.cluster
+    import secretkeeper.kube.client
 
     sa = tmp_path / "serviceaccount"
     sa.mkdir()
@@ -362,7 +362,7 @@ def test_in_cluster_config_without_kubeconfig(kube, planted, tmp_path, monkeypat
     (sa / "namespace").write_text(planted["ns"])
     monkeypatch.setattr(incluster, "SERVICE_TOKEN_FILENAME", str(sa / "token"))
     monkeypatch.setattr(incluster, "SERVICE_CERT_FILENAME", str(sa / "ca.crt"))
-    monkeypatch.setattr(scanners.cluster, "IN_CLUSTER_NAMESPACE", str(sa / "namespace"))
+    monkeypatch.setattr(secretkeeper.kube.client, "IN_CLUSTER_NAMESPACE", str(sa / "namespace"))
     res = run_cli(["scan", "--cluster", "-f", "json"], env={
         "KUBECONFIG": str(tmp_path / "no-kubeconfig"), "KUBERNETES_SERVICE_HOST": "127.0.0.1",
         "KUBERNETES_SERVICE_PORT": str(kube.emulator.port)})

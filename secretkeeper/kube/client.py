@@ -1,0 +1,221 @@
+"""The Kubernetes API client: the connection, GET requests through it, and paginated listing.
+
+- `connect(context)`: the kubeconfig (`KUBECONFIG`, a `:`-separated list merged as kubectl does, else
+  ~/.kube/config) with `context` (default: the current one) or, inside a pod with no kubeconfig, the
+  in-cluster service-account config. TLS verification always stays on, whatever the kubeconfig says.
+  A broken kubeconfig, an unknown context, an unreachable server, a server that fails TLS verification or
+  rejects the credentials is a SecretkeeperError naming the context and server (never a credential).
+- `list_objects(conn, resource, namespace)`: every object, page by page (`limit`/`continue`; an expired
+  continue token restarts the list once); a resource the credentials may not list raises `Forbidden`.
+- `list_visible(...)`: the same, with a forbidden resource as one warning and nothing listed.
+
+Requests go through the kubernetes client's own connection pool and auth (bearer tokens, refreshed
+exec/auth-provider tokens, client certificates); its generated API classes are not used: importing them
+costs seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from secretkeeper.errors import SecretkeeperError
+
+PAGE_SIZE = 500
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 60
+IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One kind of object the API serves: its API path pieces and kind."""
+
+    plural: str
+    kind: str
+    group_version: str  # "v1", "apps/v1", ...
+    namespaced: bool = True
+    optional: bool = False  # older servers may not serve it: a 404 lists nothing
+
+    def path(self, namespace: str | None) -> str:
+        base = "/api/v1" if self.group_version == "v1" else f"/apis/{self.group_version}"
+        if self.namespaced and namespace is not None:
+            return f"{base}/namespaces/{quote(namespace, safe='')}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+
+class Forbidden(Exception):
+    """The credentials may not list the resource (HTTP 403)."""
+
+
+# -- connection -----------------------------------------------------------------------------------------
+@dataclass
+class Connection:
+    api: Any  # kubernetes.client.ApiClient
+    context: str  # context name, or "in-cluster"
+    server: str
+    namespace: str  # the context's default namespace
+
+    def describe(self) -> str:
+        return f"context {self.context} ({self.server})"
+
+    def get(self, path: str, query: dict[str, Any]) -> tuple[int, bytes]:
+        """(HTTP status, body) of one GET; a transport or TLS failure is a SecretkeeperError."""
+        import urllib3
+        from urllib3.exceptions import HTTPError, SSLError
+
+        cfg = self.api.configuration
+        headers = {"Accept": "application/json", "User-Agent": "secretkeeper"}
+        for auth in (cfg.auth_settings() or {}).values():
+            if auth.get("in") == "header" and auth.get("value"):
+                headers[auth["key"]] = auth["value"]
+        url = cfg.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
+        try:
+            resp = self.api.rest_client.pool_manager.request(
+                "GET", url, headers=headers, preload_content=True,
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
+        except HTTPError as exc:
+            reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, SSLError) or isinstance(exc, SSLError):
+                raise SecretkeeperError(f"{self.describe()}: TLS verification of the API server failed (the "
+                                        "kubeconfig's certificate-authority does not vouch for it; "
+                                        "verification is never disabled)") from None
+            raise SecretkeeperError(f"{self.describe()}: cannot reach the Kubernetes API server "
+                                    f"({type(reason).__name__})") from None
+        return resp.status, resp.data
+
+    def close(self) -> None:
+        self.api.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(context: str | None = None) -> Connection:
+    """Kubeconfig (`KUBECONFIG`, else ~/.kube/config) with `context`, else the in-cluster config."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    paths = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    existing = [p for p in paths.split(os.pathsep) if p and os.path.exists(p)]
+    cfg = client.Configuration()
+    if not existing:
+        if context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            try:
+                config.load_incluster_config(client_configuration=cfg)
+            except ConfigException as exc:
+                raise SecretkeeperError(f"in-cluster config: {exc}") from None
+            namespace = "default"
+            try:
+                with open(IN_CLUSTER_NAMESPACE, encoding="utf-8") as fh:
+                    namespace = fh.read().strip() or "default"
+            except OSError:
+                pass
+            return Connection(_api_client(client, cfg), "in-cluster", cfg.host, namespace)
+        raise SecretkeeperError(f"no kubeconfig found ({paths}) and not running inside a cluster")
+    where = os.pathsep.join(existing)
+    try:
+        contexts, active = config.list_kube_config_contexts(config_file=where)
+    except Exception as exc:
+        raise SecretkeeperError(f"kubeconfig {where}: cannot be read ({_safe_reason(exc)})") from None
+    names = [c.get("name") for c in contexts or []]
+    chosen = next((c for c in contexts or [] if c.get("name") == context), None) if context else active
+    if chosen is None:
+        if context:
+            raise SecretkeeperError(f"kubeconfig {where}: no context named {context!r} "
+                                    f"(available: {', '.join(map(str, names)) or 'none'})")
+        raise SecretkeeperError(f"kubeconfig {where}: no current context; pass --context")
+    name = str(chosen.get("name"))
+    try:
+        config.load_kube_config(config_file=where, context=name, client_configuration=cfg,
+                                persist_config=False)
+    except Exception as exc:
+        raise SecretkeeperError(f"kubeconfig {where}: context {name} cannot be loaded "
+                                f"({_safe_reason(exc)})") from None
+    namespace = str((chosen.get("context") or {}).get("namespace") or "default")
+    return Connection(_api_client(client, cfg), name, cfg.host, namespace)
+
+
+def _api_client(client: Any, cfg: Any) -> Any:
+    cfg.verify_ssl = True  # never disabled, whatever the kubeconfig says
+    cfg.retries = 0  # fail fast and quietly: urllib3 logs each retry as a warning on stderr
+    return client.ApiClient(cfg)
+
+
+def _safe_reason(exc: BaseException) -> str:
+    """The exception class and its first line, cut short: kubeconfig errors name keys, not values."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
+
+
+# -- listing --------------------------------------------------------------------------------------------
+def list_objects(conn: Connection, resource: Resource, namespace: str | None) -> Iterator[dict[str, Any]]:
+    """Every object of `resource` in `namespace` (None: all namespaces / cluster-scoped), page by page."""
+    token: str | None = None
+    restarted = False
+    seen: set[str] = set()
+    while True:
+        query: dict[str, Any] = {"limit": PAGE_SIZE}
+        if token:
+            query["continue"] = token
+        status, data = conn.get(resource.path(namespace), query)
+        if status == 403:
+            raise Forbidden()
+        if status == 410 and token and not restarted:  # continue token expired: list again from the start
+            token, restarted = None, True
+            continue
+        if status == 401:
+            raise SecretkeeperError(f"{conn.describe()}: the API server rejected the credentials "
+                                    "(401 Unauthorized)")
+        if status == 404 and resource.optional:
+            return
+        if status != 200:
+            raise SecretkeeperError(f"{conn.describe()}: listing {resource.plural} failed (HTTP {status}"
+                                    f"{_status_reason(data)})")
+        try:
+            page = json.loads(data)
+        except ValueError:
+            raise SecretkeeperError(f"{conn.describe()}: listing {resource.plural} returned a response that "
+                                    "is not JSON") from None
+        del data
+        for item in page.get("items") or []:
+            if not isinstance(item, dict):
+                continue
+            uid = str((item.get("metadata") or {}).get("uid") or id(item))
+            if uid in seen:
+                continue
+            seen.add(uid)
+            item.setdefault("apiVersion", resource.group_version)
+            item.setdefault("kind", resource.kind)  # list items come without their kind
+            yield item
+        token = (page.get("metadata") or {}).get("continue") or None
+        if not token:
+            return
+
+
+def list_visible(conn: Connection, resource: Resource, namespace: str | None,
+                 warnings: list[str]) -> Iterator[dict[str, Any]]:
+    """`list_objects`, but a resource the credentials may not list is invisible: one warning in
+    `warnings` ("secrets in namespace X: not visible with these permissions"), and the listing ends."""
+    try:
+        yield from list_objects(conn, resource, namespace)
+    except Forbidden:
+        where = (f"in namespace {namespace}" if namespace else
+                 "in any namespace" if resource.namespaced else "(cluster-wide)")
+        warnings.append(f"{resource.plural} {where}: not visible with these permissions")
+
+
+def _status_reason(data: bytes) -> str:
+    """The `reason` of a metav1.Status body (a fixed word like NotFound), never its message."""
+    try:
+        reason = json.loads(data).get("reason")
+    except (ValueError, AttributeError):
+        return ""
+    return f" {reason}" if isinstance(reason, str) and reason.isalnum() else ""
