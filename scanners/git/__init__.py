@@ -47,7 +47,7 @@ from secretkeeper.engine import Detector
 from secretkeeper.findings import finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, fingerprint
-from secretkeeper.engine.regextext import class_end
+from secretkeeper.regextext import class_end
 from secretkeeper.tabular import TABLE_SUFFIXES
 
 GIT = "git"

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Sequence
 
-from secretkeeper.engine import hscache, rxcache
+from secretkeeper import cache
+from secretkeeper.engine import hscache
+from secretkeeper.rules import rxcache
 from secretkeeper.filters import FILTERS, is_documented_example, is_placeholder, shannon_entropy
 from secretkeeper.engine.pathmatch import PathMatcher
-from secretkeeper.engine.regextext import atom_end, class_end, group_end
+from secretkeeper.regextext import atom_end, class_end, group_end
 from secretkeeper.rules import Allowlist, Rule, confirmation_pattern
 from secretkeeper.tabular import TABLE_SUFFIXES, named_value, table_cells
 from secretkeeper.validators import registry as validator_registry
@@ -552,8 +554,8 @@ class _StartIndex(hscache.Database):
         """The index for a rule's `regex`; `db` is None when it has none. Cached on disk with the
         derivation itself (parsing a generic rule's regex costs more than loading the database)."""
         key = hashlib.sha256(json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), "start", regex]).encode())
-        path = hscache.cache_dir() / f"start-{key.hexdigest()[:32]}.db"
-        header, self.db_bytes = hscache.cached(path, use_cache, lambda: _compile_start_entry(regex))
+        path = cache.cache_dir() / f"start-{key.hexdigest()[:32]}.db"
+        header, self.db_bytes = cache.cached(path, use_cache, lambda: _compile_start_entry(regex))
         self._load_db()
         # Kept with the database: working the table out parses the regex (~2M instructions a rule).
         first = header.get("first") if isinstance(header, dict) else None
@@ -636,9 +638,9 @@ class _HsGroup(hscache.Database):
             json.dumps([CACHE_FORMAT, getattr(_hs, "__version__", "?"), [_hs_source(r) for r in rules],
                         [list(r.keywords) for r in rules], [m.hex() for m in self.markers]]).encode()
         ).hexdigest()[:32]
-        self.cache_path = hscache.cache_dir() / f"hs-{key}.db"
+        self.cache_path = cache.cache_dir() / f"hs-{key}.db"
         # per rule: "exact" | "prefilter" | "keywords" | "always"
-        self.modes, self.db_bytes = hscache.cached(self.cache_path, use_cache, lambda: self._compile(rules, self.markers))
+        self.modes, self.db_bytes = cache.cached(self.cache_path, use_cache, lambda: self._compile(rules, self.markers))
         self._load_db()
 
     @staticmethod

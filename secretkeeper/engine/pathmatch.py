@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 
+from secretkeeper import cache
 from secretkeeper.engine import hscache
 
 try:  # pragma: no cover - both branches run in tests
@@ -32,8 +33,8 @@ class PathMatcher(hscache.Database):
         if _hs is not None and self.patterns:
             key = hashlib.sha256(json.dumps([getattr(_hs, "__version__", "?"),
                                              [(p.pattern, p.flags) for p in self.patterns]]).encode())
-            path = hscache.cache_dir() / f"paths-{key.hexdigest()[:32]}.db"
-            self.by_re, self.db_bytes = hscache.cached(path, use_cache, self._compile)
+            path = cache.cache_dir() / f"paths-{key.hexdigest()[:32]}.db"
+            self.by_re, self.db_bytes = cache.cached(path, use_cache, self._compile)
             self._load_db()
 
     def _compile(self) -> tuple[list[int], bytes]:

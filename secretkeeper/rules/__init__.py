@@ -46,8 +46,10 @@ from typing import Any
 from collections.abc import Iterable, Mapping
 
 from secretkeeper.errors import RuleError
-from secretkeeper.engine.regextext import factor_alternations
+from secretkeeper.cache import cache_dir
+from secretkeeper.regextext import factor_alternations
 from secretkeeper.findings import Severity
+from secretkeeper.rules import rxcache
 
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DEFAULT_FILTERS = ("placeholder",)
@@ -121,8 +123,6 @@ class Rule:
     def pattern(self) -> re.Pattern[bytes]:
         # Literal alternations factored into prefix trees: the same regex, several times faster in `re`.
         # Catalog regexes come compiled from the cache (see rxcache), others are compiled here.
-        from secretkeeper.engine import rxcache
-
         return rxcache.compile(self.regex, confirmation_pattern)
 
     @cached_property
@@ -269,8 +269,6 @@ def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
     """The shipped TOML files, parsed, without their examples; cached as JSON (keyed by content) since
     TOML parsing in pure Python would be most of a pre-commit run's start-up. The examples (synthetic
     secrets) stay out of the cache so that scanning a home directory does not find them there."""
-    from secretkeeper.engine.hscache import cache_dir  # the one cache location
-
     files = builtin_rule_files()
     key = hashlib.sha256("\x00".join(f"{f}\x00{t}" for f, t in files).encode()).hexdigest()[:32]
     path = cache_dir() / f"catalog-{key}.json"
