@@ -316,6 +316,8 @@ def load_rule_file(path: Path) -> list[Rule]:
 
 
 def check_unique(rules: Iterable[Rule]) -> None:
+    """Each id defined once, and every `near` anchor a known rule."""
+    rules = list(rules)  # read twice: ids first, then the anchors
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
