@@ -1,9 +1,9 @@
 """The on-disk cache: where it lives, and entries made once per machine (Hyperscan databases, the parsed
 catalog, compiled regexes).
 
-An entry is a 4-byte header length, a JSON header, then a payload. Entries are keyed by a hash of
-everything that went into them and written atomically with mode 0600; a cache that cannot be read or
-written only costs a rebuild.
+Files are named by a hash of everything that went into them and written by the project's one atomic
+0600 writer; a cache that cannot be read or written only costs a rebuild. An entry (`load`, `store`,
+`cached`) is a 4-byte header length, a JSON header, then a payload.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from secretkeeper.errors import SecretkeeperError
+from secretkeeper.fileio import write_private_bytes
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +40,18 @@ def load(path: Path) -> tuple[Any, bytes] | None:
 
 def store(path: Path, header: Any, payload: bytes) -> None:
     head = json.dumps(header).encode()
+    save(path, struct.pack(">I", len(head)) + head + payload)
+
+
+def save(path: Path, data: bytes) -> None:
+    """Write a cache file (and its directory); a failure is logged, never raised."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(struct.pack(">I", len(head)) + head + payload)
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only home must not break scanning
+        write_private_bytes(path, data)
+    except OSError as exc:
         log.debug("cannot write cache %s: %s", path, exc.strerror)
+    except SecretkeeperError as exc:  # a read-only home must not break scanning
+        log.debug("%s", exc)
 
 
 def cached(path: Path, use_cache: bool, build: Callable[[], tuple[Any, bytes]]) -> tuple[Any, bytes]:
