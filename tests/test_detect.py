@@ -211,7 +211,7 @@ def test_rule_cache_holds_no_examples(tmp_path, monkeypatch):
     (r"BEGIN[\s\S]{4,99}END(?:\n)?", r"BEGIN[\s\S]{4,99}END(?:\n)?"),  # an optional tail with a newline stays
 ])
 def test_prefilter_trimming_keeps_every_match_end(regex, expected):
-    from secretkeeper.engine.detector import _trim_for_prefilter
+    from secretkeeper.engine.hsexpr import _trim_for_prefilter
 
     assert _trim_for_prefilter(regex) == expected
 
@@ -241,7 +241,7 @@ def test_markers_reported_by_every_backend(backend, with_catalog, tmp_path, monk
     (r"(?<!ab)x", r"(?<!ab)x"),  # two characters: left alone
 ])
 def test_leading_lookbehinds_become_consumed_characters(regex, expected):
-    from secretkeeper.engine.detector import _consume_leading_lookbehinds
+    from secretkeeper.engine.hsexpr import _consume_leading_lookbehinds
 
     assert _consume_leading_lookbehinds(regex) == expected
 
@@ -251,15 +251,15 @@ def test_hyperscan_expressions_find_every_example_match():
     within the lines of each match in its true examples, and all but a few run exactly, not approximated."""
     import re
 
-    from secretkeeper.engine.detector import _hs_source, _needs_prefilter_mode, hs_expression
+    from secretkeeper.engine.hsexpr import hs_expression, hs_source, needs_prefilter_mode
     from secretkeeper.rules import load_builtin_rules
 
     approximated = 0
     for rule in load_builtin_rules(examples=True):
         if rule.path or rule.near:
             continue
-        expr = re.compile(hs_expression(_hs_source(rule)).encode())
-        approximated += _needs_prefilter_mode(expr)
+        expr = re.compile(hs_expression(hs_source(rule)).encode())
+        approximated += needs_prefilter_mode(expr)
         for text in rule.examples.true:
             data = text.encode()
             for m in rule.pattern.finditer(data):
@@ -270,7 +270,7 @@ def test_hyperscan_expressions_find_every_example_match():
 
 
 def _resolve_overlaps_by_pairs(matches):
-    """The rule `_resolve_overlaps` implements, written the obvious (quadratic) way."""
+    """The rule `resolve_overlaps` implements, written the obvious (quadratic) way."""
     ranked = sorted(matches, key=lambda m: (m.rule.generic, m.rule.family == "generic", -m.rule.severity.rank,
                                             -(m.end - m.start), m.rule.id))
     kept = []
@@ -288,7 +288,7 @@ def test_overlap_resolution_matches_the_pairwise_rule():
     import random
 
     from secretkeeper.engine import Match
-    from secretkeeper.engine.detector import _resolve_overlaps
+    from secretkeeper.engine.policy import resolve_overlaps
 
     rules = [TOKEN, GENERIC, rule(id="wide", regex=r"(?P<secret>x+)", severity="critical"),
              rule(id="low", regex=r"(?P<secret>y+)", severity="low")]
@@ -299,12 +299,12 @@ def test_overlap_resolution_matches_the_pairwise_rule():
             start = rng.randrange(0, 400)
             end = start + rng.choice([1, 2, 5, 20, 40, 300])
             matches.append(Match(rng.choice(rules), start, end, b"s" * (end - start), 1, start))
-        assert _resolve_overlaps(matches) == _resolve_overlaps_by_pairs(matches), trial
+        assert resolve_overlaps(matches) == _resolve_overlaps_by_pairs(matches), trial
 
 
 def test_python_open_lower_bound_repeats_reach_hyperscan_as_repeats(backend):
     """`{,n}` is Python's `{0,n}`; Hyperscan reads it as literal text unless it is rewritten."""
-    from secretkeeper.engine.detector import _relax_repeats
+    from secretkeeper.engine.hsexpr import _relax_repeats
 
     assert _relax_repeats(r"ab{,3}c[x]{,20}") == r"ab{0,3}c[x]*"
     pw = rule(id="pw", regex=r"pw={,3}(?P<secret>[a-z0-9]{12})", keywords=["pw"])
@@ -324,7 +324,7 @@ def test_python_open_lower_bound_repeats_reach_hyperscan_as_repeats(backend):
     (r"\Ax=(?P<secret>\w+)", None),  # `\A` means the buffer's start even in multi-line mode
 ])
 def test_start_expression_is_a_prefix_every_match_begins_with(regex, expected):
-    from secretkeeper.engine.detector import start_expression
+    from secretkeeper.engine.hsexpr import start_expression
 
     assert start_expression(regex) == expected
 
@@ -337,7 +337,7 @@ def test_start_index_finds_exactly_what_finditer_finds():
     import re
 
     pytest.importorskip("hyperscan")
-    from secretkeeper.engine.detector import _can_match_newline
+    from secretkeeper.engine.regexfacts import can_match_newline
     from secretkeeper.rules import load_builtin_rules
 
     rng = random.Random(11)
@@ -345,9 +345,9 @@ def test_start_index_finds_exactly_what_finditer_finds():
     fillers = [b"", b"x", b"_", b"$", b" ", b"\t", b"a1", b"Pass", b"token ", b"= ", b"PUB_", b"zz" * 30]
     indexed = 0
     for r in det.rules:
-        if r.path or r.near or _can_match_newline(r.pattern):
+        if r.path or r.near or can_match_newline(r.pattern):
             continue
-        index = det._start_index(r)
+        index = det.confirmer.start_index(r)
         if index is None:
             continue
         indexed += 1
@@ -387,7 +387,7 @@ def test_first_bytes_rules_out_only_bytes_no_match_begins_with(regex):
     import random
     import re
 
-    from secretkeeper.engine.detector import first_bytes
+    from secretkeeper.engine.regexfacts import first_bytes
 
     pattern = re.compile(regex)
     table = first_bytes(pattern)
@@ -408,7 +408,7 @@ def test_first_bytes_rules_out_only_bytes_no_match_begins_with(regex):
 def test_first_bytes_gives_up_where_a_match_can_be_empty():
     import re
 
-    from secretkeeper.engine.detector import first_bytes
+    from secretkeeper.engine.regexfacts import first_bytes
 
     assert first_bytes(re.compile(rb"a?b*")) is None
     assert first_bytes(re.compile(rb".x")) is None  # every byte but a newline: no help either way
@@ -420,7 +420,7 @@ def test_start_index_tries_inside_a_span_that_began_in_the_last_match():
     pytest.importorskip("hyperscan")
     r = rule(id="xyz", regex=r"x?y?zz=(?P<secret>[a-x]+)", keywords=["zz="])
     det = Detector([r], backend="hyperscan", use_cache=False)
-    index = det._start_index(r)
+    index = det.confirmer.start_index(r)
     assert index is not None
     data = b"zz=abxyzz=cd" + b" " * 40 + b"\n"  # long enough for the index
     want = [m.span() for m in r.pattern.finditer(data)]
@@ -433,13 +433,13 @@ def test_no_catalog_expression_hands_hyperscan_a_wide_bounded_repeat():
     `[(x]"[A-Z_]{0,15}KEY` (a range of 15 and up) when two occurrences are a few dozen bytes apart."""
     import re
 
-    from secretkeeper.engine.detector import _hs_source, hs_expression
+    from secretkeeper.engine.hsexpr import hs_expression, hs_source
     from secretkeeper.rules import load_builtin_rules
 
     for rule in load_builtin_rules():
         if rule.path or rule.near:
             continue
-        for lo, hi in re.findall(r"(?<!\\)\{(\d*),(\d+)\}", hs_expression(_hs_source(rule))):
+        for lo, hi in re.findall(r"(?<!\\)\{(\d*),(\d+)\}", hs_expression(hs_source(rule))):
             assert int(hi) - int(lo or 0) < 8, rule.id
 
 
@@ -461,7 +461,7 @@ def test_password_hashes_are_findings_outside_test_code_only():
 def test_literal_prefix_of_path_rules():
     import re
 
-    from secretkeeper.engine.detector import literal_prefix
+    from secretkeeper.engine.regexfacts import literal_prefix
 
     assert literal_prefix(re.compile(rb"NoEcho[ \t]*:")) == b"NoEcho"
     assert literal_prefix(re.compile(rb"abc|abd")) == b"ab"

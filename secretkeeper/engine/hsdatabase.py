@@ -1,8 +1,19 @@
-"""A compiled Hyperscan database: the serialized bytes and the loaded one."""
+"""A compiled Hyperscan database: the serialized bytes (cached on disk, sent to workers) and the loaded one.
+
+Hyperscan is optional: without it (`hyperscan` is None) the engine prefilters with `re` (engine.keywords).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+try:  # pragma: no cover - both branches run in tests
+    import hyperscan
+except ImportError:  # pragma: no cover
+    hyperscan = None
+
+# Part of every database's cache key: a change to how expressions are derived invalidates old entries.
+CACHE_FORMAT = 9
 
 
 class Database:
@@ -16,8 +27,6 @@ class Database:
     def _load_db(self) -> None:
         self.db = None
         if self.db_bytes:
-            import hyperscan
-
             self.db = hyperscan.loadb(self.db_bytes, hyperscan.HS_MODE_BLOCK)
             self.db.scratch = hyperscan.Scratch(self.db)
 
