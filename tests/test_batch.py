@@ -50,7 +50,8 @@ def one_by_one(detector: Detector, buffers) -> list[tuple[str, str, bytes]]:
     return [(key, m.rule.id, m.secret) for key, data in buffers for m in detector.scan(data, None)]
 
 
-@pytest.mark.parametrize("rules", [[TOKEN, LINE_START, ALTERNATIVE], [TOKEN, AT_START, LINE_START, ALTERNATIVE]],
+@pytest.mark.parametrize("rules", [[TOKEN, LINE_START, ALTERNATIVE],
+                                   [TOKEN, AT_START, LINE_START, ALTERNATIVE]],
                          ids=["joinable", "with-a-start-anchored-rule"])
 @pytest.mark.parametrize("max_bytes", [1, 64, 1024 * 1024])
 def test_batched_matches_are_the_matches_of_each_buffer(backend, rules, max_bytes):

@@ -11,8 +11,8 @@ from secretkeeper.rules import check_unique, rule_from_mapping
 
 
 def rule(rid: str, **kw):
-    return rule_from_mapping({"id": rid, "description": "d", "severity": "high", "regex": r"(?P<secret>x+)", **kw},
-                             "test", "test")
+    base = {"id": rid, "description": "d", "severity": "high", "regex": r"(?P<secret>x+)"}
+    return rule_from_mapping({**base, **kw}, "test", "test")
 
 
 def test_the_rules_package_imports_first():
@@ -21,7 +21,8 @@ def test_the_rules_package_imports_first():
     import sys
 
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.run([sys.executable, "-c", "import secretkeeper.rules"], capture_output=True, text=True, cwd=root)
+    proc = subprocess.run([sys.executable, "-c", "import secretkeeper.rules"], capture_output=True, text=True,
+                          cwd=root)
     assert proc.returncode == 0, proc.stderr
 
 

@@ -17,7 +17,7 @@ from secretkeeper.engine.match import Match
 
 K = TypeVar("K")
 
-SEPARATOR = b"\n\0\n"
+_SEPARATOR = b"\n\0\n"
 # A rule with more hits than this in one batch marks every buffer, as a hit without a position does.
 _MAX_ENDS = 64
 
@@ -26,33 +26,34 @@ class PrefilterBatch(Generic[K]):
     """Collects buffers (each with a key) and reports their matches to `on_match(key, match)`, as
     `detector.scan(data)` with no path finds them. Call `flush()` after the last `add`."""
 
-    def __init__(self, detector: Detector, on_match: Callable[[K, Match], None], max_bytes: int = 1024 * 1024) -> None:
+    def __init__(self, detector: Detector, on_match: Callable[[K, Match], None],
+                 max_bytes: int = 1024 * 1024) -> None:
         self.detector = detector
         self.on_match = on_match
         self.max_bytes = max_bytes
-        self.items: list[tuple[K, bytes]] = []
-        self.size = 0
+        self._items: list[tuple[K, bytes]] = []
+        self._size = 0
 
     def add(self, key: K, data: bytes) -> None:
         if not self.detector.batchable:
             self._scan(key, data)
             return
-        self.items.append((key, data))
-        self.size += len(data) + len(SEPARATOR)
-        if self.size >= self.max_bytes:
+        self._items.append((key, data))
+        self._size += len(data) + len(_SEPARATOR)
+        if self._size >= self.max_bytes:
             self.flush()
 
     def flush(self) -> None:
         """Prefilter the collected buffers together and scan each one that has a hit."""
-        items, self.items, self.size = self.items, [], 0
+        items, self._items, self._size = self._items, [], 0
         if not items:
             return
         starts, pos = [], 0
         for _, data in items:
             starts.append(pos)
-            pos += len(data) + len(SEPARATOR)
+            pos += len(data) + len(_SEPARATOR)
         marked: set[int] = set()
-        for ends in self.detector.prefilter.hits(SEPARATOR.join(d for _, d in items)).values():
+        for ends in self.detector.prefilter.hits(_SEPARATOR.join(d for _, d in items)).values():
             if not ends or len(ends) > _MAX_ENDS:  # no position (keyword/always rules) or too many
                 marked = set(range(len(items)))
                 break

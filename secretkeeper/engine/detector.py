@@ -57,12 +57,14 @@ class Detector:
         self.prefilter: HyperscanPrefilter | KeywordPrefilter
         if backend == "hyperscan":
             shipped = [r for r in catalog if not r.path and not r.near] if catalog is not None else None
-            self.prefilter = HyperscanPrefilter(prefilterable, use_cache=use_cache, catalog=shipped, markers=MARKERS)
+            self.prefilter = HyperscanPrefilter(prefilterable, use_cache=use_cache, catalog=shipped,
+                                                markers=MARKERS)
         else:
             self.prefilter = KeywordPrefilter(prefilterable)
         # Rules whose Hyperscan end offsets cover every real match end (exact mode) and whose matches
         # never span lines are confirmed on the hit lines only, however many there are.
-        exact = {r.id for r, mode in zip(self.prefilter.rules, self.prefilter.modes) if r is not None and mode == "exact"}
+        exact = {r.id for r, mode in zip(self.prefilter.rules, self.prefilter.modes)
+                 if r is not None and mode == "exact"}
         self.confirmer = Confirmer(MatchPolicy(self.allowlist), exact, start_indexes=backend == "hyperscan",
                                    use_cache=use_cache)
         self._literals: dict[str, bytes] = {}  # path rules: the literal their matches start with

@@ -91,7 +91,6 @@ def _prefilter_expr(regex: str) -> str:
     return f"{regex[: m.start()]}{atom}{{{n}}}{m.group(5)}"
 
 
-
 _FLAGS_RE = re.compile(r"^\(\?[aiLmsux]+\)")
 _QUANT_RE = re.compile(r"(?:\*|\+|\?|\{\d*(?:,\d*)?\})[?+]?")
 _TRAILING_QUANT_RE = re.compile(r"(?<![(\\])(?:\*|\+|\?|\{\d*(?:,\d*)?\})[?+]?$")
@@ -169,7 +168,6 @@ def _trim_for_prefilter(regex: str) -> str:
     except re.error:
         return regex
     return trimmed
-
 
 
 def _relax_repeats(expr: str) -> str:
