@@ -403,7 +403,7 @@ def startup(cache_root: Path) -> tuple[float, float, float, float]:
 def engine_profile(tree: Path, limit_bytes: int = 64 * MB) -> tuple[str, dict[str, float]]:
     """In-process, CPU time: prefilter vs confirmation and windows per rule on a 64 MB sample of the tree."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from secretkeeper import detect as det
+    from secretkeeper.engine.confirm import Confirmer
     from secretkeeper.config import Config
     from secretkeeper.pipeline import build_detector
 
@@ -414,12 +414,12 @@ def engine_profile(tree: Path, limit_bytes: int = 64 * MB) -> tuple[str, dict[st
     confirm_time: dict[str, float] = defaultdict(float)
     hit_files: Counter[str] = Counter()
     n_windows: Counter[str] = Counter()
-    orig_confirm = det.Detector._confirm
+    orig_confirm = Confirmer.confirm
 
-    def timed_confirm(self, rule, data, ends, newlines, path, windows=None):  # type: ignore[no-untyped-def]
+    def timed_confirm(self, rule, data, ends, newlines, windows=None):  # type: ignore[no-untyped-def]
         t0 = time.process_time()
         try:
-            return orig_confirm(self, rule, data, ends, newlines, path, windows)
+            return orig_confirm(self, rule, data, ends, newlines, windows)
         finally:
             confirm_time[rule.id] += time.process_time() - t0
             hit_files[rule.id] += 1
@@ -428,7 +428,7 @@ def engine_profile(tree: Path, limit_bytes: int = 64 * MB) -> tuple[str, dict[st
     scanned = 0
     pre = total = 0.0
     nfiles = 0
-    det.Detector._confirm = timed_confirm  # type: ignore[method-assign]
+    Confirmer.confirm = timed_confirm  # type: ignore[method-assign]
     try:
         for p in files:
             data = p.read_bytes()
@@ -444,7 +444,7 @@ def engine_profile(tree: Path, limit_bytes: int = 64 * MB) -> tuple[str, dict[st
             if scanned >= limit_bytes:
                 break
     finally:
-        det.Detector._confirm = orig_confirm  # type: ignore[method-assign]
+        Confirmer.confirm = orig_confirm  # type: ignore[method-assign]
     confirm_total = sum(confirm_time.values())
     modes = Counter(detector.prefilter.modes)
     rows = []

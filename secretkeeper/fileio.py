@@ -1,16 +1,27 @@
-"""Writing files the tool produces: atomic, 0600, errors that name the file."""
+"""Writing files the tool produces (reports, baselines, caches): atomic, 0600, errors that name the file.
+
+The one writer in the project: a report, a baseline or a cache entry is either the old file or the
+whole new one, never half of either, and never readable by other users while it is being written.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from secretkeeper.errors import SecretkeeperError
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write atomically, 0600: a half-written report or baseline never replaces a good one.
+def write_private(path: Path | str, text: str) -> None:
+    """`text` as UTF-8 to `path`, as `write_private_bytes` writes."""
+    write_private_bytes(path, text.encode("utf-8"))
+
+
+def write_private_bytes(path: Path | str, data: bytes) -> None:
+    """Write atomically, 0600: a temp file beside `path` (created 0600, never an existing one), synced,
+    renamed over `path`, then the directory synced so the rename itself survives a crash.
 
     Special files (`/dev/null`, `/dev/stdout`, a FIFO) are written in place: renaming over them would
     replace the device node itself.
@@ -24,20 +35,44 @@ def write_private(path: Path, text: str) -> None:
         if stat.S_ISDIR(st.st_mode):
             raise SecretkeeperError(f"{path}: cannot write: is a directory")
         try:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            with open(path, "wb") as fh:
+                fh.write(data)
         except OSError as exc:
-            raise SecretkeeperError(f"{path}: cannot write: {exc.strerror}") from None
+            raise _error(path, exc) from None
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+    try:  # mkstemp: O_CREAT | O_EXCL, mode 0600, a name no other writer uses
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
+        raise _error(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:  # interrupted too: no temp file is left behind
         try:
-            tmp.unlink()
+            os.unlink(tmp)
         except OSError:
             pass
-        raise SecretkeeperError(f"{path}: cannot write: {exc.strerror}") from None
+        if isinstance(exc, OSError):
+            raise _error(path, exc) from None
+        raise
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot sync a directory: the rename is done all the same
+        pass
+    finally:
+        os.close(fd)
+
+
+def _error(path: Path, exc: OSError) -> SecretkeeperError:
+    return SecretkeeperError(f"{path}: cannot write: {exc.strerror or exc}")

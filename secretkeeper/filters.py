@@ -11,6 +11,8 @@ import re
 from collections import _count_elements  # type: ignore[attr-defined]  # Counter's counting loop (C)
 from collections.abc import Callable
 
+from secretkeeper.secretwords import Use, alternation, words
+
 Filter = Callable[[bytes, bytes], bool]
 
 _PLACEHOLDER_WORDS = (
@@ -163,7 +165,7 @@ _DOTTED_RE = re.compile(rb"^" + _PATH + rb"(?:\.|::|->|\?\.)" + _SEG + rb"[);,\]
 _IDENT_RE = re.compile(rb"^[A-Za-z_][A-Za-z_]*[0-9]{0,2}$")
 # A method called on any name (`V1SecretVolumeSource.from_dict(`): the call shape alone says code.
 _METHOD_CALL_RE = re.compile(rb"^[A-Za-z_][A-Za-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+[(\[]")
-_KEYWORDISH_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth")
+_KEYWORDISH_RE = re.compile(alternation(Use.VARIABLE).encode(), re.IGNORECASE)
 
 
 _MODULE_ATTR_RE = re.compile(rb"^[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.[A-Za-z0-9_]*[A-Z][a-z]{2,}[A-Za-z0-9_]*[);,]?$")
@@ -254,11 +256,11 @@ _NON_SECRET_WORDS = frozenset(
     await async function lambda yield return typeof this self""".split()  # code keywords before a call
 )
 _CAMEL_RUN_RE = re.compile(rb"[A-Z][a-z]{2,}")
-_CRED_WORDS = frozenset(b"Secret Secrets Key Keys Token Tokens Password Passwd Credential Credentials Auth Private Access".split())
+_CRED_WORDS = frozenset(word.title().encode() for word in words(Use.TYPE))
 _TITLE_WORD_RE = re.compile(rb"^[A-Z][a-z]{2,}[.:!?]?$|^[A-Z]{2,}[a-z]*$|^[a-z]+[.:!?]$")
 _CONSTANT_NAME_RE = re.compile(rb"^[A-Z]+(?:_[A-Z]+)+$")
 _LETTERS_RE = re.compile(rb"^[A-Za-z][A-Za-z_.-]*$")
-_WORD_KEY_RE = re.compile(rb"(?i)pass|pwd|secret|token|key|cred|auth|login|user")
+_WORD_KEY_RE = re.compile(alternation(Use.VARIABLE | Use.LABEL).encode(), re.IGNORECASE)
 _ALNUM_RE = re.compile(rb"[A-Za-z0-9]+")
 _LETTER_NAME_RE = re.compile(rb"^[A-Za-z][a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:[_.-][a-z]+)+$")
 

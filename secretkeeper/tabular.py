@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from secretkeeper.secretwords import Use, alternation
+
 # Files read as tables, by suffix (checked by the engine on every buffer: one `endswith`).
 TABLE_SUFFIXES = (".csv", ".tsv", ".psv", ".sql")
 
-_SECRET_COLUMN = re.compile(
-    rb"(?i)passw|passphrase|passcode|pwd|secret|token|api[_ -]?key|apikey|access[_ -]?key|private[_ -]?key|"
-    rb"credential|auth[_ -]?key"
-)
+_SECRET_COLUMN = re.compile(alternation(Use.COLUMN, "[_ -]?").encode(), re.IGNORECASE)
 _DELIMITERS = (b",", b";", b"\t", b"|")
 _MAX_VALUE = 512  # longer cells are text, not one credential (keys in cells are found by their own rules)
 _INSERT_RE = re.compile(rb"(?i)\bINSERT\s+(?:IGNORE\s+)?INTO\s+[\w.`\"\[\]]+\s*\(([^()]{1,4000})\)\s*VALUES\s*")

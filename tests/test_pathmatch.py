@@ -53,6 +53,6 @@ def test_matcher_survives_pickling(tmp_path, monkeypatch) -> None:
 def test_without_hyperscan_falls_back_to_re(patterns, monkeypatch) -> None:
     import secretkeeper.engine.pathmatch as pm
 
-    monkeypatch.setattr(pm, "_hs", None)
+    monkeypatch.setattr(pm, "hyperscan", None)
     matcher = pm.PathMatcher(patterns)
     assert matcher.matching("prod.env") == ([0] if patterns else [])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from secretkeeper.engine.regextext import class_end
+from secretkeeper.regextext import class_end
 
 
 @pytest.mark.parametrize("pattern, end", [
@@ -13,7 +13,7 @@ def test_class_end(pattern, end):
 
 
 def test_factored_alternation_is_a_prefix_tree() -> None:
-    from secretkeeper.engine.regextext import factor_alternations
+    from secretkeeper.regextext import factor_alternations
 
     assert factor_alternations("(?i)(?:access|auth|api|app|bearer)_token") == \
         "(?i)(?:a(?:ccess|uth|p(?:i|p))|bearer)_token"
@@ -32,7 +32,7 @@ def test_factored_alternations_match_exactly_like_the_original() -> None:
     import random
     import re
 
-    from secretkeeper.engine.regextext import factor_alternations
+    from secretkeeper.regextext import factor_alternations
 
     rng = random.Random(5)
     alpha = "abAB_1"
@@ -49,7 +49,7 @@ def test_factored_alternations_match_exactly_like_the_original() -> None:
 def test_catalog_patterns_keep_their_groups() -> None:
     import re
 
-    from secretkeeper.engine.regextext import factor_alternations
+    from secretkeeper.regextext import factor_alternations
     from secretkeeper.rules import load_builtin_rules
 
     for rule in load_builtin_rules():

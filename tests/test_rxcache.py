@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from secretkeeper.engine import rxcache
+from secretkeeper.rules import rxcache
 from secretkeeper.rules import confirmation_pattern, load_builtin_rules
 
 

@@ -36,18 +36,16 @@ import subprocess
 import tempfile
 import threading
 from array import array
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scanners.files import looks_binary
 from secretkeeper.results import SkipLog
-from secretkeeper.engine import Detector
+from secretkeeper.engine import Detector, PrefilterBatch
 from secretkeeper.findings import finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, fingerprint
-from secretkeeper.engine.regextext import class_end
 from secretkeeper.tabular import TABLE_SUFFIXES
 
 GIT = "git"
@@ -350,11 +348,11 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
     """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit."""
     res = SliceResult()
     width = blobs.width
-    batch = _Batch(detector, res) if _batchable(detector) else None
+    batch: PrefilterBatch[str] = PrefilterBatch(detector, lambda oid, m: res.found.append(
+        (oid, finding_from_match(m, Location(source="git", path=None, line=m.line)))))
     i = lo
     while i < hi:
-        if batch is not None:
-            batch.flush()
+        batch.flush()
         reader = _Reader(repo, blobs.oids[i * width : hi * width])
         out = reader.proc.stdout
         assert out is not None
@@ -385,7 +383,9 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                     break
                 i += 1
                 name = names.get(oid) if names else None
-                if batch is not None and name is None and size < _BATCH_BLOB:
+                if name is None and size < _BATCH_BLOB and not looks_binary(data):
+                    res.blobs += 1
+                    res.bytes += len(data)
                     batch.add(oid, data)
                 else:
                     _scan_blob(detector, oid, data, name, res)
@@ -396,96 +396,13 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                     tick(res.blobs, res.bytes)
         finally:
             reader.close()
-    if batch is not None:
-        batch.flush()
+    batch.flush()
     return res
 
 
-# Small blobs are prefiltered together: one Hyperscan call per ~1 MB instead of one per blob (the fixed
-# cost of a call dominates for small blobs); only blobs with a prefilter hit are scanned on their own.
+# Small blobs are prefiltered together (secretkeeper.engine.batch): one Hyperscan call per ~1 MB instead
+# of one per blob; only blobs with a prefilter hit are scanned on their own.
 _BATCH_BLOB = 64 * 1024
-_BATCH_BYTES = 1024 * 1024
-_SEP = b"\n\0\n"
-_MAX_ENDS = 64  # an engine may stop recording a rule's hits past this many: then scan every blob
-_BATCHABLE: dict[int, bool] = {}
-_OK_ANCHOR = re.compile(r"\(\?:[\^$]\||\|[\^$]\)")
-
-
-def _anchors(regex: str) -> list[int]:
-    """Offsets of ^ $ \\A \\Z \\z outside character classes."""
-    out, i = [], 0
-    while i < len(regex):
-        c = regex[i]
-        if c == "\\":
-            if regex[i + 1 : i + 2] in ("A", "Z", "z"):
-                out.append(-1)
-            i += 2
-            continue
-        if c == "[":
-            i = class_end(regex, i)
-            continue
-        if c in "^$":
-            out.append(i)
-        i += 1
-    return out
-
-
-def _batchable(detector: Detector) -> bool:
-    """Concatenating blobs (joined by newline, NUL, newline) keeps every prefilter hit of every blob only
-    if no rule anchors on the buffer's start or end: `^`/`$` are allowed in multiline rules and as an
-    alternative next to another branch (`(?:^|[\\s...])`), which the newlines of the separator satisfy."""
-    key = id(detector)
-    if key not in _BATCHABLE:
-        ok = True
-        for rule in detector.prefilter.rules:
-            if rule is None:
-                continue
-            flags = re.match(r"\(\?([a-zA-Z]+)\)", rule.regex)
-            multiline = bool(flags and "m" in flags.group(1))
-            for pos in _anchors(rule.regex):
-                if pos < 0 or not ((multiline and rule.regex[pos] == "^") or _OK_ANCHOR.search(
-                        rule.regex[max(0, pos - 3) : pos + 2])):
-                    ok = False
-        _BATCHABLE[key] = ok
-    return _BATCHABLE[key]
-
-
-class _Batch:
-    def __init__(self, detector: Detector, res: SliceResult) -> None:
-        self.detector, self.res = detector, res
-        self.items: list[tuple[str, bytes]] = []
-        self.size = 0
-
-    def add(self, oid: str, data: bytes) -> None:
-        if looks_binary(data):
-            self.res.skipped.add("binary", f"blob {oid[:12]}")
-            return
-        self.res.blobs += 1
-        self.res.bytes += len(data)
-        self.items.append((oid, data))
-        self.size += len(data) + len(_SEP)
-        if self.size >= _BATCH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        items, self.items, self.size = self.items, [], 0
-        if not items:
-            return
-        starts, pos = [], 0
-        for _, data in items:
-            starts.append(pos)
-            pos += len(data) + len(_SEP)
-        marked: set[int] = set()
-        for ends in self.detector.prefilter.hits(_SEP.join(d for _, d in items)).values():
-            if not ends or len(ends) > _MAX_ENDS:  # no position (keyword/always rules) or capped list
-                marked = set(range(len(items)))
-                break
-            marked.update(bisect_right(starts, end - 1) - 1 for end in ends)
-        for k in sorted(marked):
-            oid, data = items[k]
-            for m in self.detector.scan(data, None):
-                self.res.found.append((oid, finding_from_match(m, Location(source="git", path=None,
-                                                                          line=m.line))))
 
 
 def _scan_blob(detector: Detector, oid: str, data: bytes, name: bytes | None, res: SliceResult) -> None:

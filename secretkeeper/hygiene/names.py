@@ -11,15 +11,11 @@ import re
 from functools import lru_cache
 
 from secretkeeper.filters import is_path_or_url_only, is_placeholder
+from secretkeeper.secretwords import Use, alternation
 
-# Strong words count anywhere in the name; weak ones only as a whole segment.
-_STRONG = (
-    r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|APIKEY|API_KEY|ACCESSKEY|ACCESS_KEY|PRIVATEKEY|PRIVATE_KEY"
-    r"|CREDENTIAL|SIGNINGKEY|SIGNING_KEY|ENCRYPTIONKEY|ENCRYPTION_KEY|MASTERKEY|MASTER_KEY|SESSIONKEY"
-    r"|SESSION_KEY|CONNECTIONSTRING|CONNECTION_STRING|CONN_STRING|WEBHOOKKEY|HMAC"
-)
-_WEAK = r"PWD|PASS|AUTH|DSN|SALT|PRIVKEY|PSK|PIN|CERT_KEY|TLS_KEY|SSL_KEY"
-_NAME_RE = re.compile(rf"(?:{_STRONG})|(?:^|_)(?:{_WEAK})(?:_|$)")
+# Names are compared upper case, with and without their `_`: a compound's parts may be apart or not.
+_NAME_RE = re.compile(rf"(?:{alternation(Use.NAME, '_?')})|(?:^|_)(?:{alternation(Use.NAME_PART)})(?:_|$)",
+                      re.IGNORECASE | re.ASCII)
 # A name that ends in one of these holds metadata about a secret, not the secret.
 _NOT_SECRET_SUFFIX = re.compile(
     r"_(?:FILE|FILES|PATH|DIR|NAME|NAMES|TTL|EXPIRY|EXPIRES|EXPIRATION|EXPIRES_IN|LENGTH|LEN|ENABLED|ENABLE"

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -46,8 +45,10 @@ from typing import Any
 from collections.abc import Iterable, Mapping
 
 from secretkeeper.errors import RuleError
-from secretkeeper.engine.regextext import factor_alternations
+from secretkeeper import cache
+from secretkeeper.regextext import factor_alternations
 from secretkeeper.findings import Severity
+from secretkeeper.rules import rxcache
 
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DEFAULT_FILTERS = ("placeholder",)
@@ -121,8 +122,6 @@ class Rule:
     def pattern(self) -> re.Pattern[bytes]:
         # Literal alternations factored into prefix trees: the same regex, several times faster in `re`.
         # Catalog regexes come compiled from the cache (see rxcache), others are compiled here.
-        from secretkeeper.engine import rxcache
-
         return rxcache.compile(self.regex, confirmation_pattern)
 
     @cached_property
@@ -269,11 +268,9 @@ def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
     """The shipped TOML files, parsed, without their examples; cached as JSON (keyed by content) since
     TOML parsing in pure Python would be most of a pre-commit run's start-up. The examples (synthetic
     secrets) stay out of the cache so that scanning a home directory does not find them there."""
-    from secretkeeper.engine.hscache import cache_dir  # the one cache location
-
     files = builtin_rule_files()
     key = hashlib.sha256("\x00".join(f"{f}\x00{t}" for f, t in files).encode()).hexdigest()[:32]
-    path = cache_dir() / f"catalog-{key}.json"
+    path = cache.cache_dir() / f"catalog-{key}.json"
     try:
         return [(f, d) for f, d in json.loads(path.read_text(encoding="utf-8"))]
     except (OSError, ValueError, TypeError):
@@ -283,15 +280,7 @@ def _parsed_catalog() -> list[tuple[str, dict[str, Any]]]:
         doc = _parse_toml(text, f"secretkeeper/rules/{family}.toml")
         doc["rules"] = [{k: v for k, v in item.items() if k != "examples"} for item in doc.get("rules", [])]
         parsed.append((family, doc))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(parsed, fh)
-        os.replace(tmp, path)
-    except OSError:  # a read-only home must not break scanning
-        pass
+    cache.save(path, json.dumps(parsed).encode("utf-8"))
     return parsed
 
 
@@ -318,6 +307,8 @@ def load_rule_file(path: Path) -> list[Rule]:
 
 
 def check_unique(rules: Iterable[Rule]) -> None:
+    """Each id defined once, and every `near` anchor a known rule."""
+    rules = list(rules)  # read twice: ids first, then the anchors
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:

@@ -1,4 +1,4 @@
-"""Structural checks for vendor rules in the cloud, vcs, chat, payments, registries and infra families."""
+"""Random keys told from look-alikes by their character mix (AWS secret access keys)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Vendor token structure checks (SaaS and AI vendors): embedded JSON payloads and similar."""
+"""Tokens that carry a payload which must decode (Sentry org tokens: base64 JSON with iat and url)."""
 
 from __future__ import annotations
 

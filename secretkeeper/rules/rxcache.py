@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from secretkeeper.engine import hscache
+from secretkeeper import cache
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,8 @@ def _disable(why: str) -> None:
 
 def _load_or_build(regexes: list[str], prepare: Callable[[str], bytes]) -> dict[str, tuple[Any, ...]]:
     key = hashlib.sha256(json.dumps([FORMAT, _ENGINE, regexes]).encode()).hexdigest()[:32]
-    path: Path = hscache.cache_dir() / f"rx-{key}.marshal"
-    _header, payload = hscache.cached(path, True, lambda: ({"format": FORMAT}, marshal.dumps(_build(regexes, prepare))))
+    path: Path = cache.cache_dir() / f"rx-{key}.marshal"
+    _header, payload = cache.cached(path, True, lambda: ({"format": FORMAT}, marshal.dumps(_build(regexes, prepare))))
     try:
         table = marshal.loads(payload)
         if isinstance(table, dict):

@@ -1,7 +1,7 @@
 """Reading regex source text (not compiling it): where a character class or a group ends.
 
-The engine's prefilter trimming and the git scanner's anchor check both walk pattern text and must step
-over `[...]` as a unit, including `[]...]`, `[^]...]` and escaped `\\]`.
+The rule loader (confirmation patterns, below) and the engine (the expressions Hyperscan runs) both walk
+pattern text and must step over `[...]` as a unit, including `[]...]`, `[^]...]` and escaped `\\]`.
 """
 
 from __future__ import annotations

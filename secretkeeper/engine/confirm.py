@@ -1,0 +1,122 @@
+"""Confirmation: each rule's own Python regex, run only in windows around its prefilter hits.
+
+A rule that Hyperscan runs exactly and whose matches never span lines (a line rule) is confirmed on its
+hit lines alone, and on a long hit line only where its start index says a match can begin. Other rules
+get windows reaching back as far as their longest match; rules without positions (keyword prefilter,
+path-gated rules) the whole buffer. What the regex finds, the match policy keeps or drops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from secretkeeper.engine.match import Match
+from secretkeeper.engine.newlines import NewlineIndex
+from secretkeeper.engine.policy import MatchPolicy
+from secretkeeper.engine.regexfacts import can_match_newline, max_width
+from secretkeeper.engine.startindex import START_INDEX_FROM, StartIndex
+from secretkeeper.rules import Rule
+
+Window = tuple[int, int]  # [lo, hi) in the scanned buffer
+
+
+class Confirmer:
+    """Confirms rules' prefilter hits in one engine; what it learns about a rule is worked out on the
+    rule's first hit, not at start-up (pre-commit runs must start instantly)."""
+
+    def __init__(self, policy: MatchPolicy, exact: set[str], *, start_indexes: bool, use_cache: bool) -> None:
+        """`exact`: ids of the rules whose prefilter hits are real match ends (Hyperscan runs them
+        exactly); `start_indexes`: whether Hyperscan is there to build start indexes with."""
+        self.policy = policy
+        self._exact = exact
+        self._start_indexes = start_indexes
+        self._use_cache = use_cache
+        self._line_rule: dict[str, bool] = {}
+        self._widths: dict[str, int] = {}
+        self._starts: dict[str, StartIndex | None] = {}
+
+    def confirm(self, rule: Rule, data: bytes, ends: list[int], newlines: NewlineIndex,
+                windows: Iterable[Window] | None = None) -> list[Match]:
+        """The kept matches of `rule` around the prefilter end offsets `ends` (or in `windows`)."""
+        out: list[Match] = []
+        seen: set[tuple[int, int]] = set()
+        group = rule.secret_group
+        starts = None
+        if windows is None:
+            windows = self.windows(rule, data, ends)
+            # The start database only serves lines long enough for it: on short hit lines alone (most
+            # files, a pre-commit run) none is loaded or compiled.
+            if ends and self.is_line_rule(rule) and any(hi - lo >= START_INDEX_FROM for lo, hi in windows):
+                starts = self.start_index(rule)
+        pattern = rule.pattern
+        found = (starts.matches(pattern, data, windows) if starts is not None
+                 else (m for lo, hi in windows for m in pattern.finditer(data, lo, hi)))
+        keep = self.policy.keep
+        for m in found:
+            start, end = m.span(group)
+            if start < 0 or (start, end) in seen:
+                continue
+            seen.add((start, end))
+            secret = data[start:end]
+            if not keep(rule, secret, m.group(0), data, start, m.start()):
+                continue
+            out.append(Match(rule, start, end, secret, newlines.line(start), m.start()))
+        return out
+
+    def windows(self, rule: Rule, data: bytes, ends: list[int]) -> list[Window]:
+        if ends and self.is_line_rule(rule):  # the hit lines, newline included for lookaheads
+            lines: list[Window] = []
+            for end in sorted(ends):
+                lo = data.rfind(b"\n", 0, end) + 1
+                if lines and lo < lines[-1][1]:
+                    continue
+                hi = data.find(b"\n", end)
+                lines.append((lo, len(data) if hi < 0 else hi + 1))
+            return lines
+        if not ends:  # keyword prefilter or path-gated rule: no positions, the whole buffer
+            return [(0, len(data))]
+        back = self._width(rule)
+        spans: list[Window] = []
+        for end in sorted(ends):
+            lo = data.rfind(b"\n", 0, max(0, end - back)) + 1
+            hi = data.find(b"\n", end)
+            hi = len(data) if hi < 0 else hi
+            if spans and lo <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+            else:
+                spans.append((lo, hi))
+        return spans
+
+    def is_line_rule(self, rule: Rule) -> bool:
+        """`line_prefiltered(rule)`, as this engine compiled it."""
+        known = self._line_rule.get(rule.id)
+        if known is None:
+            known = self._line_rule[rule.id] = rule.id in self._exact and not can_match_newline(rule.pattern)
+        return known
+
+    def start_index(self, rule: Rule) -> StartIndex | None:
+        """The rule's start database (compiled on its first hit, then cached), or None when it has none."""
+        if rule.id in self._starts:
+            return self._starts[rule.id]
+        index = StartIndex(rule.regex, self._use_cache) if self._start_indexes else None
+        if index is not None and index.db is None:
+            index = None
+        self._starts[rule.id] = index
+        return index
+
+    def _width(self, rule: Rule) -> int:
+        width = self._widths.get(rule.id)
+        if width is None:
+            width = self._widths[rule.id] = max_width(rule.pattern)
+        return width
+
+
+def merge_windows(spans: list[Window]) -> list[Window]:
+    """The union of `spans`, as sorted disjoint windows."""
+    out: list[Window] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
