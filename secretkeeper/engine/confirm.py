@@ -58,15 +58,19 @@ class Confirmer:
                 continue
             seen.add((start, end))
             secret = data[start:end]
-            if not keep(rule, secret, m.group(0), data, start, m.start()):
+            if not keep(rule, secret, m.group(0), newlines, start, m.start()):
                 continue
             out.append(Match(rule, start, end, secret, newlines.line(start), m.start()))
         return out
 
     def windows(self, rule: Rule, data: bytes, ends: list[int]) -> list[Window]:
+        # Each line's bounds are searched once, whatever the number of hits on it: per-hit searches made
+        # a long line with many hits (minified code, JSON on one line) quadratic.
         if ends and self.is_line_rule(rule):  # the hit lines, newline included for lookaheads
             lines: list[Window] = []
             for end in sorted(ends):
+                if lines and end < lines[-1][1]:
+                    continue
                 lo = data.rfind(b"\n", 0, end) + 1
                 if lines and lo < lines[-1][1]:
                     continue
@@ -78,7 +82,11 @@ class Confirmer:
         back = self._width(rule)
         spans: list[Window] = []
         for end in sorted(ends):
-            lo = data.rfind(b"\n", 0, max(0, end - back)) + 1
+            if spans and end <= spans[-1][1]:  # within the last span: its line end is this hit's too
+                continue
+            lo = max(0, end - back)
+            if not spans or lo > spans[-1][1]:
+                lo = data.rfind(b"\n", 0, lo) + 1
             hi = data.find(b"\n", end)
             hi = len(data) if hi < 0 else hi
             if spans and lo <= spans[-1][1]:

@@ -142,7 +142,7 @@ class Detector:
                 if m.start < at:
                     continue
                 start = offset + m.start - at
-                if not inline_allowed(data, start, start + len(m.secret)):
+                if not inline_allowed(newlines, start, start + len(m.secret)):
                     out.append(Match(m.rule, start, start + len(m.secret), m.secret, newlines.line(start), start))
         return out
 

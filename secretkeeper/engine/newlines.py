@@ -9,7 +9,7 @@ from bisect import bisect_right
 class NewlineIndex:
     """Line numbers and line bounds for offsets, built lazily (most buffers have no match)."""
 
-    __slots__ = ("_counted", "_last", "_nl", "data")
+    __slots__ = ("_counted", "_last", "_nl", "allow_marks", "data")
     _COUNT_FIRST = 64  # the first lookups count newlines in C; the index pays off only after that
 
     def __init__(self, data: bytes) -> None:
@@ -17,6 +17,7 @@ class NewlineIndex:
         self._nl: list[int] | None = None
         self._counted = 0
         self._last = (0, 1)  # (offset, line) of the last counted lookup: counting resumes from there
+        self.allow_marks: object = None  # the buffer's inline allow markers, found on first use (engine.policy)
 
     @property
     def nl(self) -> list[int]:

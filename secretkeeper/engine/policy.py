@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 
 from secretkeeper.engine.match import Match
+from secretkeeper.engine.newlines import NewlineIndex
 from secretkeeper.filters import FILTERS, is_documented_example, is_placeholder, shannon_entropy
 from secretkeeper.rules import Allowlist, Rule
 from secretkeeper.validators import registry as validator_registry
@@ -31,8 +32,9 @@ class MatchPolicy:
         self.allowlist = allowlist
         self._validators = validator_registry()
 
-    def keep(self, rule: Rule, secret: bytes, whole: bytes, data: bytes, start: int, match_start: int) -> bool:
-        """Whether `secret`, at `start` in `data` (in the match `whole` from `match_start`), is a finding."""
+    def keep(self, rule: Rule, secret: bytes, whole: bytes, newlines: NewlineIndex, start: int,
+             match_start: int) -> bool:
+        """Whether `secret`, at `start` in the buffer (in the match `whole` from `match_start`), is a finding."""
         stripped = secret.strip()
         if len(stripped) < max(rule.min_length, 1):
             return False
@@ -49,13 +51,13 @@ class MatchPolicy:
             return False
         if is_documented_example(stripped):
             return False
-        if rule.generic and _generic_context_rejects(data, match_start, start, stripped):
+        if rule.generic and _generic_context_rejects(newlines.data, match_start, start, stripped):
             return False
         if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
             return False
         if rule.validator and not self._validators[rule.validator](stripped, whole):
             return False
-        return not inline_allowed(data, match_start, start + len(secret))
+        return not inline_allowed(newlines, match_start, start + len(secret))
 
 
 # What a generic rule's key can sit inside without being assigned a value there: a shell parameter
@@ -79,15 +81,44 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
     return _ARN_RE.search(data, lo, match_start) is not None
 
 
-def inline_allowed(data: bytes, start: int, end: int) -> bool:
+def inline_allowed(newlines: NewlineIndex, start: int, end: int) -> bool:
     """Whether an allow marker is on the line(s) of `data[start:end]`, or a `nextline` one just before."""
-    # Searched in place: `marker in text` per marker cost a slice and ~2,500 instructions each (bytes'
-    # `in` first tries the needle as an int), on every candidate match.
-    lo = data.rfind(b"\n", 0, start) + 1
-    hi = data.find(b"\n", end)
-    if _ALLOW_RE.search(data, lo, len(data) if hi < 0 else hi):
-        return True
-    return lo > 0 and _ALLOW_NEXTLINE_RE.search(data, data.rfind(b"\n", 0, lo - 1) + 1, lo) is not None
+    marks = newlines.allow_marks
+    if marks is None:
+        marks = newlines.allow_marks = _AllowMarks(newlines)
+    return marks.allows(start, end)
+
+
+class _AllowMarks:
+    """The lines of one buffer that carry an allow marker, found once per buffer.
+
+    Searching each candidate's line for markers cost a pass over the line per match: on a minified file
+    (one long line of many matches) the scan became quadratic. Here a buffer without markers, nearly all
+    of them, costs one search; one with markers a line number per marker, and each verdict a bisection.
+    """
+
+    __slots__ = ("_lines", "_newlines", "_nextline")
+
+    def __init__(self, newlines: NewlineIndex) -> None:
+        data = newlines.data
+        self._newlines = newlines
+        self._lines: list[int] = []
+        self._nextline: frozenset[int] = frozenset()
+        if _ALLOW_RE.search(data) is not None:  # markers never span lines: a line index per marker
+            self._lines = sorted({newlines.line(m.start()) for m in _ALLOW_RE.finditer(data)})
+        if _ALLOW_NEXTLINE_RE.search(data) is not None:
+            self._nextline = frozenset(newlines.line(m.start()) for m in _ALLOW_NEXTLINE_RE.finditer(data))
+
+    def allows(self, start: int, end: int) -> bool:
+        if not self._lines and not self._nextline:
+            return False
+        first = self._newlines.line(start)
+        if self._lines:
+            last = self._newlines.line(end)
+            i = bisect_left(self._lines, first)
+            if i < len(self._lines) and self._lines[i] <= last:
+                return True
+        return first - 1 in self._nextline
 
 
 def resolve_overlaps(matches: list[Match]) -> list[Match]:
