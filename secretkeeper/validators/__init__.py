@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+from secretkeeper.registry import Registry
 
 Validator = Callable[[bytes, bytes], bool]
-_REGISTRY: dict[str, Validator] = {}
+_REGISTRY: Registry[Validator] = Registry("validator")
 _loaded = False
 
-
-def validator(name: str) -> Callable[[Validator], Validator]:
-    def register(fn: Validator) -> Validator:
-        if name in _REGISTRY:
-            raise RuntimeError(f"validator {name!r} registered twice")
-        _REGISTRY[name] = fn
-        return fn
-
-    return register
+validator = _REGISTRY.register
 
 
-def registry() -> dict[str, Validator]:
+def registry() -> Mapping[str, Validator]:
     global _loaded
     if not _loaded:
         _loaded = True
