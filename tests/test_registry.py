@@ -6,7 +6,8 @@ import pytest
 
 from providers.base import ISSUERS, STORES
 from secretkeeper.registry import Registry
-from secretkeeper.validators import registry as validators, validator
+from secretkeeper.validators import registry as validators
+from secretkeeper.validators.base import validator
 
 
 def test_a_name_registers_once():

@@ -1,23 +1,19 @@
 """Validators confirm a candidate's structure offline (checksums, PEM parse, JSON shape).
 
 A validator takes the secret bytes and the whole match and returns True when the candidate is
-well-formed. Each module in this package registers its validators with `@validator("name")`; the
-registry refuses duplicates. Rules name validators in their `validator = "..."` key.
+well-formed. Each module in this package registers its validators with `@validator("name")` (from
+`validators.base`); the registry refuses duplicates. Rules name validators in their `validator = "..."` key.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from secretkeeper.registry import Registry
+from secretkeeper.validators.base import VALIDATORS, Validator
 
-Validator = Callable[[bytes, bytes], bool]
-_REGISTRY: Registry[Validator] = Registry("validator")
 _loaded = False
-
-validator = _REGISTRY.register
 
 
 def registry() -> Mapping[str, Validator]:
@@ -26,4 +22,4 @@ def registry() -> Mapping[str, Validator]:
         _loaded = True
         for mod in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{mod.name}")
-    return _REGISTRY
+    return VALIDATORS
