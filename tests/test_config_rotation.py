@@ -74,6 +74,7 @@ def test_store_defaults(make_tree):
 
 def test_a_config_without_rotation_loads_as_before_and_never_builds_the_rotation_models(make_tree):
     path = write(make_tree, "scan:\n  fail_on: high\nstores:\nsecrets:\n")
+    # The engine is imported first, as in a scan (secretkeeper.rules needs it loaded first).
     code = ("import sys; from pathlib import Path; import secretkeeper.engine; "
             "from secretkeeper.config import load_config; "
             f"cfg = load_config(Path({str(path)!r})); "
