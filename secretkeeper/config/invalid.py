@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Every section's classes carry this as `__pydantic_config__` (a ConfigDict is a plain dict): an unknown
+# key is a problem, reported with its line, never silently ignored.
+FORBID_EXTRA: dict[str, Any] = {"extra": "forbid"}
+
 # The keys that select a variant (`type: vault`, `method: token`): pydantic puts their value into an
 # error's location, where the file has none.
 _TAG_KEYS = ("type", "method")

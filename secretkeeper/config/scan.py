@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from secretkeeper.config.invalid import Invalid
+from secretkeeper.config.invalid import FORBID_EXTRA, Invalid
 from secretkeeper.findings import Severity
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.I)
@@ -29,12 +29,9 @@ def parse_size(value: Any) -> int:
     return int(float(m.group(1)) * mult)
 
 
-_FORBID = {"extra": "forbid"}  # pydantic reads `__pydantic_config__`; a ConfigDict is a plain dict
-
-
 @dataclass
 class AllowlistConfig:
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     paths: list[str] = field(default_factory=list)  # regexes on the relative path
     regexes: list[str] = field(default_factory=list)  # regexes on the secret value
     stopwords: list[str] = field(default_factory=list)
@@ -44,7 +41,7 @@ class AllowlistConfig:
 
 @dataclass
 class ScanConfig:
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     exclude: list[str] = field(default_factory=list)  # glob patterns of paths not to scan
     default_excludes: bool = True
     max_file_size: int = 10 * 1024 * 1024

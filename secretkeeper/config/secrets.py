@@ -25,9 +25,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from secretkeeper.config.durations import parse_duration
-from secretkeeper.config.invalid import Invalid
+from secretkeeper.config.invalid import FORBID_EXTRA, Invalid
 
-_FORBID = {"extra": "forbid"}
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _CONSUMER_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*/[^/\s]+/[^/\s]+")
 
@@ -68,7 +67,7 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 @dataclass
 class RandomIssuer:
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     type: Literal["random"]
     length: Annotated[int, Field(gt=0)] = 32
     charset: str | None = None  # the characters to draw from (default: letters and digits)
@@ -78,7 +77,7 @@ class RandomIssuer:
 
 @dataclass
 class KeypairIssuer:
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     type: Literal["keypair"]
     algorithm: Literal["rsa", "ec", "ed25519"] = "ed25519"
     size: Annotated[int, Field(gt=0)] | None = None  # RSA modulus bits or EC curve size
@@ -89,7 +88,7 @@ class KeypairIssuer:
 class StaticIssuer:
     """Set by a person (`secretkeeper put`): the tool tracks its age and reminds."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     type: Literal["static"]
 
 
@@ -100,7 +99,7 @@ IssuerConfig = Annotated[RandomIssuer | KeypairIssuer | StaticIssuer, Field(disc
 class MaintenanceWindow:
     """When rotations may run; the zone is explicit so the window does not move with a host's zone."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     start: Annotated[str, AfterValidator(_clock)]
     end: Annotated[str, AfterValidator(_clock)]
     timezone: Annotated[str, AfterValidator(_timezone)]
@@ -109,7 +108,7 @@ class MaintenanceWindow:
 
 @dataclass
 class RotatePolicy:
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     every: Duration | None = None
     cron: str | None = None
     max_age: Duration | None = None
@@ -125,7 +124,7 @@ class RotatePolicy:
 class ManifestTarget:
     """A plain Secret manifest written into `dir` (not encrypted)."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     dir: str
     namespace: str | None = None
     secret: str | None = None  # the Secret's name (default: the managed secret's)
@@ -135,7 +134,7 @@ class ManifestTarget:
 class SyncTarget:
     """One target, written as a mapping with the target's kind as its only key: `- manifest: {...}`."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     manifest: ManifestTarget | None = None
 
     def __post_init__(self) -> None:
@@ -145,7 +144,7 @@ class SyncTarget:
 
 @dataclass
 class SecretConfig:
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     name: Annotated[str, AfterValidator(_name)]
     store: str  # a name under `stores:`
     path: Annotated[str, Field(min_length=1)]  # where the store keeps it

@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
-_FORBID = {"extra": "forbid"}
+from secretkeeper.config.invalid import FORBID_EXTRA
 
 
 def _url(value: str) -> str:
@@ -33,14 +33,14 @@ Url = Annotated[str, AfterValidator(_url)]
 class LocalStore:
     """AES-256-GCM encrypted files: the embedded default."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     type: Literal["local"]
     path: str = ".secretkeeper/store"
 
 
 @dataclass
 class AwsSecretsManagerStore:
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     type: Literal["aws-secrets-manager"]
     region: str | None = None  # default: the standard AWS chain (AWS_REGION, profile)
     endpoint_url: Url | None = None  # moto, LocalStack
@@ -51,7 +51,7 @@ class AwsSecretsManagerStore:
 class VaultTokenAuth:
     """The token in VAULT_TOKEN."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     method: Literal["token"]
 
 
@@ -59,7 +59,7 @@ class VaultTokenAuth:
 class VaultKubernetesAuth:
     """The pod's service-account JWT, exchanged for a token of `role`."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     method: Literal["kubernetes"]
     role: str
     mount: str = "kubernetes"
@@ -67,7 +67,7 @@ class VaultKubernetesAuth:
 
 @dataclass
 class VaultAppRoleAuth:
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     method: Literal["approle"]
     role_id: str
     mount: str = "approle"
@@ -80,7 +80,7 @@ VaultAuth = Annotated[VaultTokenAuth | VaultKubernetesAuth | VaultAppRoleAuth, F
 class VaultStore:
     """A KV version 2 engine of Vault (or OpenBao)."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _FORBID
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     type: Literal["vault"]
     address: Url | None = None  # default: VAULT_ADDR
     mount: str = "secret"
