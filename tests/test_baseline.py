@@ -9,13 +9,24 @@ import stat
 import pytest
 
 from secretkeeper.baseline import BASELINE_VERSION, Baseline, write_baseline
+from secretkeeper.engine import Detector
 from secretkeeper.errors import SecretkeeperError
-from secretkeeper.findings import Finding, Location, Severity, fingerprint
+from secretkeeper.findings import Finding, Location, finding_from_match
+from secretkeeper.rules import rule_from_mapping
+
+TOKEN = rule_from_mapping({"id": "tok", "description": "test token", "severity": "high", "keywords": ["tk_"],
+                           "regex": r"\b(?P<secret>tk_[a-z0-9]{20})\b",
+                           "examples": {"true": ["x"], "false": ["y"]}}, "test", "test")
+SECRET = "tk_" + "a1b2c3d4e5f6g7h8i9j0"
 
 
-def make(path="a.txt", line=1, secret_hash="ab" * 32, rule="r", commit=None) -> Finding:
-    return Finding(rule, "leak", Severity.HIGH, Location("file", path=path, line=line, commit=commit), secret_hash,
-                   "ab…", fingerprint(rule, path, secret_hash), "msg")
+def make(path="a.txt", line=1, secret=SECRET, commit=None) -> Finding:
+    """A finding as a scan builds it: the engine matches `secret` on `line` of a file, and the finding is
+    made from that match at a location with that line (and, for history, the introducing commit)."""
+    text = "\n" * (line - 1) + f"key: {secret}\n"
+    (match,) = Detector([TOKEN], backend="re", use_cache=False).scan(text.encode(), path)
+    source = "git" if commit else "file"
+    return finding_from_match(match, Location(source, path=path, line=match.line, commit=commit))
 
 
 def test_write_and_load_roundtrip(tmp_path):
@@ -41,8 +52,15 @@ def test_filter_counts_suppressed():
 def test_same_secret_elsewhere_is_new():
     bl = Baseline([make().fingerprint])
     assert make(path="other.txt") not in bl
-    assert make(secret_hash="cd" * 32) not in bl
-    assert make(commit="f" * 40, line=99) in bl  # history attribution and line moves do not matter
+    assert make(secret="tk_" + "z9y8x7w6v5u4t3s2r1q0") not in bl
+
+
+def test_line_moves_and_history_attribution_do_not_matter():
+    recorded = make(line=1)
+    moved, in_history = make(line=99), make(line=7, commit="f" * 40)
+    assert (moved.location.line, in_history.location.commit) == (99, "f" * 40)
+    kept, suppressed = Baseline([recorded.fingerprint]).filter([moved, in_history])
+    assert kept == [] and suppressed == 2
 
 
 def test_empty_baseline(tmp_path):

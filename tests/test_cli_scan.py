@@ -331,22 +331,34 @@ def test_stdout_that_cannot_encode_the_report(make_tree, canary, fmt):
         assert all(p["preview"] == "ghp_\u2026" for p in props)
 
 
-def test_console_scan_tunes_gc_only_for_scans(make_tree, run_cli, canary, capsys):
-    """The console script's scans collect garbage less often (same results); other commands and an
-    embedding process (CliRunner) keep the interpreter's settings."""
+def test_scans_tune_gc_while_they_run_whatever_the_entry_point(make_tree, run_cli, canary, capsys, monkeypatch,
+                                                               tmp_path):
+    """`scan` and `baseline` collect garbage less often while they run (same results), called through the
+    console entry point or through the app by an embedding process (CliRunner); the thresholds are the
+    caller's again when they return."""
     import gc
 
+    from secretkeeper import pipeline
     from secretkeeper.cli import main
 
+    during = []
+    real_run_scan = pipeline.run_scan
+
+    def run_scan(options):
+        during.append((gc.get_threshold(), gc.get_freeze_count() > 0))
+        return real_run_scan(options)
+
+    monkeypatch.setattr(pipeline, "run_scan", run_scan)
     root = make_tree({"a.txt": f"t {canary}\n"})
     before = gc.get_threshold()
     try:
-        assert main(["--version"]) == 0 and gc.get_threshold() == before
-        assert run_cli(["scan", root, "--no-history"]).code == 1 and gc.get_threshold() == before
         assert main(["scan", str(root), "--no-history", "-f", "json"]) == 1
-        assert gc.get_threshold() == (50_000, 50, 100)
+        assert gc.get_threshold() == before
+        assert run_cli(["scan", root, "--no-history"]).code == 1
+        assert run_cli(["baseline", root, "--no-history", "-o", tmp_path / "bl.json"]).code == 0
+        assert gc.get_threshold() == before
     finally:
         gc.set_threshold(*before)
-        gc.unfreeze()
+    assert during == [((50_000, 50, 100), True)] * 3
     out = capsys.readouterr().out
     assert '"github-pat-classic"' in out and canary not in out

@@ -135,7 +135,7 @@ def test_config_examples_are_not_leaks_but_the_rest_of_the_config_is_scanned(mak
     # A custom rule's examples are synthetic secrets by design; anything else in the config (a
     # credential pasted into it by mistake) is scanned like any other file.
     leak = "acme_z9y8x7w6v5u4t3s2r1q0p9o8"
-    root = make_tree({".secretkeeper.yaml": CUSTOM_RULE + f"stores:\n  note: {leak}\n"})
+    root = make_tree({".secretkeeper.yaml": CUSTOM_RULE + f"stores:\n  aws: {{type: aws-secrets-manager, kms_key_id: {leak}}}\n"})
     doc = scan_json(run_cli, root)
     found = [f for f in doc["findings"] if f["rule_id"] == "acme-api-key"]
     assert [(f["location"]["path"], f["location"]["line"]) for f in found] == [(".secretkeeper.yaml", 13)]
@@ -207,8 +207,3 @@ def test_unreadable_config_is_config_error(make_tree):
     root = make_tree({"sk.yaml": b"scan: \xff\xfe\n"})
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(root / "sk.yaml")
-
-
-def test_rotation_sections_are_accepted(make_tree):
-    root = make_tree({"sk.yaml": "scan: {}\nstores:\n  vault: {addr: x}\nsecrets: []\ndeploy: {}\n"})
-    assert load_config(root / "sk.yaml").stores == {"vault": {"addr": "x"}}

@@ -43,6 +43,18 @@ def test_redact_shows_at_most_four_characters():
 
 
 def test_fingerprint_stable_across_lines_and_commits():
+    """Findings made from the engine's matches: the same secret in the same file keeps its fingerprint
+    wherever its line moves and whichever commit introduced it; another file or value changes it."""
+    from tests.test_baseline import make as finding_at
+
+    first = finding_at(line=1)
+    for moved in (finding_at(line=40), finding_at(line=3, commit="c" * 40)):
+        assert moved.location != first.location and moved.fingerprint == first.fingerprint
+    assert finding_at(path="b.txt").fingerprint != first.fingerprint
+    assert finding_at(secret="tk_" + "z9y8x7w6v5u4t3s2r1q0").fingerprint != first.fingerprint
+
+
+def test_fingerprint_depends_on_rule_path_secret_and_object():
     h = sha256_hex("s3cr3t")
     a = fingerprint("rule", "a.txt", h)
     assert a == fingerprint("rule", "a.txt", h)

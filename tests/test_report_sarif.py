@@ -11,15 +11,14 @@ from secretkeeper.findings import Severity
 from secretkeeper.report.sarif import artifact_uri, render
 from tests.test_report_text import finding, result
 
-SCHEMAS = Path(__file__).resolve().parents[1].parent / "shared" / "schemas"
-SCHEMA = SCHEMAS / "sarif-schema-2.1.0.json"
+# The OASIS SARIF 2.1.0 schema (draft-07), vendored so that every checkout validates its reports.
+SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture(scope="module")
 def validator():
-    if not SCHEMA.is_file():
-        pytest.skip(f"SARIF schema not available at {SCHEMA} (the shared/schemas directory next to the repo)")
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema  # a test dependency: a missing one fails here rather than skipping validation
+
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     return jsonschema.Draft7Validator(schema)
 
@@ -45,6 +44,16 @@ MIXED = [
 
 def test_valid_against_schema(validator):
     validate(validator, json.loads(render(result(MIXED))))
+
+
+def test_schema_rejects_a_broken_log(validator):
+    """The vendored schema is enforced: a log without its tool, or with an unknown level, is invalid."""
+    doc = json.loads(render(result(MIXED)))
+    del doc["runs"][0]["tool"]
+    assert any("'tool' is a required property" in e.message for e in validator.iter_errors(doc))
+    doc = json.loads(render(result(MIXED)))
+    doc["runs"][0]["results"][0]["level"] = "severe"
+    assert list(validator.iter_errors(doc))
 
 
 def test_clean_valid_against_schema(validator):

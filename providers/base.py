@@ -1,0 +1,128 @@
+"""What rotation talks to: a Store (where a managed secret lives) and an Issuer (who makes and retires the
+credential), the records they exchange, and the registries that name their types.
+
+Values travel only inside `SecretVersion.data`, whose repr shows key names, never values; the journal
+record holds version ids, never data, so it can be persisted and logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from enum import Enum
+from typing import Any, Protocol
+
+from secretkeeper.registry import Registry
+
+
+@dataclass(frozen=True, repr=False)
+class SecretVersion:
+    """One version of a managed secret as its store holds it."""
+
+    version: str  # the store's own id: a Vault version number, an AWS VersionId, a local counter
+    data: Mapping[str, bytes] = field(hash=False)  # key name -> raw value
+    created: datetime
+    stages: frozenset[str] = frozenset()  # the store's labels for it, e.g. AWSCURRENT, AWSPENDING
+
+    def __repr__(self) -> str:  # also str(): a version printed or logged shows which keys, not what
+        stages = ", ".join(sorted(self.stages))
+        return (f"SecretVersion(version={self.version!r}, keys={sorted(self.data)}, "
+                f"created={self.created.isoformat()}, stages=[{stages}])")
+
+
+class Step(str, Enum):
+    """How far a rotation got; the order of the state machine."""
+
+    STARTED = "started"
+    ISSUED = "issued"
+    STAGED = "staged"
+    VERIFIED = "verified"
+    SYNCED = "synced"
+    PROMOTED = "promoted"
+    DONE = "done"
+    ROLLED_BACK = "rolled_back"
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    """Where one secret's rotation stands, persisted beside the secret: the next run resumes or rolls back
+    a rotation that was killed, and the record's owner is the lock's holder."""
+
+    secret: str  # the managed secret's name in the config
+    step: Step
+    token: str  # this rotation's idempotency token (AWS ClientRequestToken): a retry stages the same version
+    holder: str  # who runs it, e.g. "ci@runner-7 pid 4121": what a loser of the lock is told
+    started: datetime
+    updated: datetime
+    pending: str | None = None  # version id of the new value, once staged
+    previous: str | None = None  # version id that was current when the rotation started
+
+    def to_json(self) -> str:
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["step"] = self.step.value
+        doc["started"], doc["updated"] = self.started.isoformat(), self.updated.isoformat()
+        return json.dumps(doc, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> JournalRecord:
+        """Raises ValueError naming what is wrong (never echoing the text: a corrupt journal could hold
+        anything)."""
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise ValueError("rotation journal record is not valid JSON") from None
+        names = {f.name for f in fields(cls)}
+        if not isinstance(doc, dict) or set(doc) != names:
+            got = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
+            raise ValueError(f"rotation journal record has keys {got}, expected {sorted(names)}")
+        parsed = dict(doc)
+        for name, parse in (("step", Step), ("started", datetime.fromisoformat),
+                            ("updated", datetime.fromisoformat)):
+            try:
+                parsed[name] = parse(doc[name])
+            except (TypeError, ValueError):
+                raise ValueError(f"rotation journal record: {name} is not valid") from None
+        return cls(**parsed)
+
+
+class Journal(Protocol):
+    """A secret's rotation journal in its store. Writes are compare-and-set against the record last read,
+    so of two rotators starting together exactly one write succeeds: the journal is also the lock."""
+
+    def read(self) -> JournalRecord | None: ...
+
+    def write(self, record: JournalRecord, *, expect: JournalRecord | None) -> None: ...
+
+    def clear(self, *, expect: JournalRecord) -> None: ...
+
+
+class Store(Protocol):
+    """Where a managed secret lives (providers/stores). A staged version is not yet what readers get."""
+
+    def read(self, path: str, version: str | None = None) -> SecretVersion: ...
+
+    def stage(self, path: str, data: Mapping[str, bytes], *, token: str) -> SecretVersion: ...
+
+    def promote(self, path: str, version: str, *, expect_current: str | None) -> None: ...  # compare-and-set
+
+    def discard(self, path: str, version: str) -> None: ...
+
+    def journal(self, path: str) -> Journal: ...
+
+
+class Issuer(Protocol):
+    """Who makes the credential itself, and retires the previous one (providers/issuers)."""
+
+    def issue(self, current: SecretVersion | None) -> Mapping[str, bytes]: ...
+
+    def verify(self, data: Mapping[str, bytes]) -> None: ...  # raises if the new credential does not work
+
+    def retire(self, old: SecretVersion) -> None: ...  # after every consumer has moved to the new one
+
+
+# Each type builds its implementation from its validated config section (`stores.NAME`, `issuer:`), under
+# the `type:` name the config uses.
+STORES: Registry[Callable[[Any], Store]] = Registry("store type")
+ISSUERS: Registry[Callable[[Any], Issuer]] = Registry("issuer type")

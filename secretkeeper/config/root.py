@@ -1,0 +1,28 @@
+"""`Config`: the whole of `secretkeeper.yaml`, one section per job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from secretkeeper.config.scan import ScanConfig
+
+if TYPE_CHECKING:  # pydantic models: imported by the loader only for a file that has rotation sections
+    from secretkeeper.config.secrets import SecretConfig
+    from secretkeeper.config.stores import StoreConfig
+
+SECTIONS = ("scan", "stores", "secrets", "deploy")
+
+
+@dataclass
+class Config:
+    scan: ScanConfig = field(default_factory=ScanConfig)
+    stores: dict[str, StoreConfig] = field(default_factory=dict)  # by name
+    secrets: list[SecretConfig] = field(default_factory=list)
+    # What `deploy render` (the sync issue) will read; kept as written until that command defines its keys.
+    deploy: dict[str, Any] = field(default_factory=dict)
+    # Set by load_config, never read from the file.
+    path: Path | None = field(default=None, init=False)
+    # Lines of this file holding custom rules' examples (synthetic secrets by design, not leaks).
+    example_lines: frozenset[int] = field(default_factory=frozenset, init=False)

@@ -1,0 +1,169 @@
+"""The `secrets:` section: the managed secrets, each in a declared store, made by an issuer, rotated by a
+policy and synced to targets.
+
+    secrets:
+      - name: payments-db
+        store: aws
+        path: prod/payments/db
+        issuer: {type: random, length: 32}
+        rotate: {every: 30d}
+        sync:
+          - manifest: {dir: out/secrets}
+
+Imported only to load a file that has rotation sections (pydantic at import). Only what is cheap and
+certain is checked here (types, names, durations, references between sections); the rotation engine
+owns the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from secretkeeper.config.durations import parse_duration
+from secretkeeper.config.invalid import FORBID_EXTRA, Invalid
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_CONSUMER_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*/[^/\s]+/[^/\s]+")
+
+
+def _name(value: str) -> str:
+    # Names reach command lines, lock and journal names, file names of the local store.
+    if not _NAME_RE.fullmatch(value):
+        raise ValueError("a name is letters, digits, '.', '_' and '-', starting with a letter or digit")
+    return value
+
+
+def _consumer(value: str) -> str:
+    if not _CONSUMER_RE.fullmatch(value):
+        raise ValueError("expected Kind/namespace/name, e.g. Deployment/shop/web")
+    return value
+
+
+def _clock(value: str) -> str:
+    try:
+        time.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a time of day, HH:MM") from None
+    return value
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone (e.g. Europe/Berlin, UTC)") from None
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+@dataclass
+class RandomIssuer:
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    type: Literal["random"]
+    length: Annotated[int, Field(gt=0)] = 32
+    charset: str | None = None  # the characters to draw from (default: letters and digits)
+    exclude: str = ""  # characters never used
+    templates: dict[str, str] = field(default_factory=dict)  # key -> text with {placeholders}
+
+
+@dataclass
+class KeypairIssuer:
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    type: Literal["keypair"]
+    algorithm: Literal["rsa", "ec", "ed25519"] = "ed25519"
+    size: Annotated[int, Field(gt=0)] | None = None  # RSA modulus bits or EC curve size
+    format: Literal["pem", "openssh"] = "pem"
+
+
+@dataclass
+class StaticIssuer:
+    """Set by a person (`secretkeeper put`): the tool tracks its age and reminds."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    type: Literal["static"]
+
+
+IssuerConfig = Annotated[RandomIssuer | KeypairIssuer | StaticIssuer, Field(discriminator="type")]
+
+
+@dataclass
+class MaintenanceWindow:
+    """When rotations may run; the zone is explicit so the window does not move with a host's zone."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    start: Annotated[str, AfterValidator(_clock)]
+    end: Annotated[str, AfterValidator(_clock)]
+    timezone: Annotated[str, AfterValidator(_timezone)]
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = field(default_factory=list)  # all
+
+
+@dataclass
+class RotatePolicy:
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    every: Duration | None = None
+    cron: str | None = None
+    max_age: Duration | None = None
+    renew_before: Duration | None = None  # for credentials that expire
+    window: MaintenanceWindow | None = None
+
+    def __post_init__(self) -> None:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give `every` or `cron`, not both")
+
+
+@dataclass
+class ManifestTarget:
+    """A plain Secret manifest written into `dir` (not encrypted)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    dir: str
+    namespace: str | None = None
+    secret: str | None = None  # the Secret's name (default: the managed secret's)
+
+
+@dataclass
+class SyncTarget:
+    """One target, written as a mapping with the target's kind as its only key: `- manifest: {...}`."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    manifest: ManifestTarget | None = None
+
+    def __post_init__(self) -> None:
+        if self.manifest is None:
+            raise ValueError("a sync target names its kind: manifest")
+
+
+@dataclass
+class SecretConfig:
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    name: Annotated[str, AfterValidator(_name)]
+    store: str  # a name under `stores:`
+    path: Annotated[str, Field(min_length=1)]  # where the store keeps it
+    issuer: IssuerConfig
+    keys: list[str] = field(default_factory=list)  # the keys it holds (default: what the issuer makes)
+    rotate: RotatePolicy | None = None
+    sync: list[SyncTarget] = field(default_factory=list)
+    consumers: list[Annotated[str, AfterValidator(_consumer)]] = field(default_factory=list)
+
+
+def check_references(secrets: list[SecretConfig], store_names: set[str]) -> None:
+    """Each secret's store is declared and each name is used once."""
+    first: dict[str, int] = {}
+    for i, secret in enumerate(secrets):
+        if secret.name in first:
+            raise Invalid(("secrets", i, "name"), f"{secret.name!r} is already the name of secrets[{first[secret.name]}]",
+                          None)  # names are not secrets: shown whole
+        first[secret.name] = i
+        if secret.store not in store_names:
+            declared = ", ".join(sorted(store_names)) or "none"
+            raise Invalid(("secrets", i, "store"), f"store {secret.store!r} is not declared under stores "
+                          f"(declared: {declared})", None)

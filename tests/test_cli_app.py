@@ -1,0 +1,28 @@
+"""The root command: families joined under one `secretkeeper`, `--version`, and `--debug` for any command."""
+
+from __future__ import annotations
+
+from secretkeeper import __version__
+from secretkeeper.errors import ConfigError, SecretkeeperError
+
+
+def commands(help_text: str) -> list[str]:
+    return [line.split()[0] for line in help_text.split("Commands:")[1].splitlines() if line.strip()]
+
+
+def test_every_family_is_a_command(run_cli):
+    assert commands(run_cli(["--help"]).stdout) == ["scan", "baseline", "rules"]
+    assert commands(run_cli(["rules", "--help"]).stdout) == ["list", "test"]
+    assert run_cli(["--version"]).stdout == f"secretkeeper {__version__}\n"
+
+
+def test_debug_before_any_command_re_raises_and_does_not_stick(run_cli, tmp_path):
+    missing = tmp_path / "missing.yaml"
+    debug = run_cli(["--debug", "rules", "list", "--config", missing])
+    assert isinstance(debug.exception, ConfigError) and "cannot read config" in str(debug.exception)
+    plain = run_cli(["rules", "list", "--config", missing])
+    assert plain.code == 2 and plain.exception is None
+    assert plain.stderr.startswith("secretkeeper: error: ") and plain.stderr.count("\n") == 1
+    scan_flag = run_cli(["scan", tmp_path / "nope", "--debug"])
+    assert isinstance(scan_flag.exception, SecretkeeperError)
+    assert run_cli(["scan", tmp_path / "nope"]).code == 2
