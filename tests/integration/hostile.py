@@ -6,6 +6,7 @@ everything listens on and talks to 127.0.0.1.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -158,7 +159,7 @@ def run_bounded(code: str, *, memory_mb: int = 1024, timeout: float = 60,
 
 
 # -- decompression bombs ----------------------------------------------------------------------------------
-def _tar_header(name: str, size: int, kind: bytes = tarfile.REGTYPE) -> bytes:
+def tar_header(name: str, size: int, kind: bytes = tarfile.REGTYPE) -> bytes:
     info = tarfile.TarInfo(name)
     info.size = size
     info.type = kind
@@ -168,7 +169,7 @@ def _tar_header(name: str, size: int, kind: bytes = tarfile.REGTYPE) -> bytes:
 
 def tar_member(name: str, data: bytes) -> bytes:
     """One regular file as raw tar bytes (header + data padded to 512)."""
-    return _tar_header(name, len(data)) + data + b"\0" * (-len(data) % 512)
+    return tar_header(name, len(data)) + data + b"\0" * (-len(data) % 512)
 
 
 TAR_END = b"\0" * 1024
@@ -184,6 +185,7 @@ class GzipWriter:
         self.parts: list[bytes] = [b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"]
         self.crc = 0
         self.size = 0
+        self.sha = hashlib.sha256()  # of the uncompressed bytes: an image config's diff_id
         comp = zlib.compressobj(9, zlib.DEFLATED, -15)
         self._zeros = comp.compress(bytes(self._ZERO_BLOCK)) + comp.flush(zlib.Z_FULL_FLUSH)
         self._zero_crc = zlib.crc32(bytes(self._ZERO_BLOCK))
@@ -192,6 +194,7 @@ class GzipWriter:
         comp = zlib.compressobj(6, zlib.DEFLATED, -15)
         self.parts.append(comp.compress(data) + comp.flush(zlib.Z_FULL_FLUSH))
         self.crc = zlib.crc32(data, self.crc)
+        self.sha.update(data)
         self.size += len(data)
         return self
 
@@ -202,6 +205,7 @@ class GzipWriter:
         block = bytes(self._ZERO_BLOCK)
         for _ in range(blocks):
             self.crc = zlib.crc32(block, self.crc)
+            self.sha.update(block)
         self.size += blocks * self._ZERO_BLOCK
         return self
 
@@ -213,11 +217,16 @@ class GzipWriter:
 def bomb_layer(before: dict[str, bytes], bomb_size: int, after: dict[str, bytes]) -> bytes:
     """A gzip tar layer: the files `before`, one file of `bomb_size` zero bytes (whole MiB), the files
     `after`."""
+    return bomb_writer(before, bomb_size, after).finish()
+
+
+def bomb_writer(before: dict[str, bytes], bomb_size: int, after: dict[str, bytes]) -> GzipWriter:
+    """bomb_layer before `finish()`, for its diff_id (`sha`)."""
     assert bomb_size % (1 << 20) == 0
     gz = GzipWriter()
     for name, data in before.items():
         gz.data(tar_member(name, data))
-    gz.data(_tar_header("bomb.bin", bomb_size)).zeros(bomb_size)
+    gz.data(tar_header("bomb.bin", bomb_size)).zeros(bomb_size)
     for name, data in after.items():
         gz.data(tar_member(name, data))
-    return gz.data(TAR_END).finish()
+    return gz.data(TAR_END)
