@@ -20,6 +20,7 @@ from typing import IO, Any
 from collections.abc import Callable, Iterable, Iterator
 
 from scanners.files import is_binary_name, looks_binary
+from scanners.layerlimits import LayerBudget, LayerLimitExceeded, open_archive
 from scanners.registry import (
     INDEX_TYPES,
     MAX_CONFIG,
@@ -118,7 +119,7 @@ def _split_ref(body: str) -> tuple[str, str | None]:
 def _resolve_oci(text: str, platform: str) -> ResolvedImage:
     path_text, tag = _split_ref(text[len("oci:"):])
     root = Path(path_text)
-    index = _json(_read(root / "index.json", text), f"{text} index.json")
+    index = _json(_read(root / "index.json", text, 4 << 20), f"{text} index.json")
 
     def blob(digest: str, limit: int | None = None) -> bytes:
         algo, _, hexd = digest.partition(":")
@@ -154,7 +155,7 @@ def _resolve_oci(text: str, platform: str) -> ResolvedImage:
 def _resolve_archive(text: str) -> ResolvedImage:
     path_text, want = _split_ref(text[len("docker-archive:"):])
     try:
-        tar = tarfile.open(path_text, "r:*")
+        tar = open_archive(path_text, text)
     except (OSError, tarfile.TarError):
         raise SecretkeeperError(f"{text}: not a readable docker-archive tarball") from None
 
@@ -314,6 +315,7 @@ def _whiteout_target(name: str) -> tuple[str, bool] | None:
 def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: Any) -> list[Finding]:
     per_layer: list[list[tuple[str, Finding]]] = []
     removed: list[tuple[int, str, bool]] = []  # (layer index, path, opaque)
+    budget = LayerBudget(image.display)
     for idx, layer in enumerate(image.layers):
         found: list[tuple[str, Finding]] = []
         per_layer.append(found)
@@ -323,9 +325,8 @@ def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: 
             stats.warnings.append(f"{image.display}: layer {idx} is zstd-compressed; not scanned")
             stream.close()
             continue
-        buffered = io.BufferedReader(_Prepend(head, stream), buffer_size=1 << 20)
         try:
-            with tarfile.open(fileobj=buffered, mode="r|*") as tar:
+            with budget.open_tar(idx, _Prepend(head, stream)) as tar:
                 for member in tar:
                     name = member.name.lstrip("./") or member.name
                     wh = _whiteout_target(name)
@@ -350,6 +351,8 @@ def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: 
                     for m in detector.scan(data, name):
                         found.append((name, _finding(m, image, name, None, m.line,
                                                      {"layer": idx, "layer_digest": layer.digest})))
+        except LayerLimitExceeded as exc:
+            exc.record(stats)
         except (tarfile.TarError, OSError, EOFError) as exc:
             stats.warnings.append(f"{image.display}: layer {idx} unreadable ({type(exc).__name__}); skipped")
         finally:
