@@ -7,7 +7,7 @@ Fingerprints leave the line (and the commit) out, so baselines survive edits and
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -127,9 +127,6 @@ class Finding:
     def __reduce__(self) -> tuple[Any, ...]:  # workers send findings back pickled: see Location.__reduce__
         return Finding, tuple(self.__dict__.values())
 
-    def with_location(self, **changes: Any) -> Finding:
-        return replace(self, location=replace(self.location, **changes))
-
     def to_dict(self) -> dict[str, Any]:
         # Built by hand: dataclasses.asdict deep-copies every field and dominated reports of many findings.
         loc = self.location
@@ -171,10 +168,6 @@ def fingerprint(rule_id: str, path: str | None, secret_hash: str | None, extra: 
     """Stable across line moves and history rewrites: rule + path + secret hash (+ object for hygiene)."""
     material = "\x1f".join([rule_id, path or "", secret_hash or "", extra])
     return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:40]
-
-
-def severity_at_least(finding: Finding, floor: Severity) -> bool:
-    return finding.severity.rank >= floor.rank
 
 
 def finding_from_match(match: Match, location: Location) -> Finding:
