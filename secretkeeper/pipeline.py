@@ -24,6 +24,7 @@ from secretkeeper.engine import MARKERS, Detector
 from secretkeeper.findings import finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location
+from secretkeeper import workers
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
 
 MARKER_MANIFEST, MARKER_CERTIFICATE = MARKERS
@@ -34,10 +35,7 @@ _NOT_A_FILE = (errno.EISDIR, errno.EAGAIN, errno.EWOULDBLOCK)  # read() on a dir
 _BATCH_FILES = 256
 _BATCH_BYTES = 8 * 1024 * 1024
 _UNSIZED_WEIGHT = 128 * 1024  # what a batch counts for a file of unknown size: 64 such files a batch
-_INLINE_FILES = 4096  # a walk that finds this many files has enough work for a pool, whatever their sizes
 _FIRST_READ = 64 * 1024  # most source files are smaller; a buffer this size still comes from the heap
-# Below this much work a process pool costs more than it saves.
-_INLINE_BYTES = 16 * 1024 * 1024
 
 
 def build_rules(config: Config, rule_files: Sequence[Path] = ()) -> list:
@@ -79,9 +77,6 @@ def build_detector(config: Config, *, backend: str = "auto", rule_files: Sequenc
 
 
 # -- files ----------------------------------------------------------------------------------------------
-_WORKER: dict[str, object] = {}
-
-
 def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanStats,
               display_path: str | None = None) -> list[Finding]:
     """Read and scan one file; every problem is a counted, named skip, never an exception."""
@@ -169,9 +164,8 @@ def _read(fd: int, size: int, max_size: int) -> bytes | str:
     return "too-large" if len(data) > max_size else data
 
 
-def _scan_batch(batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], ScanStats]:
-    detector: Detector = _WORKER["detector"]  # type: ignore[assignment]
-    max_size: int = _WORKER["max_size"]  # type: ignore[assignment]
+def _scan_batch(shared: tuple[Detector, int], batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], ScanStats]:
+    detector, max_size = shared
     stats = ScanStats()
     out: list[Finding] = []
     for entry, display in batch:
@@ -179,7 +173,8 @@ def _scan_batch(batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], Scan
     return out, stats
 
 
-def _size(entry: FileEntry) -> int:
+def _size(item: tuple[FileEntry, str]) -> int:
+    entry = item[0]
     if entry.size >= 0:
         return entry.size
     try:
@@ -188,17 +183,10 @@ def _size(entry: FileEntry) -> int:
         return 0
 
 
-def _batches(entries: Iterable[tuple[FileEntry, str]]) -> Iterator[list[tuple[FileEntry, str]]]:
-    batch: list[tuple[FileEntry, str]] = []
-    size = 0
-    for item in entries:
-        batch.append(item)
-        size += item[0].size if item[0].size >= 0 else _UNSIZED_WEIGHT
-        if len(batch) >= _BATCH_FILES or size >= _BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+def _weight(item: tuple[FileEntry, str]) -> int:
+    """What a file counts for in a batch: its size, or a guess when the walk did not stat it."""
+    size = item[0].size
+    return size if size >= 0 else _UNSIZED_WEIGHT
 
 
 _MANIFEST_OR_CERT = (".yaml", ".yml", ".json", ".crt", ".pem", ".cer", ".cert")
@@ -214,13 +202,6 @@ def _prewarm(head: list[tuple[FileEntry, str]]) -> None:
         from cryptography import x509  # noqa: F401
 
 
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max_size: int, jobs: int,
                progress: Callable[[int, int], None] | None = None) -> tuple[list[Finding], ScanStats]:
     """Scan files with `jobs` processes; `progress(files_done, bytes_done)` is called as batches finish.
@@ -229,38 +210,19 @@ def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max
     """
     stats = ScanStats()
     findings: list[Finding] = []
-    _WORKER["detector"] = detector
-    _WORKER["max_size"] = max_size
-    rest = iter(entries)
-    head: list[tuple[FileEntry, str]] = []
-    pool = False
-    if jobs > 1 and hasattr(os, "fork"):
-        total = 0
-        for item in rest:  # enough work to be worth a pool? (a small scan stops here having walked it all)
-            head.append(item)
-            total += _size(item[0])
-            if total >= _INLINE_BYTES or len(head) >= _INLINE_FILES:
-                pool = True
-                break
-    entries = itertools.chain(head, rest)
-    if not pool:
-        for batch in _batches(entries):
-            got, st = _scan_batch(batch)
-            findings.extend(got)
-            stats.merge(st)
-            if progress:
-                progress(stats.files, stats.bytes)
-        return findings, stats
-    import multiprocessing  # only for a pool: its import is ~10 ms of every start-up
-
-    _prewarm(head)
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs) as pool:
-        for got, st in pool.imap_unordered(_scan_batch, _batches(entries), chunksize=1):
-            findings.extend(got)
-            stats.merge(st)
-            if progress:
-                progress(stats.files, stats.bytes)
+    head, rest, pool = workers.lookahead(entries, jobs, _size)
+    batches = workers.batches(itertools.chain(head, rest), _weight, _BATCH_FILES, _BATCH_BYTES)
+    shared = (detector, max_size)
+    if pool:
+        _prewarm(head)
+        done = workers.fan_out(_scan_batch, shared, batches, jobs)
+    else:
+        done = (_scan_batch(shared, batch) for batch in batches)
+    for got, st in done:
+        findings.extend(got)
+        stats.merge(st)
+        if progress:
+            progress(stats.files, stats.bytes)
     return findings, stats
 
 
@@ -338,7 +300,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     file_roots, history = scan_repositories(options, detector, stats)
     walk_skips = SkipLog()  # filled by the walk, which may run in the pool's feeder thread
     entries = collect_files(file_roots, walk_opts, walk_skips)
-    jobs = options.jobs or default_jobs()
+    jobs = options.jobs or workers.default_jobs()
     findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
     stats.skipped.merge(walk_skips)
     stats.merge(file_stats)

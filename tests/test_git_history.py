@@ -353,13 +353,13 @@ def test_history_matches_working_tree_rule_for_rule(repo, tmp_path):
 
 
 def test_parallel_readers_give_the_same_findings(repo, monkeypatch):
-    import scanners.git as git_scanner
+    from secretkeeper import workers
 
     tokens = [make_token() for _ in range(20)]  # > 16 blobs: the regex search of the walk
     for i, t in enumerate(tokens):
         repo.commit(f"c{i}", {f"svc{i % 3}/app{i}.txt": f"N={i}\n" + "filler line\n" * (i * 50) + f"TOKEN={t}\n"})
     serial = leaks(scan(repo.path, "--jobs", "1", code=1))
-    monkeypatch.setattr(git_scanner, "_INLINE_BYTES", 0)
+    monkeypatch.setattr(workers, "INLINE_BYTES", 0)  # a pool even for this small repository
     parallel = leaks(scan(repo.path, "--jobs", "2", code=1))
     assert len(serial) == 20
     assert [(f["location"], f["fingerprint"]) for f in serial] == [(f["location"], f["fingerprint"]) for f in parallel]

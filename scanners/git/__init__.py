@@ -48,6 +48,7 @@ from secretkeeper.findings import finding_from_match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, fingerprint
 from secretkeeper.engine.regextext import class_end
+from secretkeeper import workers
 from secretkeeper.tabular import TABLE_SUFFIXES
 
 GIT = "git"
@@ -56,8 +57,6 @@ GIT = "git"
 _GIT_CONFIG = ("-c", "core.quotePath=off", "-c", "core.packedGitWindowSize=32m", "-c", "core.packedGitLimit=192m",
                "-c", "core.deltaBaseCacheLimit=64m")
 _OID_RE = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
-# Below this much content one reader in this process beats starting a pool.
-_INLINE_BYTES = 16 * 1024 * 1024
 # Slices per worker: enough to balance load and report progress, few enough that reader start-up is noise.
 _SLICES_PER_JOB = 8
 
@@ -310,9 +309,6 @@ class SliceResult:
     warnings: list[str] = field(default_factory=list)
 
 
-_WORKER: dict[str, object] = {}
-
-
 class _Reader:
     """One `git cat-file --batch` fed a slice of blob ids by a writer thread."""
 
@@ -499,29 +495,9 @@ def _scan_blob(detector: Detector, oid: str, data: bytes, name: bytes | None, re
         res.found.append((oid, finding_from_match(m, Location(source="git", path=path, line=m.line))))
 
 
-def _slice_worker(bounds: tuple[int, int]) -> SliceResult:
-    repo: Repo = _WORKER["repo"]  # type: ignore[assignment]
-    blobs: Blobs = _WORKER["blobs"]  # type: ignore[assignment]
-    detector: Detector = _WORKER["detector"]  # type: ignore[assignment]
+def _scan_bounds(shared: tuple[Repo, Blobs, Detector], bounds: tuple[int, int]) -> SliceResult:
+    repo, blobs, detector = shared
     return scan_slice(repo, blobs, bounds[0], bounds[1], detector)
-
-
-def slices(sizes: array, parts: int) -> list[tuple[int, int]]:
-    """Contiguous index ranges of roughly equal bytes (pack order kept inside each range)."""
-    total = sum(sizes)
-    if not sizes:
-        return []
-    target = max(1, total // max(1, parts))
-    out: list[tuple[int, int]] = []
-    lo = acc = 0
-    for i, size in enumerate(sizes):
-        acc += size
-        if acc >= target and len(out) < parts - 1:
-            out.append((lo, i + 1))
-            lo, acc = i + 1, 0
-    if lo < len(sizes):
-        out.append((lo, len(sizes)))
-    return out
 
 
 def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
@@ -529,7 +505,6 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
     """Scan every listed blob once; `on_finding()` is called as soon as the first finding is known."""
     total = SliceResult()
     total_bytes = sum(blobs.sizes)
-    done = [0, 0]
 
     def merge(res: SliceResult) -> None:
         if res.found and on_finding is not None:
@@ -547,25 +522,15 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 
     if not len(blobs):
         return total
-    if jobs <= 1 or total_bytes < _INLINE_BYTES or not hasattr(os, "fork"):
-        base = (total.blobs, total.bytes)
+    if not workers.worth_a_pool(jobs, total_bytes):  # one reader in this process
         merge(scan_slice(repo, blobs, 0, len(blobs), detector,
-                         tick=(lambda b, n: report(base[0] + b, base[1] + n)) if progress else None,
-                         on_finding=on_finding))
+                         tick=report if progress else None, on_finding=on_finding))
         report(total.blobs, total.bytes)
         return total
-    _WORKER.update(repo=repo, blobs=blobs, detector=detector)
-    try:
-        import multiprocessing  # only for a pool: ~10 ms of every start-up otherwise
-
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(jobs) as pool:
-            for res in pool.imap_unordered(_slice_worker, slices(blobs.sizes, jobs * _SLICES_PER_JOB)):
-                merge(res)
-                done[0] += 1
-                report(total.blobs, total.bytes)
-    finally:
-        _WORKER.clear()
+    parts = workers.slices(blobs.sizes, jobs * _SLICES_PER_JOB)
+    for res in workers.fan_out(_scan_bounds, (repo, blobs, detector), parts, jobs):
+        merge(res)
+        report(total.blobs, total.bytes)
     return total
 
 
@@ -958,11 +923,11 @@ def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], l
         rule = next((r for r in detector.rules if r.id == rule_id), None)
         return bool(rule and rule.allowlist.allows_path(path))
 
-    from secretkeeper.pipeline import default_jobs, display_paths
+    from secretkeeper.pipeline import display_paths
 
     file_roots: list[Path] = []
     findings: list[Finding] = []
-    jobs = options.jobs or default_jobs()
+    jobs = options.jobs or workers.default_jobs()
     for root, prefix in zip(options.paths, display_paths(list(options.paths))):
         repo = find_repo(Path(root), inside=sel.staged)
         if repo is None:
