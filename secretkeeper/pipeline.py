@@ -7,16 +7,14 @@ than it saves.
 
 from __future__ import annotations
 
-import errno
 import itertools
 import os
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from scanners.files import FileEntry, WalkOptions, is_binary_name, looks_binary, walk
+from scanners.files import FileEntry, PathFilter, is_binary_name, looks_binary, read_file, walk
 from secretkeeper.results import ScanResult, ScanStats, SkipLog
 from secretkeeper.baseline import Baseline
 from secretkeeper.config import Config
@@ -28,14 +26,11 @@ from secretkeeper import workers
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
 
 MARKER_MANIFEST, MARKER_CERTIFICATE = MARKERS
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-_NOT_A_FILE = (errno.EISDIR, errno.EAGAIN, errno.EWOULDBLOCK)  # read() on a directory, an empty FIFO...
 
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
 _BATCH_FILES = 256
 _BATCH_BYTES = 8 * 1024 * 1024
 _UNSIZED_WEIGHT = 128 * 1024  # what a batch counts for a file of unknown size: 64 such files a batch
-_FIRST_READ = 64 * 1024  # most source files are smaller; a buffer this size still comes from the heap
 
 
 def build_rules(config: Config, rule_files: Sequence[Path] = ()) -> list:
@@ -88,22 +83,8 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
     if not path_rules and is_binary_name(rel):
         stats.skipped.add("binary", rel)
         return []
-    # Raw fd reads: one read syscall into a right-sized buffer (a `read(max_size + 1)` allocates max_size
-    # for every file). O_NONBLOCK: a file swapped for a FIFO after the walk must not hang the scan.
-    try:
-        fd = os.open(entry.path, _OPEN_FLAGS)
-    except OSError:
-        stats.skipped.add("unreadable", rel)
-        return []
-    try:
-        data = _read(fd, entry.size, max_size)
-    except OSError as exc:
-        stats.skipped.add("special" if exc.errno in _NOT_A_FILE else "unreadable", rel)
-        return []
-    finally:
-        os.close(fd)
-    if type(data) is str:
-        stats.skipped.add(data, rel)
+    data = read_file(entry, max_size, stats.skipped, rel)
+    if data is None:
         return []
     if not data:  # empty: nothing to scan, and not counted as a file scanned
         return []
@@ -129,39 +110,6 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
         if is_certificate_file(rel, data):
             found.extend(scan_certificate_file(data, rel))
     return found
-
-
-def _read(fd: int, size: int, max_size: int) -> bytes | str:
-    """The file's bytes, or why it is skipped: "special" (no longer a regular file) or "too-large".
-
-    `size` is the walk's, or UNKNOWN_SIZE: then one read of `_FIRST_READ` bytes takes most files whole,
-    and only a full (or empty) first read asks fstat for the size (a stat is ~6k instructions). A read
-    shorter than the size known is checked with fstat (a file that shrank, or is no longer regular); a
-    file that grew is read on, up to the cap.
-    """
-    if size < 0:
-        first = min(_FIRST_READ, max_size + 1)
-        data = os.read(fd, first)
-        if 0 < len(data) < first:
-            return data  # the whole of a small file
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return "special"
-        if st.st_size > max_size or len(data) > max_size:
-            return "too-large"
-        if not data:
-            return data
-        want = st.st_size + 1 - len(data)
-        more = os.read(fd, want)
-        data += more
-    else:
-        want = min(size, max_size) + 1
-        data = more = os.read(fd, want)
-        if len(data) < want - 1 and not stat.S_ISREG(os.fstat(fd).st_mode):
-            return "special"
-    if len(more) == want and len(data) <= max_size:  # grew since its size was read: read on to the cap
-        data += os.read(fd, max_size + 1 - len(data))
-    return "too-large" if len(data) > max_size else data
 
 
 def _scan_batch(shared: tuple[Detector, int], batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], ScanStats]:
@@ -265,7 +213,7 @@ def display_paths(roots: list[Path]) -> list[str]:
     return out
 
 
-def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
+def collect_files(roots: list[Path], paths: PathFilter, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
     """(entry, displayed path) for every file under `roots`, walked lazily. A missing root is an error
     now, before any scanning starts; `skips` fills in as the walk proceeds."""
     for root in roots:
@@ -273,16 +221,16 @@ def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> 
             os.stat(root)
         except OSError as exc:
             raise SecretkeeperError(f"{root}: {exc.strerror}") from None
-    return _walk_roots(roots, walk_opts, skips)
+    return _walk_roots(roots, paths, skips)
 
 
-def _walk_roots(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
+def _walk_roots(roots: list[Path], paths: PathFilter, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
     for root, prefix in zip(roots, display_paths(roots)):
         # Shown as: the relpath (one root, or the cwd), `prefix/relpath` (a directory root), `prefix` (a
         # file root). The root's kind is read once, not once per file.
         head = "" if not prefix or prefix == "." else f"{prefix}/" if root.is_dir() else None
         try:
-            for entry in walk(root, walk_opts, skips):
+            for entry in walk(root, paths, skips):
                 yield entry, prefix if head is None else head + entry.relpath
         except FileNotFoundError:  # removed since collect_files checked it; walk() counted the skip
             continue
@@ -292,14 +240,13 @@ def run_scan(options: ScanOptions) -> ScanResult:
     started = time.perf_counter()
     cfg = options.config.scan
     detector = build_detector(options.config, backend=options.backend, rule_files=options.rule_files)
-    walk_opts = WalkOptions(excludes=tuple(cfg.exclude), default_excludes=cfg.default_excludes,
-                            max_file_size=cfg.max_file_size)
+    paths = PathFilter(cfg.exclude, cfg.default_excludes)
     stats = ScanStats()
     from scanners.git import merge_with_worktree, scan_repositories
 
     file_roots, history = scan_repositories(options, detector, stats)
     walk_skips = SkipLog()  # filled by the walk, which may run in the pool's feeder thread
-    entries = collect_files(file_roots, walk_opts, walk_skips)
+    entries = collect_files(file_roots, paths, walk_skips)
     jobs = options.jobs or workers.default_jobs()
     findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
     stats.skipped.merge(walk_skips)

@@ -447,3 +447,15 @@ def test_table_cells_in_deleted_files_and_in_ci_modes(repo):
         assert password not in res.output
         [f] = [f for f in json.loads(res.stdout)["findings"] if f["rule_id"] == "generic-password-assignment"]
         assert (f["location"]["path"], f["location"]["line"], f["location"]["commit"]) == ("exports/users.csv", 2, intro)
+
+
+def test_excluded_paths_are_left_out_of_history_as_of_the_working_tree(repo):
+    """`scan.exclude` globs and the default excluded directories drop history findings at those paths."""
+    token = make_token()
+    repo.commit("add", {"app.txt": f"TOKEN={token}\n", "ui/x.snap": f"TOKEN={token}\n",
+                        "node_modules/lib/conf.js": f"TOKEN={token}\n",
+                        ".secretkeeper.yaml": "scan:\n  exclude: ['*.snap']\n"})
+    assert [f["location"]["path"] for f in leaks(scan(repo.path, code=1))] == ["app.txt"]
+    repo.commit("no default excludes", {".secretkeeper.yaml": "scan:\n  default_excludes: false\n"})
+    assert {f["location"]["path"] for f in leaks(scan(repo.path, code=1))} == {
+        "app.txt", "ui/x.snap", "node_modules/lib/conf.js"}

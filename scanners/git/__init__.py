@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from scanners.files import looks_binary
+from scanners.files import PathFilter, looks_binary
 from secretkeeper.results import SkipLog
 from secretkeeper.engine import Detector
 from secretkeeper.findings import finding_from_match
@@ -65,7 +65,7 @@ HISTORY_ADVICE = "Only in history: rotate it; rewriting history is optional."
 STAGED_ADVICE = "Staged for commit: remove it from the change and rotate it."
 
 Progress = Callable[..., None]
-PathFilter = Callable[[str, str], bool]
+Excluded = Callable[[str, str], bool]  # (path, rule id) -> not reported there
 
 
 # -- repository -----------------------------------------------------------------------------------------
@@ -739,7 +739,7 @@ def count_commits(repo: Repo, refs: Sequence[str], since: str | None) -> int:
 
 def scan_history(repo: Repo, detector: Detector, sel: Selection, *, max_size: int, jobs: int,
                  progress: Progress | None = None, prefix: str = "",
-                 excluded: PathFilter | None = None) -> HistoryResult:
+                 excluded: Excluded | None = None) -> HistoryResult:
     """Scan the selected history of `repo`; `excluded(path, rule_id)` drops findings the working-tree
     scan would not report either (config excludes, allowlisted paths)."""
     skips = SkipLog()
@@ -766,7 +766,7 @@ def scan_history(repo: Repo, detector: Detector, sel: Selection, *, max_size: in
 def _scan_listed(repo: Repo, detector: Detector, sel: Selection, blobs: Blobs, walk: IntroWalk,
                  names_from_walk: bool, refs: Sequence[str], since: str | None, skips: SkipLog,
                  warnings: list[str], *, max_size: int, jobs: int, progress: Progress | None, prefix: str,
-                 excluded: PathFilter | None) -> HistoryResult:
+                 excluded: Excluded | None) -> HistoryResult:
     res = content_pass(repo, blobs, detector, jobs, progress, on_finding=None if sel.staged else walk.start)
     rescanned: set[tuple[str, str]] = set()
     if names_from_walk:
@@ -794,7 +794,7 @@ def _located(f: Finding, path: str, prefix: str, **loc: object) -> Finding:
 
 
 def _staged_findings(found: list[tuple[str, Finding]], blobs: Blobs, prefix: str,
-                     excluded: PathFilter | None) -> list[Finding]:
+                     excluded: Excluded | None) -> list[Finding]:
     out = []
     for oid, f in found:
         path = show_path(blobs.names.get(oid, b""))
@@ -808,7 +808,7 @@ def _staged_findings(found: list[tuple[str, Finding]], blobs: Blobs, prefix: str
 
 def _attribute(repo: Repo, found: list[tuple[str, Finding]], walk: IntroWalk,
                detector: Detector, max_size: int, warnings: list[str], prefix: str,
-               excluded: PathFilter | None, rescanned: set[tuple[str, str]] = frozenset()) -> list[Finding]:  # type: ignore[assignment]
+               excluded: Excluded | None, rescanned: set[tuple[str, str]] = frozenset()) -> list[Finding]:  # type: ignore[assignment]
     if not found:
         return []
     wanted = {oid for oid, _ in found}
@@ -900,8 +900,6 @@ def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], l
     Returns the roots the working-tree file scan should still walk (bare repositories and git
     directories are history only; `--staged` and `--since` scan no working tree) and the history findings.
     """
-    from scanners.files import DEFAULT_EXCLUDED_DIRS, _compile_excludes
-
     cfg = options.config.scan
     sel = Selection(branches=list(getattr(options, "branches", []) or []), since=getattr(options, "since", None),
                     staged=bool(getattr(options, "staged", False)), stash=bool(getattr(options, "stash", False)))
@@ -910,13 +908,10 @@ def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], l
     ci_mode = sel.staged or sel.since is not None
     if not options.history and not ci_mode and not sel.branches:
         return list(options.paths), []
-    excludes = _compile_excludes(cfg.exclude)
-    dirs = set(DEFAULT_EXCLUDED_DIRS) if cfg.default_excludes else set()
+    paths = PathFilter(cfg.exclude, cfg.default_excludes)
 
     def excluded(path: str, rule_id: str) -> bool:
-        if any(part in dirs for part in path.split("/")[:-1]):
-            return True
-        if excludes is not None and excludes.match(path):
+        if paths.excludes(path):
             return True
         if detector.allowlist.allows_path(path):
             return True
