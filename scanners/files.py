@@ -3,7 +3,8 @@
 The walk reads directory entries only (no stat, no content). Special files (FIFOs, sockets, devices) are
 never opened, symlinks are not followed (no loops, no escaping the tree), and every skip is counted by
 reason so the summary can say what was not scanned. `PathFilter` says which paths a scan leaves out,
-for the walk and for git history alike; `read_file` reads one file with as few system calls as it can.
+for the walk and for git history alike; `read_file` reads one file with as few system calls as it can;
+`ON_DISK` places the findings of a file (see secretkeeper/blobscan.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ import stat
 from pathlib import Path
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
+from secretkeeper.findings import Finding, Location, finding_from_match
 from secretkeeper.results import SkipLog
+
+if TYPE_CHECKING:
+    from secretkeeper.engine import Match
 
 # Third-party code, caches and tool state. Names that also serve for configuration stay scanned: `env/`
 # (per-environment settings: `ops/env/prod.env`), `.gradle/` (`~/.gradle/gradle.properties` holds
@@ -206,3 +211,25 @@ def _read(fd: int, size: int, max_size: int) -> bytes | str:
     if len(more) == want and len(data) <= max_size:  # grew since its size was read: read on to the cap
         data += os.read(fd, max_size + 1 - len(data))
     return "too-large" if len(data) > max_size else data
+
+
+class _OnDisk:
+    """Files in place: a finding is at the file's displayed path, as the manifest and certificate checks
+    already locate theirs."""
+
+    whole_file = True
+
+    @staticmethod
+    def skipped_as(path: str) -> str:
+        return path
+
+    @staticmethod
+    def found(match: Match, path: str) -> Finding:
+        return finding_from_match(match, Location(source="file", path=path, line=match.line))
+
+    @staticmethod
+    def adopt(finding: Finding) -> Finding:
+        return finding
+
+
+ON_DISK = _OnDisk()

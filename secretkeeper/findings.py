@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from secretkeeper.engine import Match
+    from secretkeeper.rules import Rule
 
 
 class Severity(str, Enum):
@@ -170,19 +171,31 @@ def fingerprint(rule_id: str, path: str | None, secret_hash: str | None, extra: 
     return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:40]
 
 
-def finding_from_match(match: Match, location: Location) -> Finding:
+def finding_from_match(match: Match, location: Location, *, fingerprint_path: str | None = None,
+                       extra: dict[str, Any] | None = None) -> Finding:
     """The one place an engine Match becomes a Finding: the secret is hashed and redacted here and dropped."""
-    rule = match.rule
-    digest = match.secret_sha256
+    return leak_finding(match.rule, location, match.secret_sha256, redact(match.secret),
+                        fingerprint_path=fingerprint_path, extra=extra)
+
+
+def leak_finding(rule: Rule, location: Location, secret_sha256: str, preview: str, *,
+                 fingerprint_path: str | None = None, note: str = "", advice: str = "",
+                 extra: dict[str, Any] | None = None) -> Finding:
+    """A leak of `rule` at `location`, built once its place is known (a source's provenance goes in here,
+    never patched in afterwards). The fingerprint keys on `fingerprint_path` (default: the location's path,
+    object or image); `note` follows the rule's description in the message and `advice` follows its
+    remediation (the rule's own steps first)."""
+    where = fingerprint_path if fingerprint_path is not None else location.path or location.object or location.image
     return Finding(
         rule_id=rule.id,
         kind=LEAK,
         severity=rule.severity,
         location=location,
-        secret_sha256=digest,
-        preview=redact(match.secret),
-        fingerprint=fingerprint(rule.id, location.path or location.object or location.image, digest),
-        message=rule.description,
-        remediation=rule.remediation,
+        secret_sha256=secret_sha256,
+        preview=preview,
+        fingerprint=fingerprint(rule.id, where, secret_sha256),
+        message=rule.description + note,
+        remediation=f"{rule.remediation} {advice}".strip() if advice else rule.remediation,
         description=rule.description,
+        extra=extra,
     )

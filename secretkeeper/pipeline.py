@@ -14,18 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from scanners.files import FileEntry, PathFilter, is_binary_name, looks_binary, read_file, walk
-from secretkeeper.results import ScanResult, ScanStats, SkipLog
-from secretkeeper.baseline import Baseline
-from secretkeeper.config import Config
-from secretkeeper.engine import MARKERS, Detector
-from secretkeeper.findings import finding_from_match
-from secretkeeper.errors import SecretkeeperError
-from secretkeeper.findings import Finding, Location
+from scanners.files import ON_DISK, FileEntry, PathFilter, is_binary_name, read_file, walk
 from secretkeeper import workers
+from secretkeeper.baseline import Baseline
+from secretkeeper.blobscan import scan_blob
+from secretkeeper.config import Config
+from secretkeeper.engine import Detector
+from secretkeeper.errors import SecretkeeperError
+from secretkeeper.findings import Finding
+from secretkeeper.results import ScanResult, ScanStats, SkipLog
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
-
-MARKER_MANIFEST, MARKER_CERTIFICATE = MARKERS
 
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
 _BATCH_FILES = 256
@@ -84,31 +82,13 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
         stats.skipped.add("binary", rel)
         return []
     data = read_file(entry, max_size, stats.skipped, rel)
-    if data is None:
+    if not data:  # unreadable (counted), or empty: nothing to scan, and not counted as a file scanned
         return []
-    if not data:  # empty: nothing to scan, and not counted as a file scanned
-        return []
-    if not path_rules and looks_binary(data):
-        stats.skipped.add("binary", rel)
+    found = scan_blob(detector, data, rel, ON_DISK, stats, path_rules)
+    if found is None:  # binary
         return []
     stats.files += 1
     stats.bytes += len(data)
-    if detector.allowlist.allows_path(rel):  # scan.allowlist.paths covers hygiene findings too
-        return []
-    markers: set[bytes] = set()
-    matches = detector.scan(data, rel, markers=markers, path_rules=path_rules)
-    # Byte tests first: the manifest and certificate machinery (YAML, x509) loads only when needed.
-    if MARKER_MANIFEST in markers and b"kind" in data:
-        from scanners.manifests import is_candidate, scan_manifest
-
-        if is_candidate(rel, data):  # Kubernetes objects: leaks located by object, plus hygiene
-            return scan_manifest(data, rel, detector, stats=stats, matches=matches)
-    found = [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in matches] if matches else []
-    if MARKER_CERTIFICATE in markers:
-        from secretkeeper.hygiene import is_certificate_file, scan_certificate_file
-
-        if is_certificate_file(rel, data):
-            found.extend(scan_certificate_file(data, rel))
     return found
 
 
