@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from scanners.options import ClusterOptions
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import LEAK, Finding, Location, sha256_hex
 from secretkeeper.kube.objects import KubeObject
@@ -374,21 +375,22 @@ def _controlled(body: dict[str, Any]) -> bool:
     return False
 
 
-def scan_cluster(detector: Detector, options: Any, stats: Any,
+def scan_cluster(detector: Detector, options: ClusterOptions, stats: Any, *, max_size: int,
                  connector: Callable[[str | None], Connection] = connect) -> list[Finding]:
-    conn = connector(getattr(options, "context", None))
+    conn = connector(options.context)
     try:
-        return _scan(conn, detector, options, stats)
+        return _scan(conn, detector, options, stats, max_size)
     finally:
         conn.api.close()
 
 
-def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> list[Finding]:
-    if getattr(options, "all_namespaces", False):
+def _scan(conn: Connection, detector: Detector, options: ClusterOptions, stats: Any,
+          max_size: int) -> list[Finding]:
+    if options.all_namespaces:
         scopes: list[str | None] = [None]
     else:
-        scopes = [getattr(options, "namespace", None) or conn.namespace]
-    full = bool(getattr(options, "cluster", True))  # False: --images-from-cluster alone lists pods only
+        scopes = [options.namespace or conn.namespace]
+    full = options.objects  # False: --images-from-cluster alone lists pods only
     hashes: dict[str, str] = {}
     bodies: list[dict[str, Any]] = []
     pods: list[dict[str, Any]] = []
@@ -409,12 +411,12 @@ def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> lis
                 stats.warnings.append(f"{what.plural} {where}: not visible with these permissions")
     findings: list[Finding] = _checks(bodies, detector, hashes) if full else []
     hashes.clear()
-    if getattr(options, "images_from_cluster", False):
+    if options.images is not None:
         refs = running_images(pods)
         if refs:
             from scanners.images import scan_images
 
-            findings.extend(scan_images(refs, detector, options, stats, strict=False))
+            findings.extend(scan_images(refs, detector, options.images, stats, max_size=max_size, strict=False))
     return findings
 
 

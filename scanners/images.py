@@ -22,6 +22,7 @@ from typing import IO, Any, ClassVar
 from collections.abc import Callable, Iterable, Iterator
 
 from scanners.files import is_binary_name
+from scanners.options import ImageOptions
 from scanners.registry import (
     INDEX_TYPES,
     MAX_CONFIG,
@@ -34,6 +35,7 @@ from secretkeeper.blobscan import scan_blob
 from secretkeeper.engine import Detector, Match
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.findings import Finding, Location, finding_from_match, fingerprint
+from secretkeeper.results import ScanStats
 
 DEFAULT_PLATFORM = "linux/amd64"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -341,7 +343,7 @@ def _whiteout_target(name: str) -> tuple[str, bool] | None:
     return None
 
 
-def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: Any) -> list[Finding]:
+def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: ScanStats) -> list[Finding]:
     per_layer: list[list[tuple[str, Finding]]] = []
     removed: list[tuple[int, str, bool]] = []  # (layer index, path, opaque)
     for idx, layer in enumerate(image.layers):
@@ -421,13 +423,11 @@ class _Prepend(io.RawIOBase):
         return n
 
 
-def scan_images(refs: Iterable[str], detector: Detector, options: Any, stats: Any,
-                strict: bool = True) -> list[Finding]:
-    """Scan each image once (deduplicated by manifest digest). `strict=False` turns per-image errors
-    into warnings (used for images discovered in a cluster)."""
-    platform = getattr(options, "platform", None) or DEFAULT_PLATFORM
-    layers = bool(getattr(options, "image_layers", False))
-    max_size = options.config.scan.max_file_size
+def scan_images(refs: Iterable[str], detector: Detector, options: ImageOptions, stats: ScanStats, *,
+                max_size: int, strict: bool = True) -> list[Finding]:
+    """Scan each image once (deduplicated by manifest digest); layer files over `max_size` are skipped.
+    `strict=False` turns per-image errors into warnings (used for images discovered in a cluster)."""
+    platform = options.platform or DEFAULT_PLATFORM
     seen: set[str] = set()
     out: list[Finding] = []
     creds = DockerCredentials()
@@ -445,7 +445,7 @@ def scan_images(refs: Iterable[str], detector: Detector, options: Any, stats: An
             seen.add(image.digest)
             stats.images += 1
             out.extend(scan_config(image, detector))
-            if layers:
+            if options.layers:
                 out.extend(scan_layers(image, detector, max_size, stats))
         finally:
             for fn in image.cleanup:

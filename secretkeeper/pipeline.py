@@ -15,6 +15,7 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from scanners.files import ON_DISK, FileEntry, PathFilter, is_binary_name, read_file, walk
+from scanners.options import ClusterOptions, HistoryOptions, ImageOptions
 from secretkeeper import workers
 from secretkeeper.baseline import Baseline
 from secretkeeper.blobscan import scan_blob
@@ -161,22 +162,11 @@ class ScanOptions:
     config: Config
     jobs: int = 0
     baseline: Baseline | None = None
-    backend: str = "auto"
     rule_files: list[Path] = field(default_factory=list)
     progress: Callable[..., None] | None = None
-    history: bool = True  # scan git history of repositories among `paths`
-    since: str | None = None  # history: only blobs not reachable from this revision (scanners/git/)
-    staged: bool = False  # history: only the index (pre-commit)
-    branches: list[str] = field(default_factory=list)  # history: these refs instead of all refs
-    stash: bool = False  # history: include refs/stash
-    images: list[str] = field(default_factory=list)  # image references (scanners/images.py)
-    image_layers: bool = False
-    platform: str | None = None
-    cluster: bool = False  # live cluster through the Kubernetes API (scanners/cluster.py)
-    context: str | None = None  # kubeconfig context (default: the current one)
-    namespace: str | None = None  # default: the context's namespace, like kubectl
-    all_namespaces: bool = False
-    images_from_cluster: bool = False  # also scan the images running pods use
+    history: HistoryOptions = field(default_factory=HistoryOptions)  # of the repositories among `paths`
+    images: ImageOptions = field(default_factory=ImageOptions)
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
 
 
 def display_paths(roots: list[Path]) -> list[str]:
@@ -219,27 +209,30 @@ def _walk_roots(roots: list[Path], paths: PathFilter, skips: SkipLog) -> Iterato
 def run_scan(options: ScanOptions) -> ScanResult:
     started = time.perf_counter()
     cfg = options.config.scan
-    detector = build_detector(options.config, backend=options.backend, rule_files=options.rule_files)
+    detector = build_detector(options.config, rule_files=options.rule_files)
     paths = PathFilter(cfg.exclude, cfg.default_excludes)
     stats = ScanStats()
+    jobs = options.jobs or workers.default_jobs()
     from scanners.git import merge_with_worktree, scan_repositories
 
-    file_roots, history = scan_repositories(options, detector, stats)
+    file_roots, history = scan_repositories(list(zip(options.paths, display_paths(options.paths))),
+                                            options.history, detector, stats, paths=paths,
+                                            max_size=cfg.max_file_size, jobs=jobs, progress=options.progress)
     walk_skips = SkipLog()  # filled by the walk, which may run in the pool's feeder thread
     entries = collect_files(file_roots, paths, walk_skips)
-    jobs = options.jobs or workers.default_jobs()
     findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
     stats.skipped.merge(walk_skips)
     stats.merge(file_stats)
     findings = merge_with_worktree(findings, history)
-    if options.images:
+    if options.images.refs:
         from scanners.images import scan_images
 
-        findings.extend(scan_images(options.images, detector, options, stats))
-    if options.cluster or options.images_from_cluster:
+        findings.extend(scan_images(options.images.refs, detector, options.images, stats,
+                                    max_size=cfg.max_file_size))
+    if options.cluster.wanted:
         from scanners.cluster import scan_cluster
 
-        findings.extend(scan_cluster(detector, options, stats))
+        findings.extend(scan_cluster(detector, options.cluster, stats, max_size=cfg.max_file_size))
     return finish(findings, stats, options, detector, started)
 
 

@@ -42,7 +42,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scanners.files import PathFilter, looks_binary
-from secretkeeper.results import SkipLog
+from scanners.options import HistoryOptions
+from secretkeeper.results import ScanStats, SkipLog
 from secretkeeper.engine import Detector
 from secretkeeper.findings import finding_from_match
 from secretkeeper.errors import SecretkeeperError
@@ -144,16 +145,6 @@ def normalise_path(path: str) -> str:
 
 # -- selection ------------------------------------------------------------------------------------------
 @dataclass
-class Selection:
-    """What to scan. Exactly one of the modes applies; `all_refs` is the default."""
-
-    branches: list[str] = field(default_factory=list)
-    since: str | None = None
-    staged: bool = False
-    stash: bool = False
-
-
-@dataclass
 class Blobs:
     """Blob ids as fixed-width records in one bytes object (cheap to share with forked workers)."""
 
@@ -169,7 +160,7 @@ class Blobs:
         return self.oids[i * self.width : i * self.width + self.width - 1].decode("ascii")
 
 
-def scan_refs(repo: Repo, sel: Selection) -> list[str]:
+def scan_refs(repo: Repo, sel: HistoryOptions) -> list[str]:
     """Full ref names the history scan covers (`refs/stash` only with --stash)."""
     if sel.branches:
         out = []
@@ -212,7 +203,7 @@ def _check_batch(repo: Repo, oid_lines: bytes) -> Iterator[tuple[str, str, int]]
             yield parts[0].decode(), parts[1].decode(), int(parts[2])
 
 
-def list_blobs(repo: Repo, sel: Selection, refs: Sequence[str], max_size: int, skips: SkipLog,
+def list_blobs(repo: Repo, sel: HistoryOptions, refs: Sequence[str], max_size: int, skips: SkipLog,
                warnings: list[str]) -> Blobs:
     width = repo.oid_len + 1
     oids = bytearray()
@@ -737,7 +728,7 @@ def count_commits(repo: Repo, refs: Sequence[str], since: str | None) -> int:
         return 0
 
 
-def scan_history(repo: Repo, detector: Detector, sel: Selection, *, max_size: int, jobs: int,
+def scan_history(repo: Repo, detector: Detector, sel: HistoryOptions, *, max_size: int, jobs: int,
                  progress: Progress | None = None, prefix: str = "",
                  excluded: Excluded | None = None) -> HistoryResult:
     """Scan the selected history of `repo`; `excluded(path, rule_id)` drops findings the working-tree
@@ -763,7 +754,7 @@ def scan_history(repo: Repo, detector: Detector, sel: Selection, *, max_size: in
         walk.close()
 
 
-def _scan_listed(repo: Repo, detector: Detector, sel: Selection, blobs: Blobs, walk: IntroWalk,
+def _scan_listed(repo: Repo, detector: Detector, sel: HistoryOptions, blobs: Blobs, walk: IntroWalk,
                  names_from_walk: bool, refs: Sequence[str], since: str | None, skips: SkipLog,
                  warnings: list[str], *, max_size: int, jobs: int, progress: Progress | None, prefix: str,
                  excluded: Excluded | None) -> HistoryResult:
@@ -893,22 +884,22 @@ def merge_with_worktree(file_findings: Iterable[Finding], history: Iterable[Find
     return kept + history
 
 
-# -- pipeline glue (called by secretkeeper.pipeline.run_scan) ---------------------------------------------------
-def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], list[Finding]]:
-    """Scan the history of every repository among `options.paths`.
+# -- pipeline glue (called by secretkeeper.pipeline.run_scan) ------------------------------------------
+def scan_repositories(roots: Sequence[tuple[Path, str]], options: HistoryOptions, detector: Detector,
+                      stats: ScanStats, *, paths: PathFilter, max_size: int, jobs: int,
+                      progress: Progress | None = None) -> tuple[list[Path], list[Finding]]:
+    """Scan the history of every repository among `roots` ((root, how its findings' paths are prefixed)).
 
     Returns the roots the working-tree file scan should still walk (bare repositories and git
     directories are history only; `--staged` and `--since` scan no working tree) and the history findings.
+    Findings at paths the file scan would not report either (`paths` excludes them, or an allowlist
+    does) are dropped.
     """
-    cfg = options.config.scan
-    sel = Selection(branches=list(getattr(options, "branches", []) or []), since=getattr(options, "since", None),
-                    staged=bool(getattr(options, "staged", False)), stash=bool(getattr(options, "stash", False)))
-    if sel.staged and (sel.since or sel.branches):
+    if options.staged and (options.since or options.branches):
         raise SecretkeeperError("--staged scans the index: it cannot be combined with --since or --branch")
-    ci_mode = sel.staged or sel.since is not None
-    if not options.history and not ci_mode and not sel.branches:
-        return list(options.paths), []
-    paths = PathFilter(cfg.exclude, cfg.default_excludes)
+    ci_mode = options.staged or options.since is not None
+    if not options.enabled and not ci_mode and not options.branches:
+        return [root for root, _prefix in roots], []
 
     def excluded(path: str, rule_id: str) -> bool:
         if paths.excludes(path):
@@ -918,25 +909,21 @@ def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], l
         rule = next((r for r in detector.rules if r.id == rule_id), None)
         return bool(rule and rule.allowlist.allows_path(path))
 
-    from secretkeeper.pipeline import display_paths
-
     file_roots: list[Path] = []
     findings: list[Finding] = []
-    jobs = options.jobs or workers.default_jobs()
-    for root, prefix in zip(options.paths, display_paths(list(options.paths))):
-        repo = find_repo(Path(root), inside=sel.staged)
+    for root, prefix in roots:
+        repo = find_repo(Path(root), inside=options.staged)
         if repo is None:
-            if ci_mode or sel.branches:
-                flag = "--staged" if sel.staged else "--since" if sel.since else "--branch"
+            if ci_mode or options.branches:
+                flag = "--staged" if options.staged else "--since" if options.since else "--branch"
                 raise SecretkeeperError(f"{root}: {flag} needs a git repository (work tree top level or "
                                         "bare repository)")
             file_roots.append(root)
             continue
         if repo.work_tree is not None and not ci_mode:
             file_roots.append(root)
-        result = scan_history(repo, detector, sel, max_size=cfg.max_file_size, jobs=jobs,
-                              progress=options.progress, prefix="" if prefix == "." else prefix,
-                              excluded=excluded)
+        result = scan_history(repo, detector, options, max_size=max_size, jobs=jobs, progress=progress,
+                              prefix="" if prefix == "." else prefix, excluded=excluded)
         findings.extend(result.findings)
         stats.blobs += result.blobs
         stats.bytes += result.bytes
@@ -944,4 +931,3 @@ def scan_repositories(options, detector: Detector, stats) -> tuple[list[Path], l
         stats.skipped.merge(result.skipped)
         stats.warnings.extend(result.warnings)
     return file_roots, findings
-

@@ -160,6 +160,7 @@ def scan(
     from secretkeeper.config import resolve_config
     from secretkeeper.fileio import write_private
     from secretkeeper.findings import Severity
+    from scanners.options import ClusterOptions, HistoryOptions, ImageOptions
     from secretkeeper.pipeline import ScanOptions, run_scan
 
     # Per invocation: a previous in-process run's --debug must not stick (tests, embedding).
@@ -186,11 +187,13 @@ def scan(
         raise SecretkeeperError(f"--fail-on: unknown severity (choose from {choices})") from None
     base = Baseline.load(baseline) if baseline else None
     show_progress = _progress_enabled(progress, quiet)
+    history = HistoryOptions(enabled=not no_history, since=since, staged=staged, branches=tuple(branch),
+                             stash=stash)
+    images = ImageOptions(refs=tuple(image), layers=image_layers, platform=platform)
+    in_cluster = ClusterOptions(objects=cluster, images=images if images_from_cluster else None,
+                                context=context, namespace=namespace, all_namespaces=all_namespaces)
     options = ScanOptions(paths=roots, config=cfg, jobs=jobs, baseline=base, rule_files=list(rules_file),
-                          history=not no_history, since=since, staged=staged, branches=list(branch),
-                          stash=stash, images=list(image), image_layers=image_layers,
-                          platform=platform, cluster=cluster, context=context, namespace=namespace,
-                          all_namespaces=all_namespaces, images_from_cluster=images_from_cluster)
+                          history=history, images=images, cluster=in_cluster)
     if show_progress:
         result = _with_progress(options, run_scan)
     else:
@@ -262,6 +265,7 @@ def baseline_cmd(
     """Record today's findings so later scans report only new ones (`scan --baseline FILE`)."""
     from secretkeeper.baseline import write_baseline
     from secretkeeper.config import resolve_config
+    from scanners.options import HistoryOptions
     from secretkeeper.pipeline import ScanOptions, run_scan
 
     roots = [Path(p) for p in (paths or [Path(".")])]
@@ -270,7 +274,8 @@ def baseline_cmd(
             raise SecretkeeperError(f"{root}: no such file or directory")
     cfg = resolve_config(config, roots)
     _tune_gc_for_scan()
-    result = run_scan(ScanOptions(paths=roots, config=cfg, jobs=jobs, history=not no_history))
+    result = run_scan(ScanOptions(paths=roots, config=cfg, jobs=jobs,
+                                  history=HistoryOptions(enabled=not no_history)))
     n = write_baseline(result.findings, output)
     typer.echo(f"secretkeeper: wrote {n} fingerprints to {output}", err=True)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scanners.options import ImageOptions
 from secretkeeper.config import Config
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.results import ScanStats
@@ -28,13 +29,6 @@ def gh_token(seed: int) -> str:
 
 
 ENV_TOKEN, RUN_TOKEN, FILE_TOKEN, DELETED_TOKEN, ARM_TOKEN = (gh_token(i) for i in range(5))
-
-
-class Opts:
-    def __init__(self, **kw):
-        self.config = Config()
-        self.platform = kw.get("platform")
-        self.image_layers = kw.get("image_layers", False)
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +55,12 @@ def build_layout(root: Path) -> OciLayout:
     return layout
 
 
-def scan(refs, detector, **kw):
+def scan(refs, detector, platform=None, image_layers=False):
     from scanners.images import scan_images
 
     stats = ScanStats()
-    return scan_images(refs, detector, Opts(**kw), stats), stats
+    options = ImageOptions(refs=tuple(refs), layers=image_layers, platform=platform)
+    return scan_images(refs, detector, options, stats, max_size=Config().scan.max_file_size), stats
 
 
 def rules_at(findings):
