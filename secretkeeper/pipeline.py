@@ -213,7 +213,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     paths = PathFilter(cfg.exclude, cfg.default_excludes)
     stats = ScanStats()
     jobs = options.jobs or workers.default_jobs()
-    from scanners.git import merge_with_worktree, scan_repositories
+    from scanners.git.history import merge_with_worktree, scan_repositories
 
     file_roots, history = scan_repositories(list(zip(options.paths, display_paths(options.paths))),
                                             options.history, detector, stats, paths=paths,

@@ -366,7 +366,7 @@ def test_parallel_readers_give_the_same_findings(repo, monkeypatch):
 
 
 def test_no_findings_means_no_attribution_walk(repo, monkeypatch):
-    import scanners.git as git_scanner
+    from scanners.git.attribution import IntroWalk
 
     for i in range(5):
         repo.commit(f"c{i}", {f"f{i}.txt": f"clean {i}\n"})
@@ -381,8 +381,8 @@ def test_no_findings_means_no_attribution_walk(repo, monkeypatch):
 
     monkeypatch.setattr(scan_mod, "build_detector", without_path_rules)
     started = []
-    real_start = git_scanner.IntroWalk.start
-    monkeypatch.setattr(git_scanner.IntroWalk, "start", lambda self: started.append(1) or real_start(self))
+    real_start = IntroWalk.start
+    monkeypatch.setattr(IntroWalk, "start", lambda self: started.append(1) or real_start(self))
     doc = scan(repo.path, code=0)
     assert doc["summary"]["blobs"] == 5 and started == []
     repo.commit("leak", {"x.txt": f"TOKEN={make_token()}\n"})
