@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Sequence
 
-from secretkeeper.engine import hscache, rxcache
+import secretkeeper.engine.hscache as hscache
+import secretkeeper.engine.rxcache as rxcache
 from secretkeeper.filters import FILTERS, is_documented_example, is_placeholder, shannon_entropy
 from secretkeeper.engine.pathmatch import PathMatcher
 from secretkeeper.engine.regextext import atom_end, class_end, group_end

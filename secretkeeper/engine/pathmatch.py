@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from secretkeeper.engine import hscache
+import secretkeeper.engine.hscache as hscache
 
 try:  # pragma: no cover - both branches run in tests
     import hyperscan as _hs

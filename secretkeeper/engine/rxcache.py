@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from secretkeeper.engine import hscache
+import secretkeeper.engine.hscache as hscache
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import json
 import re
 import zlib
 
-from secretkeeper.validators import validator
+from secretkeeper.validators.register import validator
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

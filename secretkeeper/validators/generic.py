@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 
-from secretkeeper.validators import validator
+from secretkeeper.validators.register import validator
 
 _PRINTABLE = re.compile(rb"^[\x20-\x7e]+$")
 _TRIVIAL_PASSWORDS = frozenset(

@@ -15,7 +15,7 @@ import re
 import struct
 
 from secretkeeper.filters import shannon_entropy
-from secretkeeper.validators import validator
+from secretkeeper.validators.register import validator
 
 _ESCAPED_NL = re.compile(rb"(?:\\+r)?\\+n|\\+r")
 _QUOTED = re.compile(rb'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|`([^`]*)`')

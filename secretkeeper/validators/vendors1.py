@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from secretkeeper.validators import validator
+from secretkeeper.validators.register import validator
 
 
 @validator("aws-secret-key-shape")

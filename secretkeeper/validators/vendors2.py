@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 
-from secretkeeper.validators import validator
+from secretkeeper.validators.register import validator
 
 
 @validator("sentry-org-token")
