@@ -46,7 +46,6 @@ from typing import Any
 from collections.abc import Iterable, Mapping
 
 from secretkeeper.errors import RuleError
-from secretkeeper.engine.regextext import factor_alternations
 from secretkeeper.findings import Severity
 
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -121,7 +120,7 @@ class Rule:
     def pattern(self) -> re.Pattern[bytes]:
         # Literal alternations factored into prefix trees: the same regex, several times faster in `re`.
         # Catalog regexes come compiled from the cache (see rxcache), others are compiled here.
-        from secretkeeper.engine import rxcache
+        import secretkeeper.engine.rxcache as rxcache
 
         return rxcache.compile(self.regex, confirmation_pattern)
 
@@ -136,6 +135,9 @@ class Rule:
 
 def confirmation_pattern(regex: str) -> bytes:
     """What a rule's regex is compiled as: literal alternations factored into prefix trees."""
+    # Imported here: the engine package imports this module (see tests/test_imports.py).
+    from secretkeeper.engine.regextext import factor_alternations
+
     return factor_alternations(regex).encode("utf-8")
 
 
