@@ -46,7 +46,8 @@ def scan_blob(detector: Detector, data: bytes, path: str | None, place: Place[T]
     """What `data`, scanned as the blob at `path` (None: a blob without a name), holds; None when it is
     binary (then counted in `stats.skipped`). The caller counts the blobs it scanned: a file, a layer
     entry, a history blob. `path_rules`: `detector.path_rules_for(path)` when the caller has asked already
-    (to skip binary file names without reading them). `stats` receives the manifest checks' counts too.
+    (to skip binary file names without reading them). `stats`: anything with a `skipped` SkipLog; a
+    ScanStats for whole files, whose manifest checks count objects and add warnings there.
     """
     if path_rules is None:
         path_rules = detector.path_rules_for(path) if path is not None else ()

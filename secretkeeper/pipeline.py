@@ -1,8 +1,9 @@
 """The scan pipeline: targets -> sources -> engine -> findings -> suppression -> ScanResult.
 
-The CLI calls `run_scan`; report writers take the ScanResult. Work is spread over processes (fork, so
-the compiled engine is inherited, not rebuilt); small scans run inline where a pool would cost more
-than it saves.
+The CLI calls `run_scan` with a ScanOptions (each source's own options inside); report writers take the
+ScanResult. Sources: git history (scanners/git/), files on disk (walked by scanners/files.py, scanned
+here), container images, a live cluster. Files and history blobs are spread over processes by
+secretkeeper/workers.py; every named blob goes through secretkeeper/blobscan.py.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def _scan_batch(shared: tuple[Detector, int], batch: list[tuple[FileEntry, str]]
 
 
 def _size(item: tuple[FileEntry, str]) -> int:
+    """A file's size for the pool decision: the walk's, or a stat (the walk reads directory entries only)."""
     entry = item[0]
     if entry.size >= 0:
         return entry.size

@@ -31,13 +31,13 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def can_fork(jobs: int) -> bool:
+def _can_fork(jobs: int) -> bool:
     return jobs > 1 and hasattr(os, "fork")
 
 
 def worth_a_pool(jobs: int, work_bytes: int) -> bool:
     """Whether `work_bytes` of known work should go to `jobs` processes."""
-    return can_fork(jobs) and work_bytes >= INLINE_BYTES
+    return _can_fork(jobs) and work_bytes >= INLINE_BYTES
 
 
 def lookahead(items: Iterable[T], jobs: int, weigh: Callable[[T], int]) -> tuple[list[T], Iterator[T], bool]:
@@ -45,7 +45,7 @@ def lookahead(items: Iterable[T], jobs: int, weigh: Callable[[T], int]) -> tuple
     worth a pool. Returns (the items read, the rest, pool?); a small scan is read whole here."""
     rest = iter(items)
     head: list[T] = []
-    if can_fork(jobs):
+    if _can_fork(jobs):
         total = 0
         for item in rest:
             head.append(item)

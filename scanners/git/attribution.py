@@ -2,10 +2,11 @@
 
 Only blobs with findings are mapped to commits: one `git log --raw -m` over the scanned refs (no
 content; its output goes to an anonymous temp file) is searched for those blobs and lists the commits
-that add each of them at any path (merge resolutions included, renames seen as add + delete), oldest first; each (rule, path, secret) is reported once, at its earliest
-introducing commit, with the line in that version. `git ls-tree -r HEAD` then tells whether the secret is
-still at that path in HEAD ("rotate it and remove it") or only in history ("rotate it; rewriting history
-is optional"). A repository without findings pays nothing here.
+that add each of them at any path (merge resolutions included, renames seen as add + delete), oldest
+first; each (rule, path, secret) is reported once, at its earliest introducing commit, with the line in
+that version. `git ls-tree -r HEAD` then tells whether the secret is still at that path in HEAD ("rotate
+it and remove it") or only in history ("rotate it; rewriting history is optional"). A repository without
+findings pays nothing here.
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ def _parse_intros(data: mmap.mmap | bytes, wanted: set[str]) -> dict[str, list[t
 
 
 def head_tree(repo: Repo) -> dict[bytes, str]:
+    """Path -> blob id of every file in HEAD (empty without a HEAD)."""
     proc = run_git(repo.cmd("ls-tree", "-r", "-z", "--full-tree", "HEAD"), check=False)
     tree: dict[bytes, str] = {}
     if proc.returncode != 0:
