@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from scanners.options import ClusterOptions
 from secretkeeper.findings import LEAK, Finding, Location, sha256_hex
 from secretkeeper.hygiene.workloads import CONTAINER_LISTS, TEMPLATE_PATHS
 from secretkeeper.kube.client import Connection, Resource, connect, list_visible
@@ -179,17 +180,18 @@ def _controlled(body: dict[str, Any]) -> bool:
     return False
 
 
-def scan_cluster(detector: Detector, options: Any, stats: Any) -> list[Finding]:
-    with connect(getattr(options, "context", None)) as conn:
-        return _scan(conn, detector, options, stats)
+def scan_cluster(detector: Detector, options: ClusterOptions, stats: Any, *, max_size: int) -> list[Finding]:
+    with connect(options.context) as conn:
+        return _scan(conn, detector, options, stats, max_size)
 
 
-def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> list[Finding]:
-    if getattr(options, "all_namespaces", False):
+def _scan(conn: Connection, detector: Detector, options: ClusterOptions, stats: Any,
+          max_size: int) -> list[Finding]:
+    if options.all_namespaces:
         scopes: list[str | None] = [None]
     else:
-        scopes = [getattr(options, "namespace", None) or conn.namespace]
-    full = bool(getattr(options, "cluster", True))  # False: --images-from-cluster alone lists pods only
+        scopes = [options.namespace or conn.namespace]
+    full = options.objects  # False: --images-from-cluster alone lists pods only
     hashes: dict[str, str] = {}
     bodies: list[dict[str, Any]] = []
     pods: list[dict[str, Any]] = []
@@ -206,12 +208,12 @@ def _scan(conn: Connection, detector: Detector, options: Any, stats: Any) -> lis
                 bodies.append(body)
     findings: list[Finding] = _checks(bodies, detector, hashes) if full else []
     hashes.clear()
-    if getattr(options, "images_from_cluster", False):
+    if options.images is not None:
         refs = running_images(pods)
         if refs:
             from scanners.images import scan_images
 
-            findings.extend(scan_images(refs, detector, options, stats, strict=False))
+            findings.extend(scan_images(refs, detector, options.images, stats, max_size=max_size, strict=False))
     return findings
 
 

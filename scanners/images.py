@@ -4,7 +4,9 @@ Sources: registry references (`host[:port]/repo[:tag][@digest]`, Docker Registry
 `oci:DIR[:TAG]` layouts and `docker-archive:FILE.tar[:REPO:TAG]` (docker save). Manifest lists resolve to
 `--platform` (default linux/amd64). Only the manifest and the config blob are fetched unless
 `--image-layers` asks for the layers, which are streamed (never written to disk) with whiteouts noted:
-a secret in a file a later layer deletes is still in the image, and the finding says so.
+a secret in a file a later layer deletes is still in the image, and the finding says so. Each file in a
+layer gets the checks a file on disk gets (secretkeeper/blobscan.py): allowlisted paths, the engine,
+Kubernetes manifests and certificates.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import io
 import json
 import os
 import tarfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 from collections.abc import Callable, Iterable, Iterator
 
-from scanners.files import is_binary_name, looks_binary
+from scanners.files import is_binary_name
 from scanners.layerlimits import LayerBudget, LayerLimitExceeded, open_archive
+from scanners.options import ImageOptions
 from scanners.registry import (
     INDEX_TYPES,
     MAX_CONFIG,
@@ -29,10 +32,11 @@ from scanners.registry import (
     parse_reference,
     verify_digest,
 )
-from secretkeeper.engine import Detector
-from secretkeeper.findings import finding_from_match
+from secretkeeper.blobscan import scan_blob
+from secretkeeper.engine import Detector, Match
 from secretkeeper.errors import SecretkeeperError
-from secretkeeper.findings import Finding, Location, fingerprint
+from secretkeeper.findings import Finding, Location, finding_from_match, fingerprint
+from secretkeeper.results import ScanStats
 
 DEFAULT_PLATFORM = "linux/amd64"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -282,23 +286,51 @@ def config_strings(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield f"history[{i}].created_by", created.replace("/bin/sh -c #(nop) ", "")
 
 
-def _finding(detector_match: Any, image: ResolvedImage, where_path: str | None, where_obj: str | None,
-             line: int | None, extra: dict[str, Any] | None = None) -> Finding:
-    loc = Location(source="image", path=where_path, line=line, image=image.display, digest=image.digest,
-                   object=where_obj)
-    f = finding_from_match(detector_match, loc)
-    fp = fingerprint(f.rule_id, f"{image.key}:{where_path or where_obj}", f.secret_sha256)
-    from dataclasses import replace
-
-    return replace(f, fingerprint=fp, extra=extra or {})
-
-
 def scan_config(image: ResolvedImage, detector: Detector) -> list[Finding]:
     out = []
     for where, text in config_strings(image.config):
+        obj = f"config/{where}"
+        loc = Location(source="image", image=image.display, digest=image.digest, object=obj)
         for m in detector.scan(text.encode("utf-8", "surrogateescape"), None):
-            out.append(_finding(m, image, None, f"config/{where}", None))
+            out.append(finding_from_match(m, loc, fingerprint_path=f"{image.key}:{obj}"))
     return out
+
+
+@dataclass(frozen=True)
+class _InLayer:
+    """Files in one layer of an image: each finding carries the image, its digest and the layer, and its
+    fingerprint is keyed by the image's name without the tag (stable across tags and rebuilds)."""
+
+    image: ResolvedImage
+    index: int
+    digest: str
+    whole_file: ClassVar[bool] = True
+
+    def skipped_as(self, path: str) -> str:
+        return f"{self.image.display}:{path}"
+
+    def found(self, match: Match, path: str) -> Finding:
+        return finding_from_match(match, self._location(path, match.line), fingerprint_path=self._key(path),
+                                  extra=self._extra())
+
+    def adopt(self, finding: Finding) -> Finding:
+        # The manifest and certificate checks build their own Locations, at the bare path: moved into the
+        # image here, their own fingerprint kept as part of the image-keyed one.
+        loc = finding.location
+        return replace(finding, location=self._location(loc.path, loc.line, loc.object),
+                       fingerprint=fingerprint(finding.rule_id, self._key(loc.path), finding.secret_sha256,
+                                               finding.fingerprint),
+                       extra={**finding.extra, **self._extra()})
+
+    def _location(self, path: str | None, line: int | None, obj: str | None = None) -> Location:
+        return Location(source="image", path=path, line=line, image=self.image.display, digest=self.image.digest,
+                        object=obj)
+
+    def _key(self, path: str | None) -> str:
+        return f"{self.image.key}:{path}"
+
+    def _extra(self) -> dict[str, Any]:
+        return {"layer": self.index, "layer_digest": self.digest}  # a dict per finding: marked up later
 
 
 def _whiteout_target(name: str) -> tuple[str, bool] | None:
@@ -312,13 +344,14 @@ def _whiteout_target(name: str) -> tuple[str, bool] | None:
     return None
 
 
-def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: Any) -> list[Finding]:
+def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: ScanStats) -> list[Finding]:
     per_layer: list[list[tuple[str, Finding]]] = []
     removed: list[tuple[int, str, bool]] = []  # (layer index, path, opaque)
     budget = LayerBudget(image.display)
     for idx, layer in enumerate(image.layers):
         found: list[tuple[str, Finding]] = []
         per_layer.append(found)
+        place = _InLayer(image, idx, layer.digest)
         stream = image.open_layer(layer)
         head = stream.read(4) if hasattr(stream, "read") else b""
         if head == _ZSTD_MAGIC:
@@ -336,21 +369,20 @@ def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: 
                     if not member.isfile():
                         continue
                     if member.size > max_size:
-                        stats.skipped.add("too-large", f"{image.display}:{name}")
+                        stats.skipped.add("too-large", place.skipped_as(name))
                         continue
-                    if is_binary_name(name) and not detector.path_rules_for(name):
-                        stats.skipped.add("binary", f"{image.display}:{name}")
+                    path_rules = detector.path_rules_for(name)
+                    if not path_rules and is_binary_name(name):
+                        stats.skipped.add("binary", place.skipped_as(name))
                         continue
                     fh = tar.extractfile(member)
                     data = fh.read() if fh else b""
-                    if looks_binary(data) and not detector.path_rules_for(name):
-                        stats.skipped.add("binary", f"{image.display}:{name}")
+                    got = scan_blob(detector, data, name, place, stats, path_rules)
+                    if got is None:  # binary
                         continue
                     stats.files += 1
                     stats.bytes += len(data)
-                    for m in detector.scan(data, name):
-                        found.append((name, _finding(m, image, name, None, m.line,
-                                                     {"layer": idx, "layer_digest": layer.digest})))
+                    found.extend((name, f) for f in got)
         except LayerLimitExceeded as exc:
             exc.record(stats)
         except (tarfile.TarError, OSError, EOFError) as exc:
@@ -371,8 +403,6 @@ def scan_layers(image: ResolvedImage, detector: Detector, max_size: int, stats: 
 
 
 def _note(f: Finding, text: str) -> Finding:
-    from dataclasses import replace
-
     return replace(f, message=f.message + text)
 
 
@@ -396,13 +426,11 @@ class _Prepend(io.RawIOBase):
         return n
 
 
-def scan_images(refs: Iterable[str], detector: Detector, options: Any, stats: Any,
-                strict: bool = True) -> list[Finding]:
-    """Scan each image once (deduplicated by manifest digest). `strict=False` turns per-image errors
-    into warnings (used for images discovered in a cluster)."""
-    platform = getattr(options, "platform", None) or DEFAULT_PLATFORM
-    layers = bool(getattr(options, "image_layers", False))
-    max_size = options.config.scan.max_file_size
+def scan_images(refs: Iterable[str], detector: Detector, options: ImageOptions, stats: ScanStats, *,
+                max_size: int, strict: bool = True) -> list[Finding]:
+    """Scan each image once (deduplicated by manifest digest); layer files over `max_size` are skipped.
+    `strict=False` turns per-image errors into warnings (used for images discovered in a cluster)."""
+    platform = options.platform or DEFAULT_PLATFORM
     seen: set[str] = set()
     out: list[Finding] = []
     creds = DockerCredentials()
@@ -420,7 +448,7 @@ def scan_images(refs: Iterable[str], detector: Detector, options: Any, stats: An
             seen.add(image.digest)
             stats.images += 1
             out.extend(scan_config(image, detector))
-            if layers:
+            if options.layers:
                 out.extend(scan_layers(image, detector, max_size, stats))
         finally:
             for fn in image.cleanup:

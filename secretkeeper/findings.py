@@ -7,12 +7,13 @@ Fingerprints leave the line (and the commit) out, so baselines survive edits and
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from secretkeeper.engine import Match
+    from secretkeeper.rules import Rule
 
 
 class Severity(str, Enum):
@@ -127,9 +128,6 @@ class Finding:
     def __reduce__(self) -> tuple[Any, ...]:  # workers send findings back pickled: see Location.__reduce__
         return Finding, tuple(self.__dict__.values())
 
-    def with_location(self, **changes: Any) -> Finding:
-        return replace(self, location=replace(self.location, **changes))
-
     def to_dict(self) -> dict[str, Any]:
         # Built by hand: dataclasses.asdict deep-copies every field and dominated reports of many findings.
         loc = self.location
@@ -173,23 +171,31 @@ def fingerprint(rule_id: str, path: str | None, secret_hash: str | None, extra: 
     return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:40]
 
 
-def severity_at_least(finding: Finding, floor: Severity) -> bool:
-    return finding.severity.rank >= floor.rank
-
-
-def finding_from_match(match: Match, location: Location) -> Finding:
+def finding_from_match(match: Match, location: Location, *, fingerprint_path: str | None = None,
+                       extra: dict[str, Any] | None = None) -> Finding:
     """The one place an engine Match becomes a Finding: the secret is hashed and redacted here and dropped."""
-    rule = match.rule
-    digest = match.secret_sha256
+    return leak_finding(match.rule, location, match.secret_sha256, redact(match.secret),
+                        fingerprint_path=fingerprint_path, extra=extra)
+
+
+def leak_finding(rule: Rule, location: Location, secret_sha256: str, preview: str, *,
+                 fingerprint_path: str | None = None, note: str = "", advice: str = "",
+                 extra: dict[str, Any] | None = None) -> Finding:
+    """A leak of `rule` at `location`, built once its place is known (a source's provenance goes in here,
+    never patched in afterwards). The fingerprint keys on `fingerprint_path` (default: the location's path,
+    object or image); `note` follows the rule's description in the message and `advice` follows its
+    remediation (the rule's own steps first)."""
+    where = fingerprint_path if fingerprint_path is not None else location.path or location.object or location.image
     return Finding(
         rule_id=rule.id,
         kind=LEAK,
         severity=rule.severity,
         location=location,
-        secret_sha256=digest,
-        preview=redact(match.secret),
-        fingerprint=fingerprint(rule.id, location.path or location.object or location.image, digest),
-        message=rule.description,
-        remediation=rule.remediation,
+        secret_sha256=secret_sha256,
+        preview=preview,
+        fingerprint=fingerprint(rule.id, where, secret_sha256),
+        message=rule.description + note,
+        remediation=f"{rule.remediation} {advice}".strip() if advice else rule.remediation,
         description=rule.description,
+        extra=extra,
     )

@@ -1,43 +1,36 @@
 """The scan pipeline: targets -> sources -> engine -> findings -> suppression -> ScanResult.
 
-The CLI calls `run_scan`; report writers take the ScanResult. Work is spread over processes (fork, so
-the compiled engine is inherited, not rebuilt); small scans run inline where a pool would cost more
-than it saves.
+The CLI calls `run_scan` with a ScanOptions (each source's own options inside); report writers take the
+ScanResult. Sources: git history (scanners/git/), files on disk (walked by scanners/files.py, scanned
+here), container images, a live cluster. Files and history blobs are spread over processes by
+secretkeeper/workers.py; every named blob goes through secretkeeper/blobscan.py.
 """
 
 from __future__ import annotations
 
-import errno
 import itertools
 import os
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from scanners.files import FileEntry, WalkOptions, is_binary_name, looks_binary, walk
-from secretkeeper.results import ScanResult, ScanStats, SkipLog
+from scanners.files import ON_DISK, FileEntry, PathFilter, is_binary_name, read_file, walk
+from scanners.options import ClusterOptions, HistoryOptions, ImageOptions
+from secretkeeper import workers
 from secretkeeper.baseline import Baseline
+from secretkeeper.blobscan import scan_blob
 from secretkeeper.config import Config
-from secretkeeper.engine import MARKERS, Detector
-from secretkeeper.findings import finding_from_match
+from secretkeeper.engine import Detector
 from secretkeeper.errors import SecretkeeperError
-from secretkeeper.findings import Finding, Location
+from secretkeeper.findings import Finding
+from secretkeeper.results import ScanResult, ScanStats, SkipLog
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
-
-MARKER_MANIFEST, MARKER_CERTIFICATE = MARKERS
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-_NOT_A_FILE = (errno.EISDIR, errno.EAGAIN, errno.EWOULDBLOCK)  # read() on a directory, an empty FIFO...
 
 # Batches handed to a worker: big enough to amortise IPC, small enough to balance the load.
 _BATCH_FILES = 256
 _BATCH_BYTES = 8 * 1024 * 1024
 _UNSIZED_WEIGHT = 128 * 1024  # what a batch counts for a file of unknown size: 64 such files a batch
-_INLINE_FILES = 4096  # a walk that finds this many files has enough work for a pool, whatever their sizes
-_FIRST_READ = 64 * 1024  # most source files are smaller; a buffer this size still comes from the heap
-# Below this much work a process pool costs more than it saves.
-_INLINE_BYTES = 16 * 1024 * 1024
 
 
 def build_rules(config: Config, rule_files: Sequence[Path] = ()) -> list:
@@ -79,9 +72,6 @@ def build_detector(config: Config, *, backend: str = "auto", rule_files: Sequenc
 
 
 # -- files ----------------------------------------------------------------------------------------------
-_WORKER: dict[str, object] = {}
-
-
 def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanStats,
               display_path: str | None = None) -> list[Finding]:
     """Read and scan one file; every problem is a counted, named skip, never an exception."""
@@ -93,85 +83,19 @@ def scan_file(detector: Detector, entry: FileEntry, max_size: int, stats: ScanSt
     if not path_rules and is_binary_name(rel):
         stats.skipped.add("binary", rel)
         return []
-    # Raw fd reads: one read syscall into a right-sized buffer (a `read(max_size + 1)` allocates max_size
-    # for every file). O_NONBLOCK: a file swapped for a FIFO after the walk must not hang the scan.
-    try:
-        fd = os.open(entry.path, _OPEN_FLAGS)
-    except OSError:
-        stats.skipped.add("unreadable", rel)
+    data = read_file(entry, max_size, stats.skipped, rel)
+    if not data:  # unreadable (counted), or empty: nothing to scan, and not counted as a file scanned
         return []
-    try:
-        data = _read(fd, entry.size, max_size)
-    except OSError as exc:
-        stats.skipped.add("special" if exc.errno in _NOT_A_FILE else "unreadable", rel)
-        return []
-    finally:
-        os.close(fd)
-    if type(data) is str:
-        stats.skipped.add(data, rel)
-        return []
-    if not data:  # empty: nothing to scan, and not counted as a file scanned
-        return []
-    if not path_rules and looks_binary(data):
-        stats.skipped.add("binary", rel)
+    found = scan_blob(detector, data, rel, ON_DISK, stats, path_rules)
+    if found is None:  # binary
         return []
     stats.files += 1
     stats.bytes += len(data)
-    if detector.allowlist.allows_path(rel):  # scan.allowlist.paths covers hygiene findings too
-        return []
-    markers: set[bytes] = set()
-    matches = detector.scan(data, rel, markers=markers, path_rules=path_rules)
-    # Byte tests first: the manifest and certificate machinery (YAML, x509) loads only when needed.
-    if MARKER_MANIFEST in markers and b"kind" in data:
-        from scanners.manifests import is_candidate, scan_manifest
-
-        if is_candidate(rel, data):  # Kubernetes objects: leaks located by object, plus hygiene
-            return scan_manifest(data, rel, detector, stats=stats, matches=matches)
-    found = [finding_from_match(m, Location(source="file", path=rel, line=m.line)) for m in matches] if matches else []
-    if MARKER_CERTIFICATE in markers:
-        from secretkeeper.hygiene import is_certificate_file, scan_certificate_file
-
-        if is_certificate_file(rel, data):
-            found.extend(scan_certificate_file(data, rel))
     return found
 
 
-def _read(fd: int, size: int, max_size: int) -> bytes | str:
-    """The file's bytes, or why it is skipped: "special" (no longer a regular file) or "too-large".
-
-    `size` is the walk's, or UNKNOWN_SIZE: then one read of `_FIRST_READ` bytes takes most files whole,
-    and only a full (or empty) first read asks fstat for the size (a stat is ~6k instructions). A read
-    shorter than the size known is checked with fstat (a file that shrank, or is no longer regular); a
-    file that grew is read on, up to the cap.
-    """
-    if size < 0:
-        first = min(_FIRST_READ, max_size + 1)
-        data = os.read(fd, first)
-        if 0 < len(data) < first:
-            return data  # the whole of a small file
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return "special"
-        if st.st_size > max_size or len(data) > max_size:
-            return "too-large"
-        if not data:
-            return data
-        want = st.st_size + 1 - len(data)
-        more = os.read(fd, want)
-        data += more
-    else:
-        want = min(size, max_size) + 1
-        data = more = os.read(fd, want)
-        if len(data) < want - 1 and not stat.S_ISREG(os.fstat(fd).st_mode):
-            return "special"
-    if len(more) == want and len(data) <= max_size:  # grew since its size was read: read on to the cap
-        data += os.read(fd, max_size + 1 - len(data))
-    return "too-large" if len(data) > max_size else data
-
-
-def _scan_batch(batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], ScanStats]:
-    detector: Detector = _WORKER["detector"]  # type: ignore[assignment]
-    max_size: int = _WORKER["max_size"]  # type: ignore[assignment]
+def _scan_batch(shared: tuple[Detector, int], batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], ScanStats]:
+    detector, max_size = shared
     stats = ScanStats()
     out: list[Finding] = []
     for entry, display in batch:
@@ -179,7 +103,9 @@ def _scan_batch(batch: list[tuple[FileEntry, str]]) -> tuple[list[Finding], Scan
     return out, stats
 
 
-def _size(entry: FileEntry) -> int:
+def _size(item: tuple[FileEntry, str]) -> int:
+    """A file's size for the pool decision: the walk's, or a stat (the walk reads directory entries only)."""
+    entry = item[0]
     if entry.size >= 0:
         return entry.size
     try:
@@ -188,17 +114,10 @@ def _size(entry: FileEntry) -> int:
         return 0
 
 
-def _batches(entries: Iterable[tuple[FileEntry, str]]) -> Iterator[list[tuple[FileEntry, str]]]:
-    batch: list[tuple[FileEntry, str]] = []
-    size = 0
-    for item in entries:
-        batch.append(item)
-        size += item[0].size if item[0].size >= 0 else _UNSIZED_WEIGHT
-        if len(batch) >= _BATCH_FILES or size >= _BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+def _weight(item: tuple[FileEntry, str]) -> int:
+    """What a file counts for in a batch: its size, or a guess when the walk did not stat it."""
+    size = item[0].size
+    return size if size >= 0 else _UNSIZED_WEIGHT
 
 
 _MANIFEST_OR_CERT = (".yaml", ".yml", ".json", ".crt", ".pem", ".cer", ".cert")
@@ -214,13 +133,6 @@ def _prewarm(head: list[tuple[FileEntry, str]]) -> None:
         from cryptography import x509  # noqa: F401
 
 
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max_size: int, jobs: int,
                progress: Callable[[int, int], None] | None = None) -> tuple[list[Finding], ScanStats]:
     """Scan files with `jobs` processes; `progress(files_done, bytes_done)` is called as batches finish.
@@ -229,38 +141,19 @@ def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max
     """
     stats = ScanStats()
     findings: list[Finding] = []
-    _WORKER["detector"] = detector
-    _WORKER["max_size"] = max_size
-    rest = iter(entries)
-    head: list[tuple[FileEntry, str]] = []
-    pool = False
-    if jobs > 1 and hasattr(os, "fork"):
-        total = 0
-        for item in rest:  # enough work to be worth a pool? (a small scan stops here having walked it all)
-            head.append(item)
-            total += _size(item[0])
-            if total >= _INLINE_BYTES or len(head) >= _INLINE_FILES:
-                pool = True
-                break
-    entries = itertools.chain(head, rest)
-    if not pool:
-        for batch in _batches(entries):
-            got, st = _scan_batch(batch)
-            findings.extend(got)
-            stats.merge(st)
-            if progress:
-                progress(stats.files, stats.bytes)
-        return findings, stats
-    import multiprocessing  # only for a pool: its import is ~10 ms of every start-up
-
-    _prewarm(head)
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs) as pool:
-        for got, st in pool.imap_unordered(_scan_batch, _batches(entries), chunksize=1):
-            findings.extend(got)
-            stats.merge(st)
-            if progress:
-                progress(stats.files, stats.bytes)
+    head, rest, pool = workers.lookahead(entries, jobs, _size)
+    batches = workers.batches(itertools.chain(head, rest), _weight, _BATCH_FILES, _BATCH_BYTES)
+    shared = (detector, max_size)
+    if pool:
+        _prewarm(head)
+        done = workers.fan_out(_scan_batch, shared, batches, jobs)
+    else:
+        done = (_scan_batch(shared, batch) for batch in batches)
+    for got, st in done:
+        findings.extend(got)
+        stats.merge(st)
+        if progress:
+            progress(stats.files, stats.bytes)
     return findings, stats
 
 
@@ -271,22 +164,11 @@ class ScanOptions:
     config: Config
     jobs: int = 0
     baseline: Baseline | None = None
-    backend: str = "auto"
     rule_files: list[Path] = field(default_factory=list)
     progress: Callable[..., None] | None = None
-    history: bool = True  # scan git history of repositories among `paths`
-    since: str | None = None  # history: only blobs not reachable from this revision (scanners/git/)
-    staged: bool = False  # history: only the index (pre-commit)
-    branches: list[str] = field(default_factory=list)  # history: these refs instead of all refs
-    stash: bool = False  # history: include refs/stash
-    images: list[str] = field(default_factory=list)  # image references (scanners/images.py)
-    image_layers: bool = False
-    platform: str | None = None
-    cluster: bool = False  # live cluster through the Kubernetes API (scanners/cluster.py)
-    context: str | None = None  # kubeconfig context (default: the current one)
-    namespace: str | None = None  # default: the context's namespace, like kubectl
-    all_namespaces: bool = False
-    images_from_cluster: bool = False  # also scan the images running pods use
+    history: HistoryOptions = field(default_factory=HistoryOptions)  # of the repositories among `paths`
+    images: ImageOptions = field(default_factory=ImageOptions)
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
 
 
 def display_paths(roots: list[Path]) -> list[str]:
@@ -303,7 +185,7 @@ def display_paths(roots: list[Path]) -> list[str]:
     return out
 
 
-def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
+def collect_files(roots: list[Path], paths: PathFilter, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
     """(entry, displayed path) for every file under `roots`, walked lazily. A missing root is an error
     now, before any scanning starts; `skips` fills in as the walk proceeds."""
     for root in roots:
@@ -311,16 +193,16 @@ def collect_files(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> 
             os.stat(root)
         except OSError as exc:
             raise SecretkeeperError(f"{root}: {exc.strerror}") from None
-    return _walk_roots(roots, walk_opts, skips)
+    return _walk_roots(roots, paths, skips)
 
 
-def _walk_roots(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
+def _walk_roots(roots: list[Path], paths: PathFilter, skips: SkipLog) -> Iterator[tuple[FileEntry, str]]:
     for root, prefix in zip(roots, display_paths(roots)):
         # Shown as: the relpath (one root, or the cwd), `prefix/relpath` (a directory root), `prefix` (a
         # file root). The root's kind is read once, not once per file.
         head = "" if not prefix or prefix == "." else f"{prefix}/" if root.is_dir() else None
         try:
-            for entry in walk(root, walk_opts, skips):
+            for entry in walk(root, paths, skips):
                 yield entry, prefix if head is None else head + entry.relpath
         except FileNotFoundError:  # removed since collect_files checked it; walk() counted the skip
             continue
@@ -329,28 +211,30 @@ def _walk_roots(roots: list[Path], walk_opts: WalkOptions, skips: SkipLog) -> It
 def run_scan(options: ScanOptions) -> ScanResult:
     started = time.perf_counter()
     cfg = options.config.scan
-    detector = build_detector(options.config, backend=options.backend, rule_files=options.rule_files)
-    walk_opts = WalkOptions(excludes=tuple(cfg.exclude), default_excludes=cfg.default_excludes,
-                            max_file_size=cfg.max_file_size)
+    detector = build_detector(options.config, rule_files=options.rule_files)
+    paths = PathFilter(cfg.exclude, cfg.default_excludes)
     stats = ScanStats()
-    from scanners.git import merge_with_worktree, scan_repositories
+    jobs = options.jobs or workers.default_jobs()
+    from scanners.git.history import merge_with_worktree, scan_repositories
 
-    file_roots, history = scan_repositories(options, detector, stats)
+    file_roots, history = scan_repositories(list(zip(options.paths, display_paths(options.paths))),
+                                            options.history, detector, stats, paths=paths,
+                                            max_size=cfg.max_file_size, jobs=jobs, progress=options.progress)
     walk_skips = SkipLog()  # filled by the walk, which may run in the pool's feeder thread
-    entries = collect_files(file_roots, walk_opts, walk_skips)
-    jobs = options.jobs or default_jobs()
+    entries = collect_files(file_roots, paths, walk_skips)
     findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
     stats.skipped.merge(walk_skips)
     stats.merge(file_stats)
     findings = merge_with_worktree(findings, history)
-    if options.images:
+    if options.images.refs:
         from scanners.images import scan_images
 
-        findings.extend(scan_images(options.images, detector, options, stats))
-    if options.cluster or options.images_from_cluster:
+        findings.extend(scan_images(options.images.refs, detector, options.images, stats,
+                                    max_size=cfg.max_file_size))
+    if options.cluster.wanted:
         from scanners.cluster import scan_cluster
 
-        findings.extend(scan_cluster(detector, options, stats))
+        findings.extend(scan_cluster(detector, options.cluster, stats, max_size=cfg.max_file_size))
     return finish(findings, stats, options, detector, started)
 
 

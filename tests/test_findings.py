@@ -10,9 +10,9 @@ from secretkeeper.findings import (
     Severity,
     fingerprint,
     redact,
-    severity_at_least,
     sha256_hex,
 )
+from secretkeeper.results import ScanResult, ScanStats
 
 
 def test_severity_order_and_parse():
@@ -85,19 +85,19 @@ def test_equality_ignores_extra_and_to_dict_drops_empty_fields():
     assert f == g and g.to_dict()["extra"] == {"k": 1}
 
 
-def test_with_location_and_display():
-    f = make(path="a.txt", line=3)
-    moved = f.with_location(line=9, commit="0123456789abcdef")
-    assert moved.location.line == 9 and f.location.line == 3
-    assert moved.location.display() == "a.txt:9@0123456789ab"
+def test_display():
+    assert Location("file", path="a.txt", line=3).display() == "a.txt:3"
+    assert Location("git", path="a.txt", line=9, commit="0123456789abcdef").display() == "a.txt:9@0123456789ab"
     assert Location("cluster", object="Secret/ns/n").display() == "Secret/ns/n"
     assert Location("file").display() == "<input>"
 
 
-def test_severity_at_least():
-    f = make(path="a")
-    assert severity_at_least(f, Severity.LOW) and severity_at_least(f, Severity.MEDIUM)
-    assert not severity_at_least(f, Severity.HIGH)
+def test_fail_on_floor_counts_findings_at_or_above_it():
+    """`scan --fail-on` exits 1 when `ScanResult.at_or_above(floor)` is not empty."""
+    medium = make(path="a")
+    result = ScanResult([medium], ScanStats(), ["."])
+    assert result.at_or_above(Severity.LOW) == [medium] and result.at_or_above(Severity.MEDIUM) == [medium]
+    assert result.at_or_above(Severity.HIGH) == []
 
 
 @pytest.mark.parametrize("cls", [Location, Finding])

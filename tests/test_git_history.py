@@ -353,20 +353,20 @@ def test_history_matches_working_tree_rule_for_rule(repo, tmp_path):
 
 
 def test_parallel_readers_give_the_same_findings(repo, monkeypatch):
-    import scanners.git as git_scanner
+    from secretkeeper import workers
 
     tokens = [make_token() for _ in range(20)]  # > 16 blobs: the regex search of the walk
     for i, t in enumerate(tokens):
         repo.commit(f"c{i}", {f"svc{i % 3}/app{i}.txt": f"N={i}\n" + "filler line\n" * (i * 50) + f"TOKEN={t}\n"})
     serial = leaks(scan(repo.path, "--jobs", "1", code=1))
-    monkeypatch.setattr(git_scanner, "_INLINE_BYTES", 0)
+    monkeypatch.setattr(workers, "INLINE_BYTES", 0)  # a pool even for this small repository
     parallel = leaks(scan(repo.path, "--jobs", "2", code=1))
     assert len(serial) == 20
     assert [(f["location"], f["fingerprint"]) for f in serial] == [(f["location"], f["fingerprint"]) for f in parallel]
 
 
 def test_no_findings_means_no_attribution_walk(repo, monkeypatch):
-    import scanners.git as git_scanner
+    from scanners.git.attribution import IntroWalk
 
     for i in range(5):
         repo.commit(f"c{i}", {f"f{i}.txt": f"clean {i}\n"})
@@ -381,8 +381,8 @@ def test_no_findings_means_no_attribution_walk(repo, monkeypatch):
 
     monkeypatch.setattr(scan_mod, "build_detector", without_path_rules)
     started = []
-    real_start = git_scanner.IntroWalk.start
-    monkeypatch.setattr(git_scanner.IntroWalk, "start", lambda self: started.append(1) or real_start(self))
+    real_start = IntroWalk.start
+    monkeypatch.setattr(IntroWalk, "start", lambda self: started.append(1) or real_start(self))
     doc = scan(repo.path, code=0)
     assert doc["summary"]["blobs"] == 5 and started == []
     repo.commit("leak", {"x.txt": f"TOKEN={make_token()}\n"})
@@ -447,3 +447,15 @@ def test_table_cells_in_deleted_files_and_in_ci_modes(repo):
         assert password not in res.output
         [f] = [f for f in json.loads(res.stdout)["findings"] if f["rule_id"] == "generic-password-assignment"]
         assert (f["location"]["path"], f["location"]["line"], f["location"]["commit"]) == ("exports/users.csv", 2, intro)
+
+
+def test_excluded_paths_are_left_out_of_history_as_of_the_working_tree(repo):
+    """`scan.exclude` globs and the default excluded directories drop history findings at those paths."""
+    token = make_token()
+    repo.commit("add", {"app.txt": f"TOKEN={token}\n", "ui/x.snap": f"TOKEN={token}\n",
+                        "node_modules/lib/conf.js": f"TOKEN={token}\n",
+                        ".secretkeeper.yaml": "scan:\n  exclude: ['*.snap']\n"})
+    assert [f["location"]["path"] for f in leaks(scan(repo.path, code=1))] == ["app.txt"]
+    repo.commit("no default excludes", {".secretkeeper.yaml": "scan:\n  default_excludes: false\n"})
+    assert {f["location"]["path"] for f in leaks(scan(repo.path, code=1))} == {
+        "app.txt", "ui/x.snap", "node_modules/lib/conf.js"}

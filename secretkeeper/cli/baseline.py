@@ -25,6 +25,7 @@ def baseline_cmd(
     """Record today's findings so later scans report only new ones (`scan --baseline FILE`)."""
     from secretkeeper.baseline import write_baseline
     from secretkeeper.config import resolve_config
+    from scanners.options import HistoryOptions
     from secretkeeper.pipeline import ScanOptions, run_scan
 
     roots = [Path(p) for p in (paths or [Path(".")])]
@@ -33,6 +34,7 @@ def baseline_cmd(
             raise SecretkeeperError(f"{root}: no such file or directory")
     cfg = resolve_config(config, roots)
     with tuned_gc_for_scan():
-        result = run_scan(ScanOptions(paths=roots, config=cfg, jobs=jobs, history=not no_history))
+        result = run_scan(ScanOptions(paths=roots, config=cfg, jobs=jobs,
+                                      history=HistoryOptions(enabled=not no_history)))
         n = write_baseline(result.findings, output)
     typer.echo(f"secretkeeper: wrote {n} fingerprints to {output}", err=True)

@@ -93,6 +93,7 @@ def scan(
     from secretkeeper.config import resolve_config
     from secretkeeper.fileio import write_private
     from secretkeeper.findings import Severity
+    from scanners.options import ClusterOptions, HistoryOptions, ImageOptions
     from secretkeeper.pipeline import ScanOptions, run_scan
 
     if debug:
@@ -118,11 +119,13 @@ def scan(
         raise SecretkeeperError(f"--fail-on: unknown severity (choose from {choices})") from None
     base = Baseline.load(baseline) if baseline else None
     show_progress = _progress_enabled(progress, quiet)
+    history = HistoryOptions(enabled=not no_history, since=since, staged=staged, branches=tuple(branch),
+                             stash=stash)
+    images = ImageOptions(refs=tuple(image), layers=image_layers, platform=platform)
+    in_cluster = ClusterOptions(objects=cluster, images=images if images_from_cluster else None,
+                                context=context, namespace=namespace, all_namespaces=all_namespaces)
     options = ScanOptions(paths=roots, config=cfg, jobs=jobs, baseline=base, rule_files=list(rules_file),
-                          history=not no_history, since=since, staged=staged, branches=list(branch),
-                          stash=stash, images=list(image), image_layers=image_layers,
-                          platform=platform, cluster=cluster, context=context, namespace=namespace,
-                          all_namespaces=all_namespaces, images_from_cluster=images_from_cluster)
+                          history=history, images=images, cluster=in_cluster)
     with tuned_gc_for_scan():  # here, after the imports and the config: those stay out of collections
         if show_progress:
             result = _with_progress(options, run_scan)

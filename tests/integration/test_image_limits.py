@@ -16,7 +16,7 @@ import os
 import tarfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
+from scanners.options import ImageOptions
 
 import pytest
 
@@ -57,7 +57,8 @@ def scan(ref, detector):
     from scanners.images import scan_images
 
     stats = ScanStats()
-    findings = scan_images([ref], detector, SimpleNamespace(config=Config(), platform=None, image_layers=True), stats)
+    findings = scan_images([ref], detector, ImageOptions(refs=(), layers=True), stats,
+                           max_size=Config().scan.max_file_size)
     return {f.location.path for f in findings if f.location.path}, stats
 
 
@@ -207,15 +208,16 @@ def test_hostile_tar_headers_are_a_counted_skip(kind, tmp_path):
     ref = oci_image(tmp_path / "oci", [gz(layer0), gz(files_layer({"c.txt": token_file(C)}))])
     out = run_bounded(f"""
         from pathlib import Path
-        from types import SimpleNamespace
         from scanners.images import scan_images
+        from scanners.options import ImageOptions
         from secretkeeper.config import Config
         from secretkeeper.engine import Detector
         from secretkeeper.results import ScanStats
         from secretkeeper.rules import load_rule_file
         detector = Detector(load_rule_file(Path("secretkeeper/rules/vcs.toml")))
         stats = ScanStats()
-        found = scan_images([{ref!r}], detector, SimpleNamespace(config=Config(), platform=None, image_layers=True), stats)
+        found = scan_images([{ref!r}], detector, ImageOptions(refs=(), layers=True), stats,
+                            max_size=Config().scan.max_file_size)
         result = {{"paths": sorted({{f.location.path for f in found if f.location.path}}),
                    "warnings": stats.warnings, "skipped": dict(stats.skipped.counts)}}
         """, memory_mb=1536, timeout=80)

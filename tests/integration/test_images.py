@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scanners.options import ImageOptions
 from secretkeeper.config import Config
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.results import ScanStats
@@ -28,13 +29,6 @@ def gh_token(seed: int) -> str:
 
 
 ENV_TOKEN, RUN_TOKEN, FILE_TOKEN, DELETED_TOKEN, ARM_TOKEN = (gh_token(i) for i in range(5))
-
-
-class Opts:
-    def __init__(self, **kw):
-        self.config = Config()
-        self.platform = kw.get("platform")
-        self.image_layers = kw.get("image_layers", False)
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +55,12 @@ def build_layout(root: Path) -> OciLayout:
     return layout
 
 
-def scan(refs, detector, **kw):
+def scan(refs, detector, platform=None, image_layers=False):
     from scanners.images import scan_images
 
     stats = ScanStats()
-    return scan_images(refs, detector, Opts(**kw), stats), stats
+    options = ImageOptions(refs=tuple(refs), layers=image_layers, platform=platform)
+    return scan_images(refs, detector, options, stats, max_size=Config().scan.max_file_size), stats
 
 
 def rules_at(findings):
@@ -242,3 +237,43 @@ def test_docker_archive_written_by_skopeo(tmp_path, detector):
     assert ("github-pat-classic", "app/settings.txt") in where
     deleted = [f for f in findings if f.location.path == "etc/leak.txt"]
     assert deleted and deleted[0].extra.get("deleted_in_later_layer") is True
+
+
+# A plaintext Secret manifest with a synthetic value.  secretkeeper:allow (test fixture)
+SECRET_MANIFEST = (b"apiVersion: v1\nkind: Secret\nmetadata: {name: shop-db}\nstringData:\n"
+                   b"  password: Xk9mQ2vLp7Rt\n")
+
+
+def test_layer_files_get_the_manifest_checks_a_file_gets(tmp_path, detector):
+    """A Kubernetes manifest in a layer is checked as in a repository: its hygiene finding points into the
+    image (reference, digest, layer), at the manifest's path and the Secret's `kind:` line."""
+    layout = OciLayout(tmp_path / "oci")
+    layout.tag(layout.image(env=[], history=[], layers=[{"deploy/secret.yaml": SECRET_MANIFEST}]), "v1")
+    findings, stats = scan([f"oci:{tmp_path / 'oci'}:v1"], detector, image_layers=True)
+    [f] = [f for f in findings if f.rule_id == "k8s-secret-plaintext-manifest"]
+    loc = f.location
+    assert (loc.source, loc.path, loc.line, loc.object) == ("image", "deploy/secret.yaml", 2, "Secret/-/shop-db")
+    assert loc.image == f"oci:{tmp_path / 'oci'}:v1" and loc.digest.startswith("sha256:")
+    assert f.extra["layer"] == 0 and f.extra["layer_digest"].startswith("sha256:")
+    assert stats.objects == 1 and "Xk9mQ2vLp7Rt" not in repr(findings)
+    again, _ = scan([f"oci:{tmp_path / 'oci'}:v1"], detector, image_layers=True)
+    assert [g.fingerprint for g in again if g.rule_id == f.rule_id] == [f.fingerprint]
+
+
+def test_allowlisted_paths_in_layers_are_not_scanned(tmp_path):
+    """`scan.allowlist.paths` holds inside images too, for leaks and for the manifest checks alike."""
+    from secretkeeper.config import load_config
+    from secretkeeper.pipeline import build_detector
+
+    layout = OciLayout(tmp_path / "oci")
+    layout.tag(layout.image(env=[], history=[], layers=[{
+        "deploy/secret.yaml": SECRET_MANIFEST, "fixtures/token.txt": f"token = {FILE_TOKEN}\n".encode(),
+        "app/settings.txt": f"token = {FILE_TOKEN}\n".encode()}]), "v1")
+    cfg = tmp_path / "sk.yaml"
+    cfg.write_text("scan:\n  allowlist:\n    paths: ['^fixtures/', '^deploy/']\n")
+    ref = f"oci:{tmp_path / 'oci'}:v1"
+    everything, _ = scan([ref], build_detector(Config()), image_layers=True)
+    assert {f.location.path for f in everything} == {"deploy/secret.yaml", "fixtures/token.txt", "app/settings.txt"}
+    allowed, stats = scan([ref], build_detector(load_config(cfg)), image_layers=True)
+    assert {f.location.path for f in allowed} == {"app/settings.txt"}
+    assert stats.files == 3  # still read and counted, as allowlisted files on disk are

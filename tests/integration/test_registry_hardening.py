@@ -68,15 +68,14 @@ def detector():
 
 
 def scan_layers_of(refs, detector):
-    from types import SimpleNamespace
-
     from scanners.images import scan_images
+    from scanners.options import ImageOptions
     from secretkeeper.config import Config
     from secretkeeper.results import ScanStats
 
     stats = ScanStats()
-    options = SimpleNamespace(config=Config(), platform=None, image_layers=True)
-    return scan_images(refs, detector, options, stats), stats
+    options = ImageOptions(refs=(), layers=True)
+    return scan_images(refs, detector, options, stats, max_size=Config().scan.max_file_size), stats
 
 
 def client_for(server: HostileServer) -> RegistryClient:

@@ -1,0 +1,303 @@
+"""Attribution: where in history the blobs with findings are, applied once as each Finding is built.
+
+Only blobs with findings are mapped to commits: one `git log --raw -m` over the scanned refs (no
+content; its output goes to an anonymous temp file) is searched for those blobs and lists the commits
+that add each of them at any path (merge resolutions included, renames seen as add + delete), oldest
+first; each (rule, path, secret) is reported once, at its earliest introducing commit, with the line in
+that version. `git ls-tree -r HEAD` then tells whether the secret is still at that path in HEAD ("rotate
+it and remove it") or only in history ("rotate it; rewriting history is optional"). A repository without
+findings pays nothing here.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scanners.git.content import Hit, path_rule_pass_all
+from scanners.git.repo import Repo, git_env, rev_list_args, run_git, show_path
+from scanners.git.selection import Blobs
+from secretkeeper.engine import Detector
+from secretkeeper.findings import Finding, Location, leak_finding
+from secretkeeper.rules import Rule
+
+IN_HEAD_ADVICE = "Still in HEAD: rotate it and remove it."
+HISTORY_ADVICE = "Only in history: rotate it; rewriting history is optional."
+STAGED_ADVICE = "Staged for commit: remove it from the change and rotate it."
+
+Excluded = Callable[[str, str], bool]  # (path, rule id) -> not reported there
+
+
+@dataclass(frozen=True)
+class Intro:
+    order: int  # position in oldest-first topological order
+    commit: str
+    author: str
+    email: str
+    date: str
+
+
+class IntroWalk:
+    """The commits that add blobs, from one `git log --raw` over the scanned refs.
+
+    Started only once there is a finding (`start()`, called by the content pass as soon as the first
+    one appears, so the walk overlaps the rest of the content pass); a scan without findings never
+    starts it. The walk's output (commit ids, names, dates, paths, blob ids: no content) goes to an
+    anonymous 0600 temp file and is searched for the blobs that have findings.
+    """
+
+    def __init__(self, repo: Repo, refs: Sequence[str], since: str | None) -> None:
+        self.repo, self.refs, self.since = repo, list(refs), since
+        self.proc: subprocess.Popen | None = None
+        self.out = None
+        self.failed = False
+
+    def start(self) -> None:
+        if self.proc is not None or not self.refs:
+            return
+        self.out = tempfile.TemporaryFile(prefix="secretkeeper-log-")
+        args = ["log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--topo-order", "--reverse",
+                "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
+        self.proc = subprocess.Popen(self.repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out,
+                                     stderr=subprocess.DEVNULL, env=git_env())
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(rev_list_args(self.refs, self.since))
+            self.proc.stdin.close()
+        except OSError:
+            pass
+
+    def introductions(self, wanted: set[str], warnings: list[str]) -> dict[str, list[tuple[bytes, Intro]]]:
+        """For each wanted blob: (path, commit) pairs where a commit adds it, oldest first."""
+        if not wanted or not self.refs:
+            return {}
+        self.start()
+        assert self.proc is not None and self.out is not None
+        if self.proc.wait() != 0 and not self.failed:
+            self.failed = True
+            warnings.append("git log failed during attribution (corrupt repository?); some findings may "
+                            "lack a commit")
+        self.out.seek(0, os.SEEK_END)
+        if not self.out.tell():
+            return {}
+        with mmap.mmap(self.out.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _parse_intros(data, wanted)
+
+    def named(self, patterns: list[re.Pattern[str]], warnings: list[str]) -> dict[str, bytes]:
+        """Blobs added at a path that matches one of `patterns` (first such path per blob)."""
+        if not self.refs:
+            return {}
+        self.start()
+        assert self.proc is not None and self.out is not None
+        if self.proc.wait() != 0:
+            warnings.append("git log failed part-way (corrupt repository?); credential files may be missed")
+            self.failed = True
+        self.out.seek(0, os.SEEK_END)
+        if not self.out.tell():
+            return {}
+        verdicts: dict[bytes, bool] = {}
+        out: dict[str, bytes] = {}
+        with mmap.mmap(self.out.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            for m in _RAW_ENTRY.finditer(data):
+                path = m.group(3)
+                hit = verdicts.get(path)
+                if hit is None:
+                    shown = show_path(path)
+                    hit = verdicts[path] = any(p.search(shown) for p in patterns)
+                if hit and m.group(1) != b"160000":
+                    out.setdefault(m.group(2).decode(), path)
+        return out
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.out is not None:
+            self.out.close()
+
+
+def _new_oid_hits(data: mmap.mmap | bytes, wanted: set[str]) -> Iterator[tuple[int, str]]:
+    """Offsets of wanted blob ids in the *new* column of raw diff records (`<old> <new> <status>\0`)."""
+    if len(wanted) <= 16:
+        for oid in wanted:
+            needle = f" {oid} ".encode()
+            pos = data.find(needle)
+            while pos >= 0:
+                yield pos + 1, oid
+                pos = data.find(needle, pos + 1)
+        return
+    for m in _RAW_NEW.finditer(data):
+        oid = m.group(1).decode()
+        if oid in wanted:
+            yield m.start(1), oid
+
+
+_ADDED = re.compile(rb"[AMTCRUX]\d*")
+# A raw record that adds or changes a file: new mode, new blob id, path (-z output).
+_RAW_ENTRY = re.compile(rb":\d{6} (\d{6}) [0-9a-f]{40,64} ([0-9a-f]{40,64}) [AMTCRUX]\d*\x00([^\x00]*)\x00")
+_RAW_NEW = re.compile(rb"[0-9a-f]{40,64} ([0-9a-f]{40,64}) [A-Z]\d*\x00")
+
+
+def _parse_intros(data: mmap.mmap | bytes, wanted: set[str]) -> dict[str, list[tuple[bytes, Intro]]]:
+    out: dict[str, list[tuple[bytes, Intro]]] = {}
+    headers: dict[int, Intro] = {}
+    for pos, oid in _new_oid_hits(data, wanted):
+        end = pos + len(oid)
+        status_end = data.find(b"\0", end)
+        status = bytes(data[end + 1 : status_end])
+        if not _ADDED.fullmatch(status):
+            continue  # the old column, or a deletion
+        line_start = data.rfind(b":", 0, pos)
+        mode = bytes(data[line_start + 8 : line_start + 14])
+        if mode == b"160000":
+            continue
+        path_end = data.find(b"\0", status_end + 1)
+        path = bytes(data[status_end + 1 : path_end])
+        h = data.rfind(b"\x01", 0, pos)
+        intro = headers.get(h)
+        if intro is None:
+            fields = bytes(data[h + 1 : data.find(b"\0\n", h) if data.find(b"\0\n", h) > 0 else pos])
+            parts = fields.split(b"\0")
+            if len(parts) < 4:
+                continue
+            intro = headers[h] = Intro(h, parts[0].decode(), parts[1].decode("utf-8", "replace"),
+                                       parts[2].decode("utf-8", "replace"), parts[3].decode())
+        out.setdefault(oid, []).append((path, intro))
+    for pairs in out.values():
+        pairs.sort(key=lambda pi: pi[1].order)
+    return out
+
+
+def head_tree(repo: Repo) -> dict[bytes, str]:
+    """Path -> blob id of every file in HEAD (empty without a HEAD)."""
+    proc = run_git(repo.cmd("ls-tree", "-r", "-z", "--full-tree", "HEAD"), check=False)
+    tree: dict[bytes, str] = {}
+    if proc.returncode != 0:
+        return tree
+    for rec in proc.stdout.split(b"\0"):
+        meta, tab, path = rec.partition(b"\t")
+        parts = meta.split()
+        if tab and len(parts) == 3 and parts[1] == b"blob":
+            tree[path] = parts[2].decode()
+    return tree
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where in history a hit is: the path as shown (under its root's prefix), the introducing commit
+    (None: staged, not committed yet) and what the finding says about it. Applied once, as the Finding
+    is built."""
+
+    path: str
+    intro: Intro | None
+    note: str  # after the rule's description in the message
+    advice: str  # after the rule's remediation
+    extra: dict[str, Any]
+
+    def finding(self, hit: Hit, rule: Rule) -> Finding:
+        intro = self.intro
+        if intro is None:
+            loc = Location(source="git", path=self.path, line=hit.line)
+        else:
+            loc = Location(source="git", path=self.path, line=hit.line, commit=intro.commit, author=intro.author,
+                           email=intro.email, date=intro.date)
+        return leak_finding(rule, loc, hit.secret_sha256, hit.preview, note=self.note, advice=self.advice,
+                            extra=self.extra)
+
+
+def _shown(prefix: str, path: str) -> str:
+    return f"{prefix}/{path}" if prefix else path
+
+
+def _rules_by_id(detector: Detector) -> dict[str, Rule]:
+    rules: dict[str, Rule] = {}
+    for rule in detector.rules:
+        rules.setdefault(rule.id, rule)
+    return rules
+
+
+def staged(hits: list[Hit], blobs: Blobs, detector: Detector, prefix: str, excluded: Excluded) -> list[Finding]:
+    """Findings in the index: at the path each blob is staged at, with no commit yet."""
+    rules = _rules_by_id(detector)
+    out = []
+    for hit in hits:
+        path = show_path(blobs.names.get(hit.oid, b""))
+        if excluded(path, hit.rule_id):
+            continue
+        place = Provenance(_shown(prefix, path), None, "", STAGED_ADVICE,
+                           {"staged": True, "in_head": False, "blob": hit.oid})
+        out.append(place.finding(hit, rules[hit.rule_id]))
+    return out
+
+
+def attribute(repo: Repo, hits: list[Hit], walk: IntroWalk, detector: Detector, max_size: int,
+              warnings: list[str], prefix: str, excluded: Excluded,
+              rescanned: set[tuple[str, str]]) -> list[Finding]:
+    """Each (rule, path, secret) once, at its earliest introducing commit. `rescanned`: the (blob, path)
+    pairs the path-gated pass scanned with their name; only its hits hold there."""
+    if not hits:
+        return []
+    wanted = {h.oid for h in hits}
+    intros = walk.introductions(wanted, warnings)
+    best: dict[tuple[str, str, str | None], tuple[Intro, Hit]] = {}
+    gated = {r.id for r in detector.path_rules}
+    for hit in hits:
+        for raw_path, intro in intros.get(hit.oid, ()):
+            path = show_path(raw_path)
+            if hit.rule_id in gated and hit.path != path:
+                continue  # a path-gated match holds only at the path it was scanned as
+            if (hit.oid, path) in rescanned and hit.path != path:
+                continue  # this blob at this path was scanned with its name: those hits stand
+            if excluded(path, hit.rule_id):
+                continue
+            key = (hit.rule_id, path, hit.secret_sha256)
+            have = best.get(key)
+            if have is None or intro.order < have[0].order:
+                best[key] = (intro, hit)
+    unreachable = len(wanted - set(intros))
+    if unreachable:
+        warnings.append(f"{unreachable} blob(s) with findings are not added by any scanned ref "
+                        "(unreachable objects, or refs/stash without --stash): not reported")
+    head = head_tree(repo) if best else {}
+    head_hits = _head_matches(repo, detector, head, {k[1] for k in best}, hits, max_size)
+    rules = _rules_by_id(detector)
+    out = []
+    for (rule_id, path, digest), (intro, hit) in best.items():
+        in_head = (rule_id, digest) in head_hits.get(path, set())
+        place = Provenance(_shown(prefix, path), intro, " (still in HEAD)" if in_head else " (only in history)",
+                           IN_HEAD_ADVICE if in_head else HISTORY_ADVICE, {"in_head": in_head, "blob": hit.oid})
+        out.append(place.finding(hit, rules[rule_id]))
+    return out
+
+
+def _head_matches(repo: Repo, detector: Detector, head: dict[bytes, str], paths: set[str],
+                  hits: list[Hit], max_size: int) -> dict[str, set[tuple[str, str | None]]]:
+    """(rule, secret hash) pairs present at each finding path in HEAD."""
+    by_blob: dict[str, set[tuple[str, str | None]]] = {}
+    for hit in hits:
+        by_blob.setdefault(hit.oid, set()).add((hit.rule_id, hit.secret_sha256))
+    shown = {show_path(p): (p, oid) for p, oid in head.items()}
+    out: dict[str, set[tuple[str, str | None]]] = {}
+    unscanned: dict[str, bytes] = {}
+    for path in paths:
+        entry = shown.get(path)
+        if entry is None:
+            continue
+        raw, oid = entry
+        if oid in by_blob:
+            out[path] = set(by_blob[oid])
+        else:
+            unscanned[oid] = raw
+    if unscanned:
+        # --since/--branch may not have read the HEAD version of a path: read just those.
+        res = path_rule_pass_all(repo, detector, unscanned, max_size)
+        for hit in res.found:
+            out.setdefault(show_path(unscanned[hit.oid]), set()).add((hit.rule_id, hit.secret_sha256))
+    # Path-gated matches were scanned with their path and keyed by blob too.
+    return out
