@@ -8,7 +8,7 @@ record holds version ids, never data, so it can be persisted and logged.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum
@@ -58,11 +58,16 @@ class JournalRecord:
     updated: datetime
     pending: str | None = None  # version id of the new value, once staged
     previous: str | None = None  # version id that was current when the rotation started
+    host: str = ""  # where the holder runs: a holder on this host whose pid is gone is dead at once
+    pid: int = 0
+    lease_until: datetime | None = None  # the holder renews it at every step; past it, anyone may take over
+    error: str | None = None  # why a rotation is rolling back (one line, never a value)
 
     def to_json(self) -> str:
         doc = {f.name: getattr(self, f.name) for f in fields(self)}
         doc["step"] = self.step.value
         doc["started"], doc["updated"] = self.started.isoformat(), self.updated.isoformat()
+        doc["lease_until"] = self.lease_until.isoformat() if self.lease_until else None
         return json.dumps(doc, sort_keys=True)
 
     @classmethod
@@ -79,7 +84,9 @@ class JournalRecord:
             raise ValueError(f"rotation journal record has keys {got}, expected {sorted(names)}")
         parsed = dict(doc)
         for name, parse in (("step", Step), ("started", datetime.fromisoformat),
-                            ("updated", datetime.fromisoformat)):
+                            ("updated", datetime.fromisoformat), ("lease_until", datetime.fromisoformat)):
+            if name == "lease_until" and doc[name] is None:
+                continue
             try:
                 parsed[name] = parse(doc[name])
             except (TypeError, ValueError):
@@ -87,9 +94,23 @@ class JournalRecord:
         return cls(**parsed)
 
 
+@dataclass(frozen=True)
+class StoreStatus:
+    """What a store can say about a managed secret cheaply (a bulk listing where the store has one): enough
+    for `rotate --due` to decide that nothing is due without reading any value."""
+
+    path: str
+    exists: bool
+    current: str | None = None  # the current version's id
+    updated: datetime | None = None  # when the current version was written
+    in_progress: bool = False  # a rotation journal (or an AWSPENDING version that is not current) exists
+    metadata: Mapping[str, str] = field(default_factory=dict)  # the store's status notes: never values
+
+
 class Journal(Protocol):
     """A secret's rotation journal in its store. Writes are compare-and-set against the record last read,
-    so of two rotators starting together exactly one write succeeds: the journal is also the lock."""
+    so of two rotators starting together exactly one write succeeds: the journal is also the lock.
+    A lost compare-and-set raises providers.errors.Conflict carrying the record that won."""
 
     def read(self) -> JournalRecord | None: ...
 
@@ -99,17 +120,30 @@ class Journal(Protocol):
 
 
 class Store(Protocol):
-    """Where a managed secret lives (providers/stores). A staged version is not yet what readers get."""
+    """Where a managed secret lives (providers/stores). A staged version is not yet what readers get.
 
-    def read(self, path: str, version: str | None = None) -> SecretVersion: ...
+    Every method is safe to repeat after a crash: `stage` with the same token returns the version already
+    staged under it (with its data) instead of staging another; `discard` of a version that is gone and
+    `promote` of the version that is already current do nothing. Errors are providers.errors types, one
+    line each, naming the store and path, never a value."""
+
+    name: str  # the store's name in the config
+
+    def read(self, path: str, version: str | None = None) -> SecretVersion: ...  # current, or NotFound
 
     def stage(self, path: str, data: Mapping[str, bytes], *, token: str) -> SecretVersion: ...
+
+    def staged(self, path: str, token: str) -> SecretVersion | None: ...  # what `stage(token)` left, if any
 
     def promote(self, path: str, version: str, *, expect_current: str | None) -> None: ...  # compare-and-set
 
     def discard(self, path: str, version: str) -> None: ...
 
     def journal(self, path: str) -> Journal: ...
+
+    def status(self, paths: Sequence[str]) -> Mapping[str, StoreStatus]: ...  # few requests for many paths
+
+    def annotate(self, path: str, notes: Mapping[str, str]) -> None: ...  # status notes (last rotation, next due)
 
 
 class Issuer(Protocol):

@@ -50,7 +50,8 @@ def test_journal_record_json_holds_version_ids_not_values():
     doc = json.loads(text)
     assert doc == {"secret": "orders-db", "step": "staged", "token": "0b6a1a52-5f3e-4b8e-9d1c-2f1f0e6c9a11",
                    "holder": "ci@runner-7 pid 4121", "started": "2026-03-01T02:30:00+00:00",
-                   "updated": "2026-03-01T02:30:03+00:00", "pending": "8", "previous": "7"}
+                   "updated": "2026-03-01T02:30:03+00:00", "pending": "8", "previous": "7",
+                   "host": "", "pid": 0, "lease_until": None, "error": None}
     assert "planted" not in text and "svc-orders" not in text
 
 
