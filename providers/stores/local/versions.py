@@ -54,10 +54,10 @@ def stage(store: LocalStore, path: str, data: Mapping[str, bytes], *, token: str
     files.make_dirs(directory / "versions")
     with locked(directory):
         meta = load_meta(store, path, directory) or Meta()
+        files.tidy(directory, set(meta.versions))
         done = meta.by_token(token)
         if done is not None:
             return _open(store, path, directory, meta, done)
-        files.tidy(directory, set(meta.versions))
         version, created = str(meta.next), datetime.now(UTC)
         files.write(files.version_file(directory, version),
                     crypto.seal(key, crypto.binding(store_id, path, version), data))
@@ -84,6 +84,7 @@ def promote(store: LocalStore, path: str, version: str, *, expect_current: str |
         raise NotFound(f"{store.where(path)}: no such secret")
     with locked(directory):
         meta = load_meta(store, path, directory) or Meta()
+        files.tidy(directory, set(meta.versions))  # what a promote killed while pruning left
         if meta.current == version:
             return
         if meta.current != expect_current:
@@ -97,7 +98,6 @@ def promote(store: LocalStore, path: str, version: str, *, expect_current: str |
         files.write_json(directory / "meta.json", meta.to_doc())
         for old in dropped:
             files.remove(files.version_file(directory, old))
-        files.tidy(directory, set(meta.versions))
 
 
 def discard(store: LocalStore, path: str, version: str) -> None:
@@ -106,7 +106,10 @@ def discard(store: LocalStore, path: str, version: str) -> None:
         return
     with locked(directory):
         meta = load_meta(store, path, directory)
-        if meta is None or version not in meta.versions:
+        if meta is None:
+            return
+        files.tidy(directory, set(meta.versions))
+        if version not in meta.versions:
             return
         if version == meta.current:
             raise StoreError(f"{store.where(path)}: version {version} is current: promote another "
