@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from providers.base import JournalRecord
 from providers.errors import Conflict, StoreError
-from providers.stores.local import files
+import providers.stores.local.files as files
 from providers.stores.local.lock import locked
 
 if TYPE_CHECKING:  # pragma: no cover

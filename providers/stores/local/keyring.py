@@ -8,7 +8,8 @@ import secrets
 from pathlib import Path
 
 from providers.errors import StoreError
-from providers.stores.local import crypto, files
+import providers.stores.local.crypto as crypto
+import providers.stores.local.files as files
 from providers.stores.local.keys import ENV, load_key
 
 

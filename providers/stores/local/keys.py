@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from providers.errors import StoreError
-from providers.stores.local import files
+import providers.stores.local.files as files
 
 ENV = "SECRETKEEPER_LOCAL_KEY"
 _STALE = 60.0  # seconds: a key file's temp copy older than this was left by a process that died

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from providers.base import StoreStatus
 from providers.errors import NotFound
-from providers.stores.local import files
+import providers.stores.local.files as files
 from providers.stores.local.lock import locked
 from providers.stores.local.versions import load_meta
 

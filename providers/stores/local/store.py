@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from providers.base import SecretVersion, StoreStatus
-from providers.stores.local import status, versions
+import providers.stores.local.status as status
+import providers.stores.local.versions as versions
 from providers.stores.local.journal import LocalJournal
 from providers.stores.local.keyring import Keyring
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from providers.base import SecretVersion
 from providers.errors import Conflict, NotFound, StoreError
-from providers.stores.local import crypto, files
+import providers.stores.local.crypto as crypto
+import providers.stores.local.files as files
 from providers.stores.local.lock import locked
 from providers.stores.local.meta import Meta, VersionInfo
 
