@@ -7,9 +7,12 @@ from __future__ import annotations
 import base64
 import os
 import stat
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
+from providers.base import JournalRecord, Step
 from providers.errors import Conflict, NotFound, StoreError
 from tests.localstore import build, written_files
 
@@ -208,3 +211,45 @@ def test_what_a_killed_writer_left_is_never_read_and_the_next_writer_tidies_it(s
     store.promote(PATH, current.version, expect_current=current.version)  # any writer tidies first
     assert sorted(p.name for p in directory.rglob("*") if p.is_file()) == \
         ["1.enc", "lock", "meta.json"]
+
+
+def journal_record(holder: str) -> JournalRecord:
+    when = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    return JournalRecord(secret="payments-db", step=Step.STARTED, token=f"token-{holder}",
+                         holder=holder, started=when, updated=when, host="runner-7", pid=4121)
+
+
+def test_the_journal_is_a_compare_and_set_and_marks_the_secret_in_progress(store):
+    journal = store.journal(PATH)
+    assert journal.read() is None
+    mine = journal_record("ci@runner-7 pid 4121")
+    journal.write(mine, expect=None)
+    journal.write(mine, expect=None)  # a repeat of a write that landed
+    status = store.status([PATH])[PATH]
+    assert (status.exists, status.in_progress) == (False, True), "a bootstrap under way shows"
+    with pytest.raises(Conflict, match=r"rotation journal held by ci@runner-7 pid 4121 \(step started") as err:
+        journal.write(journal_record("bob@laptop pid 1"), expect=None)
+    assert err.value.holder == mine
+    staged = replace(mine, step=Step.STAGED, pending="1")
+    journal.write(staged, expect=mine)
+    with pytest.raises(Conflict) as err:
+        journal.clear(expect=mine)  # a stale view of the record
+    assert err.value.holder == staged and journal.read() == staged
+    journal.clear(expect=staged)
+    journal.clear(expect=staged)
+    assert journal.read() is None and store.status([PATH])[PATH].in_progress is False
+    with pytest.raises(Conflict, match="cleared by another rotator"):
+        journal.write(replace(staged, step=Step.DONE), expect=staged)
+
+
+def test_a_damaged_journal_or_metadata_file_is_a_one_line_error(store, tmp_path):
+    put(store, PATH, {"password": b"a"}, "t1")
+    directory = next((tmp_path / "store" / "secrets").iterdir())
+    (directory / "journal.json").write_text('{"secret": ')
+    with pytest.raises(StoreError) as err:
+        store.journal(PATH).read()
+    assert str(err.value) == (f"local store 'local': {PATH}: {directory / 'journal.json'}: rotation journal "
+                              "record is not valid JSON")
+    (directory / "meta.json").write_text('{"format": 1}')
+    with pytest.raises(StoreError, match=r"meta\.json: metadata document has missing or malformed fields"):
+        store.read(PATH)
