@@ -147,3 +147,11 @@ def test_max_age_and_renewal_deadlines_are_never_jittered():
     for name in NAMES[:20]:
         assert next_due(secret({"max_age": "30d", "jitter": "50%"}, name), status(last), NOW - 1000 * D) == \
             last + 30 * D
+
+
+def test_cron_jitter_is_a_share_of_the_shortest_gap_between_firings():
+    """`0 3 * * 1-5` fires daily on weekdays: 10% is of a day, even across the weekend's longer gap."""
+    last = datetime(2026, 6, 12, 3, 0, tzinfo=UTC)  # a Friday's firing: the next is Monday's
+    spread = [next_due(secret({"cron": "0 3 * * 1-5", "jitter": "10%"}, n), status(last), last) -
+              datetime(2026, 6, 15, 3, 0, tzinfo=UTC) for n in NAMES[:300]]
+    assert all(timedelta() <= o < D / 10 for o in spread) and max(spread) > 2 * H

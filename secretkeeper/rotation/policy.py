@@ -15,7 +15,9 @@ rotation is the `last-rotated` status note, else when the store says the current
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +31,7 @@ LAST_ROTATED, NEXT_DUE, ROTATION_ID, ISSUER = "last-rotated", "next-due", "rotat
 EXPIRES = "expires"  # when the current credential stops working (ISO 8601), noted by issuers that know
 
 _DEFAULT_JITTER, _DEFAULT_JITTER_CAP = 0.05, timedelta(hours=1)
+_CRON_SAMPLE_START, _CRON_SAMPLE = datetime(2026, 1, 1, tzinfo=UTC), 12
 
 
 @dataclass(frozen=True)
@@ -93,10 +96,8 @@ def _triggers(name: str, policy: RotatePolicy, status: StoreStatus, last: dateti
     if policy.cron is not None:
         from croniter import croniter  # only for secrets with a cron policy: ~0.2 s to import
 
-        fires = croniter(policy.cron, last.astimezone(UTC))
-        fire = fires.get_next(datetime)
-        period = fires.get_next(datetime) - fire
-        out.append((fire + _jitter(name, policy, period), f"cron {policy.cron} fired"))
+        fire = croniter(policy.cron, last.astimezone(UTC)).get_next(datetime)
+        out.append((fire + _jitter(name, policy, _cron_interval(policy.cron)), f"cron {policy.cron} fired"))
     if policy.max_age is not None:
         out.append((last + policy.max_age, f"max_age {format_duration(policy.max_age)} exceeded"))
     expires = _instant(status.metadata.get(EXPIRES))
@@ -127,6 +128,17 @@ def _jitter(name: str, policy: RotatePolicy, interval: timedelta) -> timedelta:
         span = interval * setting
     share = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") / 2**64
     return timedelta(seconds=int(span.total_seconds() * share))
+
+
+@functools.lru_cache(maxsize=256)
+def _cron_interval(expression: str) -> timedelta:
+    """The shortest gap between firings (over a sample of them): what jitter is a share of, computed once
+    per expression however many secrets share it."""
+    from croniter import croniter
+
+    fires = croniter(expression, _CRON_SAMPLE_START)
+    times = [fires.get_next(datetime) for _ in range(_CRON_SAMPLE)]
+    return min(b - a for a, b in itertools.pairwise(times))
 
 
 def _instant(text: str | None) -> datetime | None:
