@@ -62,15 +62,17 @@ def test_windows_on_the_days_clocks_change(zone, hours, day, spans):
         assert next_open(w, expected_open + timedelta(minutes=5)) == expected_open + timedelta(minutes=5)
 
 
-@pytest.mark.parametrize("zone, hours, after, expected", [
-    # A window wholly inside the gap waits for the next day's, at the same wall-clock time.
-    ("Europe/Berlin", ("02:00", "03:00"), utc(2026, 3, 28, 12), utc(2026, 3, 30, 0)),
-    ("America/New_York", ("02:00", "03:00"), utc(2026, 3, 8, 0), utc(2026, 3, 9, 6)),
+@pytest.mark.parametrize("zone, hours, days, after, expected", [
+    # A window wholly inside the gap waits for the next day's, at the same wall-clock time...
+    ("Europe/Berlin", ("02:00", "03:00"), None, utc(2026, 3, 28, 12), utc(2026, 3, 30, 0)),
+    ("America/New_York", ("02:00", "03:00"), None, utc(2026, 3, 8, 0), utc(2026, 3, 9, 6)),
+    # ...or, on one day a week, for the next week's.
+    ("Europe/Berlin", ("02:00", "03:00"), ["sun"], utc(2026, 3, 22, 5), utc(2026, 4, 5, 0)),
     # The day after a change, the window is at its new UTC time.
-    ("Europe/Berlin", ("02:00", "03:00"), utc(2026, 10, 25, 3), utc(2026, 10, 26, 1)),
+    ("Europe/Berlin", ("02:00", "03:00"), None, utc(2026, 10, 25, 3), utc(2026, 10, 26, 1)),
 ])
-def test_the_next_opening_across_a_clock_change(zone, hours, after, expected):
-    assert next_open(window(*hours, zone), after) == expected
+def test_the_next_opening_across_a_clock_change(zone, hours, days, after, expected):
+    assert next_open(window(*hours, zone, days), after) == expected
 
 
 def test_a_window_over_midnight_belongs_to_the_day_it_starts():

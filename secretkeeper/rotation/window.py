@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from secretkeeper.config.secrets import MaintenanceWindow
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HORIZON = 16  # days searched for the next opening: a week, plus a day lost to a spring-forward gap
+# Days searched for the next opening: a daily window's next day, or a weekly one's next week, and the
+# occurrence after that one when a spring-forward gap swallows it.
+_HORIZON_DAILY, _HORIZON_WEEKLY = 3, 15
 
 
 def is_open(window: MaintenanceWindow, at: datetime) -> bool:
@@ -38,9 +40,10 @@ def next_open(window: MaintenanceWindow, at: datetime) -> datetime:
     zone = ZoneInfo(window.timezone)
     start = time.fromisoformat(window.start)
     first_day = at.astimezone(zone).date()
+    horizon = _HORIZON_WEEKLY if window.days else _HORIZON_DAILY
     candidates = {datetime.combine(first_day + timedelta(days=n), start, tzinfo=zone).replace(fold=fold)
-                  .astimezone(UTC) for n in range(_HORIZON) for fold in (0, 1)}
-    candidates.update(_clock_changes(zone, first_day, _HORIZON))
+                  .astimezone(UTC) for n in range(horizon) for fold in (0, 1)}
+    candidates.update(_clock_changes(zone, first_day, horizon))
     for candidate in sorted(candidates):
         if candidate > at and is_open(window, candidate):
             return candidate
