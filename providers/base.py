@@ -103,6 +103,7 @@ class StoreStatus:
     exists: bool
     current: str | None = None  # the current version's id
     updated: datetime | None = None  # when the current version was written
+    previous: str | None = None  # the version current before it (what a grace period keeps working)
     in_progress: bool = False  # a rotation journal (or an AWSPENDING version that is not current) exists
     metadata: Mapping[str, str] = field(default_factory=dict)  # the store's status notes: never values
 
@@ -125,7 +126,10 @@ class Store(Protocol):
     Every method is safe to repeat after a crash: `stage` with the same token returns the version already
     staged under it (with its data) instead of staging another; `discard` of a version that is gone and
     `promote` of the version that is already current do nothing. Errors are providers.errors types, one
-    line each, naming the store and path, never a value."""
+    line each, naming the store and path, never a value.
+
+    A store may also offer `identity() -> str | None`: who it acts as (the Vault token's display name,
+    the AWS caller ARN), answered within a few seconds or None; the audit trail asks it best-effort."""
 
     name: str  # the store's name in the config
 
@@ -157,6 +161,7 @@ class Issuer(Protocol):
 
 
 # Each type builds its implementation from its validated config section (`stores.NAME`, `issuer:`), under
-# the `type:` name the config uses.
-STORES: Registry[Callable[[Any], Store]] = Registry("store type")
+# the `type:` name the config uses; a store also gets its name under `stores:` (its `Store.name`, which
+# its errors show): `STORES[section.type](name, section)`.
+STORES: Registry[Callable[[str, Any], Store]] = Registry("store type")
 ISSUERS: Registry[Callable[[Any], Issuer]] = Registry("issuer type")

@@ -1,4 +1,4 @@
-"""Durations as people write them in the config: `30d`, `12h`, `90m`, `2w`, `1d12h`."""
+"""Durations as people write them in the config (`30d`, `12h`, `90m`, `2w`, `1d12h`), read and written."""
 
 from __future__ import annotations
 
@@ -22,3 +22,16 @@ def parse_duration(value: Any) -> timedelta:
     if not total:
         raise ValueError("a duration must be longer than zero")
     return total
+
+
+def format_duration(value: timedelta) -> str:
+    """The way the config writes it, largest units first: 30d, 1d12h, 1h30m (weeks as days)."""
+    seconds = int(value.total_seconds())
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        n, seconds = divmod(seconds, _SECONDS[unit])
+        if n:
+            parts.append(f"{n}{unit}")
+    return "".join(parts)
