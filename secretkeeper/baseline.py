@@ -1,7 +1,9 @@
 """Baseline files: known findings, keyed on fingerprints, that a scan does not report again.
 
 The file holds fingerprints and redacted context only (rule, path, preview, hash): committing it leaks
-nothing. Inline ignore comments are handled by the engine (see `secretkeeper.engine`).
+nothing. Committed, it is also the repository's to change: it is read as a regular file of at most
+`BASELINE_LIMIT` bytes (some 170,000 findings), and JSON nested past Python's stack is refused. Inline
+ignore comments are handled by the engine (see `secretkeeper.engine`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from collections.abc import Iterable
 
 from secretkeeper import __version__
 from secretkeeper.errors import SecretkeeperError
-from secretkeeper.fileio import write_private
+from secretkeeper.fileio import read_input, write_private
 from secretkeeper.findings import Finding
 
 BASELINE_VERSION = 1
+BASELINE_LIMIT = 64 << 20
 
 
 class Baseline:
@@ -33,11 +36,13 @@ class Baseline:
     @classmethod
     def load(cls, path: Path) -> Baseline:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_input(path, BASELINE_LIMIT).decode("utf-8"))
         except OSError as exc:
             raise SecretkeeperError(f"{path}: cannot read baseline: {exc.strerror}") from None
         except (ValueError, UnicodeDecodeError):
             raise SecretkeeperError(f"{path}: baseline is not valid JSON") from None
+        except RecursionError:
+            raise SecretkeeperError(f"{path}: baseline is not valid JSON (nested too deep)") from None
         if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
             raise SecretkeeperError(f"{path}: not a secretkeeper baseline (no 'findings' list)")
         prints = []

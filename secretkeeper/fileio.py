@@ -1,18 +1,57 @@
-"""Writing files the tool produces (reports, baselines, caches): atomic, 0600, errors that name the file.
+"""Files the tool itself reads (config, rule files, baselines) and writes (reports, baselines, caches).
 
 The one writer in the project: a report, a baseline, a cache entry or a stored secret is either the old
 file or the whole new one, never half of either, and never readable by other users while it is being
 written. `create_private_bytes` creates a file only once (a key that two first runs must agree on).
+The one reader of the tool's own inputs, which a scanned repository may hold or name: a regular file
+only (never a device, a FIFO or a directory), of bounded size, and, for a file named by the repository,
+inside it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
 from pathlib import Path
 
 from secretkeeper.errors import SecretkeeperError
+
+
+def read_input(path: Path | str, limit: int, *, within: Path | None = None) -> bytes:
+    """The bytes of `path`: a regular file of at most `limit` bytes; with `within`, one whose real path
+    (symlinks resolved) is inside that directory. Problems raise OSError, whose `strerror` says which."""
+    if "\0" in str(path):  # a config can spell one (`"a\0b"`); the system calls would raise ValueError
+        raise OSError(errno.EINVAL, "not a valid path")
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)  # O_NONBLOCK: a FIFO never blocks
+    if within is not None:
+        path, root = os.path.realpath(path), os.path.realpath(within)
+        if os.path.commonpath([path, root]) != root:
+            raise OSError(errno.EACCES, "outside the scanned root (name it with --config to allow it)")
+        flags |= getattr(os, "O_NOFOLLOW", 0)  # the path checked is the path opened
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a device is not even opened (opening a tape rewinds it)
+        raise OSError(errno.EINVAL, "not a regular file")
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)  # what was opened, should the path have changed since
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if st.st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than {_size(limit)}")
+        chunks, left = [], limit + 1
+        while left and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    if not left:  # grew past the limit since fstat
+        raise OSError(errno.EFBIG, f"larger than {_size(limit)}")
+    return b"".join(chunks)
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 and not n & ((1 << 20) - 1) else f"{n} bytes"
 
 
 def write_private(path: Path | str, text: str) -> None:

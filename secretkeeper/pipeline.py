@@ -22,7 +22,7 @@ from secretkeeper.baseline import Baseline
 from secretkeeper.blobscan import scan_blob
 from secretkeeper.config import Config
 from secretkeeper.engine import Detector
-from secretkeeper.errors import SecretkeeperError
+from secretkeeper.errors import RuleError, SecretkeeperError, shown
 from secretkeeper.findings import Finding
 from secretkeeper.results import ScanResult, ScanStats, SkipLog
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
@@ -34,17 +34,37 @@ _UNSIZED_WEIGHT = 128 * 1024  # what a batch counts for a file of unknown size: 
 
 
 def build_rules(config: Config, rule_files: Sequence[Path] = ()) -> list:
+    """The catalog with the config's custom rules and rule files and the `rule_files` named on the command
+    line, less what the config disables, with its severities. A rule file the config names is read
+    under the config's rules (inside the scanned tree, for a config found there); one named on the
+    command line is the user's own choice."""
     scan_cfg = config.scan
     custom = []
     source = str(config.path) if config.path else "config"
     for i, data in enumerate(scan_cfg.rules):
         custom.append(rule_from_mapping(data, f"{source}: scan.rules[{i}]", "custom"))
     base = config.path.parent if config.path else Path(".")
-    for rf in list(scan_cfg.rule_files) + [str(p) for p in rule_files]:
-        p = Path(rf)
-        custom.extend(load_rule_file(p if p.is_absolute() else base / p))
+    for i, rf in enumerate(scan_cfg.rule_files):
+        try:
+            custom.extend(load_rule_file(base / rf, within=config.within))  # `base / "/abs"` is "/abs"
+        except RuleError as exc:
+            raise config.error(("scan", "rule_files", i), str(exc)) from None
+    for p in rule_files:
+        custom.extend(load_rule_file(p))
+    known = {r.id for r in builtin_rules()} | {r.id for r in custom}
+    for loc, rid in scan_cfg.rule_ids():
+        if rid not in known:
+            raise config.error(loc, f"unknown rule id {shown(rid)!r}{_not_a_leak_rule(rid)}", key=loc[:-1])
     disabled = list(scan_cfg.disable) + list(scan_cfg.allowlist.rules)
     return merge_rules(builtin_rules(), custom, disabled, scan_cfg.severity)
+
+
+def _not_a_leak_rule(rule_id: str) -> str:
+    from secretkeeper.hygiene import HYGIENE_RULES
+
+    if any(h.id == rule_id for h in HYGIENE_RULES):
+        return " (a Kubernetes hygiene rule: severities and disabling apply to leak rules)"
+    return " (see `secretkeeper rules list`)"
 
 
 _BUILTIN: list = []

@@ -155,13 +155,13 @@ def test_text_the_checks_cannot_read_is_a_warning(detector, monkeypatch):
     """An unpaired surrogate (`\\ud800`) is not Unicode text: libyaml refuses it as invalid YAML, and
     ruamel.yaml (the fallback without libyaml) reads it, so the checks meet it; both are warnings, and
     the leaks in the file are still reported."""
-    from secretkeeper.kube import yamllines
+    from secretkeeper import yamlsafe
 
     token = make_token()
     data = (b'{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": '
             b'{"note": "\\ud800", "token": "' + token.encode() + b'"}}\n')
-    for cloader in (yamllines._CLoader, None):
-        monkeypatch.setattr(yamllines, "_CLoader", cloader)
+    for cloader in (yamlsafe._CLoader, None):
+        monkeypatch.setattr(yamlsafe, "_CLoader", cloader)
         stats = ScanStats()
         found = scan_manifest(data, "k8s/s.json", detector, stats=stats)
         assert stats.skipped.counts["manifest-error"] == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from secretkeeper import yamlsafe
 from secretkeeper.kube import yamllines
 from secretkeeper.kube.yamllines import ManifestError, Span, load_documents
 
@@ -21,7 +22,7 @@ def test_pure_python_fallback_matches_libyaml(monkeypatch):
     text = fixture("multi.yaml") + "---\n" + fixture("deployment.yaml")
     monkeypatch.setattr(yamllines, "_fast_documents", lambda text: None)
     fast, _ = load_documents(text)
-    monkeypatch.setattr(yamllines, "_CLoader", None)
+    monkeypatch.setattr(yamlsafe, "_CLoader", None)
     slow, errors = load_documents(text)
     assert errors == []
     assert [d.body for d in slow] == [d.body for d in fast]
@@ -33,7 +34,7 @@ def test_pure_python_fallback_matches_libyaml(monkeypatch):
 # -- the plain block YAML fast path reads exactly what libyaml reads ---------------------------------------
 def _libyaml_documents(text: str) -> list:
     out = []
-    for node in yamllines._compose_all(text):
+    for node in yamlsafe.compose_all(text):
         builder = yamllines._Builder(yamllines.MAX_EXPANDED_NODES)
         body = builder.build(node, ())
         builder.lines[()] = node.start_mark.line + 1
@@ -272,7 +273,7 @@ def test_spans_are_consistent_and_both_composers_agree(text, monkeypatch):
         for path, line in doc.lines.items():
             if path:
                 assert doc.spans.keys.get(path, doc.spans.nodes[path]).start_line == line, path
-    monkeypatch.setattr(yamllines, "_CLoader", None)
+    monkeypatch.setattr(yamlsafe, "_CLoader", None)
     assert [d.spans for d in spans_of(text)] == [d.spans for d in documents]
 
 

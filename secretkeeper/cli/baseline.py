@@ -8,7 +8,7 @@ import typer
 
 from secretkeeper.cli.errors import handle_errors
 from secretkeeper.cli.gc_tuning import tuned_gc_for_scan
-from secretkeeper.errors import SecretkeeperError
+from secretkeeper.cli.inputs import check_roots
 
 app = typer.Typer()
 
@@ -16,9 +16,10 @@ app = typer.Typer()
 @app.command("baseline")
 @handle_errors
 def baseline_cmd(
-    paths: list[Path] = typer.Argument(None, help="What to scan (default: .)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Baseline file to write (JSON, no secrets)."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="Config file."),
+    paths: list[Path] = typer.Argument(None, readable=False, help="What to scan (default: .)."),
+    output: Path = typer.Option(..., "--output", "-o", readable=False,
+                                help="Baseline file to write (JSON, no secrets)."),
+    config: Path | None = typer.Option(None, "--config", "-c", readable=False, help="Config file."),
     no_history: bool = typer.Option(False, "--no-history", help="Working tree only."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
 ) -> None:
@@ -29,9 +30,7 @@ def baseline_cmd(
     from secretkeeper.pipeline import ScanOptions, run_scan
 
     roots = [Path(p) for p in (paths or [Path(".")])]
-    for root in roots:
-        if not root.exists():
-            raise SecretkeeperError(f"{root}: no such file or directory")
+    check_roots(roots)
     cfg = resolve_config(config, roots)
     with tuned_gc_for_scan():
         result = run_scan(ScanOptions(paths=roots, config=cfg, jobs=jobs,

@@ -1,11 +1,13 @@
 """How a command ends when something goes wrong: a known error is one line on stderr and its exit code;
-anything else shows only its type (its message could hold data from a scanned file), unless debugging
-is on (`--debug` or SECRETKEEPER_DEBUG), which re-raises for a traceback without locals."""
+anything else shows only its type (its message could hold data from a scanned file). Debugging (`--debug`
+or SECRETKEEPER_DEBUG) adds the traceback above that line, and changes nothing else: the same exit code,
+no locals, and no exception text but our own errors' (see `_traceback`)."""
 
 from __future__ import annotations
 
 import functools
 import os
+import traceback
 from typing import Any, TypeVar
 from collections.abc import Callable
 
@@ -32,6 +34,30 @@ def _fail(message: str, status: int = ExitStatus.ERROR) -> typer.Exit:
     return typer.Exit(int(status))
 
 
+def _traceback(exc: BaseException) -> None:
+    """Under debugging, where `exc` (and what it was raised from or during) happened, as Python prints
+    it, with the message of our own errors only: they name inputs and redact values, while another
+    exception's text can quote scanned data (a KeyError's key, a decoder's bytes, a parser's snippet).
+    The frames show our code, never a value."""
+    if not _state["debug"]:
+        return
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in chain:
+        chain.append(link)
+        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+    out = []
+    for i, err in enumerate(reversed(chain)):
+        if i:
+            out.append("\nThe above exception was the direct cause of the following exception:\n\n"
+                       if err.__cause__ is not None else
+                       "\nDuring handling of the above exception, another exception occurred:\n\n")
+        out += ["Traceback (most recent call last):\n", *traceback.format_tb(err.__traceback__)]
+        name = f"{type(err).__module__}.{type(err).__qualname__}".removeprefix("builtins.")
+        out.append(f"{name}: {err}\n" if isinstance(err, SecretkeeperError) else f"{name} (message withheld)\n")
+    typer.echo("".join(out), err=True, nl=False)
+
+
 def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -40,14 +66,13 @@ def handle_errors(fn: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except SecretkeeperError as exc:
-            if _state["debug"]:
-                raise
+            _traceback(exc)
             raise _fail(str(exc), exc.exit_status) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", ExitStatus.INTERRUPTED) from None
         except Exception as exc:
-            if _state["debug"]:
-                raise
-            raise _fail(f"internal error ({type(exc).__name__}); rerun with --debug for details") from None
+            _traceback(exc)
+            hint = "" if _state["debug"] else "; rerun with --debug for details"
+            raise _fail(f"internal error ({type(exc).__name__}){hint}") from None
 
     return wrapper  # type: ignore[return-value]

@@ -18,7 +18,8 @@ app = typer.Typer(help="Inspect and test the rule catalog.", no_args_is_help=Tru
 @handle_errors
 def rules_list(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="Include custom rules from this config."),
+    config: Path | None = typer.Option(None, "--config", "-c", readable=False,
+                                       help="Include custom rules from this config."),
 ) -> None:
     """List every rule: id, severity, family, description (leak rules, then Kubernetes hygiene rules)."""
     from secretkeeper.config import Config, load_config
@@ -48,7 +49,8 @@ def rules_list(
 @app.command("test")
 @handle_errors
 def rules_test(
-    config: Path | None = typer.Option(None, "--config", "-c", help="Also test custom rules in this config."),
+    config: Path | None = typer.Option(None, "--config", "-c", readable=False,
+                                       help="Also test custom rules in this config."),
 ) -> None:
     """Run every rule's true and false examples through the engine; exit 1 if any fails."""
     from secretkeeper.config import Config, load_config

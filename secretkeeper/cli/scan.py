@@ -12,6 +12,7 @@ import typer
 
 from secretkeeper.cli.errors import enable_debug, handle_errors
 from secretkeeper.cli.gc_tuning import tuned_gc_for_scan
+from secretkeeper.cli.inputs import check_roots
 from secretkeeper.errors import ExitStatus, SecretkeeperError
 
 app = typer.Typer()
@@ -30,19 +31,19 @@ def _progress_enabled(flag: bool | None, quiet: bool) -> bool:
 @app.command()
 @handle_errors
 def scan(
-    paths: list[Path] = typer.Argument(None, help="Files or directories to scan (default: .). A git "
-                                       "repository is scanned with its full history unless --no-history."),
+    paths: list[Path] = typer.Argument(None, readable=False, help="Files or directories to scan (default: .). "
+                                       "A git repository is scanned with its full history unless --no-history."),
     fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to FILE (0600) "
-                                          "instead of stdout."),
-    baseline: Path | None = typer.Option(None, "--baseline", help="Ignore findings recorded in this "
-                                            "baseline file (see `secretkeeper baseline`)."),
+    output: Path | None = typer.Option(None, "--output", "-o", readable=False, help="Write the report to FILE "
+                                          "(0600) instead of stdout."),
+    baseline: Path | None = typer.Option(None, "--baseline", readable=False, help="Ignore findings recorded in "
+                                            "this baseline file (see `secretkeeper baseline`)."),
     fail_on: str | None = typer.Option(None, "--fail-on", help="Exit 1 when a finding is at or above "
                                           "this severity: info, low (default), medium, high, critical."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="Config file (default: "
+    config: Path | None = typer.Option(None, "--config", "-c", readable=False, help="Config file (default: "
                                           "secretkeeper.yaml or .secretkeeper.yaml at the scanned root)."),
-    rules_file: list[Path] = typer.Option([], "--rules", help="Extra rule file (TOML, built-in schema); "
-                                          "repeatable."),
+    rules_file: list[Path] = typer.Option([], "--rules", readable=False, help="Extra rule file (TOML, built-in "
+                                          "schema); repeatable."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
     no_history: bool = typer.Option(False, "--no-history", help="Scan only the working tree, not git "
                                     "history."),
@@ -107,9 +108,7 @@ def scan(
         raise SecretkeeperError("--context, --namespace and --all-namespaces need --cluster")
     default_roots = [] if (image or cluster or images_from_cluster) else [Path(".")]
     roots = [Path(p) for p in (paths or default_roots)]
-    for root in roots:
-        if not root.exists():
-            raise SecretkeeperError(f"{root}: no such file or directory")
+    check_roots(roots)
     cfg = resolve_config(config, roots or [Path(".")])
     floor_text = fail_on or (cfg.scan.fail_on.value if cfg.scan.fail_on else "low")
     try:

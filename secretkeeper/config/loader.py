@@ -1,72 +1,93 @@
 """Finding and reading `secretkeeper.yaml`: discovery, YAML with line numbers, each section validated by
 its own schema, and every problem reported as `FILE:LINE: key: problem` (one line, values redacted).
+
+The file may come with the repository under scan: it is read as the scanned tree's other inputs are
+(secretkeeper/fileio.py: a regular file, at most `CONFIG_LIMIT` bytes, inside the tree), and its YAML is
+composed and checked (secretkeeper/yamlsafe.py: no alias bomb, at most `MAX_DEPTH` levels) before
+ruamel.yaml reads it with its lines.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
-from secretkeeper.config.invalid import Invalid, validated
+from secretkeeper.config.invalid import Invalid, config_error, line_of, validated
 from secretkeeper.config.root import SECTIONS, Config
 from secretkeeper.config.scan import ScanConfig, check_values, normalise
 from secretkeeper.errors import ConfigError
 
 CONFIG_NAMES = ("secretkeeper.yaml", ".secretkeeper.yaml", "secretkeeper.yml", ".secretkeeper.yml")
+CONFIG_LIMIT = 256 << 10  # ruamel.yaml reads some 250 KB a second: a config this size costs a second
+MAX_DEPTH = 64  # the deepest section (secrets[].rotate.window.days[]) is 6 levels down
+_STANDARD_TAG = "tag:yaml.org,2002:"
 
 
 def find_config(root: Path) -> Path | None:
     base = root if root.is_dir() else root.parent
     for name in CONFIG_NAMES:
         candidate = base / name
-        if candidate.is_file():
+        if os.path.lexists(candidate):  # whatever it is: not a regular file is an error, not no config
             return candidate
     return None
 
 
 def resolve_config(explicit: Path | None, roots: list[Path]) -> Config:
     if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigError(f"{explicit}: config file not found")
         return load_config(explicit)
     for root in roots[:1]:
         found = find_config(root)
         if found is not None:
-            return load_config(found)
+            return load_config(found, within=found.parent)
     return Config()
 
 
-def load_config(path: Path) -> Config:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+def load_config(path: Path, *, within: Path | None = None) -> Config:
+    """The config in `path`; `within`: it was found in that scanned tree, and what it names must be too."""
+    from secretkeeper.fileio import read_input
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path, CONFIG_LIMIT, within=within).decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {getattr(exc, 'strerror', None) or exc}") from None
-    yaml = YAML(typ="rt")
-    try:
-        doc = yaml.load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    doc = _read_yaml(text, path)
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping with sections scan/stores/secrets/deploy")
     try:
-        cfg = _sections(_plain(doc))
+        cfg = _sections(_plain(doc, ()))
     except Invalid as exc:
-        line = _line_of(doc, exc.loc)
-        key = ".".join(str(p) for p in exc.loc) or "<root>"
-        where = f"{path}:{line}" if line else str(path)
-        raise ConfigError(f"{where}: {key}: {_scrub(exc.msg, exc.value)}") from None
+        raise config_error(path, doc, exc) from None
     _check_custom_rules(cfg, doc, path)
-    cfg.path = path
+    cfg.path, cfg.within, cfg.doc = path, within, doc
     cfg.example_lines = _example_lines(doc)
     return cfg
+
+
+def _read_yaml(text: str, path: Path) -> Any:
+    """The round-trip document of `text`, once its nodes passed the checks every untrusted YAML gets."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from secretkeeper.yamlsafe import YamlError, compose_all, refuse_bombs, yaml_error
+
+    try:
+        for node in compose_all(text):
+            if node is not None:
+                refuse_bombs(node, max_depth=MAX_DEPTH)
+        with warnings.catch_warnings():  # ruamel.yaml warns with a snippet of the file, over lines
+            warnings.simplefilter("ignore")
+            return YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        err = yaml_error(exc)
+    except YamlError as exc:
+        err = exc
+    raise ConfigError(f"{path}:{err.line}: {err.problem}" if err.line else f"{path}: {err.problem}")
 
 
 def _sections(plain: dict[str, Any]) -> Config:
@@ -89,23 +110,6 @@ def _sections(plain: dict[str, Any]) -> Config:
         cfg.secrets = validated(list[SecretConfig], plain.get("secrets") or [], ("secrets",))
         check_references(cfg.secrets, set(cfg.stores))
     return cfg
-
-
-def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
-    """Best-effort 1-based line of a location in a ruamel round-trip document."""
-    node, line = doc, None
-    for key in loc:
-        lc = getattr(node, "lc", None)
-        try:
-            if lc is not None:
-                if isinstance(key, int):
-                    line = lc.item(key)[0] + 1
-                else:
-                    line = lc.key(key)[0] + 1
-            node = node[key]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
-    return line
 
 
 def _example_lines(doc: Any) -> frozenset[int]:
@@ -146,36 +150,28 @@ def _check_custom_rules(cfg: Config, doc: Any, path: Path) -> None:
     from secretkeeper.rules import rule_from_mapping
 
     for i, data in enumerate(cfg.scan.rules):
-        line = _line_of(doc, ("scan", "rules", i))
+        line = line_of(doc, ("scan", "rules", i))
         where = f"{path}:{line}" if line else str(path)
-        try:
-            rule_from_mapping(data, f"{where}: scan.rules[{i}]", "custom")
-        except ConfigError as exc:
-            raise ConfigError(_scrub(str(exc), data.get("severity"))) from None
+        rule_from_mapping(data, f"{where}: scan.rules[{i}]", "custom")  # its messages echo no value
 
 
-def _scrub(message: str, bad_input: Any) -> str:
-    """Redact the offending values a validation message echoes: one may be a credential pasted by mistake."""
-    from secretkeeper.findings import redact
+def _plain(node: Any, loc: tuple[Any, ...]) -> Any:
+    """Plain values of the round-trip document. A tag other than YAML's own is refused: nothing in the
+    file needs one, and the tag is not echoed (it could be a value pasted there)."""
+    from ruamel.yaml.comments import TaggedScalar
 
-    stack, values = [bad_input], []
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, str) and len(item) >= 8:
-            values.append(item)
-    for value in sorted(values, key=len, reverse=True):
-        message = message.replace(value, redact(value))
-    return message
-
-
-def _plain(node: Any) -> Any:
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if tag is not None and not tag.startswith(_STANDARD_TAG):
+        raise Invalid(loc, "unsupported YAML tag", None)
+    if isinstance(node, TaggedScalar):  # `!!str 5`: ruamel.yaml keeps the tag, the value is the text
+        return node.value
     if isinstance(node, dict):
         # YAML reads the keys `true:` / `false:` (rule examples) as booleans; keep their spelling.
-        return {(str(k).lower() if isinstance(k, bool) else str(k)): _plain(v) for k, v in node.items()}
+        out = {}
+        for k, v in node.items():
+            key = str(k).lower() if isinstance(k, bool) else str(k)
+            out[key] = _plain(v, (*loc, key))
+        return out
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, (*loc, i)) for i, v in enumerate(node)]
     return node

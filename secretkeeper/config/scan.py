@@ -8,6 +8,7 @@ pydantic (types, unknown keys), after `normalise` and before `check_values` (reg
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -51,6 +52,13 @@ class ScanConfig:
     disable: list[str] = field(default_factory=list)
     severity: dict[str, Severity] = field(default_factory=dict)
     allowlist: AllowlistConfig = field(default_factory=AllowlistConfig)
+
+    def rule_ids(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """(location, rule id) of every rule the section names: an unknown one is a mistake to report,
+        since it would silently change nothing."""
+        yield from ((("scan", "severity", rid), rid) for rid in self.severity)
+        yield from ((("scan", "disable", i), rid) for i, rid in enumerate(self.disable))
+        yield from ((("scan", "allowlist", "rules", i), rid) for i, rid in enumerate(self.allowlist.rules))
 
 
 def normalise(doc: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from secretkeeper.config.durations import parse_duration
 from secretkeeper.config.invalid import FORBID_EXTRA, Invalid
+from secretkeeper.errors import shown
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _CONSUMER_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*/[^/\s]+/[^/\s]+")
@@ -204,10 +205,10 @@ def check_references(secrets: list[SecretConfig], store_names: set[str]) -> None
     first: dict[str, int] = {}
     for i, secret in enumerate(secrets):
         if secret.name in first:
-            raise Invalid(("secrets", i, "name"), f"{secret.name!r} is already the name of secrets[{first[secret.name]}]",
-                          None)  # names are not secrets: shown whole
+            raise Invalid(("secrets", i, "name"), f"{shown(secret.name)!r} is already the name of "
+                          f"secrets[{first[secret.name]}]", None)
         first[secret.name] = i
         if secret.store not in store_names:
-            declared = ", ".join(sorted(store_names)) or "none"
-            raise Invalid(("secrets", i, "store"), f"store {secret.store!r} is not declared under stores "
-                          f"(declared: {declared})", None)
+            declared = ", ".join(shown(name) for name in sorted(store_names)) or "none"
+            raise Invalid(("secrets", i, "store"), f"store {shown(secret.store)!r} is not declared under "
+                          f"stores (declared: {declared})", None)

@@ -6,48 +6,19 @@ original text.
 manifests) is read by `_fast_documents` in one pass over its lines; anything else composes YAML nodes
 (libyaml when PyYAML's C parser is present, ruamel.yaml otherwise) and builds plain Python values and
 lines in one walk. Both read the same values and lines. Refused with a one-line `ManifestError` that never
-quotes the text: invalid YAML, nesting deeper than Python's stack, and YAML bombs (alias expansion beyond
-`MAX_EXPANDED_NODES` or more than `MAX_ALIAS_AMPLIFICATION` times the nodes written).
+quotes the text: invalid YAML, nesting deeper than Python's stack, and YAML bombs (the refusals of
+secretkeeper/yamlsafe.py, shared with the config loader).
 """
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from secretkeeper.kube.objects import FieldPath
-
-MAX_EXPANDED_NODES = 2_000_000
-MAX_ALIAS_AMPLIFICATION = 10
-
-try:  # libyaml through PyYAML: an order of magnitude faster than pure-Python composition
-    import yaml as _pyyaml
-    from yaml._yaml import CParser as _CParser
-
-    class _CLoader(_CParser):  # type: ignore[misc,valid-type]
-        """libyaml composition without PyYAML's Python-side resolver: `_scalar` resolves plain scalars."""
-
-        _TAGS: ClassVar[dict[type, str]] = {_pyyaml.ScalarNode: "tag:yaml.org,2002:str", _pyyaml.SequenceNode: "tag:yaml.org,2002:seq",
-                                             _pyyaml.MappingNode: "tag:yaml.org,2002:map"}
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-            return self._TAGS[kind]
-
-        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-            return None
-
-        def ascend_resolver(self, *args: Any) -> None:
-            return None
-
-except ImportError:  # pragma: no cover - PyYAML without libyaml: ruamel.yaml's pure-Python composer
-    _pyyaml = None
-    _CLoader = None
-
-
-class ManifestError(ValueError):
-    """A manifest that cannot be parsed; the message is one line and never quotes file content."""
+from secretkeeper.yamlsafe import MAX_EXPANDED_NODES, compose_all, refuse_bombs
+from secretkeeper.yamlsafe import YamlError as ManifestError  # a manifest that cannot be parsed
 
 
 # -- documents ------------------------------------------------------------------------------------------
@@ -93,10 +64,7 @@ def load_documents(text: str, *, spans: bool = False) -> tuple[list[Document], l
         fast = _fast_documents(text)
         if fast is not None:
             return [Document(body, lines, line) for body, lines, line in fast], []
-    try:
-        nodes = _compose_all(text)
-    except RecursionError:
-        raise ManifestError("refused: nesting too deep") from None
+    nodes = compose_all(text)
     documents: list[Document] = []
     errors: list[str] = []
     has_aliases = "&" in text and "*" in text
@@ -106,11 +74,7 @@ def load_documents(text: str, *, spans: bool = False) -> tuple[list[Document], l
         line = node.start_mark.line + 1
         try:
             if has_aliases:
-                memo: dict[int, int] = {}
-                size = _expanded_size(node, memo)
-                if size > MAX_EXPANDED_NODES or size > MAX_ALIAS_AMPLIFICATION * len(memo) + 10_000:
-                    raise ManifestError(f"refused: aliases expand to over {min(size, MAX_EXPANDED_NODES)} "
-                                        "nodes (YAML bomb?)")
+                refuse_bombs(node)
             builder = _Builder(MAX_EXPANDED_NODES)
             body = builder.build(node, ())
         except ManifestError as exc:
@@ -124,36 +88,7 @@ def load_documents(text: str, *, spans: bool = False) -> tuple[list[Document], l
     return documents, errors
 
 
-# -- composition ----------------------------------------------------------------------------------------
-def _compose_all(text: str) -> list[Any]:
-    if _CLoader is not None:
-        loader = _CLoader(text)
-        try:
-            nodes = []
-            while loader.check_node():
-                nodes.append(loader.get_node())
-            return nodes
-        except _pyyaml.YAMLError as exc:
-            raise ManifestError(_yaml_error(exc)) from None
-        finally:
-            loader.dispose()
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        return list(YAML(typ="safe", pure=True).compose_all(io.StringIO(text)))
-    except YAMLError as exc:
-        raise ManifestError(_yaml_error(exc)) from None
-
-
-def _yaml_error(exc: Exception) -> str:
-    """`invalid YAML at line N: problem` without the offending snippet (it could hold a secret)."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or type(exc).__name__
-    where = f" at line {mark.line + 1}" if mark is not None else ""
-    return f"invalid YAML{where}: {problem}"
-
-
+# -- values ---------------------------------------------------------------------------------------------
 def _tag(node: Any) -> str:
     tag = node.tag
     return tag if isinstance(tag, str) else str(getattr(tag, "value", tag))
@@ -212,26 +147,6 @@ def _scalar(node: Any) -> Any:
     if tag == _STR_TAG or not tag.startswith("tag:yaml.org,2002:"):
         return value
     return _resolve_plain(value)  # an explicit !!int / !!bool on a quoted scalar
-
-
-def _expanded_size(node: Any, memo: dict[int, int], depth: int = 0) -> int:
-    """Nodes the document stands for once aliases are expanded (memoised: linear in nodes written)."""
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    memo[key] = 1  # a recursive alias counts once and cannot loop
-    value = node.value
-    size = 1
-    if isinstance(value, list):
-        for item in value:
-            if isinstance(item, tuple):
-                size += _expanded_size(item[0], memo, depth + 1) + _expanded_size(item[1], memo, depth + 1)
-            else:
-                size += _expanded_size(item, memo, depth + 1)
-            if size > MAX_EXPANDED_NODES:
-                break
-    memo[key] = size
-    return size
 
 
 class _Builder:

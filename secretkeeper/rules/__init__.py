@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Mapping
 
-from secretkeeper.errors import RuleError
+from secretkeeper.errors import RuleError, shown, shown_path
 from secretkeeper import cache
 from secretkeeper.regextext import factor_alternations
 from secretkeeper.findings import Severity
@@ -56,6 +56,21 @@ _KNOWN_KEYS = {
     "id", "description", "severity", "regex", "keywords", "entropy", "validator", "filters", "path",
     "near", "remediation", "allowlist", "examples", "tags", "min_length", "kind", "generic", "secret_group",
     "prefilter",
+}
+# What each key and sub-key holds (None: absent, for the optional scalars), checked before the rule is
+# built: a rule file comes with the repository under scan, and a wrong type is a one-line error naming
+# the rule and the key, never a crash.
+_STRINGS = "a list of strings"
+_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    **dict.fromkeys(("id", "description", "severity", "regex", "remediation", "kind"), ((str,), "a string")),
+    **dict.fromkeys(("path", "validator", "prefilter"), ((str, type(None)), "a string")),
+    **dict.fromkeys(("keywords", "filters", "tags", "allowlist.regexes", "allowlist.stopwords",
+                     "allowlist.paths", "examples.true", "examples.false"), ((list,), _STRINGS)),
+    **dict.fromkeys(("allowlist", "examples"), ((dict,), "a table")),
+    "near": ((dict, type(None)), "a table"), "near.lines": ((int,), "an integer"),
+    "entropy": ((int, float, type(None)), "a number"), "min_length": ((int,), "an integer"),
+    "generic": ((bool,), "true or false"), "secret_group": ((str, int), "a group name or number"),
+    "examples.path": ((str, type(None)), "a string"),
 }
 
 
@@ -139,7 +154,21 @@ def confirmation_pattern(regex: str) -> bytes:
 
 
 def _err(source: str, rule_id: str, msg: str) -> RuleError:
-    return RuleError(f"{source}: rule {rule_id!r}: {msg}")
+    return RuleError(f"{source}: rule {shown(rule_id)!r}: {msg}")
+
+
+def _check_types(data: Mapping[str, Any], source: str, rid: str) -> None:
+    for key, value in data.items():
+        _check_type(key, value, source, rid)
+        if key in ("allowlist", "examples", "near") and isinstance(value, Mapping):
+            for sub, sub_value in value.items():
+                _check_type(f"{key}.{sub}", sub_value, source, rid)
+
+
+def _check_type(key: str, value: Any, source: str, rid: str) -> None:
+    types, what = _TYPES.get(key, ((object,), ""))
+    if not isinstance(value, types) or (what == _STRINGS and not all(isinstance(v, str) for v in value)):
+        raise _err(source, rid, f"{key} must be {what}")
 
 
 def _compile(source: str, rule_id: str, what: str, regex: str, as_bytes: bool) -> re.Pattern[Any]:
@@ -155,10 +184,13 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
     `check_regex=False` defers compiling the main regex to its first use: the shipped catalog is compiled
     by the test-suite, and start-up must stay fast.
     """
+    if not isinstance(data, Mapping):
+        raise RuleError(f"{source}: a rule must be a table")
     rid = str(data.get("id", "<no id>"))
     unknown = set(data) - _KNOWN_KEYS
     if unknown:
-        raise _err(source, rid, f"unknown key(s): {', '.join(sorted(unknown))}")
+        raise _err(source, rid, f"unknown key(s): {', '.join(sorted(shown(str(k)) for k in unknown))}")
+    _check_types(data, source, rid)
     if not ID_RE.match(rid):
         raise _err(source, rid, "id must be kebab-case ([a-z0-9-])")
     for required in ("description", "severity", "regex"):
@@ -166,8 +198,9 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
             raise _err(source, rid, f"missing {required!r}")
     try:
         severity = Severity.parse(str(data["severity"]))
-    except ValueError as exc:
-        raise _err(source, rid, str(exc)) from None
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)  # the value is not echoed: it may be anything
+        raise _err(source, rid, f"unknown severity (choose from {choices})") from None
     regex = str(data["regex"])
     if check_regex:
         _compile(source, rid, "regex", regex, as_bytes=True)
@@ -205,10 +238,11 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
     rule_filters = tuple(data.get("filters", DEFAULT_FILTERS))
     for name in rule_filters:
         if name not in filter_mod.FILTERS:
-            raise _err(source, rid, f"unknown filter {name!r} (known: {', '.join(sorted(filter_mod.FILTERS))})")
+            known = ", ".join(sorted(filter_mod.FILTERS))
+            raise _err(source, rid, f"unknown filter {shown(name)!r} (known: {known})")
     validator = data.get("validator")
     if validator is not None and validator not in validator_mod.registry():
-        raise _err(source, rid, f"unknown validator {validator!r}")
+        raise _err(source, rid, f"unknown validator {shown(validator)!r}")
     entropy = data.get("entropy")
     return Rule(
         id=rid,
@@ -239,13 +273,18 @@ def _parse_toml(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and inline tables
+        raise RuleError(f"{source}: invalid TOML: nested too deep") from None
 
 
 def _rules_from_doc(doc: Mapping[str, Any], source: str, family: str, check_regex: bool = True) -> list[Rule]:
     default_remediation = str(doc.get("remediation", ""))
+    items = doc.get("rules", [])
+    if not isinstance(items, list):
+        raise RuleError(f"{source}: `rules` must be an array of tables ([[rules]])")
     rules = []
-    for item in doc.get("rules", []):
-        if default_remediation and not item.get("remediation"):
+    for item in items:
+        if default_remediation and isinstance(item, Mapping) and not item.get("remediation"):
             item = {**item, "remediation": default_remediation}
         rules.append(rule_from_mapping(item, source, family, check_regex=check_regex))
     return rules
@@ -298,12 +337,20 @@ def load_builtin_rules(*, examples: bool = False) -> list[Rule]:
     return rules
 
 
-def load_rule_file(path: Path) -> list[Rule]:
+RULE_FILE_LIMIT = 1 << 20  # about three times the whole shipped catalog
+
+
+def load_rule_file(path: Path, *, within: Path | None = None) -> list[Rule]:
+    """The rules of a TOML file: a regular file of at most RULE_FILE_LIMIT bytes; with `within` (a file
+    that a config found in the scanned tree names), one inside that directory."""
+    from secretkeeper.fileio import read_input
+
+    source = shown_path(path)  # a config names it: it could be anything
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RuleError(f"{path}: cannot read rule file: {exc.strerror}") from None
-    return _load_toml(text, str(path), "custom")
+        text = read_input(path, RULE_FILE_LIMIT, within=within).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{source}: cannot read rule file: {getattr(exc, 'strerror', None) or exc}") from None
+    return _load_toml(text, source, "custom")
 
 
 def check_unique(rules: Iterable[Rule]) -> None:
@@ -312,13 +359,13 @@ def check_unique(rules: Iterable[Rule]) -> None:
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
-            raise RuleError(f"rule {rule.id!r}: defined twice (family {rule.family})")
+            raise RuleError(f"rule {shown(rule.id)!r}: defined twice (family {rule.family})")
         seen.add(rule.id)
     ids = seen
     for rule in rules:
         unknown = [a for a in rule.near.rules if a not in ids] if rule.near else []
         if unknown:
-            raise RuleError(f"rule {rule.id!r}: near.rule {unknown[0]!r} is not a known rule")
+            raise RuleError(f"rule {shown(rule.id)!r}: near.rule {shown(unknown[0])!r} is not a known rule")
 
 
 def merge_rules(builtin: list[Rule], custom: list[Rule], disabled: Iterable[str] = (),
