@@ -16,7 +16,9 @@ from typing import Any
 
 import hvac
 
-from providers.stores.vault import auth_approle, auth_kubernetes, auth_token
+from providers.stores.vault.auth_approle import login as approle_login
+from providers.stores.vault.auth_kubernetes import login as kubernetes_login
+from providers.stores.vault.auth_token import token
 from providers.stores.vault.calls import Vault
 from providers.stores.vault.errors import PermissionDenied
 from secretkeeper.config.stores import VaultAuth
@@ -107,10 +109,10 @@ def for_method(vault: Vault, method: VaultAuth, environ: Mapping[str, str],
                clock: Callable[[], float] = time.monotonic) -> Auth:
     if method.method == "approle":
         return Auth(vault, clock=clock, login=Login(
-            lambda c: auth_approle.login(c, method, environ), f"auth/{method.mount}/login",
+            lambda c: approle_login(c, method, environ), f"auth/{method.mount}/login",
             f"role_id {method.role_id!r} with its secret id"))
     if method.method == "kubernetes":
         return Auth(vault, clock=clock, login=Login(
-            lambda c: auth_kubernetes.login(c, method), f"auth/{method.mount}/login",
+            lambda c: kubernetes_login(c, method), f"auth/{method.mount}/login",
             f"role {method.role!r} with the service-account token in {method.token_path}"))
-    return Auth(vault, clock=clock, token=lambda: auth_token.token(environ, vault.address))
+    return Auth(vault, clock=clock, token=lambda: token(environ, vault.address))

@@ -8,13 +8,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from providers.base import SecretVersion, StoreStatus
-from providers.stores.vault import annotate, discard, promote, read, stage, status
+from providers.stores.vault.annotate import annotate
 from providers.stores.vault.auth import for_method
 from providers.stores.vault.calls import Vault
 from providers.stores.vault.client import address_of, build
+from providers.stores.vault.discard import discard
 from providers.stores.vault.journal import VaultJournal
 from providers.stores.vault.kv import KV
 from providers.stores.vault.paths import journal_prefix, secret_path
+from providers.stores.vault.promote import promote
+from providers.stores.vault.read import read
+from providers.stores.vault.stage import stage, staged
+from providers.stores.vault.status import status
 from secretkeeper.config.stores import VaultStore
 
 IDENTITY_TIMEOUT = 3.0  # seconds: the audit's actor lookup must not hold up a rotation
@@ -36,29 +41,29 @@ class VaultKVStore:
         return secret, f"{self.prefix}/{secret}"
 
     def read(self, path: str, version: str | None = None) -> SecretVersion:
-        return read.read(self.kv, *self._paths(path), version)
+        return read(self.kv, *self._paths(path), version)
 
     def stage(self, path: str, data: Mapping[str, bytes], *, token: str) -> SecretVersion:
-        return stage.stage(self.kv, *self._paths(path), data, token)
+        return stage(self.kv, *self._paths(path), data, token)
 
     def staged(self, path: str, token: str) -> SecretVersion | None:
-        return stage.staged(self.kv, *self._paths(path), token)
+        return staged(self.kv, *self._paths(path), token)
 
     def promote(self, path: str, version: str, *, expect_current: str | None) -> None:
-        promote.promote(self.kv, *self._paths(path), version, expect_current)
+        promote(self.kv, *self._paths(path), version, expect_current)
 
     def discard(self, path: str, version: str) -> None:
-        discard.discard(self.kv, self._paths(path)[1], version)
+        discard(self.kv, self._paths(path)[1], version)
 
     def journal(self, path: str) -> VaultJournal:
         secret, journal = self._paths(path)
         return VaultJournal(self.kv, journal, secret)
 
     def status(self, paths: Sequence[str]) -> Mapping[str, StoreStatus]:
-        return status.status(self.kv, [(p, *self._paths(p)) for p in paths])
+        return status(self.kv, [(p, *self._paths(p)) for p in paths])
 
     def annotate(self, path: str, notes: Mapping[str, str]) -> None:
-        annotate.annotate(self.kv, self._paths(path)[0], notes, self.config.max_versions)
+        annotate(self.kv, self._paths(path)[0], notes, self.config.max_versions)
 
     def identity(self) -> str | None:
         """The token's display name (lookup-self), or None; at most one quick try, never an error."""
