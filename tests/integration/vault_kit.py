@@ -4,14 +4,16 @@ another client of the same Vault (External Secrets, a Vault agent) sees at a pat
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from providers.base import JournalRecord, Step
 from providers.stores.vault.store import VaultKVStore
 from secretkeeper.config.stores import VaultStore
-from tests.integration.vault_server import VaultServer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tests.integration.vault_server import VaultServer
 
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

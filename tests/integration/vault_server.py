@@ -45,6 +45,15 @@ class VaultServer:
             raise AssertionError(f"{method} {path}: {response.status_code} {response.text[:300]}")
         return response.json() if response.content else {}
 
+    def wait_for_kv(self, mount: str) -> None:
+        """A new KV version 2 mount upgrades its storage first and answers 400 meanwhile."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while requests.get(f"{self.address}/v1/{mount}/config", headers={"X-Vault-Token": self.token},
+                           timeout=30).status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"KV mount {mount} not ready within {START_TIMEOUT:g}s")
+            time.sleep(0.05)
+
     def env(self, **extra: str) -> dict[str, str]:
         """The environment a store under test reads: this server and its token, nothing from the host's."""
         return {"VAULT_ADDR": self.address, "VAULT_TOKEN": self.token, "HOME": "/nonexistent", **extra}
@@ -124,6 +133,7 @@ def vault_mount(vault_server: VaultServer) -> Iterator[str]:
     """A fresh KV version 2 mount, unique to the test."""
     mount = f"sk-test-{uuid.uuid4().hex[:10]}"
     vault_server.api("POST", f"sys/mounts/{mount}", {"type": "kv", "options": {"version": "2"}})
+    vault_server.wait_for_kv(mount)
     try:
         yield mount
     finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hvac
 
@@ -21,7 +21,9 @@ from providers.stores.vault.auth_kubernetes import login as kubernetes_login
 from providers.stores.vault.auth_token import token
 from providers.stores.vault.calls import Vault
 from providers.stores.vault.errors import PermissionDenied
-from secretkeeper.config.stores import VaultAuth
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.config.stores import VaultAuth
 
 SELF = "the token's default policy allows it"
 

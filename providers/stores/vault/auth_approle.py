@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hvac
 
 from providers.errors import StoreError
-from secretkeeper.config.stores import VaultAppRoleAuth
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.config.stores import VaultAppRoleAuth
 
 
 def secret_id(cfg: VaultAppRoleAuth, environ: Mapping[str, str]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hvac
 import requests
@@ -19,8 +19,10 @@ from hvac.adapters import JSONAdapter
 
 from providers.errors import StoreError
 from providers.stores.vault.errors import HTTPFailure
-from secretkeeper.config.stores import VaultStore
 from secretkeeper.rotation.crashpoints import reached
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.config.stores import VaultStore
 
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection, at most the configured timeout
 

@@ -33,10 +33,12 @@ def is_sealed(exc: BaseException) -> bool:
 
 
 def retryable(exc: BaseException) -> bool:
-    """What may pass on its own: throttling, a standby's or a proxy's 5xx, a refused or reset connection.
-    Not a sealed Vault (an operator must unseal it), not a timeout (the request may still be running)."""
+    """What may pass on its own: throttling, a standby's or a proxy's 5xx, a KV mount upgrading its
+    storage (a 400 for a moment after it is mounted or upgraded), a refused or reset connection. Not a
+    sealed Vault (an operator must unseal it), not a timeout (the request may still be running)."""
     if isinstance(exc, HTTPFailure):
-        return (exc.status in (412, 429) or (500 <= exc.status < 600 and exc.status != 501)) \
+        return (exc.status in (412, 429) or (500 <= exc.status < 600 and exc.status != 501)
+                or (exc.status == 400 and exc.says("Upgrading from non-versioned to versioned"))) \
             and not is_sealed(exc)
     return isinstance(exc, requests.ConnectionError) and not isinstance(
         exc, requests.Timeout | requests.exceptions.SSLError)

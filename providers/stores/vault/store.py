@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from providers.base import SecretVersion, StoreStatus
 from providers.stores.vault.annotate import annotate
@@ -20,7 +21,9 @@ from providers.stores.vault.promote import promote
 from providers.stores.vault.read import read
 from providers.stores.vault.stage import stage, staged
 from providers.stores.vault.status import status
-from secretkeeper.config.stores import VaultStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.config.stores import VaultStore
 
 IDENTITY_TIMEOUT = 3.0  # seconds: the audit's actor lookup must not hold up a rotation
 
