@@ -8,6 +8,7 @@ times (or always):
         shim.answer(503, {"errors": ["Vault is sealed"]})              # every request: sealed
         shim.answer(403, {"errors": ["permission denied"]}, path="/v1/kv/data/", times=1)
         shim.answer(500, {"errors": []}, times=2)                     # two failures, then forwarded
+        shim.answer(307, {}, headers={"Location": other})             # a redirect
         shim.delay(2.0, path="/v1/kv/data/")                          # forwarded late: client timeouts
         shim.drop(path="/v1/kv/data/")                                # connection closed, no answer
         shim.requests                                                 # Seen(method, path, headers, body)
@@ -48,6 +49,7 @@ class Rule:
     action: str  # "answer" | "delay" | "drop"
     status: int = 0
     body: Any = None
+    headers: dict[str, str] | None = None
     seconds: float = 0.0
     times: int | None = None  # None: always
 
@@ -80,8 +82,8 @@ class VaultFaults:
         self._server.server_close()
 
     def answer(self, status: int, body: Any, *, path: str = "/", method: str | None = None,
-               times: int | None = None) -> None:
-        self._add(Rule(method, path, "answer", status=status, body=body, times=times))
+               times: int | None = None, headers: dict[str, str] | None = None) -> None:
+        self._add(Rule(method, path, "answer", status=status, body=body, headers=headers, times=times))
 
     def delay(self, seconds: float, *, path: str = "/", method: str | None = None,
               times: int | None = None) -> None:
@@ -133,7 +135,7 @@ class VaultFaults:
                     return
                 if rule is not None and rule.action == "answer":
                     self._reply(rule.status, json.dumps(rule.body).encode(),
-                                {"Content-Type": "application/json"})
+                                {"Content-Type": "application/json", **(rule.headers or {})})
                     return
                 if rule is not None and rule.action == "delay":
                     time.sleep(rule.seconds)

@@ -46,8 +46,8 @@ class _Adapter(JSONAdapter):
         if self.quick_timeout is not None:
             kwargs["timeout"] = self.quick_timeout
         response = super().request(*args, **kwargs)
-        if isinstance(response, requests.Response) and response.is_redirect:
-            raise HTTPFailure(response.status_code, [])
+        if isinstance(response, requests.Response) and 300 <= response.status_code < 400:
+            raise HTTPFailure(response.status_code, [])  # not followed (allow_redirects=False)
         return response
 
     def _raise_for_error(self, method: str, url: str, response: requests.Response) -> None:

@@ -55,12 +55,13 @@ def translate(exc: HTTPFailure | requests.RequestException, *, address: str, api
             return PermissionDenied(f"{where}: permission denied on {api_path} ({need})")
         if status == 400 and api_path.endswith("/login"):  # Vault answers a refused login with 400
             return PermissionDenied(f"{where}: login refused at {api_path} ({need})")
+        if exc.says("no handler for route"):
+            return StoreError(f"{where}: nothing is mounted for {api_path} (check the store's mount and "
+                              "namespace)")
         if status == 404:
             return NotFound(f"{where}: {api_path} does not exist")
         if status == 400 and exc.says("check-and-set"):
             return Conflict(f"{where}: {api_path} changed since it was read (check-and-set)")
-        if status in (400, 405) and exc.says("no handler for route"):
-            return StoreError(f"{where}: no route for {api_path} (is the mount a KV version 2 engine?)")
         if is_sealed(exc):
             return StoreError(f"{where} is sealed: {api_path} is not served until an operator unseals it")
         if status == 501:

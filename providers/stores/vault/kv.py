@@ -44,6 +44,11 @@ class Metadata:
         return latest if latest is not None and not latest.gone else None
 
 
+def _absent(exc: HTTPFailure) -> bool:
+    """A 404 for the path, not for a mount that is not there."""
+    return exc.status == 404 and not exc.says("no handler for route")
+
+
 def _version(number: int, meta: dict[str, Any]) -> Version:
     return Version(number, datetime.fromisoformat(meta["created_time"]),
                    bool(meta.get("deletion_time")) or bool(meta.get("destroyed")))
@@ -63,7 +68,7 @@ class KV:
                 body = client.secrets.kv.v2.read_secret_version(path, version=version, mount_point=self.mount,
                                                                 raise_on_deleted_version=True)["data"]
             except HTTPFailure as exc:
-                if exc.status != 404:
+                if not _absent(exc):
                     raise
                 if exc.metadata and exc.metadata.get("version"):
                     return Entry(_version(int(exc.metadata["version"]), exc.metadata), None)
@@ -85,9 +90,9 @@ class KV:
             try:
                 body = client.secrets.kv.v2.read_secret_metadata(path, mount_point=self.mount)["data"]
             except HTTPFailure as exc:
-                if exc.status == 404:
-                    return None
-                raise
+                if not _absent(exc):
+                    raise
+                return None
             versions = {int(n): _version(int(n), v) for n, v in (body.get("versions") or {}).items()}
             return Metadata(int(body.get("current_version") or 0), versions,
                             dict(body.get("custom_metadata") or {}), int(body.get("max_versions") or 0))
