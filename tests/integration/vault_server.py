@@ -45,11 +45,11 @@ class VaultServer:
             raise AssertionError(f"{method} {path}: {response.status_code} {response.text[:300]}")
         return response.json() if response.content else {}
 
-    def wait_for_kv(self, mount: str) -> None:
+    def wait_for_kv(self, mount: str, *, namespace: str | None = None) -> None:
         """A new KV version 2 mount upgrades its storage first and answers 400 meanwhile."""
         deadline = time.monotonic() + START_TIMEOUT
-        while requests.get(f"{self.address}/v1/{mount}/config", headers={"X-Vault-Token": self.token},
-                           timeout=30).status_code != 200:
+        headers = {"X-Vault-Token": self.token, **({"X-Vault-Namespace": namespace} if namespace else {})}
+        while requests.get(f"{self.address}/v1/{mount}/config", headers=headers, timeout=30).status_code != 200:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"KV mount {mount} not ready within {START_TIMEOUT:g}s")
             time.sleep(0.05)
