@@ -254,13 +254,14 @@ def test_annotate_writes_status_notes_keeps_other_metadata_and_refuses_anything_
                                                                                     vault_mount):
     store = make_store(vault_server, vault_mount, max_versions=3)
     write_raw(vault_server, vault_mount, PATH, {"password": "x"})
-    vault_server.api("POST", f"{vault_mount}/metadata/{PATH}", {"custom_metadata": {"owner": "team-a"}})
+    vault_server.api("POST", f"{vault_mount}/metadata/{PATH}", {"custom_metadata": {"owner": "team-a"},
+                                                                "delete_version_after": "768h"})
     store.annotate(PATH, {"last-rotated": "2026-03-01T12:00:00+00:00", "next-due": "2026-03-31T12:00:00+00:00",
                           "issuer": "random"})
     meta = vault_server.api("GET", f"{vault_mount}/metadata/{PATH}")["data"]
     assert meta["custom_metadata"] == {"owner": "team-a", "last-rotated": "2026-03-01T12:00:00+00:00",
                                        "next-due": "2026-03-31T12:00:00+00:00", "issuer": "random"}
-    assert meta["max_versions"] == 3
+    assert (meta["max_versions"], meta["delete_version_after"]) == (3, "768h0m0s")  # a team's setting kept
     assert store.status([PATH])[PATH].metadata == {"last-rotated": "2026-03-01T12:00:00+00:00",
                                                    "next-due": "2026-03-31T12:00:00+00:00", "issuer": "random"}
 

@@ -4,6 +4,11 @@ client is built (address, TLS, namespace, no token taken from the environment)."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -17,6 +22,7 @@ from secretkeeper.config.stores import VaultStore
 from tests.conftest import make_token
 
 ADDR = "https://vault.internal:8200"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_values_are_utf8_strings_in_vault_and_bytes_in_memory():
@@ -143,3 +149,14 @@ def test_the_client_takes_address_tls_and_namespace_from_config_or_vault_environ
         address_of(bare, {})
     with pytest.raises(StoreError, match=r"^vault: VAULT_ADDR is not an http\(s\):// URL$"):
         address_of(bare, {"VAULT_ADDR": "vault.internal:8200"})
+
+
+def test_the_vault_type_is_registered_and_loads_hvac_only_when_a_store_is_built():
+    code = ("import sys; import providers.stores.vault; from providers.base import STORES; "
+            "from secretkeeper.config.stores import VaultStore; "
+            "loaded = 'hvac' in sys.modules; "
+            "store = STORES['vault'](VaultStore(type='vault', address='https://v:8200'), name='prod-vault'); "
+            "print(loaded, type(store).__name__, store.name, 'hvac' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.split() == ["False", "VaultKVStore", "prod-vault", "True"]

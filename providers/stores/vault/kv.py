@@ -101,9 +101,14 @@ class KV:
 
     def set_metadata(self, path: str, *, max_versions: int | None = None,
                      custom: dict[str, str] | None = None) -> None:
-        """Sets what is given, leaves the rest (custom metadata is replaced whole when given)."""
-        self._call(lambda c: c.secrets.kv.v2.update_metadata(path, max_versions=max_versions,
-                                                             custom_metadata=custom, mount_point=self.mount),
+        """Sets what is given, leaves the rest (custom metadata is replaced whole when given). Not through
+        hvac's update_metadata, which always sends delete_version_after and would reset a team's setting."""
+        fields: dict[str, Any] = {}
+        if max_versions is not None:
+            fields["max_versions"] = max_versions
+        if custom is not None:
+            fields["custom_metadata"] = custom
+        self._call(lambda c: c.adapter.post(f"/v1/{self.mount}/metadata/{path}", json=fields),
                    f"{self.mount}/metadata/{path}", "update")
 
     def destroy(self, path: str, versions: list[int]) -> None:
