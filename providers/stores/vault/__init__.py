@@ -15,17 +15,7 @@ check-and-set write of the data path. Only what Vault itself offers is used (no 
     read.py stage.py promote.py discard.py annotate.py status.py    one verb each
     store.py           VaultKVStore, the Store the verbs make
 
-The rotator's policy, for a mount `secret`, secrets under `apps/` and the default journal prefix:
-
-    path "secret/data/apps/*"                             { capabilities = ["create", "read", "update"] }
-    path "secret/metadata/apps/*"                         { capabilities = ["read", "update"] }
-    path "secret/data/secretkeeper-rotation/apps/*"       { capabilities = ["create", "read", "update"] }
-    path "secret/metadata/secretkeeper-rotation/apps/*"   { capabilities = ["create", "read", "update"] }
-    path "secret/destroy/secretkeeper-rotation/apps/*"    { capabilities = ["update"] }
-
-Consumers need no access to `secretkeeper-rotation/`: while a rotation runs it holds the unverified value.
-A stuck lock (its holder gone for good, its lease not expiring) is broken with
-`vault kv metadata delete secret/secretkeeper-rotation/<path>`.
+docs/vault.md is the user's page: config, auth, the rotator's policy, errors.
 """
 
 from __future__ import annotations
