@@ -17,7 +17,7 @@ from providers.stores.vault.annotate import check
 from providers.stores.vault.client import address_of, build
 from providers.stores.vault.codec import decode, encode
 from providers.stores.vault.errors import HTTPFailure, PermissionDenied, retryable, translate
-from providers.stores.vault.paths import journal_path, journal_prefix, secret_path
+from providers.stores.vault.paths import journal_prefix, locate, secret_path
 from secretkeeper.config.stores import VaultStore
 from tests.conftest import make_token
 
@@ -46,8 +46,7 @@ def test_values_are_utf8_strings_in_vault_and_bytes_in_memory():
     ("secretkeeper-rotation-old/db", "secretkeeper-rotation-old/db", "secretkeeper-rotation/secretkeeper-rotation-old/db"),
 ])
 def test_a_journal_mirrors_its_secret_path_under_the_prefix(path, secret, journal):
-    assert secret_path(path, "secretkeeper-rotation") == secret
-    assert journal_path(path, "secretkeeper-rotation") == journal
+    assert locate(path, "secretkeeper-rotation") == (secret, journal)
 
 
 @pytest.mark.parametrize("path", ["", "/", "apps//db", "apps/../db", "./db", "secretkeeper-rotation",

@@ -25,7 +25,7 @@ from providers.stores.vault.errors import PermissionDenied
 if TYPE_CHECKING:  # pragma: no cover
     from secretkeeper.config.stores import VaultAuth
 
-SELF = "the token's default policy allows it"
+SELF = "every token may, through the default policy, unless it expired"  # lookup-self, renew-self
 
 
 @dataclass(frozen=True)

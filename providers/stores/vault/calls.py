@@ -22,12 +22,10 @@ BACKOFF = 0.25  # seconds before the first retry, doubled each time: at most 1.7
 
 
 class Vault:
-    def __init__(self, client: hvac.Client, address: str, timeout: float, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, client: hvac.Client, address: str, timeout: float) -> None:
         self.client, self.address, self.timeout = client, address, timeout
         self.auth: Auth | None = None  # set by the store once built (auth makes its requests through here)
         self.tries = TRIES
-        self._sleep = sleep
 
     def call(self, fn: Callable[[hvac.Client], T], *, api_path: str, capability: str) -> T:
         """`fn(client)` with a valid token. A 403 makes a login method log in again and try once more: the
@@ -53,7 +51,7 @@ class Vault:
                 if attempt >= self.tries or not retryable(exc):
                     raise translate(exc, address=self.address, api_path=api_path, need=need, tries=attempt,
                                     timeout=self.timeout) from None
-            self._sleep(BACKOFF * 2 ** (attempt - 1))
+            time.sleep(BACKOFF * 2 ** (attempt - 1))
             attempt += 1
 
     @contextmanager

@@ -71,17 +71,16 @@ def load(kv: KV, path: str) -> JournalEntry:
                          "journal (remove it to unlock the secret)") from None
 
 
-def save(kv: KV, entry: JournalEntry, **changes: Any) -> JournalEntry:
+def save(kv: KV, entry: JournalEntry, **changes: Any) -> None:
     """`entry` with `changes`, written with check-and-set on the version it was read at (Conflict when the
     entry moved since); ended instead when nothing is left in it."""
     new = replace(entry, **changes)
     if new.empty:
         end(kv, entry)
-        return replace(new, live=False)
+        return
     if entry.cas == 0:
         kv.set_metadata(entry.path, max_versions=1)
-    version = kv.write(entry.path, _document(new), cas=entry.cas)
-    return replace(new, cas=version, live=True)
+    kv.write(entry.path, _document(new), cas=entry.cas)
 
 
 def drop_pending(kv: KV, entry: JournalEntry, version: str, promoted: Promoted | None = None) -> None:

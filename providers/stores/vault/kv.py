@@ -78,12 +78,10 @@ class KV:
 
         return self._call(get, api_path, "read")
 
-    def write(self, path: str, data: dict[str, Any], cas: int) -> int:
-        """The new version number; Conflict when the current version is not `cas` (0: the path must have no
-        version yet)."""
-        return int(self._call(
-            lambda c: c.secrets.kv.v2.create_or_update_secret(path, data, cas=cas, mount_point=self.mount),
-            f"{self.mount}/data/{path}", "update")["data"]["version"])
+    def write(self, path: str, data: dict[str, Any], cas: int) -> None:
+        """Conflict when the current version is not `cas` (0: the path must have no version yet)."""
+        self._call(lambda c: c.secrets.kv.v2.create_or_update_secret(path, data, cas=cas, mount_point=self.mount),
+                   f"{self.mount}/data/{path}", "update")
 
     def metadata(self, path: str) -> Metadata | None:
         def get(client: Any) -> Metadata | None:

@@ -31,8 +31,10 @@ def secret_path(path: str, prefix: str) -> str:
     return clean
 
 
-def journal_path(path: str, prefix: str) -> str:
-    return f"{prefix}/{secret_path(path, prefix)}"
+def locate(path: str, prefix: str) -> tuple[str, str]:
+    """(the secret's KV path, its journal's KV path)."""
+    secret = secret_path(path, prefix)
+    return secret, f"{prefix}/{secret}"
 
 
 def journal_prefix(prefix: str) -> str:

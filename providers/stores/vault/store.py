@@ -16,7 +16,7 @@ from providers.stores.vault.client import address_of, build
 from providers.stores.vault.discard import discard
 from providers.stores.vault.journal import VaultJournal
 from providers.stores.vault.kv import KV
-from providers.stores.vault.paths import journal_prefix, secret_path
+from providers.stores.vault.paths import journal_prefix, locate
 from providers.stores.vault.promote import promote
 from providers.stores.vault.read import read
 from providers.stores.vault.stage import stage, staged
@@ -40,8 +40,7 @@ class VaultKVStore:
         self.kv = KV(self.vault, config.mount)
 
     def _paths(self, path: str) -> tuple[str, str]:
-        secret = secret_path(path, self.prefix)
-        return secret, f"{self.prefix}/{secret}"
+        return locate(path, self.prefix)
 
     def read(self, path: str, version: str | None = None) -> SecretVersion:
         return read(self.kv, *self._paths(path), version)
