@@ -63,7 +63,7 @@ class AwsSecretsManagerStore:
 
 @dataclass
 class VaultTokenAuth:
-    """The token in VAULT_TOKEN."""
+    """The token in VAULT_TOKEN, else ~/.vault-token (what `vault login` leaves)."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     method: Literal["token"]
@@ -77,14 +77,20 @@ class VaultKubernetesAuth:
     method: Literal["kubernetes"]
     role: str
     mount: str = "kubernetes"
+    # read at every login: projected service-account tokens are rotated by the kubelet
+    token_path: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
 @dataclass
 class VaultAppRoleAuth:
+    """A role id (not secret) and a secret id, from a file or an environment variable, never the config."""
+
     __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     method: Literal["approle"]
     role_id: str
     mount: str = "approle"
+    secret_id_file: str | None = None
+    secret_id_env: str = "VAULT_SECRET_ID"  # read when secret_id_file is not set
 
 
 VaultAuth = Annotated[VaultTokenAuth | VaultKubernetesAuth | VaultAppRoleAuth, Field(discriminator="method")]
@@ -99,8 +105,12 @@ class VaultStore:
     address: Url | None = None  # default: VAULT_ADDR
     mount: str = "secret"
     namespace: str | None = None  # Enterprise / OpenBao namespace, passed through
-    ca_bundle: str | None = None  # a CA file for TLS; verification is never off
+    ca_bundle: str | None = None  # a CA file for TLS (default: VAULT_CACERT); verification is never off
     auth: VaultAuth = field(default_factory=lambda: VaultTokenAuth("token"))
+    max_versions: Annotated[int, Field(ge=0)] | None = None  # versions kept per secret (0: the mount's)
+    timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds per request
+    # where rotation journals live in the mount: `<journal_prefix>/<secret path>` (providers/stores/vault)
+    journal_prefix: str = "secretkeeper-rotation"
 
 
 StoreConfig = Annotated[VaultStore | AwsSecretsManagerStore | LocalStore, Field(discriminator="type")]

@@ -5,6 +5,9 @@ KUBECONFIG is set in the environment, the real cluster it points at. Either way 
 uniquely named namespace that is deleted afterwards, and a kubeconfig file usable by kubectl and the
 Python client. Emulator-only features (static tokens with restricted rules) are on `kube.emulator`,
 which is None against a real cluster.
+
+`vault_server` and `vault_mount` (tests/integration/vault_server.py): the OpenBao dev server, or the
+Vault that VAULT_ADDR names, and a fresh KV version 2 mount per test.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import pytest
 
 from tests.emulators.kube import KubeEmulator
+from tests.integration.vault_server import vault_mount, vault_server  # noqa: F401  (fixtures)
 
 KUBECTL_TIMEOUT = 60
 
