@@ -154,7 +154,7 @@ def test_the_vault_type_is_registered_and_loads_hvac_only_when_a_store_is_built(
     code = ("import sys; import providers.stores.vault; from providers.base import STORES; "
             "from secretkeeper.config.stores import VaultStore; "
             "loaded = 'hvac' in sys.modules; "
-            "store = STORES['vault'](VaultStore(type='vault', address='https://v:8200'), name='prod-vault'); "
+            "store = STORES['vault']('prod-vault', VaultStore(type='vault', address='https://v:8200')); "
             "print(loaded, type(store).__name__, store.name, 'hvac' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout

@@ -26,7 +26,7 @@ from providers.base import STORES
 
 
 @STORES.register("vault")
-def build_store(config: Any, name: str = "vault") -> Any:
+def build_store(name: str, config: Any) -> Any:
     from providers.stores.vault.store import VaultKVStore  # hvac and requests load only when used
 
     return VaultKVStore(config, name=name)
