@@ -17,6 +17,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -218,9 +219,10 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
         report(total.blobs, total.bytes)
         return total
     parts = workers.slices(blobs.sizes, jobs * _SLICES_PER_JOB)
-    for res in workers.fan_out(_scan_bounds, (repo, blobs, detector), parts, jobs):
-        merge(res)
-        report(total.blobs, total.bytes)
+    with closing(workers.fan_out(_scan_bounds, (repo, blobs, detector), parts, jobs)) as done:
+        for res in done:  # closed however the loop ends: an interruption in it stops the workers too
+            merge(res)
+            report(total.blobs, total.bytes)
     return total
 
 
