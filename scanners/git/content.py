@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from scanners.files import looks_binary
-from scanners.git.repo import Repo, git_env, show_path
+from scanners.git.repo import Repo, show_path, start_git, stop_git
 from scanners.git.selection import Blobs, named_blobs
 from secretkeeper import workers
 from secretkeeper.blobscan import scan_blob
@@ -85,9 +85,8 @@ class _Reader:
     """One `git cat-file --batch` fed a slice of blob ids by a writer thread."""
 
     def __init__(self, repo: Repo, payload: bytes) -> None:
-        self.proc = subprocess.Popen(repo.cmd("cat-file", "--batch"), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(),
-                                     bufsize=1 << 20)
+        self.proc = start_git(repo.cmd("cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              bufsize=1 << 20)
         self.writer = threading.Thread(target=self._write, args=(payload,), daemon=True)
         self.writer.start()
 
@@ -106,9 +105,7 @@ class _Reader:
             if self.proc.stdout:
                 self.proc.stdout.close()
         finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
+            stop_git(self.proc)
             self.writer.join(timeout=5)
 
 
