@@ -1,17 +1,22 @@
 """How a command ends when something goes wrong: a known error is one line on stderr and its exit code;
 anything else shows only its type (its message could hold data from a scanned file), unless debugging
-is on (`--debug` or SECRETKEEPER_DEBUG), which re-raises for a traceback without locals."""
+is on (`--debug` or SECRETKEEPER_DEBUG), which re-raises for a traceback without locals. Ctrl-C and
+SIGTERM stop a command the same way: as an exception in the main thread, so every `finally` on the way
+out runs (workers, git children, temp files), then one line and 130 / 143."""
 
 from __future__ import annotations
 
 import functools
 import os
-from typing import Any, TypeVar
-from collections.abc import Callable
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable, Iterator
 
 import typer
 
-from secretkeeper.errors import ExitStatus, SecretkeeperError
+from secretkeeper.errors import ExitStatus, SecretkeeperError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,11 +37,30 @@ def _fail(message: str, status: int = ExitStatus.ERROR) -> typer.Exit:
     return typer.Exit(int(status))
 
 
+def _terminated(_signum: int, _frame: Any) -> NoReturn:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While a command runs, SIGTERM raises Terminated (by default it would end the process on the spot,
+    leaving workers, git children and temp files behind). Only the main thread can take signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _sigterm_raises():
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except SecretkeeperError as exc:
@@ -45,6 +69,8 @@ def handle_errors(fn: F) -> F:
             raise _fail(str(exc), exc.exit_status) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", ExitStatus.INTERRUPTED) from None
+        except Terminated:
+            raise _fail("terminated", ExitStatus.TERMINATED) from None
         except Exception as exc:
             if _state["debug"]:
                 raise
