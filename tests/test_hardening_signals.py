@@ -184,3 +184,21 @@ def test_signal_while_the_report_is_written_keeps_the_old_report_and_leaves_no_t
     assert res.code == code and res.stderr.count("\n") == 1, res.stderr
     assert [p.name for p in out.iterdir()] == ["report.json"]
     assert (out / "report.json").read_text() == "the previous report"
+
+
+def test_ctrl_c_during_a_lazy_import_still_exits_130(tmp_path):
+    """A Ctrl-C that lands while an import builds a dataclass (exec of source text): CPython keeps it marked
+    as unhandled even once the command has handled it, and `python -m` would then die of SIGINT (-2)."""
+    (tmp_path / "lazy_import_cmd.py").write_text(
+        "import typer\n"
+        "from secretkeeper.cli.errors import handle_errors\n"
+        "app = typer.Typer()\n"
+        "@app.command()\n"
+        "@handle_errors\n"
+        "def scan() -> None:\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "app()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    proc = subprocess.run([sys.executable, "-m", "lazy_import_cmd"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert (proc.returncode, proc.stderr) == (130, "secretkeeper: error: interrupted\n")

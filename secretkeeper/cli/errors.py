@@ -68,6 +68,10 @@ def handle_errors(fn: F) -> F:
                 raise
             raise _fail(str(exc), exc.exit_status) from None
         except KeyboardInterrupt:
+            # A Ctrl-C that landed in exec() of source text (a dataclass being made by a lazy import) stays
+            # marked "unhandled" in CPython, which then ends `python -m` by SIGINT instead of exiting 130;
+            # exec() of source text clears that mark.
+            exec("")
             raise _fail("interrupted", ExitStatus.INTERRUPTED) from None
         except Terminated:
             raise _fail("terminated", ExitStatus.TERMINATED) from None
