@@ -14,7 +14,8 @@ class ExitStatus(IntEnum):
     OK = 0
     FINDINGS = 1
     ERROR = 2
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process the signal ended
 
 
 class SecretkeeperError(Exception):
@@ -54,3 +55,9 @@ def shown(name: str) -> str:
 def shown_path(path: object) -> str:
     """A path read from an input (a config's `rule_files`), each of its parts as `shown` shows it."""
     return "/".join(shown(part) for part in str(path).split("/"))
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so the scan stops as it does on Ctrl-C (KeyboardInterrupt),
+    running every cleanup on the way out (workers, git children, temp files). Not an Exception, for the
+    same reason KeyboardInterrupt is not: no `except Exception` may swallow it."""

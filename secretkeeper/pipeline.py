@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -169,11 +170,12 @@ def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max
         done = workers.fan_out(_scan_batch, shared, batches, jobs)
     else:
         done = (_scan_batch(shared, batch) for batch in batches)
-    for got, st in done:
-        findings.extend(got)
-        stats.merge(st)
-        if progress:
-            progress(stats.files, stats.bytes)
+    with closing(done):  # an interruption in this loop stops the workers at once too
+        for got, st in done:
+            findings.extend(got)
+            stats.merge(st)
+            if progress:
+                progress(stats.files, stats.bytes)
     return findings, stats
 
 
@@ -240,7 +242,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     file_roots, history = scan_repositories(list(zip(options.paths, display_paths(options.paths))),
                                             options.history, detector, stats, paths=paths,
                                             max_size=cfg.max_file_size, jobs=jobs, progress=options.progress)
-    walk_skips = SkipLog()  # filled by the walk, which may run in the pool's feeder thread
+    walk_skips = SkipLog()  # filled as the walk proceeds, while the files are scanned
     entries = collect_files(file_roots, paths, walk_skips)
     findings, file_stats = scan_files(detector, entries, cfg.max_file_size, jobs, options.progress)
     stats.skipped.merge(walk_skips)

@@ -3,13 +3,23 @@
 Workers are forked, not spawned: they inherit the compiled Detector (and whatever else a source shares)
 instead of rebuilding or unpickling it, so only tasks and results cross process boundaries. Small scans
 run inline, where starting a pool would cost more than it saves.
+
+A scan stops at once on Ctrl-C and SIGTERM: workers ignore Ctrl-C (a terminal sends it to the whole
+process group; the main process decides), and whatever ends the pool, the main process kills and reaps
+every worker on the way out. Each worker talks to the main process over its own pipe, so a worker killed
+at any moment leaves no lock held that anyone waits for (multiprocessing.Pool's workers share locked
+queues: one killed while holding a lock hangs the Pool's terminate() for good).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
+
+from secretkeeper import children
+from secretkeeper.errors import SecretkeeperError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -90,17 +100,131 @@ def slices(sizes: Sequence[int], parts: int) -> list[tuple[int, int]]:
 def fan_out(work: Callable[[Any, T], R], shared: Any, tasks: Iterable[T], jobs: int) -> Iterator[R]:
     """`work(shared, task)` for every task in `jobs` forked processes; results in the order they finish.
 
-    `shared` (the Detector, a blob list...) is inherited by the fork, never pickled; tasks are handed out
-    one at a time (chunksize 1: a task is already a batch) and may come from a lazy iterable.
+    `shared` (the Detector, a blob list...) is inherited by the fork, never pickled; each worker holds one
+    task at a time (a task is already a batch). `tasks` may be a lazy iterable: it is read here, one task
+    ahead, while the workers are busy. An exception in `work` is raised here. The workers end with the
+    generator: close it when done (`contextlib.closing`), so that an exception in the caller's loop
+    stops them at once too.
     """
-    import multiprocessing  # only for a pool: its import is ~10 ms of every start-up
+    from multiprocessing.connection import wait  # only for a pool: the import costs every start-up
 
     _INHERITED["pool"] = (work, shared)
+    crew: list[_Worker] = []
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            yield from pool.imap_unordered(_run, tasks, chunksize=1)
+        for _ in range(jobs):
+            _start_worker(crew)
+        busy: dict[Any, _Worker] = {}
+        todo = iter(tasks)
+        ahead = next(todo, _DONE)
+
+        def hand(worker: _Worker) -> None:
+            nonlocal ahead
+            if ahead is not _DONE:
+                worker.give(ahead)
+                busy[worker.conn] = worker
+                ahead = next(todo, _DONE)
+
+        for worker in crew:
+            hand(worker)
+        while busy:
+            for conn in wait(list(busy)):
+                worker = busy.pop(conn)
+                ok, value = worker.take()
+                hand(worker)  # before the result is used: a worker never waits for the caller
+                if not ok:
+                    raise value
+                yield value
     finally:
+        for worker in crew:
+            worker.stop()
         _INHERITED.clear()
+
+
+_DONE: Any = object()
+
+
+class _Worker:
+    """A forked worker as the main process sees it: its pid and this end of its pipe."""
+
+    def __init__(self, pid: int, conn: Any) -> None:
+        self.pid, self.conn = pid, conn
+        self.reaped = False
+
+    def give(self, task: Any) -> None:
+        try:
+            self.conn.send(task)
+        except OSError:
+            raise self._lost() from None
+
+    def take(self) -> tuple[bool, Any]:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            raise self._lost() from None
+
+    def _lost(self) -> SecretkeeperError:
+        _, status = os.waitpid(self.pid, 0)
+        self.reaped = True
+        if not os.WIFSIGNALED(status):
+            how = f"exited with status {os.waitstatus_to_exitcode(status)}"
+        elif os.WTERMSIG(status) == signal.SIGKILL:
+            how = "was killed (out of memory?)"
+        else:
+            how = f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        return SecretkeeperError(f"scan worker process {self.pid} {how}")
+
+    def stop(self) -> None:
+        """Kill and reap: a worker holds nothing that needs a clean exit (its git children die with it)."""
+        self.conn.close()
+        if self.reaped:
+            return
+        os.kill(self.pid, signal.SIGKILL)  # not reaped yet: it exists, if only as a zombie
+        os.waitpid(self.pid, 0)
+        self.reaped = True
+
+
+def _start_worker(crew: list[_Worker]) -> None:
+    """Fork one more worker into `crew` (a Ctrl-C meanwhile is raised once it is there, to be stopped)."""
+    from multiprocessing.connection import Pipe
+
+    ours, theirs = Pipe()
+    try:
+        with children.starting() as arm:
+            pid = os.fork()
+            if pid == 0:
+                _serve(theirs, [ours, *(w.conn for w in crew)], arm)
+            crew.append(_Worker(pid, ours))
+    finally:
+        theirs.close()
+
+
+def _serve(conn: Any, inherited: list[Any], arm: Callable[[], None]) -> NoReturn:
+    """A worker's life: tasks in, results (or the exception, with its traceback for --debug) out, until
+    the main process closes the pipe or kills it. No Python code of its own runs on Ctrl-C or SIGTERM: it
+    ignores the terminal's Ctrl-C (the main process decides) and dies of SIGTERM on the spot. It never
+    returns into the caller's frames and never prints: whatever ends it, it leaves through os._exit."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        arm()
+        for other in inherited:
+            other.close()
+        while True:
+            try:
+                task = conn.recv()
+            except EOFError:
+                break
+            try:
+                reply = (True, _run(task))
+            except Exception as exc:
+                from multiprocessing.pool import ExceptionWithTraceback  # as the Pool sent it
+
+                reply = (False, ExceptionWithTraceback(exc, exc.__traceback__))
+            conn.send(reply)
+        code = 0
+    finally:
+        os._exit(code)
 
 
 def _run(task: Any) -> Any:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanners.git.content import Hit, path_rule_pass_all
-from scanners.git.repo import Repo, git_env, rev_list_args, run_git, show_path
+from scanners.git.repo import Repo, rev_list_args, run_git, show_path, start_git, stop_git
 from scanners.git.selection import Blobs
 from secretkeeper.engine import Detector
 from secretkeeper.findings import Finding, Location, leak_finding
@@ -64,8 +64,7 @@ class IntroWalk:
         self.out = tempfile.TemporaryFile(prefix="secretkeeper-log-")
         args = ["log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--topo-order", "--reverse",
                 "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
-        self.proc = subprocess.Popen(self.repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out,
-                                     stderr=subprocess.DEVNULL, env=git_env())
+        self.proc = start_git(self.repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out)
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(rev_list_args(self.refs, self.since))
@@ -115,9 +114,8 @@ class IntroWalk:
         return out
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            stop_git(self.proc)
         if self.out is not None:
             self.out.close()
 

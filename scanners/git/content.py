@@ -17,11 +17,12 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from scanners.files import looks_binary
-from scanners.git.repo import Repo, git_env, show_path
+from scanners.git.repo import Repo, show_path, start_git, stop_git
 from scanners.git.selection import Blobs, named_blobs
 from secretkeeper import workers
 from secretkeeper.blobscan import scan_blob
@@ -84,9 +85,8 @@ class _Reader:
     """One `git cat-file --batch` fed a slice of blob ids by a writer thread."""
 
     def __init__(self, repo: Repo, payload: bytes) -> None:
-        self.proc = subprocess.Popen(repo.cmd("cat-file", "--batch"), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(),
-                                     bufsize=1 << 20)
+        self.proc = start_git(repo.cmd("cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              bufsize=1 << 20)
         self.writer = threading.Thread(target=self._write, args=(payload,), daemon=True)
         self.writer.start()
 
@@ -105,9 +105,7 @@ class _Reader:
             if self.proc.stdout:
                 self.proc.stdout.close()
         finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
+            stop_git(self.proc)
             self.writer.join(timeout=5)
 
 
@@ -218,9 +216,10 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
         report(total.blobs, total.bytes)
         return total
     parts = workers.slices(blobs.sizes, jobs * _SLICES_PER_JOB)
-    for res in workers.fan_out(_scan_bounds, (repo, blobs, detector), parts, jobs):
-        merge(res)
-        report(total.blobs, total.bytes)
+    with closing(workers.fan_out(_scan_bounds, (repo, blobs, detector), parts, jobs)) as done:
+        for res in done:  # closed however the loop ends: an interruption in it stops the workers too
+            merge(res)
+            report(total.blobs, total.bytes)
     return total
 
 

@@ -12,8 +12,10 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from scanners.options import HistoryOptions
+from secretkeeper.children import starting
 from secretkeeper.errors import SecretkeeperError
 
 GIT = "git"
@@ -42,6 +44,28 @@ def git_env() -> dict[str, str]:
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
         env.pop(var, None)
     return env
+
+
+def start_git(cmd: Sequence[str], **popen: Any) -> subprocess.Popen:
+    """Start a long-running git reader (stderr discarded unless `popen` says otherwise). Whoever starts
+    one stops it with `stop_git` in a `finally`; the kernel kills it if this process dies first."""
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    proc = None
+    try:
+        with starting() as arm:
+            proc = subprocess.Popen(list(cmd), env=git_env(), preexec_fn=arm, **popen)
+    except BaseException:  # a Ctrl-C or SIGTERM that came while git started: it is not left running
+        if proc is not None:
+            stop_git(proc)
+        raise
+    return proc
+
+
+def stop_git(proc: subprocess.Popen) -> None:
+    """Kill `proc` unless it has ended, and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
 
 
 def run_git(cmd: Sequence[str], *, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:

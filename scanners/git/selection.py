@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from scanners.git.repo import Repo, batch_check, git_env, rev_list_args, run_git, show_path
+from scanners.git.repo import Repo, batch_check, git_env, rev_list_args, run_git, show_path, start_git, stop_git
 from scanners.options import HistoryOptions
 from secretkeeper.results import SkipLog
 
@@ -73,24 +73,28 @@ def list_blobs(repo: Repo, sel: HistoryOptions, refs: Sequence[str], max_size: i
                 add(oid, size, named[oid])
         return Blobs(bytes(oids), sizes, width, names)
     # Streamed: a large repository lists millions of trees and commits we do not keep.
-    lister = subprocess.Popen(repo.cmd("cat-file", "--batch-all-objects", "--unordered",
-                                       "--batch-check=%(objecttype) %(objectsize) %(objectname)"),
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(), bufsize=1 << 20)
+    lister = start_git(repo.cmd("cat-file", "--batch-all-objects", "--unordered",
+                                "--batch-check=%(objecttype) %(objectsize) %(objectname)"),
+                       stdout=subprocess.PIPE, bufsize=1 << 20)
     assert lister.stdout is not None
-    for line in lister.stdout:
-        if line.startswith(b"blob "):
-            _, size, oid = line.split()
-            size_i = int(size)
-            if 0 < size_i <= max_size:
-                oids += oid + b"\n"
-                sizes.append(size_i)
-            elif size_i:
-                add(oid.decode(), size_i, None)
-        elif line.endswith(b" missing\n"):  # listed but unreadable: a corrupt object
-            oid_s = line.split()[0].decode()
-            skips.add("corrupt", f"object {oid_s[:12]}")
-            warnings.append(f"object {oid_s}: corrupt or unreadable, skipped")
-    if lister.wait() != 0:
+    try:
+        for line in lister.stdout:
+            if line.startswith(b"blob "):
+                _, size, oid = line.split()
+                size_i = int(size)
+                if 0 < size_i <= max_size:
+                    oids += oid + b"\n"
+                    sizes.append(size_i)
+                elif size_i:
+                    add(oid.decode(), size_i, None)
+            elif line.endswith(b" missing\n"):  # listed but unreadable: a corrupt object
+                oid_s = line.split()[0].decode()
+                skips.add("corrupt", f"object {oid_s[:12]}")
+                warnings.append(f"object {oid_s}: corrupt or unreadable, skipped")
+        listed_all = lister.wait() == 0
+    finally:  # interrupted too: the lister does not outlive the scan
+        stop_git(lister)
+    if not listed_all:
         warnings.append("git cat-file could not list every object (corrupt repository?); "
                         "scanned the objects it listed")
     return Blobs(bytes(oids), sizes, width, names)

@@ -1,8 +1,8 @@
 """The `secretkeeper` command line: thin — parse options, call the library, map errors to exit codes.
 
 Exit codes are a contract: 0 clean, 1 findings at/above --fail-on, 2 usage or runtime error (one line on
-stderr naming the input), 130 interrupted. Tracebacks never show locals (a local may hold a secret);
-`--debug` re-raises for developers.
+stderr naming the input), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Tracebacks never show
+locals (a local may hold a secret); `--debug` re-raises for developers.
 
     app.py        the root app: families joined, --version, --debug, main() (the console script)
     scan.py       `scan`               baseline.py   `baseline`           rules.py   `rules list|test`

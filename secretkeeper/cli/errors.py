@@ -1,19 +1,24 @@
 """How a command ends when something goes wrong: a known error is one line on stderr and its exit code;
 anything else shows only its type (its message could hold data from a scanned file). Debugging (`--debug`
 or SECRETKEEPER_DEBUG) adds the traceback above that line, and changes nothing else: the same exit code,
-no locals, and no exception text but our own errors' (see `_traceback`)."""
+no locals, and no exception text but our own errors' (see `_traceback`). Ctrl-C and SIGTERM stop a
+command the same way: as an exception in the main thread, so every `finally` on the way out runs
+(workers, git children, temp files), then one line and 130 / 143."""
 
 from __future__ import annotations
 
 import functools
 import os
+import signal
+import threading
 import traceback
-from typing import Any, TypeVar
-from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable, Iterator
 
 import typer
 
-from secretkeeper.errors import ExitStatus, SecretkeeperError
+from secretkeeper.errors import ExitStatus, SecretkeeperError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,18 +63,43 @@ def _traceback(exc: BaseException) -> None:
     typer.echo("".join(out), err=True, nl=False)
 
 
+def _terminated(_signum: int, _frame: Any) -> NoReturn:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While a command runs, SIGTERM raises Terminated (by default it would end the process on the spot,
+    leaving workers, git children and temp files behind). Only the main thread can take signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _sigterm_raises():
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except SecretkeeperError as exc:
             _traceback(exc)
             raise _fail(str(exc), exc.exit_status) from None
         except KeyboardInterrupt:
+            # A Ctrl-C that landed in exec() of source text (a dataclass being made by a lazy import) stays
+            # marked "unhandled" in CPython, which then ends `python -m` by SIGINT instead of exiting 130;
+            # exec() of source text clears that mark.
+            exec("")
             raise _fail("interrupted", ExitStatus.INTERRUPTED) from None
+        except Terminated:
+            raise _fail("terminated", ExitStatus.TERMINATED) from None
         except Exception as exc:
             _traceback(exc)
             hint = "" if _state["debug"] else "; rerun with --debug for details"
