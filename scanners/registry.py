@@ -44,6 +44,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from secretkeeper.errors import SecretkeeperError
+from secretkeeper.redact import redact_url
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -118,16 +119,6 @@ def _is_loopback_name(name: str | None) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
-
-
-_USERINFO_RE = re.compile(r"(?:(?<=//)|^)[^/@\s]*@(?=[^@\s]*(?:/|$))")
-_QUERY_RE = re.compile(r"[?#][^\s'\"]*")
-
-
-def redact_url(text: str) -> str:
-    """A URL (or text holding one) fit for an error message: userinfo, query and fragment (where signed
-    URLs and token realms carry secrets) become `***`."""
-    return _QUERY_RE.sub(lambda m: m.group()[0] + "***", _USERINFO_RE.sub("***@", text))
 
 
 def may_send_credentials(registry_host: str, realm: str) -> bool:
