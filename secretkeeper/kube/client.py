@@ -4,7 +4,9 @@
   ~/.kube/config) with `context` (default: the current one) or, inside a pod with no kubeconfig, the
   in-cluster service-account config. TLS verification always stays on, whatever the kubeconfig says.
   A broken kubeconfig, an unknown context, an unreachable server, a server that fails TLS verification or
-  rejects the credentials is a SecretkeeperError naming the context and server (never a credential).
+  rejects the credentials, credentials that cannot be loaded (a failing exec plugin, an empty token
+  file: `secretkeeper.kube.auth`) is a SecretkeeperError naming the context and server (its URL
+  redacted; never a credential).
 - `list_objects(conn, resource, namespace)`: every object, page by page (`limit`/`continue`; an expired
   continue token restarts the list once); a resource the credentials may not list raises `Forbidden`.
 - `list_visible(...)`: the same, with a forbidden resource as one warning and nothing listed.
@@ -24,6 +26,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from secretkeeper.errors import SecretkeeperError
+from secretkeeper.kube.auth import credential_problem, exec_plugin, plugin_failures, user_entry
+from secretkeeper.redact import redact_url
 
 PAGE_SIZE = 500
 CONNECT_TIMEOUT = 10
@@ -59,9 +63,10 @@ class Connection:
     context: str  # context name, or "in-cluster"
     server: str
     namespace: str  # the context's default namespace
+    plugin: str | None = None  # the user's exec auth plugin, run again when its token expires
 
     def describe(self) -> str:
-        return f"context {self.context} ({self.server})"
+        return f"context {self.context} ({redact_url(self.server)})"
 
     def get(self, path: str, query: dict[str, Any]) -> tuple[int, bytes]:
         """(HTTP status, body) of one GET; a transport or TLS failure is a SecretkeeperError."""
@@ -70,7 +75,11 @@ class Connection:
 
         cfg = self.api.configuration
         headers = {"Accept": "application/json", "User-Agent": "secretkeeper"}
-        for auth in (cfg.auth_settings() or {}).values():
+        with plugin_failures(self.plugin) as failures:  # an expired exec token is refreshed here
+            settings = cfg.auth_settings() or {}
+        if failures:
+            raise SecretkeeperError(f"{self.describe()}: {credential_problem(cfg, {}, failures)}")
+        for auth in settings.values():
             if auth.get("in") == "header" and auth.get("value"):
                 headers[auth["key"]] = auth["value"]
         url = cfg.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
@@ -111,7 +120,7 @@ def connect(context: str | None = None) -> Connection:
             try:
                 config.load_incluster_config(client_configuration=cfg)
             except ConfigException as exc:
-                raise SecretkeeperError(f"in-cluster config: {exc}") from None
+                raise SecretkeeperError(f"in-cluster config: {_safe_reason(exc)}") from None
             namespace = "default"
             try:
                 with open(IN_CLUSTER_NAMESPACE, encoding="utf-8") as fh:
@@ -134,13 +143,19 @@ def connect(context: str | None = None) -> Connection:
         raise SecretkeeperError(f"kubeconfig {where}: no current context; pass --context")
     name = str(chosen.get("name"))
     try:
-        config.load_kube_config(config_file=where, context=name, client_configuration=cfg,
-                                persist_config=False)
+        user = user_entry(where, chosen)
+        with plugin_failures(exec_plugin(user)) as failures:
+            config.load_kube_config(config_file=where, context=name, client_configuration=cfg,
+                                    persist_config=False)
     except Exception as exc:
         raise SecretkeeperError(f"kubeconfig {where}: context {name} cannot be loaded "
                                 f"({_safe_reason(exc)})") from None
+    problem = credential_problem(cfg, user, failures)
+    if problem:  # scanning anonymously could end clean: every resource "not visible"
+        raise SecretkeeperError(f"kubeconfig {where}: context {name}: {problem}; not scanning without "
+                                "credentials")
     namespace = str((chosen.get("context") or {}).get("namespace") or "default")
-    return Connection(_api_client(client, cfg), name, cfg.host, namespace)
+    return Connection(_api_client(client, cfg), name, cfg.host, namespace, exec_plugin(user))
 
 
 def _api_client(client: Any, cfg: Any) -> Any:
@@ -150,9 +165,10 @@ def _api_client(client: Any, cfg: Any) -> Any:
 
 
 def _safe_reason(exc: BaseException) -> str:
-    """The exception class and its first line, cut short: kubeconfig errors name keys, not values."""
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
+    """The exception class and its first line, cut short, URLs redacted: kubeconfig errors name keys and
+    files, not values."""
+    first = redact_url(str(exc).splitlines()[0][:160]) if str(exc) else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 # -- listing --------------------------------------------------------------------------------------------
