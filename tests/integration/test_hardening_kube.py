@@ -1,5 +1,5 @@
-"""A kubeconfig must not make `scan --cluster` print a credential, nor end clean without the credentials it
-declares (issue 20, item 7).
+"""A kubeconfig or an API server must not make `scan --cluster` print a credential, end clean without
+credentials, loop, exhaust memory or fail with an internal error (issue 20, items 7 and 9).
 
 The API servers here are loopback servers whose every answer the test writes (tests/integration/hostile.py);
 they speak plain http, which the kubernetes client accepts from a kubeconfig like https."""
@@ -14,11 +14,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from secretkeeper.kube import client
+from secretkeeper.kube.client import Resource, Unlistable, connect, list_objects
 from tests.bounded import bounded, one_line_error
 from tests.conftest import make_token, run_cli
 from tests.integration.hostile import HostileServer
 
 pytestmark = pytest.mark.integration
+
+PODS = Resource("pods", "Pod", "v1")
 
 
 def kubeconfig(path: Path, server: str, user: dict) -> Path:
@@ -138,3 +142,119 @@ def test_a_token_file_that_gives_no_token_is_exit_2(tmp_path, api):
     assert res.code == 2 and len(res.stderr.strip().splitlines()) == 1, res.output
     assert "context prod cannot be loaded" in res.stderr and "absent" in res.stderr
     assert not srv.requests
+
+
+# -- 9. listing: endless, huge or malformed answers ---------------------------------------------------------
+def _pod(name: str) -> dict:
+    return {"metadata": {"name": name, "namespace": "shop", "uid": f"uid-{name}"}, "spec": {"containers": []}}
+
+
+@pytest.mark.timeout(120)
+def test_a_repeated_continue_token_ends_the_listing_with_a_warning(tmp_path, api):
+    def pages(plural, query, req):
+        if plural != "pods":
+            return empty(plural, query, req)
+        return {"items": [_pod(f"p{len(srv.requests)}")], "metadata": {"continue": "again"}}
+
+    srv = api(pages)
+    path = kubeconfig(tmp_path / "kubeconfig", srv.url, {"token": "t"})
+    proc = bounded(["scan", "--cluster", "-f", "json"], seconds=60, env={"KUBECONFIG": str(path)}, cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    warning = "pods in namespace shop: the API server repeated a continue token"
+    assert any(w.startswith(warning) for w in json.loads(proc.stdout)["summary"]["warnings"]), proc.stdout
+    assert sum("/pods" in r.path for r in srv.requests) == 2
+
+
+@pytest.mark.timeout(60)
+def test_a_listing_that_never_ends_stops_at_the_page_cap(tmp_path, api, monkeypatch):
+    def pages(plural, query, req):
+        return {"items": [_pod(f"p{len(srv.requests)}")], "metadata": {"continue": f"next-{len(srv.requests)}"}}
+
+    srv = api(pages)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kubeconfig", srv.url, {"token": "t"})))
+    monkeypatch.setattr(client, "MAX_PAGES", 20)
+    listed = []
+    with connect() as conn, pytest.raises(Unlistable, match="pods in namespace shop: more than 20 pages"):
+        listed.extend(list_objects(conn, PODS, "shop"))
+    assert len(listed) == 20 and len(srv.requests) == 20
+
+
+@pytest.mark.timeout(120)
+def test_an_endless_response_is_read_up_to_the_cap(tmp_path, api):
+    # It was read whole into memory. Each page is asked again with a smaller limit (a page of large
+    # objects is real: Helm release Secrets), and the listing stops once even one object is too large.
+    def handle(server, req, sock):
+        if "/pods" in req.path:
+            server.endless(sock, headers={"Content-Type": "application/json"}, fill=b"[")
+        else:
+            server.respond(sock, 200, b'{"items": []}')
+
+    srv = HostileServer(handle)
+    try:
+        path = kubeconfig(tmp_path / "kubeconfig", srv.url, {"token": "t"})
+        proc = bounded(["scan", "--cluster"], seconds=90, max_mb=600, env={"KUBECONFIG": str(path)}, cwd=tmp_path)
+    finally:
+        srv.close()
+    assert proc.returncode == 0, proc.stderr
+    assert "pods in namespace shop: the API server answered more than 64 MiB for one object" in proc.stderr
+    limits = [parse_qs(urlsplit(r.path).query)["limit"][0] for r in srv.requests if "/pods" in r.path]
+    assert limits == ["500", "125", "31", "7", "1"]
+
+
+def test_a_page_too_large_is_asked_again_with_a_smaller_limit(tmp_path, api, monkeypatch):
+    def pages(plural, query, req):
+        limit = int(query["limit"])
+        start = int(query.get("continue", 0))
+        names = [f"helm-release-{i}" for i in range(start, min(start + limit, 40))]
+        return {"items": [{**_pod(n), "data": {"release": "x" * 20_000}} for n in names],
+                "metadata": {"continue": str(start + limit) if start + limit < 40 else ""}}
+
+    srv = api(pages)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kubeconfig", srv.url, {"token": "t"})))
+    monkeypatch.setattr(client, "MAX_PAGE_BYTES", 200_000)  # ~9 such objects
+    with connect() as conn:
+        listed = [o["metadata"]["name"] for o in list_objects(conn, PODS, "shop")]
+    assert listed == [f"helm-release-{i}" for i in range(40)]
+    assert [parse_qs(urlsplit(r.path).query)["limit"][0] for r in srv.requests][:3] == ["500", "125", "31"]
+
+
+_POD = {"metadata": {"name": "web", "namespace": "shop"}}
+MALFORMED = {  # plural, page: each gave "internal error (AttributeError | TypeError | ...)"
+    "page not an object": ("pods", [1, 2]),
+    "items not a list": ("pods", {"items": 5}),
+    "item not an object": ("configmaps", {"items": ["x"]}),
+    "metadata not an object": ("secrets", {"items": [{"metadata": "x"}]}),
+    "name not a string": ("configmaps", {"items": [{"metadata": {"name": {"a": 1}}, "data": {"k": "v"}}]}),
+    "annotations not a map": ("secrets", {"items": [{"metadata": {"name": "s", "annotations": "x"}}]}),
+    "ownerReferences not a list": ("pods", {"items": [{"metadata": {"name": "p", "ownerReferences": 5}}]}),
+    "continue not a string": ("pods", {"items": [], "metadata": {"continue": 5}}),
+    "JSON nested too deeply": ("pods", b"[" * 100_000 + b"]" * 100_000),
+}
+ODD_OBJECTS = {  # well-formed lists of objects whose fields have odd types: scanned, no error
+    "status not an object": ("pods", {"items": [{**_POD, "status": "Running"}]}),
+    "containerStatuses not a list": ("pods", {"items": [{**_POD, "status": {"phase": "Running",
+                                                                            "containerStatuses": 5}}]}),
+    "containers not a list": ("pods", {"items": [{**_POD, "spec": {"containers": 5}}]}),
+    "env not a list": ("pods", {"items": [{**_POD, "spec": {"containers": [{"name": "c", "env": 5}]}}]}),
+    "args not a list": ("deployments", {"items": [{**_POD, "spec": {"template": {"spec": {"containers": [
+        {"name": "c", "args": 5, "command": "x"}]}}}}]}),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case", sorted(MALFORMED) + sorted(ODD_OBJECTS))
+def test_odd_list_responses_are_a_warning_or_one_line_never_an_internal_error(tmp_path, api, case):
+    plural, page = MALFORMED.get(case) or ODD_OBJECTS[case]
+    srv = api(lambda p, query, req: page if p == plural else empty(p, query, req))
+    path = kubeconfig(tmp_path / "kubeconfig", srv.url, {"token": "t"})
+    res = run_cli(["scan", "--cluster", "--images-from-cluster", "-f", "json"], env={"KUBECONFIG": str(path)})
+    assert "internal error" not in res.stderr and res.exception is None, res.output
+    if case == "JSON nested too deeply":
+        assert res.code == 2 and "context prod" in res.stderr and "listing pods returned a response that is not JSON" in res.stderr
+    elif case in MALFORMED:
+        assert res.code == 0, res.output
+        assert any(w.startswith(f"{plural} in namespace shop: the API server answered ")
+                   for w in json.loads(res.stdout)["summary"]["warnings"]), res.stdout
+    else:
+        assert res.code in (0, 1), res.output
+        assert json.loads(res.stdout)["summary"]["objects"] >= 1
