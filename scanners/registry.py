@@ -43,6 +43,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
+from scanners.imagejson import DIGEST, parse_json
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.redact import redact_url
 
@@ -86,7 +87,7 @@ class ImageRef:
 
 _REF_RE = re.compile(
     r"^(?P<host>[A-Za-z0-9.-]+(?::\d+)?|\[[0-9a-fA-F:]+\](?::\d+)?)/(?P<repo>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+    rf"(?::(?P<tag>[\w][\w.-]{{0,127}}))?(?:@(?P<digest>{DIGEST}))?$"
 )
 
 
@@ -486,7 +487,7 @@ class RegistryClient:
             body = self._read_capped(resp, MAX_TOKEN_RESPONSE, f"registry {self.host}", "token response")
         try:
             doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise SecretkeeperError(f"registry {self.host}: token service answered non-JSON") from None
         token = (doc.get("token") or doc.get("access_token")) if isinstance(doc, dict) else None
         if not token or not isinstance(token, str):
@@ -546,12 +547,7 @@ class RegistryClient:
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         if reference.startswith("sha256:") and digest != reference:
             raise SecretkeeperError(f"{what}: manifest digest mismatch")
-        try:
-            doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise SecretkeeperError(f"{what}: manifest is not JSON") from None
-        if not isinstance(doc, dict):
-            raise SecretkeeperError(f"{what}: manifest is not a JSON object")
+        doc = parse_json(raw, f"{what} manifest")
         media = doc.get("mediaType") or media_header.split(";")[0]
         return doc, media, digest
 
