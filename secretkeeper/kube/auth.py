@@ -62,8 +62,9 @@ def plugin_failures(plugin: str | None) -> Iterator[list[str]]:
     def catch(record: logging.LogRecord) -> bool:
         if record.module not in _LOGGING_MODULES:
             return True
-        what = _what_failed(record.getMessage())
-        failures.append(f"the exec auth plugin {plugin} {what}" if plugin else f"loading the credentials {what}")
+        if record.levelno >= logging.ERROR:
+            what = _what_failed(record.getMessage())
+            failures.append(f"the exec auth plugin {plugin} {what}" if plugin else f"loading the credentials {what}")
         return False
 
     root = logging.getLogger()
