@@ -111,17 +111,22 @@ def live_values(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if not isinstance(spec, dict):
         return
     for list_name in CONTAINER_LISTS:
-        for c in spec.get(list_name) or []:
+        for c in _list(spec.get(list_name)):
             if not isinstance(c, dict):
                 continue
             cname = str(c.get("name") or "?")
-            for env in c.get("env") or []:
+            for env in _list(c.get("env")):
                 if isinstance(env, dict) and isinstance(env.get("value"), str):
                     yield _ref(body, cname, f"env {env.get('name')}"), env["value"]
             for field in ("command", "args"):
-                words = [w for w in c.get(field) or [] if isinstance(w, str)]
+                words = [w for w in _list(c.get(field)) if isinstance(w, str)]
                 if words:
                     yield _ref(body, cname, field), "\n".join(words)
+
+
+def _list(value: Any) -> list[Any]:
+    """`value` if the API server sent a list there, else nothing: live objects are what it answers."""
+    return value if isinstance(value, list) else []
 
 
 def leak_findings(bodies: list[dict[str, Any]], detector: Detector) -> list[Finding]:
@@ -146,11 +151,11 @@ def running_images(pods: list[dict[str, Any]]) -> list[str]:
     """Image references of running pods, pinned by digest where the kubelet reported one, deduplicated."""
     refs: dict[str, str] = {}
     for pod in pods:
-        status = pod.get("status") or {}
-        if status.get("phase") != "Running":
+        status = pod.get("status")
+        if not isinstance(status, dict) or status.get("phase") != "Running":
             continue
         for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-            for cs in status.get(key) or []:
+            for cs in _list(status.get(key)):
                 if not isinstance(cs, dict):
                     continue
                 image_id = str(cs.get("imageID") or "")

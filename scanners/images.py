@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import tarfile
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,8 @@ from typing import IO, Any, ClassVar
 from collections.abc import Callable, Iterable, Iterator
 
 from scanners.files import is_binary_name
-from scanners.layerlimits import LayerBudget, LayerLimitExceeded, open_archive
+from scanners.imagejson import archive_entries, image_config, image_manifest, index_entries, parse_json
+from scanners.layerlimits import LayerBudget, LayerLimitExceeded, open_archive, open_regular
 from scanners.options import ImageOptions
 from scanners.registry import (
     INDEX_TYPES,
@@ -71,9 +71,9 @@ def parse_platform(text: str) -> tuple[str, str, str | None]:
 def choose_manifest(index: dict[str, Any], platform: str, what: str) -> dict[str, Any]:
     want_os, want_arch, want_variant = parse_platform(platform)
     seen = []
-    for desc in index.get("manifests") or []:
+    for desc in index_entries(index, what):
         plat = desc.get("platform") or {}
-        seen.append("/".join(x for x in (plat.get("os"), plat.get("architecture"), plat.get("variant")) if x))
+        seen.append("/".join(str(x) for x in (plat.get("os"), plat.get("architecture"), plat.get("variant")) if x))
         if plat.get("os") == want_os and plat.get("architecture") == want_arch and (
             want_variant is None or plat.get("variant") == want_variant
         ):
@@ -97,11 +97,9 @@ def _resolve_registry(text: str, platform: str, credentials: DockerCredentials |
     if media in INDEX_TYPES or "manifests" in manifest:
         desc = choose_manifest(manifest, platform, str(ref))
         manifest, media, digest = client.manifest(ref.repository, desc["digest"])
-    config_desc = manifest.get("config") or {}
-    if not config_desc.get("digest"):
-        raise SecretkeeperError(f"{ref}: manifest has no config (schema 1 images are not supported)")
-    config = _json(client.blob(ref.repository, config_desc["digest"], MAX_CONFIG), f"{ref} config")
-    layers = [Layer(d["digest"], d.get("mediaType", ""), int(d.get("size", 0))) for d in manifest.get("layers", [])]
+    config_digest, descs = image_manifest(manifest, str(ref))
+    config = image_config(client.blob(ref.repository, config_digest, MAX_CONFIG), f"{ref} config")
+    layers = [Layer(*d) for d in descs]
 
     def open_layer(layer: Layer) -> IO[bytes]:
         return _VerifyingStream(client.blob_stream(ref.repository, layer.digest), layer.digest, f"{ref}")
@@ -123,15 +121,18 @@ def _split_ref(body: str) -> tuple[str, str | None]:
 def _resolve_oci(text: str, platform: str) -> ResolvedImage:
     path_text, tag = _split_ref(text[len("oci:"):])
     root = Path(path_text)
-    index = _json(_read(root / "index.json", text, 4 << 20), f"{text} index.json")
+    index = parse_json(_read(root / "index.json", text, 4 << 20), f"{text} index.json")
 
-    def blob(digest: str, limit: int | None = None) -> bytes:
+    def path(digest: str) -> Path:  # a digest imagejson checked (sha256:HEX): a path inside the layout
         algo, _, hexd = digest.partition(":")
-        data = _read(root / "blobs" / algo / hexd, text, limit)
+        return root / "blobs" / algo / hexd
+
+    def blob(digest: str, limit: int) -> bytes:
+        data = _read(path(digest), text, limit)
         verify_digest(data, digest, f"{text} blob {digest[:19]}")
         return data
 
-    manifests = index.get("manifests") or []
+    manifests = index_entries(index, f"{text} index.json")
     if tag is not None:
         picked = [m for m in manifests if (m.get("annotations") or {}).get("org.opencontainers.image.ref.name") == tag]
     else:
@@ -139,18 +140,21 @@ def _resolve_oci(text: str, platform: str) -> ResolvedImage:
     if not picked:
         raise SecretkeeperError(f"{text}: no image {'tagged ' + repr(tag) if tag else '(name a :TAG)'} in the layout")
     desc = picked[0]
-    doc = _json(blob(desc["digest"], 4 << 20), f"{text} manifest")
+    doc = parse_json(blob(desc["digest"], 4 << 20), f"{text} manifest")
     digest = desc["digest"]
     if desc.get("mediaType") in INDEX_TYPES or "manifests" in doc:
         desc = choose_manifest(doc, platform, text)
         digest = desc["digest"]
-        doc = _json(blob(digest, 4 << 20), f"{text} manifest")
-    config = _json(blob(doc["config"]["digest"], MAX_CONFIG), f"{text} config")
-    layers = [Layer(d["digest"], d.get("mediaType", ""), int(d.get("size", 0))) for d in doc.get("layers", [])]
+        doc = parse_json(blob(digest, 4 << 20), f"{text} manifest")
+    config_digest, descs = image_manifest(doc, text)
+    config = image_config(blob(config_digest, MAX_CONFIG), f"{text} config")
+    layers = [Layer(*d) for d in descs]
 
     def open_layer(layer: Layer) -> IO[bytes]:
-        algo, _, hexd = layer.digest.partition(":")
-        fh = open(root / "blobs" / algo / hexd, "rb")
+        try:
+            fh = open_regular(path(layer.digest))
+        except OSError as exc:
+            raise SecretkeeperError(f"{text}: cannot read layer blob {layer.digest[:19]}: {exc.strerror}") from None
         return _VerifyingStream(iter(lambda: fh.read(1 << 20), b""), layer.digest, text, close=fh.close)
 
     return ResolvedImage(text, f"oci:{root.name}", digest, config, layers, open_layer)
@@ -163,37 +167,37 @@ def _resolve_archive(text: str) -> ResolvedImage:
     except (OSError, tarfile.TarError):
         raise SecretkeeperError(f"{text}: not a readable docker-archive tarball") from None
 
-    def member(name: str, limit: int) -> bytes:
+    def open_member(name: str, what: str) -> IO[bytes]:
         try:
             fh = tar.extractfile(name)
-        except KeyError:
+        except KeyError:  # no such member, or a link to one
             fh = None
-        if fh is None:
-            raise SecretkeeperError(f"{text}: missing {name!r} in the archive")
-        data = fh.read(limit + 1)
+        if fh is None:  # names come from the archive: not repeated in the message
+            raise SecretkeeperError(f"{text}: {what} is missing from the archive (or not a file)")
+        return fh  # type: ignore[return-value]
+
+    def member(name: str, what: str, limit: int) -> bytes:
+        data = open_member(name, what).read(limit + 1)
         if len(data) > limit:
-            raise SecretkeeperError(f"{text}: {name!r} is larger than {limit} bytes")
+            raise SecretkeeperError(f"{text}: {what} is larger than {limit} bytes")
         return data
 
-    entries = _json(member("manifest.json", 4 << 20), f"{text} manifest.json")
-    if not isinstance(entries, list) or not entries:
-        raise SecretkeeperError(f"{text}: manifest.json lists no image")
+    entries = archive_entries(member("manifest.json", "manifest.json", 4 << 20), f"{text} manifest.json")
     entry = entries[0]
     if want:
         matching = [e for e in entries if any(_same_tag(want, t) for t in e.get("RepoTags") or [])]
         if not matching:
             raise SecretkeeperError(f"{text}: no image tagged {want!r} in the archive")
         entry = matching[0]
-    config_bytes = member(entry["Config"], MAX_CONFIG)
-    config = _json(config_bytes, f"{text} config")
+    config_bytes = member(entry["Config"], "the image config", MAX_CONFIG)
+    config = image_config(config_bytes, f"{text} config")
     digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
     layers = [Layer(name, "", 0) for name in entry.get("Layers") or []]
+    for i, layer in enumerate(layers):  # before any layer is scanned
+        open_member(layer.digest, f"layer {i}")
 
     def open_layer(layer: Layer) -> IO[bytes]:
-        fh = tar.extractfile(layer.digest)
-        if fh is None:
-            raise SecretkeeperError(f"{text}: missing layer {layer.digest!r}")
-        return fh  # type: ignore[return-value]
+        return open_member(layer.digest, "a layer")
 
     return ResolvedImage(text, f"docker-archive:{Path(path_text).name}", digest, config, layers, open_layer,
                          cleanup=[tar.close])
@@ -211,22 +215,15 @@ def _same_tag(want: str, have: str) -> bool:
     return want == have or _strip_host(want) == _strip_host(have)
 
 
-def _read(path: Path, what: str, limit: int | None = None) -> bytes:
+def _read(path: Path, what: str, limit: int) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(-1 if limit is None else limit + 1)
+        with open_regular(path) as fh:
+            data = fh.read(limit + 1)
     except OSError as exc:
         raise SecretkeeperError(f"{what}: cannot read {path.name}: {exc.strerror}") from None
-    if limit is not None and len(data) > limit:
+    if len(data) > limit:
         raise SecretkeeperError(f"{what}: {path.name} is larger than {limit} bytes")
     return data
-
-
-def _json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise SecretkeeperError(f"{what}: not valid JSON") from None
 
 
 class _VerifyingStream(io.RawIOBase):

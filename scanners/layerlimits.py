@@ -22,6 +22,9 @@ at MAX_ARCHIVE_DECOMPRESSION (64 GiB, so images up to ~20 GiB unpacked); past it
 with a one-line error if manifest.json was not reached yet, else the layer being read is a counted skip.
 Uncompressed archives (what `docker save` writes) cost nothing of the kind.
 
+Archives and OCI layout blobs are opened only if they are regular files (`open_regular`): a FIFO would
+block for ever, a device would never end.
+
 The caps are module constants: a test may lower them, users have no knob (a scan that needs more is a
 scan of something that is not an image).
 """
@@ -29,6 +32,7 @@ scan of something that is not an image).
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import io
 import lzma
@@ -261,21 +265,27 @@ class _LayerTar(_BoundedTar):
         return member
 
 
-# -- docker-archive tarballs ------------------------------------------------------------------------------
-def open_archive(path: str, what: str) -> tarfile.TarFile:
-    """A `docker save` tarball (plain, gzip, bzip2 or xz) opened for random access: a regular file only
-    (a FIFO would block), members capped at MAX_ARCHIVE_ENTRIES, tar headers bounded as in layers, and a
-    compressed archive's decompression counted against MAX_IMAGE_BYTES. Raises OSError or
-    tarfile.TarError for what is not a readable tarball, LayerLimitExceeded past a cap."""
+# -- files on disk: docker-archive tarballs, OCI layout blobs ------------------------------------------
+def open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
+    """`path` opened for reading if it is a regular file, else OSError: a FIFO would block the open or
+    the read for ever, a device (`/dev/zero`) never ends."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path}: not a regular file")
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
         os.set_blocking(fd, True)
-        fh = os.fdopen(fd, "rb")
+        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def open_archive(path: str, what: str) -> tarfile.TarFile:
+    """A `docker save` tarball (plain, gzip, bzip2 or xz) opened for random access: a regular file only,
+    members capped at MAX_ARCHIVE_ENTRIES, tar headers bounded as in layers, and a compressed archive's
+    decompression counted against MAX_IMAGE_BYTES. Raises OSError or tarfile.TarError for what is not a
+    readable tarball, LayerLimitExceeded past a cap."""
+    fh = open_regular(path)
     try:
         magic = fh.read(6)
         fh.seek(0)

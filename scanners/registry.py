@@ -43,7 +43,9 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
+from scanners.imagejson import DIGEST, parse_json
 from secretkeeper.errors import SecretkeeperError
+from secretkeeper.redact import redact_url
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -85,7 +87,7 @@ class ImageRef:
 
 _REF_RE = re.compile(
     r"^(?P<host>[A-Za-z0-9.-]+(?::\d+)?|\[[0-9a-fA-F:]+\](?::\d+)?)/(?P<repo>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+    rf"(?::(?P<tag>[\w][\w.-]{{0,127}}))?(?:@(?P<digest>{DIGEST}))?$"
 )
 
 
@@ -118,16 +120,6 @@ def _is_loopback_name(name: str | None) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
-
-
-_USERINFO_RE = re.compile(r"(?:(?<=//)|^)[^/@\s]*@(?=[^@\s]*(?:/|$))")
-_QUERY_RE = re.compile(r"[?#][^\s'\"]*")
-
-
-def redact_url(text: str) -> str:
-    """A URL (or text holding one) fit for an error message: userinfo, query and fragment (where signed
-    URLs and token realms carry secrets) become `***`."""
-    return _QUERY_RE.sub(lambda m: m.group()[0] + "***", _USERINFO_RE.sub("***@", text))
 
 
 def may_send_credentials(registry_host: str, realm: str) -> bool:
@@ -495,7 +487,7 @@ class RegistryClient:
             body = self._read_capped(resp, MAX_TOKEN_RESPONSE, f"registry {self.host}", "token response")
         try:
             doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise SecretkeeperError(f"registry {self.host}: token service answered non-JSON") from None
         token = (doc.get("token") or doc.get("access_token")) if isinstance(doc, dict) else None
         if not token or not isinstance(token, str):
@@ -555,12 +547,7 @@ class RegistryClient:
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         if reference.startswith("sha256:") and digest != reference:
             raise SecretkeeperError(f"{what}: manifest digest mismatch")
-        try:
-            doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise SecretkeeperError(f"{what}: manifest is not JSON") from None
-        if not isinstance(doc, dict):
-            raise SecretkeeperError(f"{what}: manifest is not a JSON object")
+        doc = parse_json(raw, f"{what} manifest")
         media = doc.get("mediaType") or media_header.split(";")[0]
         return doc, media, digest
 

@@ -287,7 +287,7 @@ def test_special_files_named_as_image_inputs(tmp_path, detector):
         from scanners.images import resolve
         resolve({f"oci:{layout}:v1"!r}, "linux/amd64")
         """, memory_mb=1024, timeout=20)
-    assert out["error"] == f"SecretkeeperError: oci:{layout}:v1: index.json is larger than 4194304 bytes"
+    assert out["error"] == f"SecretkeeperError: oci:{layout}:v1: cannot read index.json: not a regular file"
     assert out["maxrss_mb"] < 200
 
 

@@ -17,8 +17,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from scanners import registry
-from scanners.registry import DockerCredentials, RegistryClient, may_send_credentials, redact_url
+from scanners.registry import DockerCredentials, RegistryClient, may_send_credentials
 from secretkeeper.errors import SecretkeeperError
+from secretkeeper.redact import redact_url
 from tests.integration.hostile import HostileServer, run_bounded
 from tests.integration.registry_server import OciLayout
 
