@@ -173,12 +173,20 @@ def redact(value: bytes | str, clear: int = 4) -> str:
 
 # A secret written into a Kubernetes name is spelled as DNS-1123 lets it be: lower case, `-` for `_`.
 _FOLD = str.maketrans(string.ascii_uppercase + "_", string.ascii_lowercase + "-")
-_SHORTEST = 4  # a shorter value would blank out ordinary parts of names
+_SHORTEST = 6
 
 
 def _fold(text: str) -> str:
     """`text` as a Kubernetes name would spell it, character for character (the same length)."""
     return text.lower().replace("_", "-") if text.isascii() else text.translate(_FOLD)
+
+
+def _hidden_in_names(secret: str) -> bool:
+    """Whether the names that spell `secret` are redacted: not for a short value or a plain word. The
+    password `postgres` of a dev database named postgres would redact its workload, image and file
+    names, and the word gives away nothing that those names do not."""
+    plain = secret.isalpha() and (secret.islower() or secret.isupper() or secret.istitle())
+    return len(secret) >= _SHORTEST and not plain
 
 
 class Scrubber:
@@ -192,7 +200,7 @@ class Scrubber:
         needles = set()
         for secret in secrets:
             text = (secret.decode("utf-8", "surrogateescape") if isinstance(secret, bytes) else secret).strip()
-            if len(text) >= _SHORTEST:
+            if _hidden_in_names(text):
                 needles.add(_fold(text))
         self.needles = sorted(needles)
         self.by_prefix: dict[str, list[str]] | None = None

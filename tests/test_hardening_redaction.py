@@ -107,7 +107,7 @@ OTHER_SECRETS = {  # other vendors, and a password that only the name it is stor
     "aws": lambda: "AKIA" + _random("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
     "slack": lambda: f"xoxb-{_random('0123456789', 10)}-{_random('0123456789', 13)}-{_random(_ALNUM, 24)}",
     "gitlab": lambda: "glpat-" + _random(_ALNUM, 20),
-    "password": lambda: _random(_ALNUM, 16),
+    "password": lambda: _random(_ALNUM, 15) + "7",  # not a plain word (see Scrubber)
 }
 
 
@@ -145,6 +145,32 @@ spec:
     assert res.code == 1, res.output
     assert tok not in res.output and low not in res.output
     assert {f["location"]["object"] for f in json.loads(res.stdout)["findings"]} >= {"Pod/-/build-ghp-…"}
+
+
+def test_a_plain_word_password_leaves_the_names_that_spell_it(tmp_path, run_cli):
+    """`POSTGRES_PASSWORD: postgres` is reported, and the database stays named: redacting every
+    `postgres` (the file, the workload, the image) would hide nothing and break code-scanning links."""
+    root = make_tree(tmp_path / "repo", {"postgres/db.yaml": """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: postgres
+spec:
+  template:
+    spec:
+      containers:
+        - name: postgres
+          image: postgres:16
+          env:
+            - name: POSTGRES_PASSWORD
+              value: postgres
+"""})
+    res = run_cli(["scan", root, "--no-history", "-f", "json"])
+    assert res.code == 1, res.output
+    found = json.loads(res.stdout)["findings"]
+    assert "k8s-env-secret-literal" in {f["rule_id"] for f in found}
+    assert {(f["location"]["path"], f["location"]["object"].split("/")[2]) for f in found} \
+        == {("postgres/db.yaml", "postgres")}
 
 
 def test_secret_in_a_warning_and_a_skipped_path_is_redacted(tmp_path, run_cli):
