@@ -27,7 +27,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from scanners.options import ClusterOptions
-from secretkeeper.findings import LEAK, Finding, Location, sha256_hex
+from secretkeeper.findings import LEAK, Finding, Location, Scrubber, sha256_hex
 from secretkeeper.hygiene.workloads import CONTAINER_LISTS, TEMPLATE_PATHS
 from secretkeeper.kube.client import Connection, Resource, connect, list_visible
 from secretkeeper.kube.objects import KubeObject
@@ -129,7 +129,9 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def leak_findings(bodies: list[dict[str, Any]], detector: Detector) -> list[Finding]:
+def leak_findings(bodies: list[dict[str, Any]], detector: Detector,
+                  secrets: list[bytes | str] | None = None) -> list[Finding]:
+    """Leaks in the values `live_values` names; each secret is also added to `secrets` when given."""
     from secretkeeper.findings import finding_from_match
 
     out: list[Finding] = []
@@ -139,6 +141,8 @@ def leak_findings(bodies: list[dict[str, Any]], detector: Detector) -> list[Find
                 continue
             for m in detector.scan(text.encode("utf-8", "surrogateescape"), ref):
                 out.append(finding_from_match(m, Location(source="cluster", object=ref)))
+                if secrets is not None:
+                    secrets.append(m.secret)
     return out
 
 
@@ -231,12 +235,16 @@ def _checks(bodies: list[dict[str, Any]], detector: Detector, hashes: dict[str, 
     values = [b for b in scanned if b.get("kind") != "Secret"]
     # first the values named precisely (container/env NAME, data KEY), then every other string
     # (annotations, args, volumes...) for what those did not report
-    for f in leak_findings(values, detector) + _other_strings(values, detector):
+    secrets: list[bytes | str] = [v for obj in objects for v in obj.flagged]
+    for f in leak_findings(values, detector, secrets) + _other_strings(values, detector):
         key = (f.secret_sha256, _base_ref(f.location.object))
         if key not in covered:
             covered.add(key)
             findings.append(f)
-    return [_match_managed(f, hashes) for f in findings]
+    # A secret in a value that is also in an object's names (a Deployment named after a token, in lower
+    # case as Kubernetes names are) is redacted in every finding that names the object.
+    scrub = Scrubber(secrets)
+    return [_match_managed(scrub.finding(f), hashes) for f in findings]
 
 
 def _other_strings(bodies: list[dict[str, Any]], detector: Detector) -> list[Finding]:

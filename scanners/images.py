@@ -268,9 +268,10 @@ class _VerifyingStream(io.RawIOBase):
 def config_strings(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(where, text) for every string in the config that can carry a secret."""
     inner = config.get("config") or {}
-    for env in inner.get("Env") or []:
-        name = str(env).split("=", 1)[0]
-        yield f"Env/{name}", str(env)
+    for i, env in enumerate(inner.get("Env") or []):
+        name, eq, _value = str(env).partition("=")
+        # An entry without `=` has no name: all of it is value, and it is named by its place instead.
+        yield f"Env/{name}" if eq else f"Env[{i}]", str(env)
     for key, value in sorted((inner.get("Labels") or {}).items()):
         yield f"Labels/{key}", f"{key}={value}"
     for field_name in ("Entrypoint", "Cmd"):

@@ -75,7 +75,7 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
     the checks cannot read, is a counted `manifest-error` skip with its message in `stats.warnings`; Helm
     templates are skipped quietly.
     """
-    from secretkeeper.findings import finding_from_match
+    from secretkeeper.findings import Scrubber, finding_from_match
     from secretkeeper.hygiene import check_objects, value_leaks
 
     if matches is None:
@@ -117,4 +117,9 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
                 stats.warnings.append(f"{path}: Kubernetes checks failed ({type(exc).__name__}); leaks still scanned")
             return out
         out.extend(extra)
+        # A secret of this file written into an object's names (a Deployment named after a token, in lower
+        # case as Kubernetes names are) is redacted in every finding that names the object.
+        scrub = Scrubber([m.secret for m in matches] + [v for obj in objects for v in obj.flagged])
+        if scrub:
+            out = [scrub.finding(f) for f in out]
     return out

@@ -1,13 +1,19 @@
 """Finding records, severities, fingerprints and redaction.
 
 A Finding never holds a secret: only its sha256 and a redacted preview of at most four clear characters.
+Names a finding prints (its path, object, image, git author, message) are scrubbed of the secrets known
+where it is built and at the end of the scan (`Scrubber`, secretkeeper/printed.py), so a secret in a name
+is not printed beside its own preview.
 Fingerprints leave the line (and the commit) out, so baselines survive edits and history rewrites.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import re
+import string
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +171,120 @@ def redact(value: bytes | str, clear: int = 4) -> str:
     return f"{head}…"
 
 
+# A secret written into a Kubernetes name is spelled as DNS-1123 lets it be: lower case, `-` for `_`.
+_FOLD = str.maketrans(string.ascii_uppercase + "_", string.ascii_lowercase + "-")
+_SHORTEST = 6
+
+
+def _fold(text: str) -> str:
+    """`text` as a Kubernetes name would spell it, character for character (the same length)."""
+    return text.lower().replace("_", "-") if text.isascii() else text.translate(_FOLD)
+
+
+def _hidden_in_names(secret: str) -> bool:
+    """Whether the names that spell `secret` are redacted: not for a short value or a plain word. The
+    password `postgres` of a dev database named postgres would redact its workload, image and file
+    names, and the word gives away nothing that those names do not."""
+    plain = secret.isalpha() and (secret.islower() or secret.isupper() or secret.istitle())
+    return len(secret) >= _SHORTEST and not plain
+
+
+class Scrubber:
+    """Known secrets out of printed text: every occurrence of one, also as a Kubernetes name spells it,
+    becomes its redaction. Built with the secrets known where findings are made (a match's own secret;
+    those of a manifest file or a live cluster) and at the end of a scan (those found in printed names)."""
+
+    _INDEX_FROM = 32  # secrets past which text is searched by prefix, not secret by secret
+
+    def __init__(self, secrets: Iterable[bytes | str]) -> None:
+        needles = set()
+        for secret in secrets:
+            text = (secret.decode("utf-8", "surrogateescape") if isinstance(secret, bytes) else secret).strip()
+            if _hidden_in_names(text):
+                needles.add(_fold(text))
+        self.needles = sorted(needles)
+        self.by_prefix: dict[str, list[str]] | None = None
+        if len(needles) > self._INDEX_FROM:
+            # Many secrets (a manifest of many workloads with a credential each) are looked up by their
+            # first `width` characters, and only in runs of characters that secrets are made of: one
+            # pass over the few long words of a message, not one per secret.
+            self.width = min(map(len, needles))
+            self.by_prefix = {}
+            for needle in self.needles:
+                self.by_prefix.setdefault(needle[:self.width], []).append(needle)
+            alphabet = re.escape("".join(sorted(set().union(*needles))))
+            self.runs = re.compile(f"[{alphabet}]{{{self.width},}}")
+        self.done: dict[str, str] = {}  # the same names recur from finding to finding
+
+    def __bool__(self) -> bool:
+        return bool(self.needles)
+
+    def __call__(self, text: str) -> str:
+        if not self.needles or not text:
+            return text
+        out = self.done.get(text)
+        if out is None:
+            out = self.done[text] = self._scrub(text)
+        return out
+
+    def finding(self, finding: Finding) -> Finding:
+        """`finding` with its printed names, message and extra text scrubbed (itself when none holds a
+        secret)."""
+        if not self.needles:
+            return finding
+        loc = finding.location
+        names = loc.__dict__
+        changed = {key: scrubbed for key in NAME_FIELDS if names[key] and (scrubbed := self(names[key])) != names[key]}
+        message = self(finding.message)
+        extra = finding.extra
+        if extra:
+            extra = {k: self(v) if isinstance(v, str) else v for k, v in extra.items()}
+        if not changed and message == finding.message and extra == finding.extra:
+            return finding
+        return replace(finding, location=replace(loc, **changed) if changed else loc, message=message,
+                       extra=extra)
+
+    def _spans(self, folded: str) -> Iterator[tuple[int, int]]:
+        if self.by_prefix is None:
+            for needle in self.needles:
+                at = folded.find(needle)
+                while at >= 0:
+                    yield at, at + len(needle)
+                    at = folded.find(needle, at + 1)
+            return
+        width, by_prefix = self.width, self.by_prefix
+        for run in self.runs.finditer(folded):
+            for at in range(run.start(), run.end() - width + 1):
+                for needle in by_prefix.get(folded[at:at + width], ()):
+                    if folded.startswith(needle, at):
+                        yield at, at + len(needle)
+
+    def _scrub(self, text: str) -> str:
+        folded = _fold(text)
+        if self.by_prefix is None:  # most texts hold none of a few secrets: asked before anything is built
+            for needle in self.needles:
+                if needle in folded:
+                    break
+            else:
+                return text
+        spans = sorted(self._spans(folded))
+        if not spans:
+            return text
+        parts, done = [], 0
+        start, stop = spans[0]
+        for s, e in spans[1:] + [(len(text) + 1, 0)]:  # a sentinel closes the last span
+            if s < stop:  # overlapping occurrences are one redaction
+                stop = max(stop, e)
+                continue
+            parts += [text[done:start], redact(text[start:stop])]
+            done, start, stop = stop, s, e
+        parts.append(text[done:])
+        return "".join(parts)
+
+
+NAME_FIELDS = ("path", "object", "image", "author", "email")  # Location fields that can hold a name
+
+
 def fingerprint(rule_id: str, path: str | None, secret_hash: str | None, extra: str = "") -> str:
     """Stable across line moves and history rewrites: rule + path + secret hash (+ object for hygiene)."""
     material = "\x1f".join([rule_id, path or "", secret_hash or "", extra])
@@ -173,9 +293,11 @@ def fingerprint(rule_id: str, path: str | None, secret_hash: str | None, extra: 
 
 def finding_from_match(match: Match, location: Location, *, fingerprint_path: str | None = None,
                        extra: dict[str, Any] | None = None) -> Finding:
-    """The one place an engine Match becomes a Finding: the secret is hashed and redacted here and dropped."""
-    return leak_finding(match.rule, location, match.secret_sha256, redact(match.secret),
-                        fingerprint_path=fingerprint_path, extra=extra)
+    """The one place an engine Match becomes a Finding: the secret is hashed and redacted here and dropped,
+    and redacted too wherever the location or message names it (an env var, key or path that is the secret)."""
+    found = leak_finding(match.rule, location, match.secret_sha256, redact(match.secret),
+                         fingerprint_path=fingerprint_path, extra=extra)
+    return Scrubber((match.secret,)).finding(found)
 
 
 def leak_finding(rule: Rule, location: Location, secret_sha256: str, preview: str, *,

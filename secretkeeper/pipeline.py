@@ -25,6 +25,7 @@ from secretkeeper.config import Config
 from secretkeeper.engine import Detector
 from secretkeeper.errors import RuleError, SecretkeeperError, shown
 from secretkeeper.findings import Finding
+from secretkeeper.printed import scrub_printed
 from secretkeeper.results import ScanResult, ScanStats, SkipLog
 from secretkeeper.rules import Allowlist, load_builtin_rules, load_rule_file, merge_rules, rule_from_mapping
 
@@ -288,7 +289,8 @@ def _report_order(f: Finding) -> tuple[str, int, str]:
 
 def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, detector: Detector,
            started: float) -> ScanResult:
-    """Dedup, baseline, sort: shared by every source so suppression behaves the same everywhere."""
+    """Dedup, baseline, redaction of the names reports print, sort: shared by every source so
+    suppression and redaction behave the same everywhere."""
     unique: dict[tuple, Finding] = {}
     for f in findings:
         loc = f.location
@@ -298,6 +300,7 @@ def finish(findings: list[Finding], stats: ScanStats, options: ScanOptions, dete
         kept, n = options.baseline.filter(kept)
         if n:
             stats.suppressed["baseline"] += n
+    kept = scrub_printed(kept, stats, detector)  # after dedup and baseline: they key on names as scanned
     kept.sort(key=_report_order)
     stats.rules = len(detector.rules)
     stats.skipped.paths.sort()  # workers finish in any order: reports list skipped files in a stable one

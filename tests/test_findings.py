@@ -7,6 +7,7 @@ import pytest
 from secretkeeper.findings import (
     Finding,
     Location,
+    Scrubber,
     Severity,
     fingerprint,
     redact,
@@ -40,6 +41,64 @@ def test_redact_shows_at_most_four_characters():
     for n in range(80):
         secret = "x" * n
         assert len(redact(secret).rstrip("…")) <= min(4, n // 4)
+
+
+TOKEN = "ghp_Zq8xLmN3pQ7wRt5Y2uVbKc9D4fGhJ1kLmN0p"
+
+
+def test_scrubber_redacts_a_secret_as_written_and_as_a_kubernetes_name_spells_it():
+    scrub = Scrubber([TOKEN.encode()])
+    low = TOKEN.lower().replace("_", "-")
+    assert scrub(f"Deployment/ns-{low}/web/app/env {TOKEN}") == "Deployment/ns-ghp-…/web/app/env ghp_…"
+    assert scrub("Deployment/ns/web") == "Deployment/ns/web"
+    assert scrub(f"dé/{TOKEN}/ü\udce9") == "dé/ghp_…/ü\udce9"  # other text keeps its place
+
+
+def test_scrubber_joins_overlapping_secrets():
+    assert Scrubber(["abcdef1h", "ef1hijkl"])("<abcdef1hijkl>") == "<abc…>"  # one redaction, 3 of 12 shown
+
+
+def test_scrubber_leaves_names_that_spell_a_short_value_or_a_plain_word():
+    """The password `postgres` of a database named postgres: its names give nothing more away."""
+    for value in ("s3cr3", "postgres", "RABBITMQ", "Guestuser", " ", ""):
+        assert not Scrubber([value]), value
+    assert Scrubber(["hunter2", "Postgres1", "pOstgres", "db-pass"])("hunter2 Postgres1 postgres1 pOstgres db-pass") \
+        == "h… Po… po… pO… d…"
+
+
+def test_scrubber_of_many_secrets_finds_what_one_at_a_time_finds():
+    """Past a few secrets the text is searched by prefix, within runs of the secrets' characters."""
+    import random
+
+    rng = random.Random(7)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+/="
+    secrets = ["".join(rng.choice(alphabet) for _ in range(rng.randint(8, 40))) for _ in range(200)]
+    texts = [f"Kind/ns/{s.lower().replace('_', '-')}/c key {t} holds (1 key(s): {u}); x"
+             for s, t, u in zip(secrets, secrets[1:], secrets[2:])]
+    texts.append(f"{secrets[0]}{secrets[1]} and {secrets[2][:-1]}")  # adjacent, and one cut short
+    many = Scrubber(secrets)
+    assert many.by_prefix is not None
+    for text in texts:
+        expected = text
+        for secret in secrets:  # none overlaps another here: one at a time gives the same result
+            expected = Scrubber([secret])(expected)
+        assert many(text) == expected != text
+
+
+def test_scrubbed_finding_keeps_its_identity():
+    """Names, message and extra text are scrubbed; the hash, fingerprint and line are what was found."""
+    low = TOKEN.lower().replace("_", "-")
+    f = Finding("r", "hygiene", Severity.HIGH,
+                Location("manifest", f"dir-{TOKEN}/a.yaml", 3, author=f"dev {TOKEN}", email=f"{TOKEN}@e.test",
+                         image=f"reg/{low}:1", object=f"Pod/ns/{low}"),
+                sha256_hex("x"), "x…", "f" * 40, f"Pod {low} is bad", extra={"last_used": TOKEN, "days": 3})
+    g = Scrubber([TOKEN]).finding(f)
+    assert TOKEN not in repr(g.to_dict()) and low not in repr(g.to_dict())
+    assert g.location.path == "dir-ghp_…/a.yaml" and g.location.object == "Pod/ns/ghp-…"
+    assert g.extra == {"last_used": "ghp_…", "days": 3} and g.message == "Pod ghp-… is bad"
+    assert (g.fingerprint, g.secret_sha256, g.location.line) == (f.fingerprint, f.secret_sha256, 3)
+    clean = make(path="a")
+    assert Scrubber([TOKEN]).finding(clean) is clean
 
 
 def test_fingerprint_stable_across_lines_and_commits():

@@ -108,3 +108,17 @@ def test_rows_are_the_compact_json_of_each_dict(monkeypatch):
     assert len(rows.memo) <= 3
     text = render(result(findings), "json")
     assert json.loads(text)["findings"] == [f.to_dict() for f in findings]
+
+
+def test_undecodable_bytes_are_replacement_characters():
+    """A path that is not UTF-8 (surrogate-escaped by the walk) is written as U+FFFD wherever the report
+    names it: a finding, a skipped file, a warning. An escaped lone surrogate is not UTF-8 JSON."""
+    name = b"caf\xe9.txt".decode("utf-8", "surrogateescape")
+    r = result([finding(path=name, line=1)], warnings=[f"{name}: not a manifest"])
+    r.stats.skipped.add("binary", name)
+    text = render(r, "json")
+    text.encode("utf-8")  # strict: a lone surrogate raises here
+    doc = json.loads(text)
+    assert doc["findings"][0]["location"]["path"] == "caf\ufffd.txt"
+    assert doc["skipped"] == [{"path": "caf\ufffd.txt", "reason": "binary"}]
+    assert doc["summary"]["warnings"] == ["caf\ufffd.txt: not a manifest"]

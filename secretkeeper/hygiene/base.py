@@ -22,7 +22,9 @@ def emit(rule_id: str, obj: KubeObject, field: tuple[str | int, ...], message: s
     """A hygiene finding for `obj` at the line of `field` (nearest ancestor with a line).
 
     `suffix` extends the object reference (`container`, `env NAME`); `detail` tells apart several
-    findings of one rule on one object in the fingerprint; `value` is hashed and redacted, never kept.
+    findings of one rule on one object in the fingerprint; `value` is hashed and redacted, never kept in
+    the finding; it goes to `obj.flagged`, from which the source redacts it wherever a finding of the
+    object's file or cluster names it (an env var, a container, the object itself named after it).
     """
     # Runs once per finding, tens of thousands of times in a large tree: nothing imported or copied here.
     meta = RULES_BY_ID[rule_id]
@@ -33,6 +35,7 @@ def emit(rule_id: str, obj: KubeObject, field: tuple[str | int, ...], message: s
         if digest is None:
             digest = sha256_hex(value)
         preview = redact(value)
+        obj.flagged.append(value)
     source = obj.source if obj.source in _SOURCES else "manifest"
     # Positional: keyword arguments cost a name lookup each, here tens of thousands of times.
     return Finding(rule_id, HYGIENE, severity or meta.severity,

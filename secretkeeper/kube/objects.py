@@ -42,6 +42,9 @@ class KubeObject:
     path: str | None = None  # manifest file (relative to the scan root)
     lines: Mapping[FieldPath, int] = field(default_factory=dict)  # field path -> line of its key/item
     doc_line: int | None = None  # first line of the document in the file
+    # Values its hygiene findings flag as credentials (hashed in them): a name that repeats one is
+    # redacted in every finding of the object's file or cluster (see `Scrubber`).
+    flagged: list[bytes | str] = field(default_factory=list, repr=False)
 
     # Read once per object (the body is not changed after parsing): every check and finding asks again.
     @once

@@ -47,7 +47,7 @@ def summary(result: ScanResult) -> dict[str, Any]:
         "duration_seconds": round(st.duration, 3),
         "skipped": dict(st.skipped.counts),
         "suppressed": dict(st.suppressed),
-        "warnings": list(st.warnings),
+        "warnings": [utf8_text(w) for w in st.warnings],
     }
 
 
@@ -56,11 +56,16 @@ def to_document(result: ScanResult, *, findings: bool = True) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
         "tool": {"name": "secretkeeper", "version": __version__},
-        "roots": result.roots,
+        "roots": [utf8_text(r) for r in result.roots],
         "summary": summary(result),
         "findings": [f.to_dict() for f in result.findings] if findings else [],
-        "skipped": [{"path": p, "reason": r} for p, r in result.stats.skipped.paths],
+        "skipped": [{"path": utf8_text(p), "reason": r} for p, r in result.stats.skipped.paths],
     }
+
+
+def utf8_text(value: object) -> str:
+    """Text any UTF-8 writer can carry: bytes that were not UTF-8 (surrogate-escaped in paths) become U+FFFD."""
+    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _compact_encoder() -> Any:
@@ -81,10 +86,11 @@ compact = _compact_encoder()  # also writes the SARIF report's results
 
 def _string(value: str) -> str:
     """`encode_basestring_ascii(value)`: json's escaper costs ~40 instructions a character, and a
-    printable ASCII string without quotes or backslashes is its own JSON between quotes."""
+    printable ASCII string without quotes or backslashes is its own JSON between quotes. Undecodable
+    bytes (surrogate-escaped in paths) become U+FFFD: an escaped lone surrogate is not UTF-8 JSON."""
     if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
         return f'"{value}"'
-    return _escape(value)
+    return _escape(utf8_text(value))
 
 
 _RARE_FIELDS = ("commit", "author", "email", "date", "image", "digest")  # Location's order, line to object
@@ -92,10 +98,10 @@ _NO_RARE = (None,) * len(_RARE_FIELDS)
 
 
 class _FindingRows:
-    """One finding's line, exactly `compact(finding.to_dict())` (a test holds them equal), without
-    building the dict: a report of 30k Kubernetes hygiene findings spent more on JSON than on parsing
-    the YAML. The JSON of strings that repeat from finding to finding (rule id, remediation,
-    description, path, object) is kept."""
+    """One finding's line, exactly `compact(finding.to_dict())` (a test holds them equal; undecodable
+    bytes become U+FFFD, see `_string`), without building the dict: a report of 30k Kubernetes hygiene
+    findings spent more on JSON than on parsing the YAML. The JSON of strings that repeat from finding
+    to finding (rule id, remediation, description, path, object) is kept."""
 
     _MEMO_LIMIT = 1 << 16  # distinct strings kept; past that the memo starts over (memory stays bounded)
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from secretkeeper import __version__
 from secretkeeper.findings import Finding, Severity
+from secretkeeper.report.json_report import compact, utf8_text
 
 if TYPE_CHECKING:
     from secretkeeper.results import ScanResult
@@ -42,11 +43,6 @@ SECURITY_SEVERITY = {
 _LOGICAL_SOURCES = ("cluster", "image")
 
 
-def _text(value: object) -> str:
-    """Encodable text: bytes that were not UTF-8 (surrogate-escaped in paths) become U+FFFD."""
-    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 def artifact_uri(path: str) -> str:
     """A relative URI reference for a '/'-separated path: raw bytes percent-encoded, '/' kept."""
     raw = path.replace(os.sep, "/").encode("utf-8", "surrogateescape")
@@ -69,13 +65,13 @@ def _camel(rule_id: str) -> str:
 
 def rule_descriptor(rule_id: str, rule: Any, sample: Finding) -> dict[str, Any]:
     severity: Severity = getattr(rule, "severity", None) or sample.severity
-    description = _text(getattr(rule, "description", "") or sample.description or sample.message or rule_id)
-    remediation = _text(getattr(rule, "remediation", "") or sample.remediation or "")
+    description = utf8_text(getattr(rule, "description", "") or sample.description or sample.message or rule_id)
+    remediation = utf8_text(getattr(rule, "remediation", "") or sample.remediation or "")
     tags = ["security", "secret" if sample.kind == "leak" else "hygiene"]
     family = getattr(rule, "family", "")
     if family:
-        tags.append(_text(family))
-    tags.extend(_text(t) for t in getattr(rule, "tags", ()) if t not in tags)
+        tags.append(utf8_text(family))
+    tags.extend(utf8_text(t) for t in getattr(rule, "tags", ()) if t not in tags)
     desc: dict[str, Any] = {
         "id": rule_id,
         "name": _camel(rule_id),
@@ -104,11 +100,11 @@ def _locations(f: Finding) -> list[dict[str, Any]]:
         location["physicalLocation"] = physical
     logical = []
     if loc.object:
-        logical.append({"fullyQualifiedName": _text(loc.object), "kind": "resource"})
+        logical.append({"fullyQualifiedName": utf8_text(loc.object), "kind": "resource"})
     if loc.image:
-        name = _text(loc.image) + (f"@{_text(loc.digest)}" if loc.digest else "")
+        name = utf8_text(loc.image) + (f"@{utf8_text(loc.digest)}" if loc.digest else "")
         if loc.path:
-            name += f"!/{_text(loc.path).lstrip('/')}"
+            name += f"!/{utf8_text(loc.path).lstrip('/')}"
         logical.append({"fullyQualifiedName": name, "kind": "module"})
     if logical:
         location["logicalLocations"] = logical
@@ -118,13 +114,13 @@ def _locations(f: Finding) -> list[dict[str, Any]]:
 
 
 def _message(f: Finding) -> str:
-    what = _text(f.message or f.description or f.rule_id)
+    what = utf8_text(f.message or f.description or f.rule_id)
     where = ""
     if f.location.object and f.location.source in _LOGICAL_SOURCES:
-        where = f" in {_text(f.location.object)}"
+        where = f" in {utf8_text(f.location.object)}"
     elif f.location.image:
-        where = f" in image {_text(f.location.image)}"
-    return f"{what}{where} (preview {_text(f.preview)}, severity {f.severity._value_})"
+        where = f" in image {utf8_text(f.location.image)}"
+    return f"{what}{where} (preview {utf8_text(f.preview)}, severity {f.severity._value_})"
 
 
 def _result(f: Finding, index: int) -> dict[str, Any]:
@@ -132,13 +128,13 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     prints = {FINGERPRINT_KEY: f.fingerprint}
     if loc.commit:
         prints["commitSha"] = loc.commit
-    props: dict[str, Any] = {"kind": f.kind, "severity": f.severity._value_, "preview": _text(f.preview)}
+    props: dict[str, Any] = {"kind": f.kind, "severity": f.severity._value_, "preview": utf8_text(f.preview)}
     if f.secret_sha256:
         props["secretSha256"] = f.secret_sha256
     for key in ("commit", "author", "email", "date", "image", "digest", "object"):
         value = getattr(loc, key)
         if value:
-            props[key] = _text(value)
+            props[key] = utf8_text(value)
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": index,
@@ -188,8 +184,6 @@ def render(result: ScanResult, *, color: bool = False) -> str:
     """Indented, one result per line. ASCII with \\u escapes: lossless whatever the encoding of the stdout
     it is printed to. `indent=` switches json to its pure-Python encoder: the results (tens of thousands
     in a large cluster) are written by the C encoder and put in place of a marker."""
-    from secretkeeper.report.json_report import compact
-
     doc = to_document(result)
     run = doc["runs"][0]
     results, marker = run["results"], f"results-{uuid.uuid4().hex}"

@@ -110,6 +110,31 @@ def test_no_secret_in_any_format(kube, planted, fmt, tmp_path):
     assert "ConfigMap/" in text or fmt == "junit"
 
 
+def test_secrets_in_live_names_are_redacted(kube):
+    """Live names are DNS names: a token in one is in lower case, `-` for `_`. A Secret's key that is a
+    token is printed too when a leaked value matches that Secret (`extra.managed_secret`)."""
+    tok, key, cm_key, arg = make_token(), make_token(), make_token(), make_token()
+    low, arg_low = tok.lower().replace("_", "-"), arg.lower().replace("_", "-")
+    kube.apply(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {key: tok}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
+         "data": {cm_key: f"api_token = {make_token()}"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"web-{low}"}, "spec": {
+            "replicas": 0, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+                "serviceAccountName": f"sa-{arg_low}",  # a token only its args hold
+                "containers": [{"name": f"c-{low}", "image": "registry.invalid/web:1",
+                                "args": ["--token", arg], "env": [{"name": "API_TOKEN", "value": tok}]}]}}}},
+    )
+    for fmt in FORMATS:
+        res = scan(kube, "-n", kube.namespace, "-f", fmt)
+        assert res.code == 1, res.output
+        for secret in (tok, low, key, cm_key, arg, arg_low):
+            assert secret not in res.output, fmt
+    doc = json.loads(scan(kube, "-n", kube.namespace, "-f", "json").stdout)
+    assert f"Deployment/{kube.namespace}/web-ghp-…" in {f["location"].get("object") for f in doc["findings"]}
+
+
 def test_default_namespace_is_the_contexts(kube, planted):
     """Without --namespace the scan covers the context's namespace (the fixture's kubeconfig sets it)."""
     if kube.real:
