@@ -105,6 +105,7 @@ class StoreStatus:
     updated: datetime | None = None  # when the current version was written
     in_progress: bool = False  # a rotation journal (or an AWSPENDING version that is not current) exists
     metadata: Mapping[str, str] = field(default_factory=dict)  # the store's status notes: never values
+    refused: str | None = None  # why the store will not let secretkeeper rotate it (e.g. AWS rotates it), or None
 
 
 class Journal(Protocol):
@@ -156,7 +157,7 @@ class Issuer(Protocol):
     def retire(self, old: SecretVersion) -> None: ...  # after every consumer has moved to the new one
 
 
-# Each type builds its implementation from its validated config section (`stores.NAME`, `issuer:`), under
-# the `type:` name the config uses.
-STORES: Registry[Callable[[Any], Store]] = Registry("store type")
+# Each type builds its implementation under the `type:` name the config uses: a store from its name under
+# `stores:` (errors name it) and its validated section, an issuer from its validated `issuer:` section.
+STORES: Registry[Callable[[str, Any], Store]] = Registry("store type")
 ISSUERS: Registry[Callable[[Any], Issuer]] = Registry("issuer type")
