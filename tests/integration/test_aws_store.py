@@ -393,15 +393,11 @@ def test_a_crash_after_any_store_request_loses_nothing(moto, aws_env, aws_client
 
 
 # -- status in bulk -------------------------------------------------------------------------------------
-def test_status_of_a_thousand_secrets_takes_a_request_per_ten(moto, aws_store, aws_client):
+def test_status_of_a_thousand_secrets_takes_a_request_per_hundred(moto, aws_store, aws_client):
     base = f"t-{uuid.uuid4().hex[:8]}/bulk"
     paths = [f"{base}/app-{i:04d}" for i in range(1000)]
-
-    def make(path: str) -> None:
-        create(aws_client, path, {"password": "x"})
-
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(make, paths[:995]))  # the last five are declared but absent
+        list(pool.map(lambda path: create(aws_client, path, {"password": "x"}), paths[:995]))  # 5 absent
     pending = aws_store.stage(paths[1], {"password": b"y"}, token=token()).version
     aws_store.journal(paths[2]).write(record(paths[2], Step.STARTED, "t", None), expect=None)
     aws_store.annotate(paths[3], {"next-due": "2026-04-01T03:00:00+00:00"})
@@ -414,13 +410,28 @@ def test_status_of_a_thousand_secrets_takes_a_request_per_ten(moto, aws_store, a
     counts = moto.counts()
 
     assert set(counts) == {"ListSecrets"} and counts["ListSecrets"] <= 2 * len(paths)
-    assert counts["ListSecrets"] == 100, counts  # ten names a request, each answered in one page
+    assert counts["ListSecrets"] == 10, counts  # 997 names under the folder's prefix, a hundred a page
     assert took < 10
     assert list(status) == paths
     assert [p for p, s in status.items() if not s.exists] == paths[995:]
     assert [p for p, s in status.items() if s.in_progress] == paths[1:3]
     assert status[paths[1]].current != pending and status[paths[3]].metadata == {"next-due": "2026-04-01T03:00:00+00:00"}
     assert all(s.updated is not None for s in list(status.values())[:995])
+
+
+def test_status_does_not_grow_with_the_other_secrets_of_a_folder(moto, aws_store, aws_client):
+    folder = f"t-{uuid.uuid4().hex[:8]}/shared/"
+    others = [f"{folder}other-{i:03d}" for i in range(450)]  # five pages, were they all listed
+    mine = [f"{folder}managed-{i:02d}" for i in range(12)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda path: create(aws_client, path, {"k": "v"}), others + mine))
+    aws_store.journal(mine[-1]).write(record(mine[-1], Step.STARTED, "t", None), expect=None)
+
+    moto.reset_counts()
+    status = aws_store.status(mine)
+    assert moto.counts()["ListSecrets"] <= 4  # two pages of the folder, then the rest of mine by name
+    assert all(s.exists for s in status.values())
+    assert [p for p, s in status.items() if s.in_progress] == mine[-1:]
 
 
 # -- errors ---------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """The status of many secrets from a few ListSecrets pages: no value is read and no secret is described.
 
-Each ListSecrets request filters on up to ten names (AWS's limit for a filter's values; a name filter is a
-prefix match, so it also brings the secrets' journals, `<path>.secretkeeper-journal`). A listing entry
-carries what `rotate --due` needs: the versions' labels (a value? a rotation half-finished? a journal
-held?), the tags holding the status notes, and whether AWS rotates the secret itself. Requests grow with
-the number of secrets asked about (about one per ten), never with the size of the account.
+A listing entry carries what `rotate --due` needs: the versions' labels (a value? a rotation
+half-finished? a journal held?), the tags holding the status notes, and whether AWS rotates the secret
+itself. Requests filter on name prefixes, ten at most (AWS's limit); a prefix also brings the secrets'
+journals (`<path>.secretkeeper-journal`). Where a folder holds ten managed secrets or more, its prefix
+(`prod/payments/`) lists them all a hundred to a page; a lone secret is asked for by its own name. A
+folder shared with many other secrets must not make the listing grow with the account: past the pages its
+managed secrets need, the rest of them are asked for by name instead.
 """
 
 from __future__ import annotations
@@ -20,23 +22,56 @@ from providers.stores.aws.journal import IDLE, journal_name
 from providers.stores.aws.labels import CURRENT, UNSET, half_finished, holding, labelled
 from providers.stores.aws.notes import PREFIX
 
-NAMES_PER_REQUEST = 10
+PREFIXES_PER_REQUEST = 10  # AWS's limit for a filter's values
+PAGE = 100  # AWS's largest page
 
 
 def status(api: SecretsApi, paths: Sequence[str]) -> dict[str, StoreStatus]:
     names = sorted(set(paths))
+    wanted = set(names) | {journal_name(name) for name in names}
     listed: dict[str, Mapping[str, Any]] = {}
-    for start in range(0, len(names), NAMES_PER_REQUEST):
-        batch = names[start:start + NAMES_PER_REQUEST]
-        wanted = set(batch) | {journal_name(name) for name in batch}
-        params: dict[str, Any] = {"Filters": [{"Key": "name", "Values": batch}], "MaxResults": 100}
-        while True:
-            page = api.call("ListSecrets", batch[0], **params)
-            listed.update((entry["Name"], entry) for entry in page.get("SecretList", ()) if entry["Name"] in wanted)
-            if not page.get("NextToken"):
-                break
-            params["NextToken"] = page["NextToken"]
+    groups = _groups(names)
+    for start in range(0, len(groups), PREFIXES_PER_REQUEST):
+        batch = groups[start:start + PREFIXES_PER_REQUEST]
+        budget = sum(-(-2 * len(members) // PAGE) for _, members in batch) + 1  # a secret and its journal each
+        if _list(api, [prefix for prefix, _ in batch], wanted, listed, budget):
+            continue
+        unseen = [name for _, members in batch for name in members
+                  if name not in listed or journal_name(name) not in listed]
+        for first in range(0, len(unseen), PREFIXES_PER_REQUEST):
+            _list(api, unseen[first:first + PREFIXES_PER_REQUEST], wanted, listed, budget=None)
     return {path: _status(path, listed.get(path), listed.get(journal_name(path))) for path in paths}
+
+
+def _groups(names: list[str]) -> list[tuple[str, list[str]]]:
+    """(name prefix to list, the managed names it covers): a folder's prefix, or a name of its own."""
+    folders: dict[str, list[str]] = {}
+    for name in names:
+        folders.setdefault(name[:name.rfind("/") + 1], []).append(name)
+    groups: list[tuple[str, list[str]]] = []
+    for folder, members in folders.items():
+        if folder and len(members) >= PREFIXES_PER_REQUEST:
+            groups.append((folder, members))
+        else:
+            groups.extend((name, [name]) for name in members)
+    return groups
+
+
+def _list(api: SecretsApi, prefixes: list[str], wanted: set[str], listed: dict[str, Mapping[str, Any]],
+          budget: int | None) -> bool:
+    """Adds the wanted entries of names starting with any of `prefixes`; False if it stopped at `budget`
+    pages before the end."""
+    params: dict[str, Any] = {"Filters": [{"Key": "name", "Values": prefixes}], "MaxResults": PAGE}
+    pages = 0
+    while True:
+        page = api.call("ListSecrets", prefixes[0], **params)
+        pages += 1
+        listed.update((entry["Name"], entry) for entry in page.get("SecretList", ()) if entry["Name"] in wanted)
+        if not page.get("NextToken"):
+            return True
+        if budget is not None and pages >= budget:
+            return False
+        params["NextToken"] = page["NextToken"]
 
 
 def _status(path: str, entry: Mapping[str, Any] | None, journal: Mapping[str, Any] | None) -> StoreStatus:
