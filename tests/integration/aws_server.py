@@ -6,7 +6,8 @@
 process included — without trusting the client to count itself. Clients are created only once the
 server answers. Each test names its secrets uniquely (`unique_path`), so one server serves a session.
 
-Fixtures (import them into a test module): `moto` (the session's server), `aws_env` (fake credentials
+Fixtures (import them into a test module): `moto` (the session's server), `own_moto` (a test's own
+server, for server-wide settings such as IAM authorization), `aws_env` (fake credentials
 in the environment, the user's ~/.aws out of reach), `aws_store` (an AwsStore on that server),
 `aws_client` (a plain boto3 client, to act as a consumer or as someone else).
 """
@@ -169,8 +170,7 @@ def main(argv: list[str]) -> None:
 
 
 # -- fixtures ------------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def moto() -> Iterator[MotoServer]:
+def _serve() -> Iterator[MotoServer]:
     from tests.integration.conftest import need
 
     try:
@@ -181,6 +181,17 @@ def moto() -> Iterator[MotoServer]:
         yield server
     finally:
         server.__exit__()
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    yield from _serve()
+
+
+@pytest.fixture
+def own_moto() -> Iterator[MotoServer]:
+    """A server of the test's own, for settings that apply to a whole server (IAM authorization)."""
+    yield from _serve()
 
 
 @pytest.fixture

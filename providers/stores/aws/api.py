@@ -13,7 +13,7 @@ from typing import Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
-from providers.stores.aws import session
+from providers.stores.aws.session import new_client, new_session
 from providers.stores.aws.errors import translate
 from secretkeeper.config.stores import AwsSecretsManagerStore
 from secretkeeper.rotation.crashpoints import reached
@@ -30,11 +30,11 @@ class SecretsApi:
 
     @cached_property
     def session(self) -> Any:
-        return session.session(region=self.config.region, profile=self.config.profile)
+        return new_session(region=self.config.region, profile=self.config.profile)
 
     @cached_property
     def client(self) -> Any:
-        return session.client(self.session, "secretsmanager", endpoint_url=self.config.endpoint_url,
+        return new_client(self.session, "secretsmanager", endpoint_url=self.config.endpoint_url,
                               after_call=store_request)
 
     def where(self, path: str) -> str:

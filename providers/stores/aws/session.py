@@ -25,12 +25,12 @@ READ_TIMEOUT = 20.0
 ATTEMPTS = 4  # first try included; botocore's "standard" mode retries throttling, 5xx and timeouts
 
 
-def session(*, region: str | None, profile: str | None) -> boto3.session.Session:
+def new_session(*, region: str | None, profile: str | None) -> boto3.session.Session:
     """Raises botocore's ProfileNotFound for an unknown profile (see errors.translate)."""
     return boto3.session.Session(profile_name=profile, region_name=region)
 
 
-def client(sess: boto3.session.Session, service: str, *, endpoint_url: str | None,
+def new_client(sess: boto3.session.Session, service: str, *, endpoint_url: str | None,
            attempts: int = ATTEMPTS, connect_timeout: float = CONNECT_TIMEOUT,
            read_timeout: float = READ_TIMEOUT, after_call: Callable[..., None] | None = None) -> Any:
     """A client of `service`; `after_call` runs after every API call it makes, answered or refused (not
