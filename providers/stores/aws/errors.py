@@ -10,6 +10,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionError,
+    ConnectTimeoutError,
     CredentialRetrievalError,
     HTTPClientError,
     NoCredentialsError,
@@ -17,6 +18,7 @@ from botocore.exceptions import (
     ParamValidationError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
     SSLError,
 )
 
@@ -47,7 +49,9 @@ def translate(exc: ClientError | BotoCoreError, *, where: str, action: str) -> S
     endpoint = exc.kwargs.get("endpoint_url") or "the AWS endpoint"
     if isinstance(exc, SSLError):
         return StoreError(f"{where}: TLS verification failed for {endpoint} ({action})")
-    if isinstance(exc, ConnectionError | HTTPClientError):  # refused, unresolvable, timed out, cut
+    if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+        return StoreError(f"{where}: {endpoint} did not answer {action} in time ({type(exc).__name__})")
+    if isinstance(exc, ConnectionError | HTTPClientError):  # refused, unresolvable, cut
         return StoreError(f"{where}: cannot reach {endpoint} for {action} ({type(exc).__name__})")
     if isinstance(exc, NoCredentialsError):
         return StoreError(f"{where}: no AWS credentials found (environment, profile, web identity, "
