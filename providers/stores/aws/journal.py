@@ -19,10 +19,10 @@ from providers.base import JournalRecord
 from providers.errors import Conflict, NotFound, StoreError
 from providers.stores.aws.api import SecretsApi
 from providers.stores.aws.errors import Rejected
-from providers.stores.aws.labels import CURRENT
+from providers.stores.aws.labels import CURRENT, NAMESPACE
 
 SUFFIX = ".secretkeeper-journal"
-IDLE = str(uuid.uuid5(uuid.UUID("5b1e5c5e-7d1f-4c8a-9a4e-2f7f3c1d9e20"), "journal-idle"))
+IDLE = str(uuid.uuid5(NAMESPACE, "journal-idle"))
 IDLE_STRING = '{"secretkeeper-journal": "idle"}'
 IDLE_LABEL, RECORD_LABEL = "SECRETKEEPER_IDLE", "SECRETKEEPER_RECORD"
 DESCRIPTION = "secretkeeper's rotation journal (and lock) for {path}: steps and version ids, never values"
@@ -33,7 +33,7 @@ def journal_name(path: str) -> str:
 
 
 def record_version(record: JournalRecord) -> str:
-    return str(uuid.uuid5(uuid.UUID(IDLE), record.to_json()))
+    return str(uuid.uuid5(NAMESPACE, "journal-record " + record.to_json()))
 
 
 class AwsJournal:
@@ -79,7 +79,7 @@ class AwsJournal:
                 raise StoreError(f"{self.api.where(self.path)}: its rotation journal disappeared")
             if version != source:
                 source = version  # that record was written under another version id (by hand?)
-            else:
+            elif target == IDLE:
                 self._put_idle()  # the idle version was never made: a crash right after creating the journal
         holder = self._current()[1]
         raise Conflict(_lost(self.api.where(self.path), holder), holder=holder)

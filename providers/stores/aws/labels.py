@@ -14,13 +14,13 @@ from collections.abc import Iterable, Mapping
 
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 
-_NAMESPACE = uuid.UUID("5b1e5c5e-7d1f-4c8a-9a4e-2f7f3c1d9e20")  # secretkeeper's, for the uuid5 ids below
+NAMESPACE = uuid.UUID("5b1e5c5e-7d1f-4c8a-9a4e-2f7f3c1d9e20")  # secretkeeper's, for the version ids it derives
 
 # AWS makes the first version of a secret AWSCURRENT whatever labels it is put with, so a bootstrap
 # cannot stage a first value without making it current. Instead it creates this placeholder (an empty
 # JSON object, no keys) as the current version, stages the value as the second version and promotes it
 # with RemoveFromVersionId=UNSET: a compare-and-set that two bootstraps cannot both win.
-UNSET = str(uuid.uuid5(_NAMESPACE, "unset"))
+UNSET = str(uuid.uuid5(NAMESPACE, "unset"))
 UNSET_STRING = "{}"
 
 
