@@ -106,6 +106,7 @@ class StoreStatus:
     previous: str | None = None  # the version current before it (what a grace period keeps working)
     in_progress: bool = False  # a rotation journal (or an AWSPENDING version that is not current) exists
     metadata: Mapping[str, str] = field(default_factory=dict)  # the store's status notes: never values
+    refused: str | None = None  # why the store will not let secretkeeper rotate it (e.g. AWS rotates it), or None
 
 
 class Journal(Protocol):

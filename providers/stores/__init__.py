@@ -1,3 +1,3 @@
-"""Stores, one package per type (`vault_kv`, `aws_sm`, `local`), each implementing `providers.base.Store`
+"""Stores, one package per type (`vault_kv`, `aws`, `local`), each implementing `providers.base.Store`
 split by verb (read, stage, promote, discard, journal, auth) and registered in `providers.base.STORES`
 under its config `type:` name."""

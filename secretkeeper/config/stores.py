@@ -54,11 +54,15 @@ class LocalStore:
 
 @dataclass
 class AwsSecretsManagerStore:
+    """AWS Secrets Manager; credentials from boto3's standard chain (environment, profile, web identity,
+    instance role)."""
+
     __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     type: Literal["aws-secrets-manager"]
     region: str | None = None  # default: the standard AWS chain (AWS_REGION, profile)
     endpoint_url: Url | None = None  # moto, LocalStack
-    kms_key_id: str | None = None
+    kms_key_id: str | None = None  # the key secrets (and their journals) are created with; default aws/secretsmanager
+    profile: str | None = None  # a profile of the AWS config files; default AWS_PROFILE, else the default chain
 
 
 @dataclass
