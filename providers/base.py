@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
@@ -102,6 +102,7 @@ class StoreStatus:
     path: str
     exists: bool
     current: str | None = None  # the current version's id
+    previous: str | None = None  # the version that was current before it (what `retire` will revoke)
     updated: datetime | None = None  # when the current version was written
     in_progress: bool = False  # a rotation journal (or an AWSPENDING version that is not current) exists
     metadata: Mapping[str, str] = field(default_factory=dict)  # the store's status notes: never values
@@ -147,7 +148,16 @@ class Store(Protocol):
 
 
 class Issuer(Protocol):
-    """Who makes the credential itself, and retires the previous one (providers/issuers)."""
+    """Who makes the credential itself, and retires the previous one (providers/issuers). Errors are
+    providers.errors.IssuerError (VerifyFailed from `verify`), one line, never a value."""
+
+    grace: timedelta  # how long the previous credential keeps working after promotion, before `retire`
+
+    def keys(self) -> Sequence[str]: ...  # the keys a version holds; empty: any (a static secret)
+
+    def describe(self) -> str: ...  # what it issues, one line for `rotate --dry-run`
+
+    def needs(self) -> Sequence[str]: ...  # what it needs to work (permissions, admin credentials, grants)
 
     def issue(self, current: SecretVersion | None) -> Mapping[str, bytes]: ...
 
@@ -156,7 +166,15 @@ class Issuer(Protocol):
     def retire(self, old: SecretVersion) -> None: ...  # after every consumer has moved to the new one
 
 
-# Each type builds its implementation from its validated config section (`stores.NAME`, `issuer:`), under
-# the `type:` name the config uses.
+class ManagedSecrets(Protocol):
+    """What an issuer may read of the other managed secrets its config names (`admin: pg-admin`,
+    `ca: internal-ca`): a run handles those first, so their current versions are there."""
+
+    def current(self, name: str) -> SecretVersion: ...
+
+
+# A store type builds its implementation from its validated `stores.NAME` section; an issuer type from the
+# whole `secrets[i]` entry (its `issuer:` section, `keys`, `name`) and the run's other managed secrets. Each
+# is registered under the `type:` name the config uses.
 STORES: Registry[Callable[[Any], Store]] = Registry("store type")
-ISSUERS: Registry[Callable[[Any], Issuer]] = Registry("issuer type")
+ISSUERS: Registry[Callable[[Any, ManagedSecrets], Issuer]] = Registry("issuer type")

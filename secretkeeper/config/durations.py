@@ -22,3 +22,16 @@ def parse_duration(value: Any) -> timedelta:
     if not total:
         raise ValueError("a duration must be longer than zero")
     return total
+
+
+def format_duration(value: timedelta) -> str:
+    """A duration as `parse_duration` reads it, to the minute, largest units first: `2d4h`, `45m`."""
+    minutes = int(value.total_seconds() // 60)
+    if minutes <= 0:
+        return "0m"
+    parts = []
+    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
+        count, minutes = divmod(minutes, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
