@@ -17,11 +17,12 @@ from secretkeeper.rotation.trail import Subject
 
 
 class Wiring:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, stores: Mapping[str, Store] | None = None) -> None:
+        """`stores`: stores already open, by name (an embedding program's own)."""
         self.config = config
         self.base = config.path.parent if config.path is not None else Path.cwd()
         self.secrets = {secret.name: secret for secret in config.secrets}
-        self._stores: dict[str, Store] = {}
+        self._stores: dict[str, Store] = dict(stores or {})
         self._subjects: dict[str, Subject] = {}
 
     def select(self, names: Sequence[str]) -> list[SecretConfig]:

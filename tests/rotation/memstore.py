@@ -14,6 +14,7 @@ import base64
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ class MemoryStore:
         self._memory: dict[str, Any] = {"paths": {}}
         self.faults: dict[str, Exception] = {}  # method name -> error raised instead of the request
         self.requests: list[str] = []  # method names, in order (this process only)
+        self.delay = 0.0  # seconds each file-mode request takes, so other processes can overlap it
 
     # -- the Store protocol ------------------------------------------------------------------------------
 
@@ -142,11 +144,16 @@ class MemoryStore:
                 self.file.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.file.with_suffix(".lock"), "a") as lock:
                     fcntl.flock(lock, fcntl.LOCK_EX)
-                    state = self._load()
+                    before = json.dumps(self._load())
+                    state = json.loads(before)
                     yield state
-                    tmp = self.file.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(state))
-                    os.replace(tmp, self.file)
+                    if self.delay:
+                        time.sleep(self.delay)
+                    after = json.dumps(state)
+                    if after != before:  # a read writes nothing (a dry run must leave the file as it was)
+                        tmp = self.file.with_suffix(".tmp")
+                        tmp.write_text(after)
+                        os.replace(tmp, self.file)
         finally:  # answered or refused, the request was made
             crashpoints.reached("store-request")
 
