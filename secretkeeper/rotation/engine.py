@@ -157,7 +157,7 @@ class _Rotation:
         return None
 
     def _finish(self) -> Result:
-        record = self._record
+        record, versions = self._record, self._versions()
         try:
             self.s.store.annotate(self.s.path, self._notes(record))
             self.trail.step(self.s, "annotated", versions=self._versions())
@@ -177,10 +177,11 @@ class _Rotation:
         except SecretkeeperError as exc:
             message = (f"version {record.pending} is current, but finishing failed: {exc}; "
                        "the next run finishes it")
+            self._let_go()
             self.trail.step(self.s, "done", outcome="failed", error=message, versions=self._versions())
             return Result(self.s.name, Outcome.INCOMPLETE, message)
         message = f"version {record.previous or '(none)'} -> {record.pending}"
-        self.trail.step(self.s, "done", note=message, versions=self._versions())
+        self.trail.step(self.s, "done", note=message, versions=versions)
         crashpoints.reached("after:done")
         return Result(self.s.name, Outcome.ROTATED, message)
 
@@ -204,17 +205,26 @@ class _Rotation:
                 self.s.store.discard(self.s.path, staged.version)
             for target in self.s.targets:
                 target.write(current) if current is not None else target.remove()
+            versions = self._versions()
             self.lock.release()
         except LockHeld as held:
             return self._lost(held)
         except SecretkeeperError as exc:
             message = f"{error}; rolling back failed too: {exc}; the next run rolls back"
+            self._let_go()
             self.trail.step(self.s, "rolled_back", outcome="failed", error=message, versions=self._versions())
             return Result(self.s.name, Outcome.INCOMPLETE, message)
         back_to = current.version if current is not None else "no version (the secret stays absent)"
         self.trail.step(self.s, "rolled_back", outcome="failed", error=error, note=f"back to {back_to}",
-                        versions=self._versions())
+                        versions=versions)
         return Result(self.s.name, Outcome.ROLLED_BACK, f"{error}; rolled back to {back_to}")
+
+    def _let_go(self) -> None:
+        """Leave the journal for the next run, and the lock free for it at once (not after the lease)."""
+        try:
+            self.lock.park()
+        except (LockHeld, SecretkeeperError):
+            pass  # then the lease runs out by itself
 
     def _lost(self, held: LockHeld) -> Result:
         message = f"lost the lock mid-rotation ({held}): its new holder finishes the rotation"
