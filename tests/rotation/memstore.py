@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -141,8 +143,9 @@ class MemoryStore:
                 yield state
                 self._memory = state
             else:
-                self.file.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.file.with_suffix(".lock"), "a") as lock:
+                # The lock file lives outside the store's folder: a read must leave the folder as it was.
+                key = hashlib.sha256(str(self.file.resolve()).encode()).hexdigest()[:16]
+                with open(Path(tempfile.gettempdir()) / f"memstore-{key}.lock", "a") as lock:
                     fcntl.flock(lock, fcntl.LOCK_EX)
                     before = json.dumps(self._load())
                     state = json.loads(before)
@@ -151,6 +154,7 @@ class MemoryStore:
                         time.sleep(self.delay)
                     after = json.dumps(state)
                     if after != before:  # a read writes nothing (a dry run must leave the file as it was)
+                        self.file.parent.mkdir(parents=True, exist_ok=True)
                         tmp = self.file.with_suffix(".tmp")
                         tmp.write_text(after)
                         os.replace(tmp, self.file)
