@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -82,7 +83,7 @@ class KeypairIssuer:
             else:
                 private = serialization.load_pem_private_key(data["private_key"], password=None)
                 public = serialization.load_pem_public_key(data["public_key"])
-        except (KeyError, ValueError, TypeError, serialization.UnsupportedAlgorithm):
+        except (KeyError, ValueError, TypeError, UnsupportedAlgorithm):
             raise VerifyFailed(f"{self.name}: the new key pair does not load as {self.algorithm} "
                                f"{self.format}") from None
         if private.public_key() != public:
