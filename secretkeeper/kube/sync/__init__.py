@@ -1,6 +1,7 @@
 """Sync targets: where a managed secret's current value is copied after each rotation, one module per kind
 (`manifest` now; `kubernetes`, `sealed`, `sops` beside it).
 
+    target         the Target protocol every kind implements, and SyncError
     secret_object  the Kubernetes Secret a target writes: labels, annotations (store, path, version,
                    content hash; never a value), base64 data
     manifest       a plain Secret YAML file in a folder (0600, atomic, marked NOT ENCRYPTED)
@@ -16,27 +17,11 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import Protocol
 
-from providers.base import SecretVersion
 from secretkeeper.config.secrets import SecretConfig
-from secretkeeper.errors import SecretkeeperError
+from secretkeeper.kube.sync.target import SyncError, Target
 
-
-class SyncError(SecretkeeperError):
-    """A target could not be written (one line naming the target, never a value)."""
-
-
-class Target(Protocol):
-    kind: str  # the config key: "manifest"
-    where: str  # what it writes, for people: a file, a namespace/name
-    encrypted: bool  # False: anyone who can read `where` has the value
-
-    def write(self, version: SecretVersion) -> None: ...  # raises SyncError
-
-    def remove(self) -> None: ...  # what a rolled-back first rotation leaves: nothing
-
-    def holds(self) -> str | None: ...  # the store version the target holds now, if it says
+__all__ = ["SyncError", "Target", "describe", "targets_for"]
 
 
 def targets_for(secret: SecretConfig, store: str, base: Path) -> list[Target]:

@@ -15,7 +15,7 @@ from typing import Any
 from providers.base import SecretVersion
 from secretkeeper.config.secrets import ManifestTarget, SecretConfig
 from secretkeeper.fileio import write_private
-from secretkeeper.kube.sync import SyncError
+from secretkeeper.kube.sync.target import SyncError
 from secretkeeper.kube.sync.secret_object import VERSION, secret_object
 
 BANNER = ("# NOT ENCRYPTED: a plain Kubernetes Secret written by secretkeeper (sync target `manifest`).\n"
