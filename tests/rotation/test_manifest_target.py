@@ -73,3 +73,14 @@ def test_a_key_kubernetes_would_refuse_is_an_error_naming_it(tmp_path):
     t = target(tmp_path)
     with pytest.raises(SyncError, match="key 'pass word' is not a valid Secret data key"):
         t.write(SecretVersion("1", {"pass word": VALUE}, datetime.now(UTC)))
+
+
+def test_our_own_scan_flags_a_manifest_target_and_the_project_config_excludes_the_folder(tmp_path, run_cli, canary):
+    repo_config = Path(__file__).resolve().parents[2] / ".secretkeeper.yaml"
+    t = target(tmp_path)
+    t.write(version("1", canary.encode()))
+    flagged = run_cli(["scan", tmp_path, "--no-history", "-f", "json"])
+    assert flagged.code == 1 and "k8s-secret-plaintext-manifest" in flagged.stdout
+    assert canary not in flagged.output
+    (tmp_path / ".secretkeeper.yaml").write_text(repo_config.read_text())
+    assert run_cli(["scan", tmp_path, "--no-history"]).code == 0
