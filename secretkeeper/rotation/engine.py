@@ -124,7 +124,7 @@ class _Rotation:
 
     def _forward(self, fresh: bool) -> Result | None:
         store, path, record = self.s.store, self.s.path, self._record
-        if record.step == Step.STARTED:
+        if record.step in (Step.STARTED, Step.ISSUED):  # nothing staged is recorded yet
             current = self._current()
             seen = current.version if current else None
             if fresh and self.decided_on is not None and seen != self.decided_on.current:

@@ -41,7 +41,7 @@ class ManifestFile:
         except ValueError as exc:
             raise SyncError(f"{self.where}: {exc}") from None
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
+            self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder: ours alone
         except OSError as exc:
             raise SyncError(f"{self.file.parent}: cannot create folder: {exc.strerror}") from None
         write_private(self.file, BANNER + _yaml(body))
