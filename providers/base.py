@@ -102,8 +102,8 @@ class StoreStatus:
     path: str
     exists: bool
     current: str | None = None  # the current version's id
-    previous: str | None = None  # the version that was current before it (what `retire` will revoke)
     updated: datetime | None = None  # when the current version was written
+    previous: str | None = None  # the version current before it (what a grace period keeps working)
     in_progress: bool = False  # a rotation journal (or an AWSPENDING version that is not current) exists
     metadata: Mapping[str, str] = field(default_factory=dict)  # the store's status notes: never values
 
@@ -126,7 +126,10 @@ class Store(Protocol):
     Every method is safe to repeat after a crash: `stage` with the same token returns the version already
     staged under it (with its data) instead of staging another; `discard` of a version that is gone and
     `promote` of the version that is already current do nothing. Errors are providers.errors types, one
-    line each, naming the store and path, never a value."""
+    line each, naming the store and path, never a value.
+
+    A store may also offer `identity() -> str | None`: who it acts as (the Vault token's display name,
+    the AWS caller ARN), answered within a few seconds or None; the audit trail asks it best-effort."""
 
     name: str  # the store's name in the config
 
@@ -173,8 +176,9 @@ class ManagedSecrets(Protocol):
     def current(self, name: str) -> SecretVersion: ...
 
 
-# A store type builds its implementation from its validated `stores.NAME` section; an issuer type from the
-# whole `secrets[i]` entry (its `issuer:` section, `keys`, `name`) and the run's other managed secrets. Each
-# is registered under the `type:` name the config uses.
-STORES: Registry[Callable[[Any], Store]] = Registry("store type")
+# Each type is registered under the `type:` name the config uses. A store type builds its implementation
+# from its name under `stores:` (its `Store.name`, which its errors show) and its validated section:
+# `STORES[section.type](name, section)`. An issuer type builds from the whole `secrets[i]` entry (its
+# `issuer:` section, `keys`, `name`) and the run's other managed secrets.
+STORES: Registry[Callable[[str, Any], Store]] = Registry("store type")
 ISSUERS: Registry[Callable[[Any, ManagedSecrets], Issuer]] = Registry("issuer type")

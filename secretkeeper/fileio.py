@@ -1,7 +1,8 @@
 """Writing files the tool produces (reports, baselines, caches): atomic, 0600, errors that name the file.
 
-The one writer in the project: a report, a baseline or a cache entry is either the old file or the
-whole new one, never half of either, and never readable by other users while it is being written.
+The one writer in the project: a report, a baseline, a cache entry or a stored secret is either the old
+file or the whole new one, never half of either, and never readable by other users while it is being
+written. `create_private_bytes` creates a file only once (a key that two first runs must agree on).
 """
 
 from __future__ import annotations
@@ -40,6 +41,39 @@ def write_private_bytes(path: Path | str, data: bytes) -> None:
         except OSError as exc:
             raise _error(path, exc) from None
         return
+    tmp = _synced_temp(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _unlink_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise _error(path, exc) from None
+        raise
+    _sync_directory(path.parent)
+
+
+def create_private_bytes(path: Path | str, data: bytes) -> bool:
+    """Create `path` with `data`, 0600, only if it does not exist yet; False when it already did.
+
+    Of two processes creating the same file at once exactly one succeeds and the other reads what the
+    winner wrote, whole: the content is synced in a temp file first, then hard-linked to `path`, which
+    fails if `path` exists (a create-only rename)."""
+    path = Path(path)
+    tmp = _synced_temp(path, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise _error(path, exc) from None
+    finally:
+        _unlink_quietly(tmp)
+    _sync_directory(path.parent)
+    return True
+
+
+def _synced_temp(path: Path, data: bytes) -> str:
+    """A temp file beside `path` holding `data`, synced; nothing is left behind if writing it fails."""
     try:  # mkstemp: O_CREAT | O_EXCL, mode 0600, a name no other writer uses
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
@@ -49,16 +83,19 @@ def write_private_bytes(path: Path | str, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException as exc:  # interrupted too: no temp file is left behind
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
         if isinstance(exc, OSError):
             raise _error(path, exc) from None
         raise
-    _sync_directory(path.parent)
+    return tmp
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _sync_directory(directory: Path) -> None:

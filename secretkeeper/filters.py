@@ -300,7 +300,9 @@ def is_numeric(secret: bytes, _match: bytes = b"") -> bool:
     return bool(_NUMERIC_RE.match(s)) and (len(s) - len(s.translate(None, b"0123456789"))) * 2 >= len(s)  # digits
 
 
-_DOTTED_NAME_RE = re.compile(rb"^\.?[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+$|^\.[a-z_][a-z0-9_]*$")
+# Segments in snake_case or camelCase: `app.settings.secret`, a field path such as `spec.encryptedData`.
+_DOTTED_NAME_RE = re.compile(rb"^\.?[a-z_][a-z0-9_]*(?:[A-Z][a-z]+)*(?:\.[a-z_][a-z0-9_]*(?:[A-Z][a-z]+)*)+$"
+                             rb"|^\.[a-z_][a-z0-9_]*$")
 _RESOURCE_PREFIX_RE = re.compile(rb"^(?:projects|arn|secret|secrets|kv)[:/]")
 _SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./][a-z]+[0-9]{0,3}){1,12}$")
 

@@ -100,3 +100,17 @@ def test_caches_are_written_by_the_same_writer(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRETKEEPER_CACHE_DIR", str(blocked))
     cache.store(cache.cache_dir() / "entry.db", {}, b"x")  # logged, not raised
     assert load_builtin_rules()
+
+
+def test_create_only_once_keeps_the_first_content_whole(tmp_path):
+    """Two first runs creating the same key file: the second finds the first's file, whole and 0600."""
+    from secretkeeper.fileio import create_private_bytes
+
+    target = tmp_path / "store.key"
+    assert create_private_bytes(target, b"first") is True
+    assert create_private_bytes(target, b"second") is False
+    assert target.read_bytes() == b"first"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["store.key"], "no temp file left behind"
+    with pytest.raises(SecretkeeperError, match="cannot write"):
+        create_private_bytes(tmp_path / "missing" / "k", b"x")

@@ -459,3 +459,20 @@ def test_excluded_paths_are_left_out_of_history_as_of_the_working_tree(repo):
     repo.commit("no default excludes", {".secretkeeper.yaml": "scan:\n  default_excludes: false\n"})
     assert {f["location"]["path"] for f in leaks(scan(repo.path, code=1))} == {
         "app.txt", "ui/x.snap", "node_modules/lib/conf.js"}
+
+
+@pytest.mark.parametrize("mode", [("--staged",), (), ("--no-history",)])
+def test_a_repository_cannot_make_the_scan_run_its_fsmonitor_hook(repo, tmp_path, mode):
+    """The checkout's git config is the attacker's: `core.fsmonitor` names a program that git runs when it
+    refreshes the index (`git status` does; `diff-index` under --staged did)."""
+    marker = tmp_path / "hook-ran"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\necho ran >> {marker}\n")
+    hook.chmod(0o755)
+    repo.commit("first", {"a.txt": "hello\n"})
+    repo.write("b.txt", f"token = {make_token()}\n")
+    repo.git("add", "b.txt")
+    repo.git("config", "core.fsmonitor", str(hook))  # last: the test's own git commands would run it
+    res = run_cli(["scan", repo.path, *mode, "-f", "json"])
+    assert res.code == 1, res.output
+    assert not marker.exists()

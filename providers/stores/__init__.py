@@ -25,4 +25,4 @@ def open_store(name: str, config: Any) -> Store:
             if exc.name != package:
                 raise
             raise ConfigError(f"stores.{name}: store type {kind!r} is not available in this build") from None
-    return STORES[kind](config)
+    return STORES[kind](name, config)

@@ -19,8 +19,9 @@ from secretkeeper.errors import SecretkeeperError
 GIT = "git"
 # Pack windows mapped into a git process count towards its resident memory: keep them bounded (the
 # speed is the same; a 1,000,000-blob repository otherwise maps its whole pack in every reader).
+# The scanned repository's config is untrusted: its fsmonitor hook would run when git refreshes the index.
 _GIT_CONFIG = ("-c", "core.quotePath=off", "-c", "core.packedGitWindowSize=32m", "-c", "core.packedGitLimit=192m",
-               "-c", "core.deltaBaseCacheLimit=64m")
+               "-c", "core.deltaBaseCacheLimit=64m", "-c", "core.fsmonitor=false")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Durations as people write them in the config: `30d`, `12h`, `90m`, `2w`, `1d12h`."""
+"""Durations as people write them in the config (`30d`, `12h`, `90m`, `2w`, `1d12h`), read and written."""
 
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ def parse_duration(value: Any) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """A duration as `parse_duration` reads it, to the minute, largest units first: `2d4h`, `45m`."""
-    minutes = int(value.total_seconds() // 60)
-    if minutes <= 0:
-        return "0m"
+    """The way the config writes it, largest units first: 30d, 1d12h, 1h30m (weeks as days)."""
+    seconds = int(value.total_seconds())
+    if seconds <= 0:
+        return "0s"
     parts = []
-    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
-        count, minutes = divmod(minutes, size)
-        if count:
-            parts.append(f"{count}{unit}")
+    for unit in ("d", "h", "m", "s"):
+        n, seconds = divmod(seconds, _SECONDS[unit])
+        if n:
+            parts.append(f"{n}{unit}")
     return "".join(parts)

@@ -43,9 +43,8 @@ def _file_loc(loc: tuple[Any, ...], value: Any) -> tuple[Any, ...]:
     """The error's location as keys of the file: without the variant tags pydantic inserts."""
     out: list[Any] = []
     node = value
-    for i, key in enumerate(loc):
-        if isinstance(node, dict) and key not in node and i < len(loc) - 1 \
-                and key in (node.get(tag) for tag in _TAG_KEYS):
+    for key in loc:  # a model's own check (__post_init__) ends its location with the tag
+        if isinstance(node, dict) and key not in node and key in (node.get(tag) for tag in _TAG_KEYS):
             continue
         out.append(key)
         try:

@@ -12,6 +12,7 @@ in `providers/stores/`, registered under the same `type` names.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -31,11 +32,24 @@ Url = Annotated[str, AfterValidator(_url)]
 
 @dataclass
 class LocalStore:
-    """AES-256-GCM encrypted files: the embedded default."""
+    """AES-256-GCM encrypted files: the embedded default. Relative paths are taken from the working
+    directory. The key comes from SECRETKEEPER_LOCAL_KEY, else from `key_file` (created on first use)."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     type: Literal["local"]
-    path: str = ".secretkeeper/store"
+    path: Annotated[str, Field(min_length=1)] = ".secretkeeper/store"
+    key_file: str | None = None  # default `<path>.key`: beside the store directory, so it never travels with it
+    max_versions: Annotated[int, Field(ge=2)] = 10  # versions kept per secret (current and previous always)
+
+    def __post_init__(self) -> None:
+        store = os.path.abspath(self.path)
+        if self.key_file is not None and os.path.abspath(self.key_file).startswith(store + os.sep):
+            raise ValueError("key_file must not be inside the store directory: a copy of the folder "
+                             "would carry its own key")
+
+    @property
+    def key_path(self) -> str:
+        return self.key_file if self.key_file is not None else self.path.rstrip("/" + os.sep) + ".key"
 
 
 @dataclass

@@ -255,12 +255,12 @@ class _Rotation:
 
     def _notes(self, record: JournalRecord) -> dict[str, str]:
         rotated = record.updated
-        notes = {"last-rotated": rotated.isoformat(timespec="seconds"), "rotation-id": record.token,
-                 "issuer": self.s.config.issuer.type}
+        notes = {policy.LAST_ROTATED: rotated.isoformat(timespec="seconds"), policy.ROTATION_ID: record.token,
+                 policy.ISSUER: self.s.config.issuer.type}
         after = StoreStatus(self.s.path, exists=True, current=record.pending, previous=record.previous,
                             updated=rotated, metadata=notes)
         next_due = policy.next_due(self.s.config, after, rotated)
-        notes["next-due"] = next_due.isoformat(timespec="seconds") if next_due else ""
+        notes[policy.NEXT_DUE] = next_due.isoformat(timespec="seconds") if next_due else ""
         return notes
 
     def _stepped(self, step: Step, note: str = "") -> None:

@@ -1,10 +1,11 @@
 """Fixtures for rotation tests.
 
 `project` is a folder with a secretkeeper.yaml whose `local` store persists across processes, and runs
-the `secretkeeper` command there in other processes (so tests can kill them). Today the store is the
-file-backed MemoryStore (tests/rotation/memstore.py) through `tests.rotation.memcli`; tests read it only
-through the Store protocol, so moving them to the real local store is a change to `SK` and
-`Project.store` alone.
+the `secretkeeper` command there in other processes (so tests can kill them). Two stores stand behind
+`local`: the real encrypted local store (providers/stores/local), and the file-backed MemoryStore
+(tests/rotation/memstore.py, through `tests.rotation.memcli`), which can also be told to fail or slow a
+request (MEMSTORE_FAIL, MEMSTORE_DELAY). `project` uses the MemoryStore; `any_project` runs a test once
+with each. Tests read a store only through the Store protocol.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from providers.base import Store
 from secretkeeper.config import load_config
 from tests.rotation.memstore import MemoryStore
 
-SK = [sys.executable, "-m", "tests.rotation.memcli"]
+COMMANDS = {"memory": [sys.executable, "-m", "tests.rotation.memcli"],  # the `local` type is a MemoryStore
+            "local": [sys.executable, "-m", "secretkeeper.cli"]}
 REPO = Path(__file__).resolve().parents[2]
 
 CONFIG = """\
@@ -40,8 +42,8 @@ secrets:
 
 
 class Project:
-    def __init__(self, root: Path, config: str) -> None:
-        self.root = root
+    def __init__(self, root: Path, config: str, kind: str = "memory") -> None:
+        self.root, self.kind, self.command = root, kind, COMMANDS[kind]
         root.mkdir(parents=True, exist_ok=True)
         self.config = root / "secretkeeper.yaml"
         self.config.write_text(config)
@@ -50,7 +52,16 @@ class Project:
     @property
     def store(self) -> Store:
         """The project's store, as a test reads it (a new handle each time: another process wrote it)."""
-        return MemoryStore(file=self.root / ".secretkeeper/store/memstore.json")
+        if self.kind == "memory":
+            return MemoryStore(file=self.root / ".secretkeeper/store/memstore.json")
+        from providers.stores import open_store
+
+        cwd = os.getcwd()
+        os.chdir(self.root)  # the config's relative store path, as the command sees it
+        try:
+            return open_store("local", self.cfg.stores["local"])
+        finally:
+            os.chdir(cwd)
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SECRETKEEPER_", "MEMSTORE_"))}
@@ -59,13 +70,13 @@ class Project:
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([*SK, *args], cwd=self.root, env=self.env(env), input=input,
+        proc = subprocess.run([*self.command, *args], cwd=self.root, env=self.env(env), input=input,
                               capture_output=True, timeout=timeout, check=False)
         return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
                                            proc.stderr.decode())
 
     def popen(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([*SK, *args], cwd=self.root, env=self.env(env), stdout=subprocess.PIPE,
+        return subprocess.Popen([*self.command, *args], cwd=self.root, env=self.env(env), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
 
     def value(self, name: str) -> dict[str, bytes] | None:
@@ -84,8 +95,8 @@ class Project:
 
 @pytest.fixture
 def make_project(tmp_path: Path) -> Callable[..., Project]:
-    def make(config: str = CONFIG, name: str = "project") -> Project:
-        return Project(tmp_path / name, config)
+    def make(config: str = CONFIG, name: str = "project", kind: str = "memory") -> Project:
+        return Project(tmp_path / name, config, kind)
 
     return make
 
@@ -93,6 +104,12 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
 @pytest.fixture
 def project(make_project: Callable[..., Project]) -> Project:
     return make_project()
+
+
+@pytest.fixture(params=["local", "memory"])
+def any_project(request: pytest.FixtureRequest, make_project: Callable[..., Project]) -> Project:
+    """The same test against the real local store and the MemoryStore."""
+    return make_project(kind=request.param)
 
 
 def manifest_data(path: Path) -> dict[str, bytes]:

@@ -16,8 +16,8 @@ from secretkeeper.cli import main
 from tests.rotation.memstore import MemoryStore
 
 
-def _open(cfg):
-    store = MemoryStore(file=Path(cfg.path) / "memstore.json")
+def _open(name, cfg):
+    store = MemoryStore(name, file=Path(cfg.path) / "memstore.json")
     for method in filter(None, os.environ.get("MEMSTORE_FAIL", "").split(",")):
         store.faults[method] = StoreError(f"local: {method} refused (MEMSTORE_FAIL)")
     store.delay = float(os.environ.get("MEMSTORE_DELAY", "0"))

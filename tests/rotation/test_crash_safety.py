@@ -28,28 +28,28 @@ def settled(project, name: str = "app-db") -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_a_rotation_killed_after_any_step_is_finished_by_the_next_run(project, step):
-    ok(project.run("rotate", "--due"))
-    old = settled(project)
-    crashed = project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
+def test_a_rotation_killed_after_any_step_is_finished_by_the_next_run(any_project, step):
+    ok(any_project.run("rotate", "--due"))
+    old = settled(any_project)
+    crashed = any_project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
     assert crashed.returncode == 137, crashed.stderr
-    readable = project.value("app-db")
+    readable = any_project.value("app-db")
     before_promotion = STEPS.index(step) < STEPS.index("promoted")
     assert readable == old if before_promotion else readable != old  # never an unverified value
-    ok(project.run("rotate", "--due"))  # resumes whatever the journal says
-    new = settled(project)
+    ok(any_project.run("rotate", "--due"))  # resumes whatever the journal says
+    new = settled(any_project)
     assert new != old  # resumed forward: the rotation happened once the crash was over
-    assert len(project.store.status(["apps/db"])) == 1
+    assert len(any_project.store.status(["apps/db"])) == 1
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_a_first_rotation_killed_after_any_step_is_finished_by_the_next_run(project, step):
-    crashed = project.run("rotate", "--due", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
+def test_a_first_rotation_killed_after_any_step_is_finished_by_the_next_run(any_project, step):
+    crashed = any_project.run("rotate", "--due", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
     assert crashed.returncode == 137, crashed.stderr
-    ok(project.run("rotate", "--due"))
-    settled(project)
-    ok(project.run("rotate", "--due"))  # and nothing more is due
-    assert project.store.status(["apps/db"])["apps/db"].current == "1"
+    ok(any_project.run("rotate", "--due"))
+    settled(any_project)
+    ok(any_project.run("rotate", "--due"))  # and nothing more is due
+    assert any_project.store.status(["apps/db"])["apps/db"].current == "1"
 
 
 def test_a_rollback_killed_half_way_is_finished_by_the_next_run(project):
@@ -64,22 +64,22 @@ def test_a_rollback_killed_half_way_is_finished_by_the_next_run(project):
     assert settled(project) == old
 
 
-def test_a_rotation_killed_after_every_single_store_request_is_finished_by_the_next_run(project):
-    ok(project.run("rotate", "--due"))
-    value = settled(project)
+def test_a_rotation_killed_after_every_single_store_request_is_finished_by_the_next_run(any_project):
+    ok(any_project.run("rotate", "--due"))
+    value = settled(any_project)
     for n in range(1, 60):
-        crashed = project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"store-request:{n}"})
+        crashed = any_project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"store-request:{n}"})
         if crashed.returncode == 0:
             assert n > 8  # the run made all its requests: every one was a crash point
             break
         assert crashed.returncode == 137, crashed.stderr
-        assert project.value("app-db") is not None  # the last good version (or the new one) is readable
-        resumed = project.run("rotate", "--due")
+        assert any_project.value("app-db") is not None  # the last good version (or the new one) is readable
+        resumed = any_project.run("rotate", "--due")
         assert resumed.returncode in (0, 1), resumed.stderr  # finished forward, or rolled back
-        value = settled(project)
+        value = settled(any_project)
     else:
         pytest.fail("the rotation never ran to the end")
-    assert settled(project) != value
+    assert settled(any_project) != value
 
 
 def test_a_real_kill_9_mid_rotation_is_finished_by_the_next_run(project):
@@ -102,27 +102,27 @@ def test_a_real_kill_9_mid_rotation_is_finished_by_the_next_run(project):
     assert settled(project) != old
 
 
-def test_two_rotators_started_together_rotate_once(project):
-    ok(project.run("rotate", "--due"))
-    settled(project)
+def test_two_rotators_started_together_rotate_once(any_project):
+    ok(any_project.run("rotate", "--due"))
+    settled(any_project)
     long_ago = (datetime.now(UTC) - timedelta(days=40)).isoformat()
-    project.store.annotate("apps/db", {"last-rotated": long_ago})  # due now
-    runs = [project.popen("rotate", "--due", env={"MEMSTORE_DELAY": "0.05"}) for _ in range(3)]
+    any_project.store.annotate("apps/db", {"last-rotated": long_ago})  # due now
+    runs = [any_project.popen("rotate", "--due", env={"MEMSTORE_DELAY": "0.05"}) for _ in range(3)]
     outputs = [(run.wait(timeout=120), run.stderr.read().decode()) for run in runs]
     assert [code for code, _ in outputs] == [0, 0, 0], outputs
-    assert project.store.status(["apps/db"])["apps/db"].current == "2"  # one new version, not three
+    assert any_project.store.status(["apps/db"])["apps/db"].current == "2"  # one new version, not three
     rotated = [err for _, err in outputs if "app-db: rotated" in err]
     assert len(rotated) == 1, outputs
     for _, err in outputs:
         if err not in rotated:  # the others saw the lock held, or found the work done
             assert "held by" in err or "meanwhile" in err or "not due" in err, err
-    settled(project)
+    settled(any_project)
 
 
-def test_first_runs_started_together_write_one_version(project):
-    runs = [project.popen("rotate", "--due", env={"MEMSTORE_DELAY": "0.05"}) for _ in range(3)]
+def test_first_runs_started_together_write_one_version(any_project):
+    runs = [any_project.popen("rotate", "--due", env={"MEMSTORE_DELAY": "0.05"}) for _ in range(3)]
     outputs = [(run.wait(timeout=120), run.stderr.read().decode()) for run in runs]
     assert [code for code, _ in outputs] == [0, 0, 0], outputs
-    assert project.store.status(["apps/db"])["apps/db"].current == "1"
+    assert any_project.store.status(["apps/db"])["apps/db"].current == "1"
     assert sum("app-db: rotated" in err for _, err in outputs) == 1, outputs
-    settled(project)
+    settled(any_project)
