@@ -59,7 +59,8 @@ def put_cmd(
         raw, source = sys.stdin.buffer.read(), "stdin"
         raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
     data = parse_input(raw, wiring.subject(name).issuer.keys(), name=name, source=source)
-    audit = Audit(audit_log, audit_stdout)
+    store = wiring.secrets[name].store
+    audit = Audit(audit_log, audit_stdout, stores={store: wiring.store(store)})  # its identity: the actor
     try:
         result = put(wiring, Trail(audit), name, data)
     finally:

@@ -61,7 +61,9 @@ def rotate_cmd(
         for line in plan(wiring, secrets, force=force, now=now):
             typer.echo(line)
         return
-    audit = Audit(audit_log, audit_stdout)
+    # The stores these secrets live in (a run opens them anyway): an audit record's actor may be a store's
+    # own identity.
+    audit = Audit(audit_log, audit_stdout, stores={s.store: wiring.store(s.store) for s in secrets})
     try:
         results = run_rotations(wiring, Trail(audit), secrets, force=force, now=now)
     finally:
