@@ -320,3 +320,18 @@ def test_secrets_that_need_each_other_are_a_config_error():
     with pytest.raises(Invalid, match="secrets need each other in a cycle: a -> b -> c -> a"):
         dependency_order(secrets)
     assert [s.name for s in dependency_order(secrets[:2])] == ["b", "a"]
+
+
+def test_a_scheduled_run_with_nothing_due_asks_each_store_once(tmp_path):
+    """`rotate --due` every few minutes over many secrets: one status request per store, no reads."""
+    body = "".join(f"  - {{name: s{i}, store: local, path: apps/s{i}, issuer: {{type: random}}, rotate: {{every: 30d}}}}\n"
+                   for i in range(50))
+    (tmp_path / "secretkeeper.yaml").write_text("stores:\n  local: {type: local}\nsecrets:\n" + body)
+    store = MemoryStore()
+    wiring = Wiring(load_config(tmp_path / "secretkeeper.yaml"), stores={"local": store})
+    trail = Trail(Audit(None, stdout=False), progress=io.StringIO())
+    first = run_rotations(wiring, trail, wiring.select([]), force=False, now=datetime.now(UTC))
+    assert {r.outcome for r in first} == {Outcome.ROTATED}  # bootstrap: all fifty issued
+    store.requests.clear()
+    again = run_rotations(wiring, trail, wiring.select([]), force=False, now=datetime.now(UTC))
+    assert {r.outcome for r in again} == {Outcome.SKIPPED} and store.requests == ["status"]
