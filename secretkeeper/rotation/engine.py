@@ -127,7 +127,10 @@ class _Rotation:
         if record.step in (Step.STARTED, Step.ISSUED):  # nothing staged is recorded yet
             current = self._current()
             seen = current.version if current else None
-            if fresh and self.decided_on is not None and seen != self.decided_on.current:
+            # The caller saw a rotation in progress (its journal is gone now: finished by its holder) or
+            # another current version: another run did the work, between the status and the lock.
+            moved = self.decided_on is not None and (self.decided_on.in_progress or seen != self.decided_on.current)
+            if fresh and moved:
                 self.lock.release()
                 self.trail.step(self.s, "skipped", note="rotated by another run meanwhile")
                 return Result(self.s.name, Outcome.SKIPPED, "rotated by another run meanwhile")

@@ -240,6 +240,17 @@ def test_a_secret_rotated_by_another_run_meanwhile_is_not_rotated_again(run):
     assert run.store.versions("apps/db") == ["1", "2"]
 
 
+def test_a_rotation_seen_in_progress_and_finished_before_the_lock_is_not_started_again(run):
+    """Between another run's promotion and its journal cleared, the status says `in progress` (its notes
+    may still say the secret is due): the run that saw it must not rotate once more."""
+    run.rotate()
+    seen = replace(run.store.status(["apps/db"])["apps/db"], in_progress=True, current="2")
+    run.rotate()  # the run that was in progress finishes: version 2, journal cleared
+    result = run.rotate(decided_on=seen)
+    assert result.outcome is Outcome.SKIPPED and "meanwhile" in result.message
+    assert run.store.versions("apps/db") == ["1", "2"]
+
+
 def test_with_a_grace_period_the_previous_credential_is_retired_by_a_later_run(run):
     run.rotate()
     subject = run.wiring.subject("app-db")
