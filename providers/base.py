@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
@@ -152,7 +152,16 @@ class Store(Protocol):
 
 
 class Issuer(Protocol):
-    """Who makes the credential itself, and retires the previous one (providers/issuers)."""
+    """Who makes the credential itself, and retires the previous one (providers/issuers). Errors are
+    providers.errors.IssuerError (VerifyFailed from `verify`), one line, never a value."""
+
+    grace: timedelta  # how long the previous credential keeps working after promotion, before `retire`
+
+    def keys(self) -> Sequence[str]: ...  # the keys a version holds; empty: any (a static secret)
+
+    def describe(self) -> str: ...  # what it issues, one line for `rotate --dry-run`
+
+    def needs(self) -> Sequence[str]: ...  # what it needs to work (permissions, admin credentials, grants)
 
     def issue(self, current: SecretVersion | None) -> Mapping[str, bytes]: ...
 
@@ -161,8 +170,16 @@ class Issuer(Protocol):
     def retire(self, old: SecretVersion) -> None: ...  # after every consumer has moved to the new one
 
 
-# Each type builds its implementation from its validated config section (`stores.NAME`, `issuer:`), under
-# the `type:` name the config uses; a store also gets its name under `stores:` (its `Store.name`, which
-# its errors show): `STORES[section.type](name, section)`.
+class ManagedSecrets(Protocol):
+    """What an issuer may read of the other managed secrets its config names (`admin: pg-admin`,
+    `ca: internal-ca`): a run handles those first, so their current versions are there."""
+
+    def current(self, name: str) -> SecretVersion: ...
+
+
+# Each type is registered under the `type:` name the config uses. A store type builds its implementation
+# from its name under `stores:` (its `Store.name`, which its errors show) and its validated section:
+# `STORES[section.type](name, section)`. An issuer type builds from the whole `secrets[i]` entry (its
+# `issuer:` section, `keys`, `name`) and the run's other managed secrets.
 STORES: Registry[Callable[[str, Any], Store]] = Registry("store type")
-ISSUERS: Registry[Callable[[Any], Issuer]] = Registry("issuer type")
+ISSUERS: Registry[Callable[[Any, ManagedSecrets], Issuer]] = Registry("issuer type")

@@ -39,3 +39,29 @@ n="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["f
 echo
 echo "demo: reports written to $work/report.sarif and $work/report.json"
 echo "demo: $n findings as expected (the repository is left in $work for you to explore)"
+
+# Rotation: a managed secret in the embedded local store (encrypted), issued, rotated, synced to a manifest
+# folder, then `status`. The store and its key live in the demo folder.
+rot="$work/rotation"
+mkdir -p "$rot"
+cat > "$rot/secretkeeper.yaml" <<'YAML'
+stores:
+  local: {type: local, path: .secretkeeper/store}
+secrets:
+  - name: demo-db
+    store: local
+    path: demo/db
+    keys: [password]
+    issuer: {type: random, length: 32, templates: {url: "postgres://demo:{password}@db:5432/demo"}}
+    rotate: {every: 30d}
+    sync:
+      - manifest: {dir: out/secrets, namespace: demo}
+YAML
+sk="$PWD/$SK"
+echo
+echo "demo: rotation in $rot"
+(cd "$rot" && "$sk" rotate demo-db --dry-run)
+(cd "$rot" && "$sk" rotate --due --audit-log audit.jsonl)   # absent: the first version is issued
+(cd "$rot" && "$sk" rotate demo-db --force --audit-log audit.jsonl)
+(cd "$rot" && "$sk" status)
+echo "demo: the synced Secret is $rot/out/secrets/demo-db.yaml (0600, NOT ENCRYPTED); the audit log is $rot/audit.jsonl"

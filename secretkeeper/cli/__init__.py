@@ -6,6 +6,8 @@ locals (a local may hold a secret); `--debug` re-raises for developers.
 
     app.py        the root app: families joined, --version, --debug, main() (the console script)
     scan.py       `scan`               baseline.py   `baseline`           rules.py   `rules list|test`
+    rotate.py     `rotate`             status.py     `status`             put.py     `put`
+    managed.py    what the commands on managed secrets share (config, audit options)
     errors.py     errors -> one line + exit code          gc_tuning.py   what a scan does to the GC
 """
 

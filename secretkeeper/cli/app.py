@@ -7,8 +7,11 @@ import typer
 from secretkeeper import __version__
 from secretkeeper.cli.baseline import app as baseline_app
 from secretkeeper.cli.errors import reset_debug
+from secretkeeper.cli.put import app as put_app
+from secretkeeper.cli.rotate import app as rotate_app
 from secretkeeper.cli.rules import app as rules_app
 from secretkeeper.cli.scan import app as scan_app
+from secretkeeper.cli.status import app as status_app
 
 app = typer.Typer(
     name="secretkeeper",
@@ -22,6 +25,9 @@ app = typer.Typer(
 app.add_typer(scan_app)  # `scan` and `baseline` are single commands: merged into the root
 app.add_typer(baseline_app)
 app.add_typer(rules_app, name="rules")
+app.add_typer(rotate_app)  # `rotate`, `status`, `put`: single commands on managed secrets
+app.add_typer(status_app)
+app.add_typer(put_app)
 
 
 def _version(value: bool) -> None:

@@ -103,7 +103,8 @@ class RandomIssuer:
     length: Annotated[int, Field(gt=0)] = 32
     charset: str | None = None  # the characters to draw from (default: letters and digits)
     exclude: str = ""  # characters never used
-    templates: dict[str, str] = field(default_factory=dict)  # key -> text with {placeholders}
+    templates: dict[str, str] = field(default_factory=dict)  # key -> text with {placeholders}: other keys
+    keep: list[str] = field(default_factory=list)  # keys carried over from the current version (a user name)
 
 
 @dataclass
@@ -124,6 +125,8 @@ class StaticIssuer:
 
 
 IssuerConfig = Annotated[RandomIssuer | KeypairIssuer | StaticIssuer, Field(discriminator="type")]
+# An issuer section whose fields name other managed secrets (`admin: pg-admin`, `ca: internal-ca`) lists
+# those fields in a class attribute `secret_refs`: a run handles the named secrets first.
 
 
 @dataclass
@@ -201,7 +204,8 @@ class SecretConfig:
 
 
 def check_references(secrets: list[SecretConfig], store_names: set[str]) -> None:
-    """Each secret's store is declared and each name is used once."""
+    """Each secret's store is declared, each name is used once, and the secrets an issuer names are
+    declared and do not depend on each other in a circle."""
     first: dict[str, int] = {}
     for i, secret in enumerate(secrets):
         if secret.name in first:
@@ -212,3 +216,39 @@ def check_references(secrets: list[SecretConfig], store_names: set[str]) -> None
             declared = ", ".join(shown(name) for name in sorted(store_names)) or "none"
             raise Invalid(("secrets", i, "store"), f"store {shown(secret.store)!r} is not declared under "
                           f"stores (declared: {declared})", None)
+    for i, secret in enumerate(secrets):
+        for key, name in needed_secrets(secret):
+            if name not in first:
+                raise Invalid(("secrets", i, "issuer", key), f"{shown(name)!r} is not the name of a managed secret", None)
+    dependency_order(secrets)
+
+
+def needed_secrets(secret: SecretConfig) -> list[tuple[str, str]]:
+    """(issuer field, managed secret's name) for each other secret this one's issuer needs."""
+    return [(key, getattr(secret.issuer, key)) for key in getattr(secret.issuer, "secret_refs", ())
+            if getattr(secret.issuer, key, None)]
+
+
+def dependency_order(secrets: list[SecretConfig]) -> list[SecretConfig]:
+    """The secrets with each one after those its issuer needs, otherwise in config order; a cycle is a
+    config error naming it."""
+    index = {secret.name: i for i, secret in enumerate(secrets)}
+    done: set[str] = set()
+    order: list[SecretConfig] = []
+
+    def visit(secret: SecretConfig, path: list[str]) -> None:
+        if secret.name in done:
+            return
+        if secret.name in path:
+            cycle = " -> ".join([*path[path.index(secret.name):], secret.name])
+            raise Invalid(("secrets", index[secret.name], "issuer"), f"secrets need each other in a cycle: {cycle}",
+                          None)
+        for _key, name in needed_secrets(secret):
+            if name in index:
+                visit(secrets[index[name]], [*path, secret.name])
+        done.add(secret.name)
+        order.append(secret)
+
+    for secret in secrets:
+        visit(secret, [])
+    return order

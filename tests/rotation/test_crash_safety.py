@@ -1,0 +1,128 @@
+"""A rotation killed at any instant — after any engine step, after any single store request, or by a
+real `kill -9` — is resumed or rolled back by the next run: the last good value stays readable
+throughout, the journal ends cleared, and every sync target ends on the current value."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.rotation.conftest import manifest_data, manifest_version, ok
+
+STEPS = ["started", "issued", "staged", "verified", "synced", "promoted", "annotated", "done"]
+
+
+def settled(project, name: str = "app-db") -> dict[str, bytes]:
+    """After a clean run: no rotation in progress, the target holds the current version and value."""
+    status = project.store.status(["apps/db"])["apps/db"]
+    assert not status.in_progress, "the journal was left behind"
+    current = project.value(name)
+    assert current is not None
+    assert manifest_data(project.manifest(name)) == current
+    assert manifest_version(project.manifest(name)) == status.current
+    return current
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_rotation_killed_after_any_step_is_finished_by_the_next_run(any_project, step):
+    ok(any_project.run("rotate", "--due"))
+    old = settled(any_project)
+    crashed = any_project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
+    assert crashed.returncode == 137, crashed.stderr
+    readable = any_project.value("app-db")
+    before_promotion = STEPS.index(step) < STEPS.index("promoted")
+    assert readable == old if before_promotion else readable != old  # never an unverified value
+    ok(any_project.run("rotate", "--due"))  # resumes whatever the journal says
+    new = settled(any_project)
+    assert new != old  # resumed forward: the rotation happened once the crash was over
+    assert len(any_project.store.status(["apps/db"])) == 1
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_first_rotation_killed_after_any_step_is_finished_by_the_next_run(any_project, step):
+    crashed = any_project.run("rotate", "--due", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
+    assert crashed.returncode == 137, crashed.stderr
+    ok(any_project.run("rotate", "--due"))
+    settled(any_project)
+    ok(any_project.run("rotate", "--due"))  # and nothing more is due
+    assert any_project.store.status(["apps/db"])["apps/db"].current == "1"
+
+
+def test_a_rollback_killed_half_way_is_finished_by_the_next_run(project):
+    ok(project.run("rotate", "--due"))
+    old = settled(project)
+    crashed = project.run("rotate", "app-db", "--force",
+                          env={"MEMSTORE_FAIL": "promote", "SECRETKEEPER_CRASH_AT": "after:rolled_back"})
+    assert crashed.returncode == 137
+    assert manifest_data(project.manifest("app-db")) != old  # the target got the new value before promote
+    again = ok(project.run("rotate", "--due"), 1)  # finishing a rollback reports the failure it undid
+    assert "promote refused" in again.stderr and "rolled back" in again.stderr
+    assert settled(project) == old
+
+
+def test_a_rotation_killed_after_every_single_store_request_is_finished_by_the_next_run(any_project):
+    ok(any_project.run("rotate", "--due"))
+    value = settled(any_project)
+    for n in range(1, 60):
+        crashed = any_project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"store-request:{n}"})
+        if crashed.returncode == 0:
+            assert n > 8  # the run made all its requests: every one was a crash point
+            break
+        assert crashed.returncode == 137, crashed.stderr
+        assert any_project.value("app-db") is not None  # the last good version (or the new one) is readable
+        resumed = any_project.run("rotate", "--due")
+        assert resumed.returncode in (0, 1), resumed.stderr  # finished forward, or rolled back
+        value = settled(any_project)
+    else:
+        pytest.fail("the rotation never ran to the end")
+    assert settled(any_project) != value
+
+
+def test_a_real_kill_9_mid_rotation_is_finished_by_the_next_run(project):
+    ok(project.run("rotate", "--due"))
+    old = settled(project)
+    slow = project.popen("rotate", "app-db", "--force", env={"MEMSTORE_DELAY": "0.3"})
+    deadline = time.monotonic() + 60
+    while not project.store.status(["apps/db"])["apps/db"].in_progress:  # mid-rotation: its journal exists
+        assert slow.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.4)
+    os.kill(slow.pid, signal.SIGKILL)
+    slow.wait(timeout=30)
+    assert slow.returncode == -signal.SIGKILL
+    assert project.value("app-db") is not None
+    status = project.store.status(["apps/db"])["apps/db"]
+    assert status.in_progress
+    resumed = ok(project.run("rotate", "--due"))
+    assert "left by" in resumed.stderr and f"pid {slow.pid} " in resumed.stderr  # its pid is gone: taken over
+    assert settled(project) != old
+
+
+def test_two_rotators_started_together_rotate_once(any_project):
+    ok(any_project.run("rotate", "--due"))
+    settled(any_project)
+    long_ago = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+    any_project.store.annotate("apps/db", {"last-rotated": long_ago})  # due now
+    runs = [any_project.popen("rotate", "--due", env={"MEMSTORE_DELAY": "0.05"}) for _ in range(3)]
+    outputs = [(run.wait(timeout=120), run.stderr.read().decode()) for run in runs]
+    assert [code for code, _ in outputs] == [0, 0, 0], outputs
+    assert any_project.store.status(["apps/db"])["apps/db"].current == "2"  # one new version, not three
+    rotated = [err for _, err in outputs if "app-db: rotated" in err]
+    assert len(rotated) == 1, outputs
+    for _, err in outputs:
+        if err not in rotated:  # the others saw the lock held, or found the work done
+            assert "held by" in err or "meanwhile" in err or "rotate: 1 skipped" in err, err  # or not due any more
+    settled(any_project)
+
+
+def test_first_runs_started_together_write_one_version(any_project):
+    runs = [any_project.popen("rotate", "--due", env={"MEMSTORE_DELAY": "0.05"}) for _ in range(3)]
+    outputs = [(run.wait(timeout=120), run.stderr.read().decode()) for run in runs]
+    assert [code for code, _ in outputs] == [0, 0, 0], outputs
+    assert any_project.store.status(["apps/db"])["apps/db"].current == "1"
+    assert sum("app-db: rotated" in err for _, err in outputs) == 1, outputs
+    settled(any_project)
