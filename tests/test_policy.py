@@ -44,3 +44,36 @@ def test_overlap_resolution_matches_the_pairwise_rule():
             end = start + rng.choice([1, 2, 5, 20, 40, 300])
             matches.append(Match(rng.choice(rules), start, end, b"s" * (end - start), 1, start))
         assert resolve_overlaps(matches) == _resolve_overlaps_by_pairs(matches), trial
+
+
+def _inline_allowed_by_lines(data: bytes, start: int, end: int) -> bool:
+    """The inline-allow rule written the obvious way: a marker on a line of the match, or a `nextline`
+    marker on the line before its first."""
+    first = data.count(b"\n", 0, start)
+    last = data.count(b"\n", 0, end)
+    lines = data.split(b"\n")
+    markers = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
+    if any(m in line for line in lines[first:last + 1] for m in markers):
+        return True
+    return first > 0 and b"pragma: allowlist nextline secret" in lines[first - 1]
+
+
+def test_inline_allow_agrees_with_the_line_rule_on_short_and_long_lines():
+    """Short lines are searched in place; a line over _LONG_LINE bytes (minified code) is looked up in the
+    buffer's marker index instead. Both must give the verdict the plain line rule gives, markers near and
+    far (more than _LONG_LINE away on the same long line), before and after, `nextline` included."""
+    import random
+
+    from secretkeeper.engine.newlines import NewlineIndex
+    from secretkeeper.engine.policy import _LONG_LINE, inline_allowed
+
+    rng = random.Random(11)
+    pieces = [b"x = 1;", b"secretkeeper:allow", b"pragma: allowlist nextline secret", b"nosec: secret",
+              b"\n", b"tk_0123456789abcdefghij", b" " * 50, b"a" * (_LONG_LINE // 3)]
+    for _trial in range(400):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 40)))
+        index = NewlineIndex(data)
+        for _probe in range(10):
+            start = rng.randrange(0, len(data) + 1)
+            end = min(len(data), start + rng.randint(0, 30))
+            assert inline_allowed(index, start, end) == _inline_allowed_by_lines(data, start, end), (data, start, end)

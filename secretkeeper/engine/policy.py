@@ -81,20 +81,50 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
     return _ARN_RE.search(data, lo, match_start) is not None
 
 
+# A line longer than this (minified code, one-line JSON) is looked up in the buffer's marker index instead
+# of being searched once per match on it.
+_LONG_LINE = 4096
+
+
 def inline_allowed(newlines: NewlineIndex, start: int, end: int) -> bool:
     """Whether an allow marker is on the line(s) of `data[start:end]`, or a `nextline` one just before."""
+    # Searched in place: `marker in text` per marker cost a slice and ~2,500 instructions each (bytes'
+    # `in` first tries the needle as an int), on every candidate match.
+    data = newlines.data
+    lo = _line_start(data, start)
+    hi = data.find(b"\n", end, end + _LONG_LINE)
+    if lo is None or (hi < 0 and end + _LONG_LINE < len(data)):
+        return _marks(newlines).allows(start, end)
+    if _ALLOW_RE.search(data, lo, len(data) if hi < 0 else hi):
+        return True
+    if lo == 0:
+        return False
+    prev = _line_start(data, lo - 1)
+    if prev is None:
+        return _marks(newlines).allows(start, end)
+    return _ALLOW_NEXTLINE_RE.search(data, prev, lo) is not None
+
+
+def _line_start(data: bytes, offset: int) -> int | None:
+    """Where the line holding `offset` starts, or None when that is more than _LONG_LINE bytes back."""
+    floor = max(0, offset - _LONG_LINE)
+    nl = data.rfind(b"\n", floor, offset)
+    return None if nl < 0 and floor > 0 else nl + 1
+
+
+def _marks(newlines: NewlineIndex) -> _AllowMarks:
     marks = newlines.allow_marks
     if marks is None:
         marks = newlines.allow_marks = _AllowMarks(newlines)
-    return marks.allows(start, end)
+    return marks  # type: ignore[return-value]
 
 
 class _AllowMarks:
-    """The lines of one buffer that carry an allow marker, found once per buffer.
+    """The lines of one buffer that carry an allow marker, found once per buffer with long lines.
 
-    Searching each candidate's line for markers cost a pass over the line per match: on a minified file
-    (one long line of many matches) the scan became quadratic. Here a buffer without markers, nearly all
-    of them, costs one search; one with markers a line number per marker, and each verdict a bisection.
+    Searching each candidate's line for markers costs a pass over the line per match: on a minified file
+    (one long line of many matches) the scan became quadratic. Here the buffer costs one search, a line
+    number per marker, and each verdict a bisection.
     """
 
     __slots__ = ("_lines", "_newlines", "_nextline")
