@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import time, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -178,16 +179,71 @@ class ManifestTarget:
     secret: str | None = None  # the Secret's name (default: the managed secret's)
 
 
+def _k8s_name(value: str) -> str:
+    # A namespace or Secret name: it becomes a file name and part of the sealing scope.
+    if not _K8S_NAME_RE.fullmatch(value) or len(value) > 253:
+        raise ValueError("a Kubernetes name is lower-case letters, digits, '-' and '.', starting and ending "
+                         "with a letter or digit")
+    return value
+
+
+def _age_recipient(value: str) -> str:
+    if not _AGE_RE.fullmatch(value):
+        raise ValueError("not an age recipient (age1 followed by 58 characters, as age-keygen prints it)")
+    return value
+
+
+_K8S_NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+_AGE_RE = re.compile(r"age1[02-9ac-hj-np-z]{58}")
+K8sName = Annotated[str, AfterValidator(_k8s_name)]
+
+
+@dataclass
+class SealedTarget:
+    """A SealedSecret manifest in `dir` (sealed-secrets), sealed to the controller's certificate: the file
+    `cert`, or, without it, the certificate the controller serves, fetched through the API server of
+    `context` (default: the current context, or in-cluster)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    dir: str
+    namespace: K8sName | None = None
+    secret: K8sName | None = None  # the Secret's name (default: the managed secret's)
+    scope: Literal["strict", "namespace-wide", "cluster-wide"] = "strict"
+    cert: str | None = None
+    context: str | None = None
+    controller_name: K8sName = "sealed-secrets-controller"
+    controller_namespace: K8sName = "kube-system"
+
+    def __post_init__(self) -> None:
+        if self.scope != "cluster-wide" and not self.namespace:
+            raise ValueError(f"scope {self.scope} seals the value to a namespace: give `namespace` "
+                             "(or scope: cluster-wide)")
+
+
+@dataclass
+class SopsTarget:
+    """A Secret manifest encrypted by `sops` to age recipients, values only (as Flux decrypts it)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    file: str
+    age: Annotated[list[Annotated[str, AfterValidator(_age_recipient)]], Field(min_length=1)]
+    namespace: K8sName | None = None
+    secret: K8sName | None = None  # the Secret's name (default: the managed secret's)
+
+
 @dataclass
 class SyncTarget:
     """One target, written as a mapping with the target's kind as its only key: `- manifest: {...}`."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     manifest: ManifestTarget | None = None
+    sealed: SealedTarget | None = None
+    sops: SopsTarget | None = None
 
     def __post_init__(self) -> None:
-        if self.manifest is None:
-            raise ValueError("a sync target names its kind: manifest")
+        kinds = [f.name for f in dataclass_fields(self)]
+        if all(getattr(self, kind) is None for kind in kinds):
+            raise ValueError(f"a sync target names its kind: {', '.join(kinds)}")
 
 
 @dataclass
