@@ -8,6 +8,7 @@ from secretkeeper import __version__
 from secretkeeper.cli.baseline import app as baseline_app
 from secretkeeper.cli.errors import reset_debug
 from secretkeeper.cli.put import app as put_app
+from secretkeeper.cli.reseal import app as reseal_app
 from secretkeeper.cli.rotate import app as rotate_app
 from secretkeeper.cli.rules import app as rules_app
 from secretkeeper.cli.scan import app as scan_app
@@ -28,6 +29,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(rotate_app)  # `rotate`, `status`, `put`: single commands on managed secrets
 app.add_typer(status_app)
 app.add_typer(put_app)
+app.add_typer(reseal_app)  # `reseal DIR`: SealedSecrets sealed again, no cluster access
 
 
 def _version(value: bool) -> None:

@@ -27,7 +27,7 @@ from providers.base import SecretVersion
 from secretkeeper.config.secrets import SealedTarget, SecretConfig
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.fileio import read_input, write_private
-from secretkeeper.kube.sealing import SCOPE_ANNOTATIONS, SealingCert, load_cert, scope_label, seal
+from secretkeeper.kube.sealing import MAX_CERT_BYTES, SCOPE_ANNOTATIONS, SealingCert, load_cert, scope_label, seal
 from secretkeeper.kube.sync.manifest import _yaml
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
 from secretkeeper.kube.sync.target import SyncError
@@ -65,7 +65,7 @@ class SealedFile:
         if self._cert is None:
             if self.cert_file is not None:
                 try:
-                    pem = read_input(self.cert_file, MAX_CERT_FILE)
+                    pem = read_input(self.cert_file, MAX_CERT_BYTES)
                 except OSError as exc:
                     raise SyncError(f"{self.cert_file}: cannot read the sealing certificate: "
                                     f"{exc.strerror or exc}") from None
@@ -129,8 +129,6 @@ class SealedFile:
                             "or choose another `dir`)")
         return doc
 
-
-MAX_CERT_FILE = 64 << 10
 
 
 def target(options: SealedTarget, *, secret: SecretConfig, store: str, base: Path) -> SealedFile:
