@@ -25,6 +25,9 @@ Python client and `kubectl` to work against it:
   and are authorized by the RBAC objects stored in the emulator (Role/ClusterRole + bindings);
 - static bearer tokens, each mapped to a user and either full access or a set of allowed
   (verb, resource[, namespace]) rules, so a test can make `secrets` forbidden (403 Status);
+- the service proxy (`/api/v1/namespaces/<ns>/services/[scheme:]<name>[:port]/proxy/<path>`, RBAC verb
+  on `services/proxy`): answers a test registered with `serve_proxy` (the sealed-secrets controller's
+  /v1/cert.pem), 404 without the Service, 503 (no endpoints) for a path nothing serves;
 - authentication.k8s.io selfsubjectreviews and authorization.k8s.io selfsubjectaccessreviews
   (`kubectl auth whoami` / `kubectl auth can-i`).
 
@@ -41,6 +44,7 @@ Usage:
         kube.seed({...})                     # insert an object directly, status included
         kube.issue_token("ns", "sa")         # what TokenRequest returns, without HTTP
         kube.break_rollout("deployments", "ns", "web")   # its next rollout never completes
+        kube.serve_proxy("kube-system", "sealed-secrets-controller", "http", "/v1/cert.pem", pem)
         kube.state.requests                  # (method, path?query) of every request, for assertions
 
 `KubeEmulator(tls=False)` serves plain HTTP (the Python client sends tokens over it; kubectl does not).
@@ -312,6 +316,7 @@ class KubeEmulator:
         self.add_token(self.admin_token, user="emulator-admin", groups=("system:masters",))
         self._host, self._port = host, port
         self.stuck: set[tuple[str, str, str]] = set()  # (plural, namespace, name) whose rollouts fail
+        self.proxied: dict[tuple[str, str, str, str], tuple[str, bytes]] = {}  # serve_proxy's answers
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -364,6 +369,13 @@ class KubeEmulator:
         with self.state.lock:
             self.state.tokens[token] = principal
         return token
+
+    def serve_proxy(self, namespace: str, service: str, port: str, path: str, body: bytes,
+                    content_type: str = "text/plain; charset=utf-8") -> None:
+        """What the service proxy answers for GET `path` on `service`'s port `port` (a name or number)
+        in `namespace`, as a pod behind it would. The Service itself must exist (seed it)."""
+        with self.state.lock:
+            self.proxied[(namespace, service, port, path)] = (content_type, body)
 
     def write_kubeconfig(self, path: str | Path, *, token: str | None = None, namespace: str = "default",
                          context: str = "emulator", extra_contexts: dict[str, str] | None = None) -> Path:
@@ -666,6 +678,7 @@ def _resource_by_name(name: str) -> Resource:
 
 # -- HTTP -----------------------------------------------------------------------------------------------
 _PATH_RE = re.compile(r"^/(?:api/(?P<cv>v1)|apis/(?P<g>[^/]+)/(?P<v>[^/]+))(?P<rest>/.*)?$")
+_PROXY_RE = re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/services/(?P<svc>[^/]+)/proxy(?P<path>/.*)?$")
 
 
 @dataclass
@@ -778,6 +791,9 @@ class _Handler(BaseHTTPRequestHandler):
             return 201, self._access_review(who)
         if path in ("/apis/authentication.k8s.io/v1", "/apis/authorization.k8s.io/v1"):
             return 200, _special_resource_list(path)
+        proxy = _PROXY_RE.match(path)
+        if proxy:
+            return self._service_proxy(proxy, who)
         m = _PATH_RE.match(path)
         if not m:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -790,6 +806,30 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, _resource_list(group, version, resources)
         route = _route(group, version, rest.split("/"))
         return self._serve(route, query, who)
+
+    def _service_proxy(self, match: re.Match[str], who: Principal) -> None:
+        """A request through the API server to a Service's pods (only what `serve_proxy` registered)."""
+        namespace, target = match.group("ns"), match.group("svc").split(":")
+        name = target[1] if len(target) == 3 else target[0]  # [scheme:]name[:port]
+        port = target[-1] if len(target) > 1 else ""
+        res = _BY_GV[("", "v1", "services")]
+        verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete"}[self.command]
+        self._authorize(who, verb, _Route(res, namespace, name, "proxy"))
+        emu = self.emulator
+        with emu.state.lock:
+            if emu.state.table(res).get((namespace, name)) is None:
+                raise not_found(res, name)
+            answer = emu.proxied.get((namespace, name, port, match.group("path") or "/"))
+        if answer is None or verb != "get":
+            raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
+        ctype, body = answer
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _access_review(self, who: Principal) -> dict[str, Any]:
         body = self._body() or {}
