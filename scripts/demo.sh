@@ -41,9 +41,28 @@ echo "demo: reports written to $work/report.sarif and $work/report.json"
 echo "demo: $n findings as expected (the repository is left in $work for you to explore)"
 
 # Rotation: a managed secret in the embedded local store (encrypted), issued, rotated, synced to a manifest
-# folder, then `status`. The store and its key live in the demo folder.
+# folder and sealed into a GitOps folder, then `status`. The store and its key live in the demo folder.
+# The sealing certificate is a throwaway one made here (in a cluster: `kubeseal --fetch-cert`, or leave
+# `cert` out and secretkeeper fetches it from the controller); its private key is not kept.
 rot="$work/rotation"
 mkdir -p "$rot"
+"$PY" - "$rot/sealing-cert.pem" <<'PY'
+import sys
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sealed-secret")])
+now = datetime.now(UTC)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + timedelta(days=365)).sign(key, hashes.SHA256()))
+open(sys.argv[1], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
 cat > "$rot/secretkeeper.yaml" <<'YAML'
 stores:
   local: {type: local, path: .secretkeeper/store}
@@ -56,6 +75,7 @@ secrets:
     rotate: {every: 30d}
     sync:
       - manifest: {dir: out/secrets, namespace: demo}
+      - sealed: {cert: sealing-cert.pem, dir: gitops/demo, namespace: demo, scope: strict}
 YAML
 sk="$PWD/$SK"
 echo
@@ -64,4 +84,6 @@ echo "demo: rotation in $rot"
 (cd "$rot" && "$sk" rotate --due --audit-log audit.jsonl)   # absent: the first version is issued
 (cd "$rot" && "$sk" rotate demo-db --force --audit-log audit.jsonl)
 (cd "$rot" && "$sk" status)
-echo "demo: the synced Secret is $rot/out/secrets/demo-db.yaml (0600, NOT ENCRYPTED); the audit log is $rot/audit.jsonl"
+(cd "$rot" && "$sk" reseal gitops/demo --list)
+echo "demo: the synced Secret is $rot/out/secrets/demo-db.yaml (0600, NOT ENCRYPTED), its SealedSecret (safe to commit)"
+echo "demo: $rot/gitops/demo/demo-db.yaml; the audit log is $rot/audit.jsonl"
