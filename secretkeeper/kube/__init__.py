@@ -5,4 +5,6 @@ yamllines   the line-keeping YAML/JSON loader, which can also tell the text span
 manifests   manifest files -> KubeObjects (size and encoding limits, `kind: List` items)
 secretdata  the values Secrets, ConfigMaps and SealedSecrets hold, decoded, with their field paths
 client      the API connection (kubeconfig, context, in-cluster) and paginated listing
+sealing     values sealed for the sealed-secrets controller (its certificate, scopes, the format)
+sync        the rotation's sync targets (manifest, sealed, sops)
 """

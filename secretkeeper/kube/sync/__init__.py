@@ -5,6 +5,8 @@
     secret_object  the Kubernetes Secret a target writes: labels, annotations (store, path, version,
                    content hash; never a value), base64 data
     manifest       a plain Secret YAML file in a folder (0600, atomic, marked NOT ENCRYPTED)
+    sealed         a SealedSecret in a folder, sealed to the sealed-secrets controller's certificate
+    sops           a Secret manifest encrypted by `sops` to age recipients, values only
 
 Every target writes the whole Secret for one version, idempotently, so a rotation resumed after a crash
 or rolled back simply writes again. A config entry is a mapping with the kind as its only key
