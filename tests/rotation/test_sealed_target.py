@@ -183,6 +183,15 @@ def test_a_file_it_did_not_write_is_never_overwritten_or_removed(tmp_path, cert_
     assert path.read_text().startswith("apiVersion: apps/v1") and t.holds() is None
 
 
+def test_a_new_namespace_or_scope_in_the_config_reseals_the_file(tmp_path, keys, cert_file):
+    target(tmp_path, cert_file).write(version("1"))
+    moved = target(tmp_path, cert_file, namespace="shop-v2", scope="namespace-wide")
+    assert moved.seal(version("1")) is True
+    doc = load(tmp_path / "gitops/shop/orders-db.yaml")
+    assert doc["metadata"]["namespace"] == "shop-v2"
+    assert unseal(keys[0][0], b"shop-v2", doc["spec"]["encryptedData"]["password"]) == VALUE
+
+
 def test_remove_takes_its_file_away(tmp_path, cert_file):
     t = target(tmp_path, cert_file)
     t.write(version("1"))

@@ -123,10 +123,9 @@ class SealedFile:
         if not self.file.exists():
             return None
         doc = _load(self.file)
-        if not _ours(doc) or _name(doc) != (self.namespace, self.name):
-            raise SyncError(f"{self.where}: exists and is not the SealedSecret secretkeeper writes for "
-                            f"{self.namespace or '(any namespace)'}/{self.name}; not overwriting it (move it, "
-                            "or choose another `dir`)")
+        if not _ours(doc):  # a namespace or scope changed in the config is resealed, not refused
+            raise SyncError(f"{self.where}: exists and is not a SealedSecret secretkeeper wrote; not "
+                            "overwriting it (move it, or choose another `dir`)")
         return doc
 
 

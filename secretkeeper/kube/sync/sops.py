@@ -22,7 +22,7 @@ from typing import Any
 
 from providers.base import SecretVersion
 from secretkeeper.config.secrets import SecretConfig, SopsTarget
-from secretkeeper.fileio import read_input, write_private
+from secretkeeper.fileio import read_input, write_private_bytes
 from secretkeeper.kube.sync.manifest import _yaml
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
 from secretkeeper.kube.sync.target import SyncError
@@ -67,7 +67,7 @@ class SopsFile:
             self.file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SyncError(f"{self.file.parent}: cannot create folder: {exc.strerror}") from None
-        write_private(self.file, encrypted.decode("utf-8"))
+        write_private_bytes(self.file, encrypted)
         return True
 
     def remove(self) -> None:
