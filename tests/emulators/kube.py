@@ -28,6 +28,10 @@ Python client and `kubectl` to work against it:
 - the service proxy (`/api/v1/namespaces/<ns>/services/[scheme:]<name>[:port]/proxy/<path>`, RBAC verb
   on `services/proxy`): answers a test registered with `serve_proxy` (the sealed-secrets controller's
   /v1/cert.pem), 404 without the Service, 503 (no endpoints) for a path nothing serves;
+- SealedSecrets (bitnami.com/v1alpha1) and, after `run_sealed_secrets_controller(key)`, the controller's
+  work: each SealedSecret written is unsealed with that private key (tests/sealed_kit.py, written from
+  the format) into its Secret (template metadata and type, owner reference), or gets a `Synced: False`
+  condition when no value opens (wrong scope, wrong key) or a Secret it does not own has the name;
 - authentication.k8s.io selfsubjectreviews and authorization.k8s.io selfsubjectaccessreviews
   (`kubectl auth whoami` / `kubectl auth can-i`).
 
@@ -125,6 +129,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
     Resource("coordination.k8s.io", "v1", "leases", "Lease"),
+    Resource("bitnami.com", "v1alpha1", "sealedsecrets", "SealedSecret", True, (), ("status",)),  # the CRD
 )
 _BY_GV: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in RESOURCES}
 _WORKLOADS = {"deployments", "statefulsets", "daemonsets", "replicasets"}
@@ -317,6 +322,7 @@ class KubeEmulator:
         self._host, self._port = host, port
         self.stuck: set[tuple[str, str, str]] = set()  # (plural, namespace, name) whose rollouts fail
         self.proxied: dict[tuple[str, str, str, str], tuple[str, bytes]] = {}  # serve_proxy's answers
+        self.sealing_key: Any = None  # the sealed-secrets controller stand-in's private key, once running
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -376,6 +382,21 @@ class KubeEmulator:
         in `namespace`, as a pod behind it would. The Service itself must exist (seed it)."""
         with self.state.lock:
             self.proxied[(namespace, service, port, path)] = (content_type, body)
+
+    def run_sealed_secrets_controller(self, key: Any, namespace: str = "kube-system",
+                                      name: str = "sealed-secrets-controller") -> bytes:
+        """A sealed-secrets controller stand-in with RSA private `key`: its Service, its certificate at
+        /v1/cert.pem behind the service proxy, and SealedSecrets unsealed into Secrets from now on.
+        Returns the certificate (PEM)."""
+        from tests.sealed_kit import cert_pem
+
+        pem = cert_pem(key)
+        self.seed({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+                   "spec": {"ports": [{"name": "http", "port": 8080}]}})
+        self.serve_proxy(namespace, name, "http", "/v1/cert.pem", pem)
+        with self.state.lock:
+            self.sealing_key = key
+        return pem
 
     def write_kubeconfig(self, path: str | Path, *, token: str | None = None, namespace: str = "default",
                          context: str = "emulator", extra_contexts: dict[str, str] | None = None) -> Path:
@@ -639,6 +660,8 @@ class KubeEmulator:
                                         {"type": "Progressing", "status": "True",
                                          "reason": "NewReplicaSetAvailable"}]
             obj["status"] = {**(obj.get("status") or {}), **status}
+        if res.plural == "sealedsecrets" and self.sealing_key is not None:
+            self._unseal(obj)
         if res.plural == "namespaces" and event == "ADDED":
             sas = self.state.table(_BY_GV[("", "v1", "serviceaccounts")])
             if (meta["name"], "default") not in sas:
@@ -657,6 +680,46 @@ class KubeEmulator:
                 cms[(meta["name"], "kube-root-ca.crt")] = cm
                 self.state.record("ADDED", _BY_GV[("", "v1", "configmaps")], cm)
         self.state.record(event, res, obj)
+
+
+    def _unseal(self, sealed: dict[str, Any]) -> None:
+        """What the sealed-secrets controller does with a SealedSecret written (the state lock held)."""
+        from tests.sealed_kit import unseal_all
+
+        meta = sealed["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+
+        def synced(ok: bool, message: str = "") -> None:
+            condition = {"type": "Synced", "status": "True" if ok else "False", "lastUpdateTime": _now()}
+            sealed["status"] = {"observedGeneration": meta.get("generation", 1),
+                                "conditions": [{**condition, **({"message": message} if message else {})}]}
+
+        try:
+            data = unseal_all(self.sealing_key, sealed)
+        except Exception:  # a wrong label or key: the controller's message names neither value nor key
+            synced(False, "no key could decrypt secret")
+            return
+        secrets = _BY_GV[("", "v1", "secrets")]
+        table = self.state.table(secrets)
+        old = table.get((ns, name))
+        owner = {"apiVersion": sealed["apiVersion"], "kind": "SealedSecret", "name": name, "uid": meta["uid"],
+                 "controller": True}
+        if old is not None and not any(ref.get("uid") == meta["uid"] for ref in
+                                       old["metadata"].get("ownerReferences") or []):
+            synced(False, f'Resource "{name}" already exists and is not managed by SealedSecret')
+            return
+        template = (sealed.get("spec") or {}).get("template") or {}
+        secret = {"apiVersion": "v1", "kind": "Secret",
+                  "metadata": {**(template.get("metadata") or {}), "name": name, "namespace": ns,
+                               "ownerReferences": [owner],
+                               "uid": old["metadata"]["uid"] if old else str(uuid.uuid4()),
+                               "creationTimestamp": old["metadata"]["creationTimestamp"] if old else _now(),
+                               "resourceVersion": str(self.state.bump())},
+                  "type": template.get("type") or "Opaque",
+                  "data": {key: base64.b64encode(value).decode() for key, value in data.items()}}
+        table[(ns, name)] = secret
+        self.state.record("MODIFIED" if old else "ADDED", secrets, secret)
+        synced(True)
 
 
 def resource_for(body: dict[str, Any]) -> Resource:

@@ -4,6 +4,7 @@ from the command line seals with it."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -96,3 +97,61 @@ secrets:
     assert "sync: sealed" in status.stdout and "in sync" in status.stdout
     assert fp == "sha256:" + fingerprint(
         kube.emulator.proxied[(kube.namespace, "sealer", "http", "/v1/cert.pem")][1])
+
+
+def test_the_controller_opens_what_a_rotation_sealed_into_the_secret_it_makes(tmp_path, kube):
+    """From the local store to a sealed folder to a Secret in the cluster: `rotate` seals to the
+    certificate the controller serves, the SealedSecret is applied with the real client, and the
+    controller stand-in (the private key, as the controller) makes the Secret with the store's values;
+    a file sealed for another name does not open."""
+    if kube.real:
+        pytest.skip("needs the emulator's sealed-secrets controller stand-in")
+    key = make_key()
+    kube.emulator.run_sealed_secrets_controller(key, namespace=kube.namespace, name="sealed-secrets")
+    sealed_module._FETCHED.clear()
+    config = f"""\
+stores:
+  local: {{type: local, path: .secretkeeper/store}}
+secrets:
+  - name: app-db
+    store: local
+    path: apps/db
+    keys: [password]
+    issuer: {{type: random, length: 40}}
+    rotate: {{every: 30d}}
+    sync:
+      - sealed: {{dir: gitops, namespace: {kube.namespace}, context: {kube.context},
+                  controller_name: sealed-secrets, controller_namespace: {kube.namespace}}}
+"""
+    project = Project(tmp_path / "project", config, "local")
+    env = {"KUBECONFIG": str(kube.kubeconfig)}
+    ok(project.run("rotate", "--due", env=env))
+    kube.kubectl("apply", "--validate=false", "-f", str(project.root / "gitops"))  # the GitOps step, by the real kubectl
+    secret = kube.emulator.get("secrets", "app-db", kube.namespace)
+    assert secret is not None and secret["type"] == "Opaque"
+    assert {k: base64.b64decode(v) for k, v in secret["data"].items()} == project.value("app-db")
+    assert secret["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "secretkeeper"}
+    assert secret["metadata"]["annotations"]["secretkeeper.io/version"] == "1"
+    applied = kube.emulator.get("sealedsecrets", "app-db", kube.namespace)
+    assert applied["status"]["conditions"][0]["status"] == "True"
+
+    ok(project.run("rotate", "app-db", "--force", env=env))  # a new value, the file resealed, applied again
+    kube.kubectl("apply", "--validate=false", "-f", str(project.root / "gitops"))
+    secret = kube.emulator.get("secrets", "app-db", kube.namespace)
+    assert {k: base64.b64decode(v) for k, v in secret["data"].items()} == project.value("app-db")
+    assert secret["metadata"]["annotations"]["secretkeeper.io/version"] == "2"
+
+    # the same sealed value under another name: strict scope, the controller cannot open it
+    doc = YAML(typ="safe").load((project.root / "gitops/app-db.yaml").read_text())
+    api = kube.api_client()
+    try:
+        from kubernetes import client as k8s
+
+        k8s.CustomObjectsApi(api).create_namespaced_custom_object(
+            "bitnami.com", "v1alpha1", kube.namespace, "sealedsecrets",
+            {**doc, "metadata": {**doc["metadata"], "name": "copied"}})
+    finally:
+        api.close()
+    assert kube.emulator.get("secrets", "copied", kube.namespace) is None
+    refused = kube.emulator.get("sealedsecrets", "copied", kube.namespace)["status"]["conditions"][0]
+    assert (refused["status"], refused["message"]) == ("False", "no key could decrypt secret")
