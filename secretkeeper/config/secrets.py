@@ -179,7 +179,7 @@ class ManifestTarget:
     secret: str | None = None  # the Secret's name (default: the managed secret's)
 
 
-def _k8s_name(value: str) -> str:
+def kube_name(value: str) -> str:
     # A namespace or Secret name: it becomes a file name and part of the sealing scope.
     if not _K8S_NAME_RE.fullmatch(value) or len(value) > 253:
         raise ValueError("a Kubernetes name is lower-case letters, digits, '-' and '.', starting and ending "
@@ -195,7 +195,7 @@ def _age_recipient(value: str) -> str:
 
 _K8S_NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 _AGE_RE = re.compile(r"age1[02-9ac-hj-np-z]{58}")
-K8sName = Annotated[str, AfterValidator(_k8s_name)]
+K8sName = Annotated[str, AfterValidator(kube_name)]
 
 
 @dataclass

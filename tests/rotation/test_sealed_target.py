@@ -214,3 +214,11 @@ def test_a_namespaced_scope_needs_a_namespace():
     with pytest.raises(ValueError, match="give `namespace`"):
         SealedTarget(dir="x", cert="c.pem", scope="strict")
     SealedTarget(dir="x", cert="c.pem", scope="cluster-wide")
+
+
+def test_a_managed_name_kubernetes_would_refuse_needs_a_secret_name(tmp_path, cert_file):
+    cfg = SecretConfig(name="Orders_DB", store="local", path="apps/orders", issuer=RandomIssuer("random"),
+                       sync=[SyncTarget(sealed=SealedTarget(dir="gitops", cert=str(cert_file), namespace="shop"))])
+    (t,) = targets_for(cfg, "local", tmp_path)
+    with pytest.raises(SyncError, match=r"'Orders_DB' is no Secret name \(.*\): give `secret:`"):
+        t.write(version("1"))

@@ -90,6 +90,18 @@ def test_sops_decrypts_it_with_the_age_identity_to_the_exact_values(tmp_path, id
     assert t.holds() == "7"
 
 
+def test_the_version_in_clear_is_covered_by_the_sops_mac(tmp_path, identities):
+    """The marker that keeps diffs quiet is readable without the identity, and cannot be edited unseen."""
+    (id0, r0), _ = identities
+    target(tmp_path, [r0]).write(version("7"))
+    path = tmp_path / "gitops/shop/orders-db.enc.yaml"
+    text = path.read_text()
+    assert 'secretkeeper.io/version: "7"' in text
+    path.write_text(text.replace('secretkeeper.io/version: "7"', 'secretkeeper.io/version: "8"'))
+    proc = decrypt(path, id0)
+    assert proc.returncode != 0 and b"MAC mismatch" in proc.stderr
+
+
 def test_another_identity_cannot_decrypt(tmp_path, identities):
     (_, r0), (id1, _) = identities
     target(tmp_path, [r0]).write(version("1"))

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from providers.base import SecretVersion
-from secretkeeper.config.secrets import SealedTarget, SecretConfig
+from secretkeeper.config.secrets import SealedTarget, SecretConfig, kube_name
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.fileio import read_input, write_private
 from secretkeeper.kube.sealing import MAX_CERT_BYTES, SCOPE_ANNOTATIONS, SealingCert, load_cert, scope_label, seal
@@ -83,6 +83,10 @@ class SealedFile:
         """Write the SealedSecret for `version` unless the file already holds it, sealed with the current
         certificate; True when the file was (re)written."""
         cert = self.cert()
+        try:
+            kube_name(self.name)  # the managed secret's name, when `secret` is not given
+        except ValueError as exc:
+            raise SyncError(f"{self.where}: {self.name!r} is no Secret name ({exc}): give `secret:`") from None
         try:
             secret = secret_object(self.name, self.namespace, self.store, self.path, version)
             label = scope_label(self.options.scope, self.namespace, self.name)

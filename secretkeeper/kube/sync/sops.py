@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from providers.base import SecretVersion
-from secretkeeper.config.secrets import SecretConfig, SopsTarget
+from secretkeeper.config.secrets import SecretConfig, SopsTarget, kube_name
 from secretkeeper.fileio import read_input, write_private_bytes
 from secretkeeper.kube.sync.manifest import _yaml
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
@@ -51,6 +51,10 @@ class SopsFile:
     def encrypt(self, version: SecretVersion) -> bool:
         """Write the encrypted manifest for `version` unless the file already holds it for the same
         recipients; True when the file was (re)written."""
+        try:
+            kube_name(self.name)  # the managed secret's name, when `secret` is not given
+        except ValueError as exc:
+            raise SyncError(f"{self.where}: {self.name!r} is no Secret name ({exc}): give `secret:`") from None
         try:
             secret = secret_object(self.name, self.namespace, self.store, self.path, version)
         except ValueError as exc:
