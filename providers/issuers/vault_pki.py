@@ -18,7 +18,7 @@ from cryptography import x509
 
 from providers.base import ManagedSecrets
 from providers.errors import IssuerError
-from providers.issuers import certs
+import providers.issuers.certs as certs
 
 
 class VaultPkiRole:

@@ -20,7 +20,7 @@ from typing import Any
 
 from providers.base import ISSUERS, ManagedSecrets, SecretVersion
 from providers.errors import IssuerError, NotFound
-from providers.issuers import certs
+import providers.issuers.certs as certs  # not `from providers.issuers import`: the package imports its types
 from providers.issuers.vault_pki import VaultPkiRole
 
 KEYS = ("tls.crt", "tls.key", "ca.crt")

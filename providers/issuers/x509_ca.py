@@ -27,7 +27,7 @@ from cryptography import x509
 
 from providers.base import ISSUERS, ManagedSecrets, SecretVersion
 from providers.errors import NotFound, NotYet, VerifyFailed
-from providers.issuers import certs
+import providers.issuers.certs as certs
 
 KEYS = ("tls.crt", "tls.key", "ca.crt", "ca-bundle.crt")
 NEXT = ("next.crt", "next.key")  # only while a new CA is being introduced
