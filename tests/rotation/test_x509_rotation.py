@@ -78,6 +78,8 @@ def test_a_fresh_config_issues_the_ca_first_and_syncs_a_tls_secret_that_verifies
     data = manifest_data(project.manifest("api-tls"))
     assert set(data) == {"tls.crt", "tls.key", "ca.crt"}
     assert verifies(data["tls.crt"], data["ca.crt"], "api.example.internal")
+    key_body = data["tls.key"].decode().splitlines()[1]  # a line of the private key's base64
+    assert key_body not in run.stdout + run.stderr
     trust = manifest_data(project.root / "out/trust/internal-ca.yaml")
     assert set(trust) == {"ca-bundle.crt"}  # the CA's key never leaves the store
     assert verifies(data["tls.crt"], trust["ca-bundle.crt"], "api.example.internal")
@@ -86,6 +88,7 @@ def test_a_fresh_config_issues_the_ca_first_and_syncs_a_tls_secret_that_verifies
     assert "(in 89 days)" in status and "(in 3649 days)" in status
     rows = {row["name"]: row for row in json.loads(ok(project.run("status", "--format", "json")).stdout)}
     assert rows["api-tls"]["days_to_expiry"] == 89 and rows["internal-ca"]["days_to_expiry"] == 3649
+    assert key_body not in status + json.dumps(rows)
     assert ok(project.run("rotate", "--due")).stderr.count(": done") == 0  # nothing due now
 
 
