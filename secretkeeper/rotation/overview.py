@@ -37,8 +37,7 @@ def overview(wiring: Wiring, now: datetime) -> list[dict[str, Any]]:
         expires = policy.expires(status) if status.exists else None
         row["expires"] = _iso(expires)
         row["days_to_expiry"] = (expires - now).days if expires else None  # negative: expired
-        if status.metadata.get(policy.NEXT_STEP):
-            row["next_step"] = status.metadata[policy.NEXT_STEP]
+        row["next_step"] = status.metadata.get(policy.NEXT_STEP) or None  # a change made over several runs
         for target in targets_for(secret, secret.store, wiring.base):
             holds = target.holds()
             row["sync"].append({"kind": target.kind, "where": target.where, "encrypted": target.encrypted,
@@ -67,7 +66,7 @@ def as_text(rows: list[dict[str, Any]]) -> str:
                 days = row["days_to_expiry"]
                 left = f"in {days} days" if days >= 0 else f"EXPIRED {-days} days ago"
                 out.append(f"  expires {row['expires']} ({left})")
-            if row.get("next_step"):
+            if row["next_step"]:
                 out.append(f"  next step: {row['next_step']}")
         elif row["issuer"] == "static":
             out.append(f"  absent: set it with `secretkeeper put {row['name']}`")
