@@ -169,12 +169,20 @@ class Issuer(Protocol):
 
     def retire(self, old: SecretVersion) -> None: ...  # after every consumer has moved to the new one
 
+    # Optional: `notes(data) -> Mapping[str, str]`, status notes about a version the issuer made (when it
+    # expires, what it was made from: secretkeeper.rotation.policy reads them), never a value. The engine
+    # stores them with the rotation's own notes once the version is current.
+
 
 class ManagedSecrets(Protocol):
     """What an issuer may read of the other managed secrets its config names (`admin: pg-admin`,
     `ca: internal-ca`): a run handles those first, so their current versions are there."""
 
-    def current(self, name: str) -> SecretVersion: ...
+    def current(self, name: str) -> SecretVersion: ...  # providers.errors.NotFound when it has none yet
+
+    def dependents(self, name: str) -> Sequence[str]: ...  # the managed secrets whose issuer names `name`
+
+    def store(self, name: str) -> Store: ...  # a store declared under `stores:` (e.g. the Vault of a PKI)
 
 
 # Each type is registered under the `type:` name the config uses. A store type builds its implementation

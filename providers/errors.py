@@ -40,3 +40,8 @@ class IssuerError(SecretkeeperError):
 
 class VerifyFailed(IssuerError):
     """The new credential does not work: the rotation rolls back."""
+
+
+class NotYet(IssuerError):
+    """The issuer's next step waits for something outside (consumers still to move): the run skips the
+    secret, nothing changes, and a later run tries again."""

@@ -25,6 +25,8 @@ Examples:
   secretkeeper rotate payments-db --dry-run      # the plan: what would be issued, staged, synced
   secretkeeper rotate payments-db --force        # rotate now, due or not
   secretkeeper rotate --due --audit-log /var/log/secretkeeper/audit.jsonl
+  secretkeeper rotate internal-ca --force        # start replacing a CA (x509-ca): later --due runs
+                                                 # add it to the bundle, switch, then drop the old one
 
 \b
 Exit codes: 0 nothing due or all rotated (a static secret that is due is a reminder, still 0),

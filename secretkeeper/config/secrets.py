@@ -125,7 +125,72 @@ class StaticIssuer:
     type: Literal["static"]
 
 
-IssuerConfig = Annotated[RandomIssuer | KeypairIssuer | StaticIssuer, Field(discriminator="type")]
+def _ip(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("not an IP address (e.g. 10.0.0.7 or fd00::7)") from None
+
+
+_KEY_USAGES = Literal["digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+                      "key_agreement"]
+_EXT_KEY_USAGES = Literal["server_auth", "client_auth", "code_signing", "email_protection", "ocsp_signing"]
+
+
+@dataclass
+class X509CaIssuer:
+    """A self-signed CA kept in the store (providers/issuers/x509_ca.py): its key signs the `x509` leaves
+    that name it; its trust bundle (`ca-bundle.crt`) is what consumers trust."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    type: Literal["x509-ca"]
+    common_name: Annotated[str, Field(min_length=1, max_length=64)]
+    ttl: Duration = timedelta(days=3650)
+    renew_before: Duration | None = None  # default: a third of the lifetime
+    key_type: Literal["rsa", "ecdsa"] = "ecdsa"
+    key_size: Annotated[int, Field(gt=0)] | None = None  # RSA bits (default 3072) or EC curve (default 256)
+
+
+@dataclass
+class VaultPki:
+    """Issue through a PKI secrets engine of Vault or OpenBao: `<mount>/issue/<role>`."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    role: Annotated[str, AfterValidator(_name)]
+    mount: Annotated[str, Field(min_length=1)] = "pki"
+    store: str | None = None  # the `vault` store whose address and login to use (default: the secret's)
+
+
+@dataclass
+class X509Issuer:
+    """A leaf certificate signed by the managed CA named by `ca`, or issued by a Vault PKI role
+    (providers/issuers/x509.py)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    secret_refs: ClassVar[tuple[str, ...]] = ("ca",)
+    type: Literal["x509"]
+    common_name: Annotated[str, Field(min_length=1, max_length=64)]
+    ca: str | None = None  # a managed secret of type x509-ca
+    vault_pki: VaultPki | None = None
+    dns_names: list[str] = field(default_factory=list)  # default: [common_name] when no IP is given either
+    ip_addresses: list[Annotated[str, AfterValidator(_ip)]] = field(default_factory=list)
+    ttl: Duration = timedelta(days=90)
+    renew_before: Duration | None = None  # default: a third of the lifetime
+    key_type: Literal["rsa", "ecdsa"] = "ecdsa"
+    key_size: Annotated[int, Field(gt=0)] | None = None
+    key_usage: list[_KEY_USAGES] | None = None  # default: digital_signature (+ key_encipherment for RSA)
+    ext_key_usage: list[_EXT_KEY_USAGES] = field(default_factory=lambda: ["server_auth"])
+    reuse_key: bool = False  # keep the private key across renewals (default: a new key every time)
+
+    def __post_init__(self) -> None:
+        if (self.ca is None) == (self.vault_pki is None):
+            raise ValueError("give `ca` (a managed x509-ca secret) or `vault_pki`, exactly one")
+
+
+IssuerConfig = Annotated[RandomIssuer | KeypairIssuer | StaticIssuer | X509CaIssuer | X509Issuer,
+                         Field(discriminator="type")]
 # An issuer section whose fields name other managed secrets (`admin: pg-admin`, `ca: internal-ca`) lists
 # those fields in a class attribute `secret_refs`: a run handles the named secrets first.
 
@@ -177,6 +242,7 @@ class ManifestTarget:
     dir: str
     namespace: str | None = None
     secret: str | None = None  # the Secret's name (default: the managed secret's)
+    keys: list[str] | None = None  # only these keys (a CA's `ca-bundle.crt` for its consumers); default: all
 
 
 def kube_name(value: str) -> str:

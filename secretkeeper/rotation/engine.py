@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from providers.base import JournalRecord, SecretVersion, StoreStatus, Step
-from providers.errors import Conflict, NotFound, StoreError
+from providers.errors import Conflict, NotFound, NotYet, StoreError
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.rotation import crashpoints, policy
 from secretkeeper.rotation.locks import Lock, LockHeld, describe_holder, is_stale, now
@@ -136,7 +136,12 @@ class _Rotation:
                 return Result(self.s.name, Outcome.SKIPPED, "rotated by another run meanwhile")
             staged = None if fresh else store.staged(path, record.token)
             if staged is None:
-                data = self.given if self.given is not None else self.s.issuer.issue(current)
+                try:
+                    data = self.given if self.given is not None else self.s.issuer.issue(current)
+                except NotYet as waiting:  # a step of a change in several runs waits: nothing changed
+                    self.lock.release()
+                    self.trail.step(self.s, "waiting", outcome="skipped", note=str(waiting))
+                    return Result(self.s.name, Outcome.SKIPPED, str(waiting))
                 self.trail.step(self.s, "issued", note=f"keys {', '.join(sorted(data))}")
                 crashpoints.reached("after:issued")
                 staged = store.stage(path, data, token=record.token)
@@ -260,6 +265,9 @@ class _Rotation:
         rotated = record.updated
         notes = {policy.LAST_ROTATED: rotated.isoformat(timespec="seconds"), policy.ROTATION_ID: record.token,
                  policy.ISSUER: self.s.config.issuer.type}
+        issuer_notes = getattr(self.s.issuer, "notes", None)
+        if issuer_notes is not None and record.pending is not None:  # what the issuer knows of the new version
+            notes = {**issuer_notes(self.s.store.read(self.s.path, record.pending).data), **notes}
         after = StoreStatus(self.s.path, exists=True, current=record.pending, previous=record.previous,
                             updated=rotated, metadata=notes)
         next_due = policy.next_due(self.s.config, after, rotated)

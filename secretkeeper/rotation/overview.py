@@ -31,9 +31,13 @@ def overview(wiring: Wiring, now: datetime) -> list[dict[str, Any]]:
             "updated": _iso(status.updated),
             "age": format_duration(now - status.updated) if status.updated else None,
             "last_rotated": _iso(last),
-            "next_due": _iso(policy.next_due(secret, status, now)) if status.exists else None,
+            "next_due": _iso(policy.next_due(secret, status, now, statuses)) if status.exists else None,
             "sync": [], "in_progress": None,
         }
+        expires = policy.expires(status) if status.exists else None
+        row["expires"] = _iso(expires)
+        row["days_to_expiry"] = (expires - now).days if expires else None  # negative: expired
+        row["next_step"] = status.metadata.get(policy.NEXT_STEP) or None  # a change made over several runs
         for target in targets_for(secret, secret.store, wiring.base):
             holds = target.holds()
             row["sync"].append({"kind": target.kind, "where": target.where, "encrypted": target.encrypted,
@@ -58,6 +62,12 @@ def as_text(rows: list[dict[str, Any]]) -> str:
             previous = f", previous {row['previous']}" if row["previous"] else ""
             out.append(f"  current {row['current']} ({row['age'] or '?'} old){previous}; "
                        f"last rotated {row['last_rotated'] or '-'}; next due {row['next_due'] or '-'}")
+            if row["expires"]:
+                days = row["days_to_expiry"]
+                left = f"in {days} days" if days >= 0 else f"EXPIRED {-days} days ago"
+                out.append(f"  expires {row['expires']} ({left})")
+            if row["next_step"]:
+                out.append(f"  next step: {row['next_step']}")
         elif row["issuer"] == "static":
             out.append(f"  absent: set it with `secretkeeper put {row['name']}`")
         else:

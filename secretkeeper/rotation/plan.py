@@ -21,7 +21,7 @@ def plan(wiring: Wiring, secrets: Sequence[SecretConfig], *, force: bool, now: d
     statuses = wiring.statuses(secrets)
     lines: list[str] = []
     for secret in secrets:
-        decision = decide(secret, statuses[secret.name], now, force)
+        decision = decide(secret, statuses[secret.name], now, force, statuses)
         lines.append(f"{secret.name} (store {secret.store}, path {secret.path}): {_HEADS[decision.action]}: "
                      f"{decision.reason}")
         if decision.action in ("none", "remind"):

@@ -7,7 +7,11 @@ In order: a rotation in progress (resume or roll it back) and a secret absent fr
     every        last rotation + every + jitter
     cron         the first firing (UTC) after the last rotation + jitter
     max_age      last rotation + max_age (a hard limit: no jitter)
-    renew_before the `expires` status note - renew_before (default: a third of the lifetime)
+    renew_before the `expires` status note - renew_before (the policy's, else the issuer section's;
+                 default: a third of the lifetime)
+    next-step    a change made in several rotations (a CA's replacement) has a step left: at once
+    made-from    a secret made from another (a leaf from its CA) whose note differs from what that secret
+                 now hands out (`hands-out`): at once, once the other changed
 
 held back until `min_interval` after the last rotation and then to the maintenance window. The last
 rotation is the `last-rotated` status note, else when the store says the current version was written.
@@ -18,17 +22,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from providers.base import StoreStatus
 from secretkeeper.config.durations import format_duration
-from secretkeeper.config.secrets import RotatePolicy, SecretConfig
+from secretkeeper.config.secrets import RotatePolicy, SecretConfig, needed_secrets
 from secretkeeper.rotation.window import is_open, next_open
 
 # Status notes that stores keep for rotation (`Store.annotate`): never values.
 LAST_ROTATED, NEXT_DUE, ROTATION_ID, ISSUER = "last-rotated", "next-due", "rotation-id", "issuer"
 EXPIRES = "expires"  # when the current credential stops working (ISO 8601), noted by issuers that know
+NEXT_STEP = "next-step"  # what a rotation in several steps does next (noted by its issuer; "" when none)
+HANDS_OUT, MADE_FROM = "hands-out", "made-from"  # a token of what a secret gives the secrets made from it
 
 _DEFAULT_JITTER, _DEFAULT_JITTER_CAP = 0.05, timedelta(hours=1)
 _CRON_SAMPLE_START, _CRON_SAMPLE = datetime(2026, 1, 1, tzinfo=UTC), 12
@@ -39,25 +46,33 @@ class Due:
     reason: str  # e.g. "every 30d elapsed", "absent from its store (bootstrap)"
 
 
-def due(secret: SecretConfig, status: StoreStatus, now: datetime) -> Due | None:
-    """Why `secret` is to be rotated at `now`, or None when it is not."""
+def due(secret: SecretConfig, status: StoreStatus, now: datetime,
+        others: Mapping[str, StoreStatus] | None = None) -> Due | None:
+    """Why `secret` is to be rotated at `now`, or None when it is not. `others`: the statuses of the
+    secrets its issuer needs, by name (what `made-from` is compared with)."""
     urgent = _urgent(status)
     if urgent:
         return Due(urgent)
-    plan = _plan(secret, status, _aware(now))
+    plan = _plan(secret, status, _aware(now), others or {})
     return Due(plan[1]) if plan and plan[0] <= now else None
 
 
-def next_due(secret: SecretConfig, status: StoreStatus, now: datetime) -> datetime | None:
+def next_due(secret: SecretConfig, status: StoreStatus, now: datetime,
+             others: Mapping[str, StoreStatus] | None = None) -> datetime | None:
     """When `secret` is (or was: overdue and free to run now) due; None when no policy ever makes it."""
     if _urgent(status):
         return now
-    plan = _plan(secret, status, _aware(now))
+    plan = _plan(secret, status, _aware(now), others or {})
     return plan[0] if plan else None
 
 
 def last_rotated(status: StoreStatus) -> datetime | None:
     return _instant(status.metadata.get(LAST_ROTATED)) or status.updated
+
+
+def expires(status: StoreStatus) -> datetime | None:
+    """When the current credential stops working, if its issuer noted it."""
+    return _instant(status.metadata.get(EXPIRES))
 
 
 def _urgent(status: StoreStatus) -> str | None:
@@ -68,7 +83,8 @@ def _urgent(status: StoreStatus) -> str | None:
     return None
 
 
-def _plan(secret: SecretConfig, status: StoreStatus, now: datetime) -> tuple[datetime, str] | None:
+def _plan(secret: SecretConfig, status: StoreStatus, now: datetime,
+          others: Mapping[str, StoreStatus]) -> tuple[datetime, str] | None:
     """The instant the secret may rotate, after min_interval and the window, and the trigger's reason."""
     policy = secret.rotate or RotatePolicy()
     last = last_rotated(status)
@@ -77,7 +93,7 @@ def _plan(secret: SecretConfig, status: StoreStatus, now: datetime) -> tuple[dat
             return None
         at, reason = now, "never rotated"
     else:
-        triggers = _triggers(secret.name, policy, status, last, now)
+        triggers = _triggers(secret, policy, status, last, now, others)
         if not triggers:
             return None
         at, reason = min(triggers)
@@ -87,9 +103,9 @@ def _plan(secret: SecretConfig, status: StoreStatus, now: datetime) -> tuple[dat
     return at, reason
 
 
-def _triggers(name: str, policy: RotatePolicy, status: StoreStatus, last: datetime,
-              now: datetime) -> list[tuple[datetime, str]]:
-    out = []
+def _triggers(secret: SecretConfig, policy: RotatePolicy, status: StoreStatus, last: datetime,
+              now: datetime, others: Mapping[str, StoreStatus]) -> list[tuple[datetime, str]]:
+    name, out = secret.name, []
     if policy.every is not None:
         at = last + policy.every + _jitter(name, policy, policy.every)
         out.append((at, f"every {format_duration(policy.every)} elapsed"))
@@ -102,13 +118,24 @@ def _triggers(name: str, policy: RotatePolicy, status: StoreStatus, last: dateti
         out.append((last + policy.max_age, f"max_age {format_duration(policy.max_age)} exceeded"))
     expires = _instant(status.metadata.get(EXPIRES))
     if expires is not None:
-        out.append(_renewal(policy, last, expires, now))
+        renew_before = policy.renew_before or getattr(secret.issuer, "renew_before", None)
+        out.append(_renewal(renew_before, last, expires, now))
+    step = status.metadata.get(NEXT_STEP)
+    if step:
+        out.append((last, f"next step: {step}"))
+    made_from = status.metadata.get(MADE_FROM)
+    for _key, other_name in needed_secrets(secret):
+        other = others.get(other_name)
+        hands_out = other.metadata.get(HANDS_OUT) if other is not None else None
+        if made_from and hands_out and hands_out != made_from:
+            out.append((last, f"{other_name} changed what it hands out (a new signing key or trust bundle)"))
     return out
 
 
-def _renewal(policy: RotatePolicy, last: datetime, expires: datetime, now: datetime) -> tuple[datetime, str]:
-    if policy.renew_before is not None:
-        margin, why = policy.renew_before, f"renew_before {format_duration(policy.renew_before)}"
+def _renewal(renew_before: timedelta | None, last: datetime, expires: datetime,
+             now: datetime) -> tuple[datetime, str]:
+    if renew_before is not None:
+        margin, why = renew_before, f"renew_before {format_duration(renew_before)}"
     else:
         margin = max(expires - last, timedelta()) / 3
         why = f"renew_before {format_duration(margin)}: a third of its lifetime"

@@ -8,12 +8,12 @@ Every rotation takes the secret's lock first, so two runs started together rotat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from providers.base import StoreStatus
-from secretkeeper.config.secrets import SecretConfig
+from secretkeeper.config.secrets import SecretConfig, needed_secrets
 from secretkeeper.rotation import policy
 from secretkeeper.rotation.engine import Outcome, Result, rotate
 from secretkeeper.rotation.trail import Trail
@@ -26,7 +26,9 @@ class Decision:
     reason: str
 
 
-def decide(secret: SecretConfig, status: StoreStatus, now: datetime, force: bool) -> Decision:
+def decide(secret: SecretConfig, status: StoreStatus, now: datetime, force: bool,
+           others: Mapping[str, StoreStatus] | None = None) -> Decision:
+    """`others`: statuses by name, including those of the secrets `secret`'s issuer needs."""
     static = secret.issuer.type == "static"
     if status.in_progress:
         return Decision("resume", "a rotation is in progress")
@@ -34,7 +36,7 @@ def decide(secret: SecretConfig, status: StoreStatus, now: datetime, force: bool
         if static:
             return Decision("remind", f"never set: set it with `secretkeeper put {secret.name}`")
         return Decision("bootstrap", "absent from its store: the first version is issued")
-    due = policy.due(secret, status, now)
+    due = policy.due(secret, status, now, others)
     if static and (due or force):
         why = due.reason if due else "asked for"
         return Decision("remind", f"due ({why}): change it where it is issued, then "
@@ -43,18 +45,22 @@ def decide(secret: SecretConfig, status: StoreStatus, now: datetime, force: bool
         return Decision("rotate", "forced")
     if due:
         return Decision("rotate", f"due: {due.reason}")
-    next_due = policy.next_due(secret, status, now)
+    next_due = policy.next_due(secret, status, now, others)
     return Decision("none", f"not due (next due {next_due.isoformat(timespec='minutes')})" if next_due
                     else "not due (no rotation policy)")
 
 
 def run_rotations(wiring: Wiring, trail: Trail, secrets: Sequence[SecretConfig], *, force: bool,
                   now: datetime) -> list[Result]:
-    statuses = wiring.statuses(secrets)
+    statuses = dict(wiring.statuses(secrets))
+    rotated: set[str] = set()
     results = []
     for secret in secrets:
+        changed = [name for _key, name in needed_secrets(secret) if name in rotated]
+        if changed:  # a CA rotated earlier in this run: its leaves decide on its new notes
+            statuses.update(wiring.statuses([wiring.secrets[name] for name in changed]))
         status = statuses[secret.name]
-        decision = decide(secret, status, now, force)
+        decision = decide(secret, status, now, force, statuses)
         if decision.action == "none":
             results.append(Result(secret.name, Outcome.SKIPPED, decision.reason))
             continue
@@ -66,5 +72,8 @@ def run_rotations(wiring: Wiring, trail: Trail, secrets: Sequence[SecretConfig],
         trail.say(f"{secret.name}: {decision.reason}")
         # Forced: rotate whatever happened since the status was read; otherwise a run that rotated the secret
         # meanwhile has done the work.
-        results.append(rotate(subject, trail, decided_on=None if force else status))
+        result = rotate(subject, trail, decided_on=None if force else status)
+        if result.outcome == Outcome.ROTATED:
+            rotated.add(secret.name)
+        results.append(result)
     return results

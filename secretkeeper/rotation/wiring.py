@@ -10,7 +10,7 @@ from providers.base import SecretVersion, Store, StoreStatus
 from providers.issuers import build_issuer
 from providers.stores import open_store
 from secretkeeper.config import Config
-from secretkeeper.config.secrets import SecretConfig, dependency_order
+from secretkeeper.config.secrets import SecretConfig, dependency_order, needed_secrets
 from secretkeeper.errors import ConfigError
 from secretkeeper.kube.sync import targets_for
 from secretkeeper.rotation.trail import Subject
@@ -49,9 +49,14 @@ class Wiring:
         return self._subjects[name]
 
     def statuses(self, secrets: Sequence[SecretConfig]) -> Mapping[str, StoreStatus]:
-        """Each secret's status by name, asked of each store once for all its secrets."""
-        by_store: dict[str, list[SecretConfig]] = {}
+        """Each secret's status by name, asked of each store once for all its secrets; the secrets their
+        issuers need are answered too (a CA's notes say when its leaves are due)."""
+        wanted = {secret.name: secret for secret in secrets}
         for secret in secrets:
+            for _key, name in needed_secrets(secret):
+                wanted.setdefault(name, self.secrets[name])
+        by_store: dict[str, list[SecretConfig]] = {}
+        for secret in wanted.values():
             by_store.setdefault(secret.store, []).append(secret)
         out: dict[str, StoreStatus] = {}
         for store_name, group in by_store.items():
@@ -64,6 +69,11 @@ class Wiring:
         """ManagedSecrets, for issuers that need another managed secret (`admin: pg-admin`)."""
         secret = self.secrets[name]
         return self.store(secret.store).read(secret.path)
+
+    def dependents(self, name: str) -> list[str]:
+        """ManagedSecrets: the managed secrets whose issuer names `name` (the leaves of a CA)."""
+        return [secret.name for secret in self.config.secrets
+                if any(needed == name for _key, needed in needed_secrets(secret))]
 
     def _where(self) -> str:
         return str(self.config.path) if self.config.path is not None else "config"

@@ -28,11 +28,21 @@ def _name(value: str) -> bool:  # an id or a type name: one short word
     return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}", value) is not None
 
 
+def _sentence(value: str) -> bool:  # "" clears it
+    return re.fullmatch(r"[A-Za-z0-9 ,.()'-]{0,128}", value) is not None
+
+
 NOTES: dict[str, tuple[Callable[[str], bool], str]] = {
     "last-rotated": (_timestamp, "an ISO 8601 time"),
     "next-due": (_timestamp, "an ISO 8601 time"),
     "rotation-id": (_name, "an id"),
     "issuer": (_name, "an issuer type name"),
+    # notes of issuers (secretkeeper.rotation.policy): a certificate's expiry, what a CA hands its leaves
+    # and what a leaf was made from (key-id and bundle digests), the next step of a CA's replacement
+    "expires": (_timestamp, "an ISO 8601 time"),
+    "hands-out": (_name, "an id"),
+    "made-from": (_name, "an id"),
+    "next-step": (_sentence, "a short sentence"),
 }
 
 

@@ -16,7 +16,7 @@ from providers.base import SecretVersion
 from secretkeeper.config.secrets import ManifestTarget, SecretConfig
 from secretkeeper.fileio import write_private
 from secretkeeper.kube.sync.target import SyncError
-from secretkeeper.kube.sync.secret_object import VERSION, secret_object
+from secretkeeper.kube.sync.secret_object import VERSION, only_keys, secret_object, secret_type
 
 BANNER = ("# NOT ENCRYPTED: a plain Kubernetes Secret written by secretkeeper (sync target `manifest`).\n"
           "# Anyone who can read this file has the credential. Do not commit it; seal it first.\n")
@@ -30,14 +30,16 @@ class ManifestFile:
         self.name = options.secret or secret.name
         self.namespace = options.namespace
         self.store, self.path = store, secret.path
+        self.keys = options.keys
         folder = Path(options.dir)
         self.file = folder if folder.is_absolute() else base / folder
         self.file = self.file / f"{self.name}.yaml"
         self.where = str(self.file)
 
     def write(self, version: SecretVersion) -> None:
+        version = only_keys(version, self.keys, self.where)
         try:
-            body = secret_object(self.name, self.namespace, self.store, self.path, version)
+            body = secret_object(self.name, self.namespace, self.store, self.path, version, secret_type(version))
         except ValueError as exc:
             raise SyncError(f"{self.where}: {exc}") from None
         try:

@@ -9,15 +9,35 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from providers.base import SecretVersion
+from secretkeeper.kube.sync.target import SyncError
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "secretkeeper"}
 STORE, PATH, VERSION, CONTENT = ("secretkeeper.io/store", "secretkeeper.io/path", "secretkeeper.io/version",
                                  "secretkeeper.io/content-sha256")
 _KEY_RE = re.compile(r"[-._a-zA-Z0-9]+")  # what the API server accepts as a Secret data key
+
+
+TLS_KEYS = frozenset({"tls.crt", "tls.key"})
+
+
+def secret_type(version: SecretVersion) -> str:
+    """`kubernetes.io/tls` for a certificate and its key (what ingress controllers and cert consumers
+    expect), else Opaque."""
+    return "kubernetes.io/tls" if set(version.data) >= TLS_KEYS else "Opaque"
+
+
+def only_keys(version: SecretVersion, keys: Sequence[str] | None, where: str) -> SecretVersion:
+    """The version with only `keys` (a target's `keys:`), or all of it; SyncError naming a missing key."""
+    if keys is None:
+        return version
+    missing = [k for k in keys if k not in version.data]
+    if missing:
+        raise SyncError(f"{where}: keys: version {version.version} holds no {', '.join(missing)}")
+    return SecretVersion(version.version, {k: version.data[k] for k in keys}, version.created, version.stages)
 
 
 def content_hash(path: str, data: Mapping[str, bytes]) -> str:
