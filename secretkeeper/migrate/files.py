@@ -70,15 +70,19 @@ def _read(path: Path) -> str:
 
 
 def _blank_templates(text: str) -> str:
-    """A Helm template with its actions blanked (same length, lines kept), to read it as nearly as YAML can."""
-    def blank(m: re.Match[str]) -> str:
-        inner = m.group(0)
-        return "".join(c if c in "\r\n" else "x" for c in inner)
+    """A Helm template read as nearly as YAML can: a line that is only actions (`{{- if ... }}`) blanked,
+    an action inside a value kept as `<< ... >>` (a plain scalar; `helm_text` turns it back)."""
     out = []
-    for line in _TEMPLATE.sub(blank, text).split("\n"):
-        stripped = line.strip()
-        out.append(" " * len(line) if stripped and set(stripped) == {"x"} else line)
+    for line in text.split("\n"):
+        if line.strip() and not _TEMPLATE.sub("", line).strip():
+            out.append(" " * len(line))
+        else:
+            out.append(_TEMPLATE.sub(lambda m: "<<" + m.group(0)[2:-2].replace("\n", " ") + ">>", line))
     return "\n".join(out)
+
+
+def helm_text(value: str) -> str:
+    return value.replace("<<", "{{").replace(">>", "}}")
 
 
 @dataclass
@@ -127,6 +131,20 @@ def secret_keys(objects: list[KubeObject]) -> dict[tuple[str | None, str], list[
     return out
 
 
+def _helm_names(plan: WorkloadPlan) -> None:
+    """The report of a Helm template names its actions as written (`{{ .Release.Name }}-db`)."""
+    for m in plan.moves:
+        m.secret, m.path, m.env = helm_text(m.secret), helm_text(m.path), helm_text(m.env)
+        if m.file_env:
+            m.file_env = helm_text(m.file_env)
+    for c in plan.containers:
+        c.image = helm_text(c.image)
+    meta = plan.obj.body.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+        meta["name"] = helm_text(meta["name"])
+        plan.obj.__dict__.pop("_ref", None)
+
+
 def kustomize_bases(path: Path) -> bool:
     """Whether a kustomization beside `path` lists it as a resource (the file is part of a base)."""
     for name in KUSTOMIZATIONS:
@@ -170,6 +188,8 @@ def migrate_files(paths: list[Path], recognise: Recogniser, options: Options) ->
             plan = plan_workload(loc.obj, recognise, options)
             if plan is None:
                 continue
+            if result.mode == "helm":
+                _helm_names(plan)
             result.plans.append(plan)
             if not plan.empty and result.mode != "helm":
                 edits.extend(edits_for(text, loc.doc.spans, loc.prefix, plan.ops, len(edits)))  # type: ignore[arg-type]

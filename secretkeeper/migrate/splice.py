@@ -32,7 +32,8 @@ class Edit:
     start: int
     end: int
     text: str
-    seq: int  # edits at one place keep the plan's order
+    seq: int  # edits at one place keep the plan's order...
+    depth: int = 0  # ...after the deeper ones: an inner mapping that ends there is written into first
 
 
 def scalar(value: Any) -> str:
@@ -47,7 +48,10 @@ def scalar(value: Any) -> str:
     return json.dumps(text)
 
 
-def flow(value: Any) -> str:
+def flow(value: Any, as_json: bool = False) -> str:
+    """`value` in flow style; `as_json` for a JSON file (every string quoted)."""
+    if as_json:
+        return json.dumps(value, separators=(", ", ": "))
     if isinstance(value, dict):
         return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -86,6 +90,13 @@ class _Doc:
 
     def __init__(self, text: str, spans: Spans, prefix: FieldPath, nl: str, seq_indent: int) -> None:
         self.text, self.spans, self.prefix, self.nl, self.seq_indent = text, spans, prefix, nl, seq_indent
+        self.json = text.lstrip().startswith(("{", "["))  # a JSON file stays JSON
+
+    def flow(self, value: Any) -> str:
+        return flow(value, self.json)
+
+    def scalar(self, value: Any) -> str:
+        return json.dumps(value) if self.json else scalar(value)
 
     def node(self, path: FieldPath) -> Span:
         try:
@@ -133,7 +144,7 @@ def edits_for(text: str, spans: Spans, prefix: FieldPath, ops: list[Op], seq_sta
     out: list[Edit] = []
     for n, op in enumerate(ops, seq_start):
         start, end, new = _edit(doc, op)
-        out.append(Edit(start, end, new, n))
+        out.append(Edit(start, end, new, n, len(op.path)))
     return out
 
 
@@ -167,7 +178,7 @@ def _edit(doc: _Doc, op: Op) -> tuple[int, int, str]:
         return span.start, span.end, new
     if isinstance(op, ReplaceEntry):
         key, node = doc.key(op.path), doc.node(op.path)
-        new = f"{scalar(op.key)}: {scalar(op.value)}"
+        new = f"{doc.scalar(op.key)}: {doc.scalar(op.value)}"
         if text[key.start:node.end].endswith("\n"):
             new += doc.nl
         return key.start, node.end, new
@@ -179,7 +190,7 @@ def _edit(doc: _Doc, op: Op) -> tuple[int, int, str]:
     if isinstance(op, AppendItem):
         span = doc.node(op.path)
         if doc.is_flow(span):
-            at, new = doc.flow_insert(span, flow(op.value))
+            at, new = doc.flow_insert(span, doc.flow(op.value))
             return at, at, new
         last = doc.node((*op.path, len(_children(doc, op.path)) - 1))
         line_start = doc.line_start(last.start)
@@ -196,7 +207,7 @@ def _edit(doc: _Doc, op: Op) -> tuple[int, int, str]:
     if isinstance(op, AddKey):
         span = doc.node(op.path)
         if doc.is_flow(span):
-            at, new = doc.flow_insert(span, f"{scalar(op.key)}: {flow(op.value)}")
+            at, new = doc.flow_insert(span, f"{doc.scalar(op.key)}: {doc.flow(op.value)}")
             return at, at, new
         indent = span.start_column - 1
         lines = block({op.key: op.value}, indent, doc.seq_indent)
@@ -238,7 +249,7 @@ def _remove_item(doc: _Doc, path: FieldPath) -> tuple[int, int, str]:
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """`text` with `edits` made; two edits that overlap are a SpliceError (nothing is written)."""
     out, at = [], 0
-    for edit in sorted(edits, key=lambda e: (e.start, e.seq)):
+    for edit in sorted(edits, key=lambda e: (e.start, -e.depth, e.seq)):
         if edit.start < at:
             raise SpliceError("two edits overlap")
         out.append(text[at:edit.start])
