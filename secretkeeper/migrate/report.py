@@ -25,6 +25,15 @@ def secret_manifest(name: str, namespace: str | None, values: dict[str, str], *,
     return "".join(line + "\n" for line in block(body, 0, 0))
 
 
+def redact_values(text: str, values: list[str]) -> str:
+    """`text` (a diff) with every literal value the migration moves replaced: a removed `value:` line
+    would otherwise show it. Longest first, so a value inside another is not left half shown."""
+    for value in sorted(set(values), key=len, reverse=True):
+        if value.strip():
+            text = text.replace(value, REDACTED)
+    return text
+
+
 def unified(label: str, before: str | None, after: str) -> str:
     """A unified diff (`before` None: a new file); line endings kept as they are."""
     a = [] if before is None else before.splitlines(keepends=True)
@@ -60,9 +69,10 @@ def to_json(entry: Entry) -> dict[str, Any]:
     }
 
 
-def json_report(entries: list[Entry]) -> str:
+def json_report(entries: list[Entry], changes: bool) -> str:
+    """`changes`: whether anything would change (a Helm template's moves are reported, never made)."""
     moved = sum(len(e.plan.moves) for e in entries)
-    return json.dumps({"migrated_env_vars": moved, "nothing_to_migrate": moved == 0,
+    return json.dumps({"env_vars": moved, "nothing_to_migrate": not changes,
                        "workloads": [to_json(e) for e in entries]}, indent=2) + "\n"
 
 

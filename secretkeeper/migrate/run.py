@@ -14,7 +14,7 @@ from secretkeeper.fileio import write_private, write_private_bytes
 from secretkeeper.hygiene.base import Recogniser
 from secretkeeper.migrate.files import FileResult, migrate_files
 from secretkeeper.migrate.plan import Options, WorkloadPlan
-from secretkeeper.migrate.report import Entry, json_report, secret_manifest, text_report, unified
+from secretkeeper.migrate.report import Entry, json_report, redact_values, secret_manifest, text_report, unified
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Outcome:
     entries: list[Entry] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     failed: bool = False
+    changes: bool = False  # whether anything changes (or would, without --write / --apply)
 
     @property
     def text(self) -> str:
@@ -49,7 +50,7 @@ class Outcome:
 
     @property
     def json(self) -> str:
-        return json_report(self.entries)
+        return json_report(self.entries, self.changes)
 
 
 def _recogniser(request: MigrateRequest):
@@ -97,8 +98,18 @@ def _migrate_files(request: MigrateRequest, cfg, recognise: Recogniser, options:
                     diffs.append(unified(str(target), None, secret_manifest(
                         plan.new_secret, plan.obj.namespace, plan.literals, redact=True)))
             out.entries.append(entry)
-    out.diff = "".join(diffs)
-    if request.write:
+    out.diff = redact_values("".join(diffs), [v for e in out.entries for v in e.plan.literals.values()])
+    for result in results:  # a Kustomize patch already written as it would be now is not a change
+        if result.mode == "kustomize-base" and result.patch_path is not None and result.patch_path.exists() \
+                and result.patch_path.read_text(encoding="utf-8") == result.patch_text:
+            result.mode = "kustomize-done"
+            for entry in out.entries:
+                if entry.where == str(result.path):
+                    entry.outcome = f"patch {result.patch_path} is up to date (the base is not edited)"
+    out.changes = any(r.mode in ("rewrite", "kustomize-base") for r in results)
+    if not out.changes:
+        out.messages.append("nothing to migrate: no file would change")
+    elif request.write:
         _write(results, request, store, out)
     return out
 
@@ -126,7 +137,7 @@ def _file_diff(result: FileResult) -> str:
 def _write(results: list[FileResult], request: MigrateRequest, store, out: Outcome) -> None:
     for result in results:
         for plan in result.plans:
-            if not (plan.new_secret and result.mode in ("rewrite", "kustomize-base")):
+            if not (plan.new_secret and result.mode in ("rewrite", "kustomize-base")) or plan.empty:
                 continue
             if store is not None:
                 _put_store(store, f"{plan.obj.namespace or 'default'}/{plan.new_secret}", plan)
