@@ -48,6 +48,7 @@ class Move:
     key: str | None  # None: every key of the Secret (an envFrom source whose keys are not known)
     path: str  # the file (or, for every key, the directory)
     file_env: str | None  # the `<NAME>_FILE` var now naming it, if any
+    field: FieldPath = ()  # the env entry (or envFrom source) it came from
 
 
 @dataclass
@@ -155,7 +156,7 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
                 mounts.setdefault(secret, None)
                 mounts[secret] = None
                 plan.moves.append(Move(c.name, "envFrom", f"{prefix}*", secret, None,
-                                       f"{options.mount_root}/{secret}/", None))
+                                       f"{options.mount_root}/{secret}/", None, f.field))
                 plan.notes.append(f"container {c.name}: the keys of Secret {secret} are not known here: every "
                                   f"key is mounted as a file under {options.mount_root}/{secret}/; set the "
                                   f"<NAME>{suffix} vars the application needs")
@@ -167,7 +168,7 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
                     path = f"{options.mount_root}/{secret}/{key}"
                     env_name = f"{prefix}{key}"
                     file_env = f"{env_name}{suffix}" if options.file_env else None
-                    plan.moves.append(Move(c.name, "envFrom", env_name, secret, key, path, file_env))
+                    plan.moves.append(Move(c.name, "envFrom", env_name, secret, key, path, file_env, f.field))
                     moved_names.setdefault(c.path, []).append(env_name)
                     if file_env:
                         _add_env(plan, c.spec, c.path, {"name": file_env, "value": path})
@@ -185,7 +186,7 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
                 wanted[key] = None
             path = f"{options.mount_root}/{secret}/{key}"
             file_env = f"{name}{suffix}" if options.file_env else None
-            plan.moves.append(Move(c.name, source, name, secret, key, path, file_env))
+            plan.moves.append(Move(c.name, source, name, secret, key, path, file_env, f.field))
             moved_names.setdefault(c.path, []).append(name)
             if file_env:
                 plan.ops.append(SetScalar((*f.field, "name"), file_env))
