@@ -141,6 +141,25 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
     by_list: dict[FieldPath, list[SecretEnv]] = {}
     for f in found:
         by_list.setdefault(f.field[:-1], []).append(f)
+    # A Secret the pod already mounts (an earlier partial migration, or by hand) is reused, not mounted twice.
+    existing: dict[str, tuple[int, dict[str, Any]]] = {}
+    for i, vol in enumerate(as_list(spec.get("volumes"))):
+        sname = as_dict(as_dict(vol).get("secret")).get("secretName")
+        if isinstance(sname, str) and sname not in existing:
+            existing[sname] = (i, vol)
+
+    def mounted_at(container: dict[str, Any], secret: str) -> str | None:
+        if secret not in existing:
+            return None
+        vname = existing[secret][1].get("name")
+        for m in as_list(container.get("volumeMounts")):
+            m = as_dict(m)
+            if m.get("name") == vname and not m.get("subPath") and isinstance(m.get("mountPath"), str):
+                return m["mountPath"].rstrip("/")
+        return None
+
+    def dir_for(container: dict[str, Any], secret: str) -> str:
+        return mounted_at(container, secret) or f"{options.mount_root}/{secret}"
 
     for f in found:
         c = f.container
@@ -156,16 +175,16 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
                 mounts.setdefault(secret, None)
                 mounts[secret] = None
                 plan.moves.append(Move(c.name, "envFrom", f"{prefix}*", secret, None,
-                                       f"{options.mount_root}/{secret}/", None, f.field))
+                                       f"{dir_for(c.spec, secret)}/", None, f.field))
                 plan.notes.append(f"container {c.name}: the keys of Secret {secret} are not known here: every "
-                                  f"key is mounted as a file under {options.mount_root}/{secret}/; set the "
+                                  f"key is mounted as a file under {dir_for(c.spec, secret)}/; set the "
                                   f"<NAME>{suffix} vars the application needs")
             else:
                 wanted = mounts.setdefault(secret, {})
                 for key in keys:
                     if wanted is not None:
                         wanted[key] = None
-                    path = f"{options.mount_root}/{secret}/{key}"
+                    path = f"{dir_for(c.spec, secret)}/{key}"
                     env_name = f"{prefix}{key}"
                     file_env = f"{env_name}{suffix}" if options.file_env else None
                     plan.moves.append(Move(c.name, "envFrom", env_name, secret, key, path, file_env, f.field))
@@ -184,7 +203,7 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
             wanted = mounts.setdefault(secret, {})
             if wanted is not None:
                 wanted[key] = None
-            path = f"{options.mount_root}/{secret}/{key}"
+            path = f"{dir_for(c.spec, secret)}/{key}"
             file_env = f"{name}{suffix}" if options.file_env else None
             plan.moves.append(Move(c.name, source, name, secret, key, path, file_env, f.field))
             moved_names.setdefault(c.path, []).append(name)
@@ -216,15 +235,30 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
                               f"readable by group {group}; check that the application runs in that group")
     volumes = []
     for secret, keys in mounts.items():
+        if secret in existing:
+            index, vol = existing[secret]
+            items = as_dict(vol.get("secret")).get("items")
+            if isinstance(items, list):
+                have = {as_dict(i).get("key") for i in items}
+                if keys is None:
+                    plan.notes.append(f"volume {vol.get('name')} mounts only some keys of Secret {secret}: add the "
+                                      "ones the application needs to its items")
+                for key in keys or ():
+                    if key not in have:
+                        plan.ops.append(AppendItem((*pod.path, "volumes", index, "secret", "items"),
+                                                   {"key": key, "path": key}))
+            continue
         source: dict[str, Any] = {"secretName": secret, "defaultMode": plan.mode}
         if keys is not None:
             source["items"] = [{"key": k, "path": k} for k in keys]
         volumes.append({"name": volume_name(secret), "secret": source})
     _extend(plan, spec, pod.path, "volumes", volumes)
     for cpath, secrets in per_container.items():
-        mounts_for = [{"name": volume_name(s), "mountPath": f"{options.mount_root}/{s}", "readOnly": True}
-                      for s in secrets]
-        _extend(plan, containers[cpath].spec, cpath, "volumeMounts", mounts_for)
+        container = containers[cpath].spec
+        mounts_for = [{"name": existing[s][1].get("name") if s in existing else volume_name(s),
+                       "mountPath": dir_for(container, s), "readOnly": True}
+                      for s in secrets if mounted_at(container, s) is None]
+        _extend(plan, container, cpath, "volumeMounts", mounts_for)
     for c in pod.containers:
         if c.path not in per_container:
             continue
