@@ -134,3 +134,12 @@ def test_secrets_dir_is_private(tmp_path):
     out = tmp_path / "out"
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     assert stat.S_IMODE((out / "default.p-env-secrets.yaml").stat().st_mode) == 0o600
+
+
+def test_optional_references_make_an_optional_volume(tmp_path):
+    body, _ = _migrate(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                       "  - name: c\n    image: x\n    env:\n    - name: API_KEY\n      valueFrom:\n"
+                       "        secretKeyRef: {name: maybe, key: k, optional: true}\n"
+                       "    envFrom:\n    - secretRef: {name: must}\n")
+    secrets = {v["secret"]["secretName"]: v["secret"] for v in body["spec"]["volumes"]}
+    assert secrets["maybe"]["optional"] is True and "optional" not in secrets["must"]

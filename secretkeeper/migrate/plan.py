@@ -136,6 +136,8 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
     literal_secret = literal_secret_name(obj.name or obj.kind.lower())
     mounts: dict[str, dict[str, None] | None] = {}  # secret -> its needed keys (None: all), in order
     per_container: dict[FieldPath, list[str]] = {}  # container path -> secrets it mounts
+    optional: set[str] = set()  # Secrets only referenced with `optional: true`: the pod starts without them
+    required: set[str] = set()
     moved_names: dict[FieldPath, list[str]] = {}
     emptied: set[FieldPath] = set()
     by_list: dict[FieldPath, list[SecretEnv]] = {}
@@ -170,6 +172,7 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
         if f.kind == "envfrom":
             sref = as_dict(env.get("secretRef"))
             secret, prefix = str(sref.get("name") or ""), str(env.get("prefix") or "")
+            (optional if sref.get("optional") is True else required).add(secret)
             keys = options.secret_keys.get((ns, secret))
             if keys is None:
                 mounts.setdefault(secret, None)
@@ -196,6 +199,7 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
             if f.kind == "ref":
                 ref = as_dict(as_dict(env.get("valueFrom")).get("secretKeyRef"))
                 secret, key, source = str(ref.get("name") or ""), str(ref.get("key") or ""), "secretKeyRef"
+                (optional if ref.get("optional") is True else required).add(secret)
             else:
                 secret, source = literal_secret, "literal"
                 key = _literal_key(plan, name, c.name, str(env.get("value")))
@@ -251,6 +255,8 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
         source: dict[str, Any] = {"secretName": secret, "defaultMode": plan.mode}
         if keys is not None:
             source["items"] = [{"key": k, "path": k} for k in keys]
+        if secret in optional and secret not in required:
+            source["optional"] = True
         volumes.append({"name": volume_name(secret), "secret": source})
     _extend(plan, spec, pod.path, "volumes", volumes)
     for cpath, secrets in per_container.items():
