@@ -143,3 +143,14 @@ def test_optional_references_make_an_optional_volume(tmp_path):
                        "    envFrom:\n    - secretRef: {name: must}\n")
     secrets = {v["secret"]["secretName"]: v["secret"] for v in body["spec"]["volumes"]}
     assert secrets["maybe"]["optional"] is True and "optional" not in secrets["must"]
+
+
+def test_an_empty_volumes_key_is_filled_not_repeated(tmp_path):
+    src = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes:\n  containers:\n  - name: c\n"
+           "    image: x\n    volumeMounts:\n    env:\n    - name: API_KEY\n      valueFrom:\n"
+           "        secretKeyRef: {name: s, key: k}\n")
+    body, _ = _migrate(tmp_path, src)
+    assert [v["name"] for v in body["spec"]["volumes"]] == ["sk-s"]
+    assert body["spec"]["containers"][0]["volumeMounts"][0]["mountPath"] == "/var/run/secrets/s"
+    text = (tmp_path / "m.yaml").read_text()
+    assert text.count("volumes:") == 1 and text.count("volumeMounts:") == 1

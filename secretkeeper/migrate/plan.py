@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from secretkeeper.errors import SecretkeeperError
 from secretkeeper.hygiene.base import Recogniser, as_dict, as_list
 from secretkeeper.hygiene.workloads import SecretEnv, pod_spec, secret_env
 from secretkeeper.kube.objects import FieldPath, KubeObject
@@ -318,8 +319,8 @@ def _extend(plan: WorkloadPlan, mapping: dict[str, Any], path: FieldPath, key: s
         if isinstance(op, AddKey) and op.path == path and op.key == key:
             plan.ops[i] = AddKey(path, key, [*op.value, *items])
             return
-    if key in mapping and mapping[key] is not None and not isinstance(mapping[key], list):
-        raise ValueError(f"{key} is not a list")
+    if mapping.get(key) is not None and not isinstance(mapping[key], list):
+        raise SecretkeeperError(f"{plan.ref}: {key} is not a list; not migrated")
     plan.ops.append(AddKey(path, key, list(items)))
 
 

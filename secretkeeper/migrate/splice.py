@@ -211,6 +211,9 @@ def _edit(doc: _Doc, op: Op) -> tuple[int, int, str]:
             return at, at, new
         indent = span.start_column - 1
         lines = block({op.key: op.value}, indent, doc.seq_indent)
+        if (*doc.prefix, *op.path, op.key) in doc.spans.keys:  # `volumes:` with no value: filled in
+            key, node = doc.key((*op.path, op.key)), doc.node((*op.path, op.key))
+            return key.start, node.end, doc.nl.join(lines)[indent:]
         at, new = doc.insert_lines(span.end, lines)
         return at, at, new
     raise TypeError(type(op).__name__)
