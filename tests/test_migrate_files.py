@@ -221,3 +221,25 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
     assert res.code == 2 and "missing.yaml" in res.stderr
     res = run_cli(["migrate", "env-to-files", str(bad), "--apply"])
     assert res.code == 2 and "--apply needs --cluster" in res.stderr
+
+
+def test_splice_and_structured_edit_agree_without_file_env():
+    """The same agreement when env entries are removed (--no-file-env): flow lists, JSON, CRLF."""
+    from secretkeeper.config import Config
+    from secretkeeper.hygiene.base import Recogniser
+    from secretkeeper.migrate.files import _objects, migrate_files, secret_keys
+    from secretkeeper.migrate.ops import apply_ops
+    from secretkeeper.migrate.plan import Options, plan_workload
+    from secretkeeper.pipeline import build_detector
+
+    recognise = Recogniser(build_detector(Config()))
+    results = migrate_files([INPUTS / name for name in REWRITTEN], recognise, Options(file_env=False))
+    assert [r.mode for r in results] == ["rewrite"] * len(REWRITTEN)
+    for result in results:
+        located = _objects(result.original, result.path)
+        options = Options(file_env=False, secret_keys=secret_keys([loc.obj for loc in located]))
+        expected = []
+        for loc in located:
+            plan = plan_workload(loc.obj, recognise, options)
+            expected.append(apply_ops(loc.obj.body, plan.ops) if plan else loc.obj.body)
+        assert [loc.obj.body for loc in _objects(result.new_text, result.path)] == expected, result.path
