@@ -154,3 +154,15 @@ def test_an_empty_volumes_key_is_filled_not_repeated(tmp_path):
     assert body["spec"]["containers"][0]["volumeMounts"][0]["mountPath"] == "/var/run/secrets/s"
     text = (tmp_path / "m.yaml").read_text()
     assert text.count("volumes:") == 1 and text.count("volumeMounts:") == 1
+
+
+def test_new_secret_names_never_collide(tmp_path):
+    pod = ("apiVersion: {api}\nkind: {kind}\nmetadata: {{name: shop}}\nspec:\n  containers:\n  - name: c\n"
+           "    image: x\n    env:\n    - {{name: DB_PASSWORD, value: {value}}}\n")
+    text = (pod.format(api="v1", kind="Pod", value="Pz4kLm9QwE2rTy7U") + "---\n"  # secretkeeper:allow (synthetic)
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: shop-env-secrets}\n")
+    src = tmp_path / "a.yaml"
+    src.write_text(text)
+    res = run_cli(["migrate", "env-to-files", str(src), "--format", "json"])
+    names = [w["new_secret"]["name"] for w in json.loads(res.stdout)["workloads"] if w["new_secret"]]
+    assert names == ["shop-pod-env-secrets"]  # shop-env-secrets exists beside it

@@ -28,6 +28,7 @@ from secretkeeper.migrate.plan import Options, WorkloadPlan, plan_workload
 from secretkeeper.migrate.splice import SpliceError, apply_edits, edits_for
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+PATCH_SUFFIX = ".env-to-files.patch.yaml"  # what this writes beside a Kustomize base: never migrated itself
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
 
@@ -50,7 +51,7 @@ def manifest_files(paths: list[Path]) -> Iterator[Path]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if name.endswith(MANIFEST_SUFFIXES) and not name.endswith(".patch.yaml"):
+                    if name.endswith(MANIFEST_SUFFIXES) and not name.endswith(PATCH_SUFFIX):
                         yield Path(root) / name
         elif path.exists():
             yield path
@@ -197,7 +198,7 @@ def migrate_files(paths: list[Path], recognise: Recogniser, options: Options) ->
             continue
         if kustomize_bases(path):
             result.mode = "kustomize-base"
-            result.patch_path = path.with_name(f"{path.stem}.env-to-files.patch.yaml")
+            result.patch_path = path.with_name(f"{path.stem}{PATCH_SUFFIX}")
             result.patch_text = "".join(
                 strategic_patch(p.obj.body, apply_ops(p.obj.body, p.ops)) for p in result.plans if not p.empty)
             continue

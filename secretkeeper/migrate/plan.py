@@ -37,6 +37,8 @@ class Options:
     # keys of Secrets seen beside the workloads (files given, or the cluster): (namespace, name) -> keys,
     # so an `envFrom` source becomes one file per key
     secret_keys: dict[tuple[str | None, str], list[str]] = field(default_factory=dict)
+    # (namespace, name) of the Secrets this run creates for literal values: no two workloads share one
+    created: set[tuple[str | None, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -91,8 +93,18 @@ class WorkloadPlan:
         return not self.ops
 
 
-def literal_secret_name(workload: str) -> str:
-    return f"{workload}-env-secrets"[:253]
+def literal_secret_name(obj: KubeObject, options: Options) -> str:
+    """`<workload>-env-secrets`, unless a Secret of that name exists (in the files or the cluster) or
+    another workload of this run took it: then with the kind, then numbered."""
+    name = obj.name or obj.kind.lower()
+    candidates = [f"{name}-env-secrets", f"{name}-{obj.kind.lower()}-env-secrets"]
+    candidates += [f"{name}-env-secrets-{n}" for n in range(2, 100)]
+    for candidate in candidates:
+        key = (obj.namespace, candidate[:253])
+        if key not in options.secret_keys and key not in options.created:
+            options.created.add(key)
+            return key[1]
+    raise SecretkeeperError(f"{obj.ref()}: no free name for its new Secret")
 
 
 def volume_name(secret: str) -> str:
@@ -134,7 +146,7 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
         return plan
     spec = pod.spec
     ns = obj.namespace
-    literal_secret = literal_secret_name(obj.name or obj.kind.lower())
+    literal_secret = ""  # named when the first literal is met
     mounts: dict[str, dict[str, None] | None] = {}  # secret -> its needed keys (None: all), in order
     per_container: dict[FieldPath, list[str]] = {}  # container path -> secrets it mounts
     optional: set[str] = set()  # Secrets only referenced with `optional: true`: the pod starts without them
@@ -202,6 +214,7 @@ def plan_workload(obj: KubeObject, recognise: Recogniser, options: Options) -> W
                 secret, key, source = str(ref.get("name") or ""), str(ref.get("key") or ""), "secretKeyRef"
                 (optional if ref.get("optional") is True else required).add(secret)
             else:
+                literal_secret = literal_secret or literal_secret_name(obj, options)
                 secret, source = literal_secret, "literal"
                 key = _literal_key(plan, name, c.name, str(env.get("value")))
                 plan.new_secret = secret
