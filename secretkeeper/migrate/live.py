@@ -26,7 +26,7 @@ from secretkeeper.kube.rollout import object_path, wait_rollout
 from secretkeeper.migrate.files import secret_keys
 from secretkeeper.migrate.ops import apply_ops
 from secretkeeper.migrate.plan import Options, WorkloadPlan, plan_workload
-from secretkeeper.migrate.report import Entry, redact_values, unified
+from secretkeeper.migrate.report import Entry, redact_values, secret_manifest, unified
 from secretkeeper.migrate.rollback import RollbackFile, pod_spec_digest, record_for
 
 WORKLOADS = (
@@ -101,6 +101,9 @@ def migrate_cluster(request: Any, cfg: Any, recognise: Recogniser, options: Opti
             diffs.append(unified(f"cluster/{plan.ref}", _shown(plan.obj.body), _shown(after)))
             if plan.new_secret:
                 entry.secret_to = f"Secret {plan.obj.namespace}/{plan.new_secret}"
+                diffs.append(unified(f"cluster/Secret/{plan.obj.namespace}/{plan.new_secret}", None,
+                                     secret_manifest(plan.new_secret, plan.obj.namespace, plan.literals,
+                                                     redact=True)))
             if not changing or out.failed:
                 entry.outcome = "not applied: an earlier rollout failed" if out.failed else \
                     "would migrate (--apply to change)"

@@ -64,6 +64,7 @@ def test_plan_and_server_dry_run_change_nothing(seeded):
     assert res.code == 0, res.output
     assert "- name: DB_PASSWORD_FILE" in res.stdout and LITERAL not in res.output
     assert "would migrate (--apply to change)" in res.stderr
+    assert "+++ b/cluster/Secret/" in res.stdout and '+  DB_PASSWORD: "<redacted>"' in res.stdout
     assert "Pod/" in res.stderr and "report only" in res.stderr
     res = _migrate(seeded, "--dry-run=server")
     assert res.code == 0, res.output
