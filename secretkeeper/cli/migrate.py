@@ -85,7 +85,8 @@ def env_to_files(
     fmt: str = typer.Option("diff", "--format", "-f", help="stdout: diff (with a text report on stderr), "
                             "text or json (the report)."),
 ) -> None:
-    from secretkeeper.migrate.run import MigrateRequest, run_env_to_files
+    from secretkeeper.migrate.request import MigrateRequest
+    from secretkeeper.migrate.run import run_env_to_files
 
     if fmt not in ("diff", "text", "json"):
         raise SecretkeeperError(f"--format {fmt}: expected diff, text or json")

@@ -27,7 +27,9 @@ from secretkeeper.migrate.files import secret_keys
 from secretkeeper.migrate.ops import apply_ops
 from secretkeeper.migrate.plan import Options, WorkloadPlan, plan_workload
 from secretkeeper.migrate.report import Entry, redact_values, secret_manifest, unified
+from secretkeeper.migrate.request import MigrateRequest, Outcome
 from secretkeeper.migrate.rollback import RollbackFile, pod_spec_digest, record_for
+from secretkeeper.migrate.store import open_named_store, put_literals
 
 WORKLOADS = (
     Resource("deployments", "Deployment", "apps/v1"),
@@ -56,11 +58,9 @@ def _shown(body: dict[str, Any]) -> str:
     return "".join(line + "\n" for line in block({**body, "metadata": meta}, 0, 0))
 
 
-def migrate_cluster(request: Any, cfg: Any, recognise: Recogniser, options: Options) -> Any:
-    from secretkeeper.migrate.run import Outcome, _open_store
-
+def migrate_cluster(request: MigrateRequest, cfg: Any, recognise: Recogniser, options: Options) -> Outcome:
     out = Outcome()
-    store = _open_store(cfg, request.store) if request.store else None
+    store = open_named_store(cfg, request.store) if request.store else None
     with connect(request.context) as conn:
         scopes: list[str | None] = [None] if request.all_namespaces else [request.namespace or conn.namespace]
         warnings: list[str] = []
@@ -131,17 +131,15 @@ def _write(conn: Connection, method: str, path: str, body: Any, dry_run: bool, w
     return status, answer
 
 
-def _apply_one(conn: Connection, res: Resource, plan: WorkloadPlan, after: dict[str, Any], request: Any,
-               rollback: RollbackFile | None, store: Any, out: Any) -> str:
-    from secretkeeper.migrate.run import _put_store
-
+def _apply_one(conn: Connection, res: Resource, plan: WorkloadPlan, after: dict[str, Any],
+               request: MigrateRequest, rollback: RollbackFile | None, store: Any, out: Outcome) -> str:
     obj = plan.obj
     ns = obj.namespace
     dry = request.dry_run
     created: list[str] = []
     if plan.new_secret:
         if store is not None and not dry:
-            _put_store(store, f"{ns or 'default'}/{plan.new_secret}", plan)
+            put_literals(store, f"{ns or 'default'}/{plan.new_secret}", plan)
         secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                   "metadata": {"name": plan.new_secret, "namespace": ns, "labels": dict(MANAGED_BY)},
                   "stringData": dict(plan.literals)}

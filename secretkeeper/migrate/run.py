@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from secretkeeper.errors import SecretkeeperError
@@ -14,43 +12,9 @@ from secretkeeper.fileio import write_private, write_private_bytes
 from secretkeeper.hygiene.base import Recogniser
 from secretkeeper.migrate.files import FileResult, migrate_files
 from secretkeeper.migrate.plan import Options, WorkloadPlan
-from secretkeeper.migrate.report import Entry, json_report, redact_values, secret_manifest, text_report, unified
-
-
-@dataclass
-class MigrateRequest:
-    paths: list[Path]
-    cluster: bool = False
-    context: str | None = None
-    namespace: str | None = None
-    all_namespaces: bool = False
-    apply: bool = False
-    dry_run: bool = False
-    rollback_file: Path | None = None
-    timeout: float = 300.0
-    write: bool = False
-    secrets_dir: Path = Path("secretkeeper-secrets")
-    store: str | None = None
-    config: Path | None = None
-    mount_root: str = "/var/run/secrets"
-    file_env: bool = True
-
-
-@dataclass
-class Outcome:
-    diff: str = ""
-    entries: list[Entry] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-    failed: bool = False
-    changes: bool = False  # whether anything changes (or would, without --write / --apply)
-
-    @property
-    def text(self) -> str:
-        return text_report(self.entries)
-
-    @property
-    def json(self) -> str:
-        return json_report(self.entries, self.changes)
+from secretkeeper.migrate.report import Entry, redact_values, secret_manifest, unified
+from secretkeeper.migrate.request import MigrateRequest, Outcome
+from secretkeeper.migrate.store import managed_snippet, open_named_store, put_literals
 
 
 def _recogniser(request: MigrateRequest):
@@ -82,7 +46,7 @@ def _migrate_files(request: MigrateRequest, cfg, recognise: Recogniser, options:
         raise SecretkeeperError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
     out = Outcome()
     diffs: list[str] = []
-    store = _open_store(cfg, request.store) if request.store else None
+    store = open_named_store(cfg, request.store) if request.store else None
     for result in results:
         diffs.append(_file_diff(result))
         for plan in result.plans:
@@ -91,7 +55,7 @@ def _migrate_files(request: MigrateRequest, cfg, recognise: Recogniser, options:
                 if store is not None:
                     where = f"{plan.obj.namespace or 'default'}/{plan.new_secret}"
                     entry.secret_to = f"store {request.store}, path {where}"
-                    entry.extra.append(_managed_snippet(request.store or "", where, plan))
+                    entry.extra.append(managed_snippet(request.store or "", where, plan))
                 else:
                     target = secret_file(request.secrets_dir, plan)
                     entry.secret_to = f"{target} (0600; values not shown)"
@@ -140,7 +104,7 @@ def _write(results: list[FileResult], request: MigrateRequest, store, out: Outco
             if not (plan.new_secret and result.mode in ("rewrite", "kustomize-base")) or plan.empty:
                 continue
             if store is not None:
-                _put_store(store, f"{plan.obj.namespace or 'default'}/{plan.new_secret}", plan)
+                put_literals(store, f"{plan.obj.namespace or 'default'}/{plan.new_secret}", plan)
             else:
                 request.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
                 target = secret_file(request.secrets_dir, plan)
@@ -166,31 +130,3 @@ def _replace(path: Path, data: bytes) -> None:
     os.chmod(path, mode)
 
 
-# -- --store ---------------------------------------------------------------------------------------------
-def _open_store(cfg, name: str):
-    from providers.stores import open_store
-
-    if name not in cfg.stores:
-        declared = ", ".join(cfg.stores) or "none"
-        raise SecretkeeperError(f"--store {name}: no such store in the config (declared: {declared})")
-    return open_store(name, cfg.stores[name])
-
-
-def _put_store(store, path: str, plan: WorkloadPlan) -> None:
-    """The literal values as the store's current version of `path`, through its staged protocol."""
-    from providers.errors import NotFound
-
-    try:
-        current = store.read(path).version
-    except NotFound:
-        current = None
-    staged = store.stage(path, {k: v.encode("utf-8") for k, v in plan.literals.items()}, token=uuid.uuid4().hex)
-    store.promote(path, staged.version, expect_current=current)
-
-
-def _managed_snippet(store: str, path: str, plan: WorkloadPlan) -> str:
-    keys = ", ".join(plan.literals)
-    ns = plan.obj.namespace or "default"
-    return (f"declare it so it syncs into Secret {plan.new_secret}: secrets: [{{name: {plan.new_secret}, "
-            f"store: {store}, path: {path}, issuer: {{type: static}}, keys: [{keys}], sync: [{{manifest: "
-            f"{{dir: <dir>, namespace: {ns}, secret: {plan.new_secret}}}}}]}}]")
