@@ -243,3 +243,17 @@ def test_splice_and_structured_edit_agree_without_file_env():
             plan = plan_workload(loc.obj, recognise, options)
             expected.append(apply_ops(loc.obj.body, plan.ops) if plan else loc.obj.body)
         assert [loc.obj.body for loc in _objects(result.new_text, result.path)] == expected, result.path
+
+
+def test_a_splice_that_does_not_read_back_as_planned_writes_nothing(tmp_path, monkeypatch):
+    import secretkeeper.migrate.files as files
+
+    tree = tmp_path / "in"
+    shutil.copytree(INPUTS, tree)
+    before = {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
+    real = files.apply_edits
+    monkeypatch.setattr(files, "apply_edits", lambda text, edits: real(text, edits[:-1]))  # one edit lost
+    res = run_cli(["migrate", "env-to-files", str(tree), "--write", "--secrets-dir", str(tmp_path / "s")])
+    assert res.code == 2 and "does not read back as planned" in res.stderr
+    assert {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()} == before
+    assert not (tmp_path / "s").exists()

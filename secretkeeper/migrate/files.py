@@ -185,15 +185,21 @@ def migrate_files(paths: list[Path], recognise: Recogniser, options: Options) ->
         result = results[path]
         text = texts[path]
         edits = []
-        for loc in locs:
-            plan = plan_workload(loc.obj, recognise, options)
-            if plan is None:
-                continue
-            if result.mode == "helm":
-                _helm_names(plan)
-            result.plans.append(plan)
-            if not plan.empty and result.mode != "helm":
-                edits.extend(edits_for(text, loc.doc.spans, loc.prefix, plan.ops, len(edits)))  # type: ignore[arg-type]
+        expected = []  # every object as the plans make it: what the new text must read back as
+        try:
+            for loc in locs:
+                plan = plan_workload(loc.obj, recognise, options)
+                expected.append(loc.obj.body if plan is None else apply_ops(loc.obj.body, plan.ops))
+                if plan is None:
+                    continue
+                if result.mode == "helm":
+                    _helm_names(plan)
+                result.plans.append(plan)
+                if not plan.empty and result.mode != "helm":
+                    edits.extend(edits_for(text, loc.doc.spans, loc.prefix, plan.ops, len(edits)))  # type: ignore[arg-type]
+        except SpliceError as exc:
+            result.mode, result.error = "error", f"{path}: {exc}"
+            continue
         if not any(not p.empty for p in result.plans) or result.mode == "helm":
             continue
         if kustomize_bases(path):
@@ -203,9 +209,13 @@ def migrate_files(paths: list[Path], recognise: Recogniser, options: Options) ->
                 strategic_patch(p.obj.body, apply_ops(p.obj.body, p.ops)) for p in result.plans if not p.empty)
             continue
         try:
-            result.new_text = apply_edits(text, edits)
-        except SpliceError as exc:
-            result.mode, result.error = "error", f"{path}: {exc}"
+            new_text = apply_edits(text, edits)
+            # The splice must read back as exactly what was planned, or the file is not touched.
+            if [loc.obj.body for loc in _objects(new_text, path)] != expected:
+                raise SpliceError("the rewritten text does not read back as planned; not rewritten")
+        except (SpliceError, SecretkeeperError) as exc:
+            result.mode, result.error = "error", f"{path}: {str(exc).removeprefix(f'{path}: ')}"
             continue
+        result.new_text = new_text
         result.mode = "rewrite"
     return [results[p] for p in files if p in results]
