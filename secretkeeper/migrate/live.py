@@ -22,7 +22,7 @@ from secretkeeper.errors import SecretkeeperError
 from secretkeeper.hygiene.base import Recogniser
 from secretkeeper.kube.client import Connection, Resource, connect, list_visible
 from secretkeeper.kube.objects import KubeObject
-from secretkeeper.kube.rollout import object_path, wait_rollout
+from secretkeeper.kube.rollout import ROLLOUT_KINDS, object_path, wait_rollout
 from secretkeeper.migrate.files import secret_keys
 from secretkeeper.migrate.ops import apply_ops
 from secretkeeper.migrate.plan import Options, WorkloadPlan, plan_workload
@@ -166,4 +166,4 @@ def _apply_one(conn: Connection, res: Resource, plan: WorkloadPlan, after: dict[
     if state != "done":
         out.failed = True
         return f"applied, but its rollout {state}: stopped here (undo with the rollback file)"
-    return "migrated (rollout complete)"
+    return "migrated (rollout complete)" if obj.kind in ROLLOUT_KINDS else "migrated (its next run uses the files)"

@@ -39,6 +39,15 @@ def seeded(kube):
             "template": {"metadata": {"labels": {"app": "mail"}}, "spec": {"containers": [{
                 "name": "mailer", "image": "registry.example/mailer:1",
                 "envFrom": [{"secretRef": {"name": "extra"}}]}]}}}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"}, "spec": {
+            "schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": "Never", "containers": [{"name": "job", "image": "mysql:8", "env": [
+                    {"name": "MYSQL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "shop-api", "key": "token"}}}]}]}}}}}},
+        {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"}, "spec": {
+            "selector": {"matchLabels": {"app": "agent"}}, "template": {"metadata": {"labels": {"app": "agent"}},
+                "spec": {"containers": [{"name": "agent", "image": "grafana/grafana:10", "env": [
+                    {"name": "GF_SECURITY_ADMIN_PASSWORD",
+                     "valueFrom": {"secretKeyRef": {"name": "shop-api", "key": "token"}}}]}]}}}},
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "oneoff"}, "spec": {"containers": [{
             "name": "c", "image": "busybox", "env": [
                 {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "shop-api", "key": "token"}}}]}]}},
@@ -50,6 +59,12 @@ def _apps(kube):
     from kubernetes import client
 
     return client.AppsV1Api(kube.api_client()), client.CoreV1Api(kube.api_client())
+
+
+def client_batch(kube):
+    from kubernetes import client
+
+    return client.BatchV1Api(kube.api_client())
 
 
 def _migrate(kube, *args):
@@ -84,7 +99,12 @@ def test_apply_then_rollback_round_trip(seeded, tmp_path):
     rb = tmp_path / "rollback.json"
     res = _migrate(seeded, "--apply", "--rollback-file", str(rb))
     assert res.code == 0, res.output
-    assert res.stderr.count("migrated (rollout complete)") == 2 and LITERAL not in res.output
+    assert res.stderr.count("migrated (rollout complete)") == 3 and LITERAL not in res.output
+    assert "CronJob/" in res.stderr and "migrated (its next run uses the files)" in res.stderr
+    cron = client_batch(seeded).read_namespaced_cron_job("nightly", ns).spec.job_template.spec.template.spec
+    assert cron.containers[0].env[0].name == "MYSQL_PASSWORD_FILE"
+    agent = apps.read_namespaced_daemon_set("agent", ns).spec.template.spec.containers[0]
+    assert agent.env[0].name == "GF_SECURITY_ADMIN_PASSWORD__FILE"
     # the workload reads files now
     spec = apps.read_namespaced_deployment("web", ns).spec.template.spec
     env = {e.name: e.value for e in spec.containers[0].env}
@@ -102,7 +122,7 @@ def test_apply_then_rollback_round_trip(seeded, tmp_path):
     assert stat.S_IMODE(rb.stat().st_mode) == 0o600
     text = rb.read_text()
     assert LITERAL not in text and "t0ken-value-9" not in text
-    assert len(json.loads(text)["workloads"]) == 2
+    assert len(json.loads(text)["workloads"]) == 4
     # a live scan finds no env-var secret in the migrated workloads
     scan = run_cli(["scan", "--cluster", "-n", ns, "--format", "json", "--no-progress"],
                    env={"KUBECONFIG": str(seeded.kubeconfig)})
@@ -119,6 +139,8 @@ def test_apply_then_rollback_round_trip(seeded, tmp_path):
     assert LITERAL not in undo.output
     assert apps.read_namespaced_deployment("web", ns).spec.template.spec.to_dict() == original
     assert apps.read_namespaced_stateful_set("mail", ns).spec.template.spec.to_dict() == original_sts
+    cron = client_batch(seeded).read_namespaced_cron_job("nightly", ns).spec.job_template.spec.template.spec
+    assert cron.containers[0].env[0].name == "MYSQL_PASSWORD"
     assert "web-env-secrets" not in [s.metadata.name for s in core.list_namespaced_secret(ns).items]
     assert json.loads(rb.read_text())["workloads"] == []
 
