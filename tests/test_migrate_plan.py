@@ -134,6 +134,7 @@ def test_secrets_dir_is_private(tmp_path):
     out = tmp_path / "out"
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     assert stat.S_IMODE((out / "default.p-env-secrets.yaml").stat().st_mode) == 0o600
+    assert (out / ".gitignore").read_text().splitlines()[-1] == "*"  # git never takes them
 
 
 def test_optional_references_make_an_optional_volume(tmp_path):

@@ -106,7 +106,7 @@ def _write(results: list[FileResult], request: MigrateRequest, store, out: Outco
             if store is not None:
                 put_literals(store, f"{plan.obj.namespace or 'default'}/{plan.new_secret}", plan)
             else:
-                request.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _secrets_dir(request.secrets_dir)
                 target = secret_file(request.secrets_dir, plan)
                 write_private(target, secret_manifest(plan.new_secret, plan.obj.namespace, plan.literals,
                                                       redact=False))
@@ -118,6 +118,15 @@ def _write(results: list[FileResult], request: MigrateRequest, store, out: Outco
         elif result.mode == "kustomize-base" and result.patch_path is not None and result.patch_text:
             _replace(result.patch_path, result.patch_text.encode("utf-8"))
             out.messages.append(f"wrote {result.patch_path}")
+
+
+def _secrets_dir(path: Path) -> None:
+    """The directory for Secret files: 0700, with a `.gitignore` of `*` so that git never takes them."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Secret manifests with values (written by secretkeeper migrate): never commit them\n*\n",
+                          encoding="utf-8")
 
 
 def _replace(path: Path, data: bytes) -> None:
