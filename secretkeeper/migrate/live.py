@@ -29,7 +29,7 @@ from secretkeeper.migrate.plan import Options, WorkloadPlan, plan_workload
 from secretkeeper.migrate.report import Entry, redact_values, secret_manifest, unified
 from secretkeeper.migrate.request import MigrateRequest, Outcome
 from secretkeeper.migrate.rollback import RollbackFile, pod_spec_digest, record_for
-from secretkeeper.migrate.store import open_named_store, put_literals
+from secretkeeper.migrate.store import managed_snippet, open_named_store, put_literals
 
 WORKLOADS = (
     Resource("deployments", "Deployment", "apps/v1"),
@@ -101,6 +101,10 @@ def migrate_cluster(request: MigrateRequest, cfg: Any, recognise: Recogniser, op
             diffs.append(unified(f"cluster/{plan.ref}", _shown(plan.obj.body), _shown(after)))
             if plan.new_secret:
                 entry.secret_to = f"Secret {plan.obj.namespace}/{plan.new_secret}"
+                if store is not None:
+                    where = f"{plan.obj.namespace or 'default'}/{plan.new_secret}"
+                    entry.secret_to += f" and store {request.store}, path {where}"
+                    entry.extra.append(managed_snippet(request.store or "", where, plan))
                 diffs.append(unified(f"cluster/Secret/{plan.obj.namespace}/{plan.new_secret}", None,
                                      secret_manifest(plan.new_secret, plan.obj.namespace, plan.literals,
                                                      redact=True)))

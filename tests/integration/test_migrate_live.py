@@ -167,3 +167,21 @@ def test_a_rollout_that_fails_stops_the_run(seeded, tmp_path):
     assert "applied, but its rollout failed: stopped here" in res.stderr
     assert "not applied: an earlier rollout failed" in res.stderr
     assert [w["name"] for w in json.loads(rb.read_text())["workloads"]] == ["web"]
+
+
+def test_store_gets_the_literals_and_the_secret_is_still_created(seeded, tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRETKEEPER_LOCAL_KEY", base64.b64encode(b"k" * 32).decode())
+    cfg = tmp_path / "secretkeeper.yaml"
+    cfg.write_text(f"stores:\n  local: {{type: local, path: {tmp_path}/store}}\n")
+    res = _migrate(seeded, "--apply", "--rollback-file", str(tmp_path / "rb.json"), "--store", "local",
+                   "--config", str(cfg), "--format", "json")
+    assert res.code == 0, res.output
+    web = next(w for w in json.loads(res.stdout)["workloads"] if w["object"].startswith("Deployment/"))
+    assert any("issuer: {type: static}" in note for note in web["notes"]) and LITERAL not in res.output
+    from providers.stores import open_store
+    from secretkeeper.config import load_config
+
+    stored = open_store("local", load_config(cfg).stores["local"]).read(f"{seeded.namespace}/web-env-secrets")
+    assert stored.data == {"DB_PASSWORD": LITERAL.encode()}
+    _, core = _apps(seeded)
+    assert core.read_namespaced_secret("web-env-secrets", seeded.namespace).data  # the rollout needs it now
