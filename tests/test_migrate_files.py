@@ -257,3 +257,16 @@ def test_a_splice_that_does_not_read_back_as_planned_writes_nothing(tmp_path, mo
     assert res.code == 2 and "does not read back as planned" in res.stderr
     assert {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()} == before
     assert not (tmp_path / "s").exists()
+
+
+def test_a_helm_template_that_is_no_yaml_is_reported_not_fatal(tmp_path):
+    chart = tmp_path / "chart/templates"
+    chart.mkdir(parents=True)
+    (chart / "deploy.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n"
+                                       "    spec:\n      containers:\n{{ include \"containers\" . | indent 6 }}\n"
+                                       "  - broken: [\n")
+    shutil.copy(INPUTS / "cronjob.yaml", tmp_path / "cronjob.yaml")
+    res = run_cli(["migrate", "env-to-files", str(tmp_path), "--write"], cwd=tmp_path)
+    assert res.code == 0, res.output
+    assert "a Helm template that does not read as YAML without rendering" in res.stderr
+    assert "PGPASSWORD_FILE" in (tmp_path / "cronjob.yaml").read_text()

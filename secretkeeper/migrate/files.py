@@ -36,7 +36,7 @@ _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
 @dataclass
 class FileResult:
     path: Path
-    mode: str  # "rewrite" | "helm" | "kustomize-base" | "unchanged" | "error"
+    mode: str  # "rewrite" | "helm" | "helm-unreadable" | "kustomize-base" | "unchanged" | "error"
     original: str = ""
     new_text: str | None = None  # the rewritten manifest (mode "rewrite")
     patch_path: Path | None = None  # the patch file for a Kustomize base
@@ -176,7 +176,13 @@ def migrate_files(paths: list[Path], recognise: Recogniser, options: Options) ->
         try:
             located[path] = _objects(_blank_templates(text) if helm else text, path)
         except SecretkeeperError as exc:
-            results[path] = FileResult(path, "error", text, error=str(exc))
+            if helm:  # templating YAML cannot always be read without rendering: reported, never fatal
+                results[path] = FileResult(path, "helm-unreadable", text,
+                                           error=f"{path}: a Helm template that does not read as YAML without "
+                                           "rendering: check its env vars by hand (or migrate the rendered "
+                                           "output of `helm template` and carry the changes over)")
+            else:
+                results[path] = FileResult(path, "error", text, error=str(exc))
             continue
         results[path] = FileResult(path, "helm" if helm else "unchanged", text)
     keys = secret_keys([loc.obj for locs in located.values() for loc in locs])

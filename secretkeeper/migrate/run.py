@@ -45,6 +45,7 @@ def _migrate_files(request: MigrateRequest, cfg, recognise: Recogniser, options:
     if errors:  # nothing is written when one file cannot be migrated
         raise SecretkeeperError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
     out = Outcome()
+    out.messages += [r.error for r in results if r.mode == "helm-unreadable"]
     diffs: list[str] = []
     store = open_named_store(cfg, request.store) if request.store else None
     for result in results:
