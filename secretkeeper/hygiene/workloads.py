@@ -71,46 +71,76 @@ def pod_spec(obj: KubeObject) -> PodSpec | None:
 
 
 # -- env --------------------------------------------------------------------------------------------------
-def check_env(pod: PodSpec, recognise: Recogniser) -> list[Finding]:
-    out: list[Finding] = []
-    obj = pod.obj
+@dataclass
+class SecretEnv:
+    """One way a container's env carries a secret: `kind` is "literal" (`env[i].value`), "ref"
+    (`env[i].valueFrom.secretKeyRef`) or "envfrom" (`envFrom[i].secretRef`). The hygiene rules report
+    these; `secretkeeper migrate env-to-files` moves them: one reading for both."""
+
+    container: Container
+    kind: str
+    index: int
+    entry: dict[str, Any]
+    reason: str = ""  # for a literal: what makes it a credential
+
+    @property
+    def field(self) -> tuple[str | int, ...]:
+        return (*self.container.path, "envFrom" if self.kind == "envfrom" else "env", self.index)
+
+
+def secret_env(pod: PodSpec, recognise: Recogniser) -> list[SecretEnv]:
+    """Every env var and envFrom source of `pod` that carries a secret, container by container."""
+    out: list[SecretEnv] = []
     for c in pod.containers:
         for i, env in enumerate(as_list(c.spec.get("env"))):
             if not isinstance(env, dict):
                 continue
-            name = str(env.get("name") or "")
-            field = (*c.path, "env", i)
-            suffix = (c.name, f"env {name}")
-            ref = as_dict(as_dict(env.get("valueFrom")).get("secretKeyRef"))
-            if ref:
-                out.append(emit(
-                    "k8s-env-secret-ref", obj, field,
-                    f"env var {name} in container {c.name} reads key {ref.get('key', '?')!s} of Secret "
-                    f"{ref.get('name', '?')!s}: env vars leak through /proc, crash dumps and child "
-                    "processes; mount the Secret as a file",
-                    suffix=suffix,
-                ))
+            if as_dict(as_dict(env.get("valueFrom")).get("secretKeyRef")):
+                out.append(SecretEnv(c, "ref", i, env))
                 continue
             value = env.get("value")
             if not isinstance(value, str) or not value.strip():
                 continue
-            reason = _literal_reason(name, value, obj.path, recognise)
+            reason = _literal_reason(str(env.get("name") or ""), value, pod.obj.path, recognise)
             if reason:
-                out.append(emit(
-                    "k8s-env-secret-literal", obj, field,
-                    f"env var {name} in container {c.name} holds a literal {reason}",
-                    suffix=suffix, value=value,
-                ))
+                out.append(SecretEnv(c, "literal", i, env, reason))
         for j, src in enumerate(as_list(c.spec.get("envFrom"))):
-            sref = as_dict(as_dict(src).get("secretRef"))
-            if sref:
-                sname = str(sref.get("name") or "?")
-                out.append(emit(
-                    "k8s-env-secret-ref", obj, (*c.path, "envFrom", j),
-                    f"container {c.name} loads every key of Secret {sname} as env vars (envFrom); mount "
-                    "the Secret as files instead",
-                    suffix=(c.name, f"envFrom {sname}"),
-                ))
+            if as_dict(as_dict(src).get("secretRef")):
+                out.append(SecretEnv(c, "envfrom", j, src))
+    return out
+
+
+def check_env(pod: PodSpec, recognise: Recogniser) -> list[Finding]:
+    out: list[Finding] = []
+    obj = pod.obj
+    for found in secret_env(pod, recognise):
+        c, env = found.container, found.entry
+        if found.kind == "envfrom":
+            sname = str(as_dict(env.get("secretRef")).get("name") or "?")
+            out.append(emit(
+                "k8s-env-secret-ref", obj, found.field,
+                f"container {c.name} loads every key of Secret {sname} as env vars (envFrom); mount "
+                "the Secret as files instead",
+                suffix=(c.name, f"envFrom {sname}"),
+            ))
+            continue
+        name = str(env.get("name") or "")
+        suffix = (c.name, f"env {name}")
+        if found.kind == "ref":
+            ref = as_dict(as_dict(env.get("valueFrom")).get("secretKeyRef"))
+            out.append(emit(
+                "k8s-env-secret-ref", obj, found.field,
+                f"env var {name} in container {c.name} reads key {ref.get('key', '?')!s} of Secret "
+                f"{ref.get('name', '?')!s}: env vars leak through /proc, crash dumps and child "
+                "processes; mount the Secret as a file",
+                suffix=suffix,
+            ))
+        else:
+            out.append(emit(
+                "k8s-env-secret-literal", obj, found.field,
+                f"env var {name} in container {c.name} holds a literal {found.reason}",
+                suffix=suffix, value=env.get("value"),
+            ))
     return out
 
 

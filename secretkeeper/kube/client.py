@@ -90,11 +90,18 @@ class Connection:
     def get(self, path: str, query: dict[str, Any]) -> tuple[int, bytes]:
         """(HTTP status, body) of one GET; a transport or TLS failure is a SecretkeeperError, a body over
         MAX_PAGE_BYTES raises _TooLarge."""
+        return self.request("GET", path, query)
+
+    def request(self, method: str, path: str, query: dict[str, Any], body: Any = None,
+                content_type: str = "application/json") -> tuple[int, bytes]:
+        """(HTTP status, body) of one request, `body` sent as JSON; as `get` for failures."""
         import urllib3
         from urllib3.exceptions import HTTPError, SSLError
 
         cfg = self.api.configuration
         headers = {"Accept": "application/json", "User-Agent": "secretkeeper"}
+        if body is not None:
+            headers["Content-Type"] = content_type
         with plugin_failures(self.plugin) as failures:  # an expired exec token is refreshed here
             settings = cfg.auth_settings() or {}
         if failures:
@@ -105,7 +112,8 @@ class Connection:
         url = cfg.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
         try:
             resp = self.api.rest_client.pool_manager.request(
-                "GET", url, headers=headers, preload_content=False,
+                method, url, headers=headers, preload_content=False,
+                body=None if body is None else json.dumps(body).encode("utf-8"),
                 timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
             try:
                 return resp.status, _read_capped(resp)

@@ -16,6 +16,7 @@ Python client and `kubectl` to work against it:
 - resourceVersion on every write, optimistic concurrency (stale PUT or patch -> 409 Conflict),
   create of an existing name -> 409 AlreadyExists, NotFound/Forbidden/Unauthorized/Invalid Status
   objects, `generation` bumped on spec changes, `uid`, `creationTimestamp`, `generateName`;
+- `?dryRun=All` on create, update and patch: the answer without storing anything;
 - PATCH as JSON merge patch, strategic merge patch and JSON patch (see kube_patch.py), and a simplified
   server-side apply (create or strategic merge; no field ownership); immutable Secrets/ConfigMaps;
   finalizers (DELETE marks `deletionTimestamp`; the object goes when its last finalizer is removed);
@@ -1066,6 +1067,8 @@ class _Handler(BaseHTTPRequestHandler):
                 meta.pop(key, None)
         if new == current:
             return copy.deepcopy(current)  # no-op writes keep the resourceVersion, as the API server does
+        if "dryRun=All" in self.path:  # `?dryRun=All`: validated and answered, never stored
+            return copy.deepcopy(new)
         meta["resourceVersion"] = str(st.bump())
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             del st.table(res)[(cur_meta.get("namespace", ""), route.name)]  # last finalizer removed
