@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.pg_server import PgServer, pg_server  # noqa: F401  (fixture)
+from tests.integration.pg_server import PgServer
 from tests.rotation.conftest import Project, manifest_data, ok
 
 pytestmark = pytest.mark.integration
@@ -154,7 +154,7 @@ def test_a_failed_verify_rolls_back_to_the_password_that_works(pg_server: PgServ
 def test_consumers_reconnecting_through_alternating_rotations_never_fail(pg_server: PgServer, tmp_path: Path):
     import psycopg
 
-    project, database, role = _setup(pg_server, tmp_path, "alternating", grace="2s")
+    project, _database, role = _setup(pg_server, tmp_path, "alternating", grace="2s")
     ok(project.run("rotate", "--due"))
     attempts, failures, stop = [0], [], threading.Event()
     seen: set[str] = set()
