@@ -169,6 +169,10 @@ class Issuer(Protocol):
 
     def retire(self, old: SecretVersion) -> None: ...  # after every consumer has moved to the new one
 
+    # Optional: `drain_events() -> list[(step, note, detail)]`, what the issuer did beside its verb (a stale
+    # access key deleted to make room): the engine writes an audit record for each, `detail` (ids, never
+    # values) beside the record's versions.
+
 
 class ManagedSecrets(Protocol):
     """What an issuer may read of the other managed secrets its config names (`admin: pg-admin`,
