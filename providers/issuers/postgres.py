@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from providers.base import ISSUERS, ManagedSecrets, SecretVersion
 from providers.errors import IssuerError, NotFound, VerifyFailed
+from providers.issuers.pglogin import login
 
 KEYS = ("username", "password", "host", "port", "database", "uri")
 CLONE_SUFFIX = "_clone"
@@ -174,26 +175,11 @@ class PostgresIssuer:
 
     @contextmanager
     def _connect(self, user: str, password: str, *, require_auth: str, admin: bool = False) -> Iterator[Any]:
-        import psycopg  # ~0.1 s: only for a run that rotates a postgres secret
-
-        params: dict[str, Any] = {
-            "host": self.cfg.host, "port": self.cfg.port, "dbname": self.cfg.database, "user": user,
-            "password": password, "connect_timeout": self.cfg.connect_timeout, "sslmode": self.cfg.sslmode,
-            "require_auth": require_auth, "application_name": "secretkeeper", "autocommit": True,
-        }
-        if self.cfg.sslrootcert:
-            params["sslrootcert"] = self.cfg.sslrootcert
-        who = f"as {'admin ' if admin else ''}{user}"
-        try:
-            conn = psycopg.connect(**params)
-        except psycopg.Error as exc:
-            raise IssuerError(f"{self.name}: postgres {self._where()} {who}: {_message(exc, password)}") from None
-        try:
+        with login(self.name, host=self.cfg.host, port=self.cfg.port, database=self.cfg.database, user=user,
+                   password=password, require_auth=require_auth, sslmode=self.cfg.sslmode,
+                   sslrootcert=self.cfg.sslrootcert, connect_timeout=self.cfg.connect_timeout,
+                   who=f"as {'admin ' if admin else ''}{user}") as conn:
             yield conn
-        except psycopg.Error as exc:
-            raise IssuerError(f"{self.name}: postgres {self._where()} {who}: {_message(exc, password)}") from None
-        finally:
-            conn.close()
 
     def _existing(self, conn: Any) -> set[str]:
         rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(self.roles)])
@@ -247,15 +233,6 @@ def _text(data: Mapping[str, bytes], key: str, name: str) -> str:
         raise IssuerError(f"{name}: the version holds no {key!r}") from None
     except UnicodeDecodeError:
         raise IssuerError(f"{name}: {key!r} is not UTF-8 text") from None
-
-
-def _message(exc: Exception, password: str) -> str:
-    """The server's (or libpq's) first line, which names users and hosts, never a password; scrubbed all
-    the same, in case a driver ever echoes a connection string."""
-    diag = getattr(exc, "diag", None)
-    text = (diag.message_primary if diag is not None and diag.message_primary else str(exc)).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return line.replace(password, "[redacted]") if password else line
 
 
 ISSUERS.register("postgres")(PostgresIssuer)
