@@ -194,3 +194,19 @@ def test_dry_run_names_what_the_issuer_needs(pg_server: PgServer, tmp_path: Path
     assert f"ALTER ROLE {role} PASSWORD" in plan and f"role {role}_clone" in plan
     assert "needs:   managed secret pg-admin holding username and password" in plan
     assert "retire:  the previous version, after 1h" not in plan  # bootstrap: nothing to retire yet
+
+
+@pytest.mark.parametrize("crash_at", ["after:issued", "after:verified"])
+def test_a_rotation_killed_midway_is_finished_by_the_next_run_and_the_role_in_use_keeps_working(
+        pg_server: PgServer, tmp_path: Path, crash_at: str):
+    project, database, role = _setup(pg_server, tmp_path, "alternating", grace="1h")
+    ok(project.run("rotate", "--due"))
+    one = _synced(project)
+    killed = project.run("rotate", "orders-db", "--force", env={"SECRETKEEPER_CRASH_AT": crash_at})
+    assert killed.returncode == 137, killed.stderr
+    assert _logs_in(pg_server, database, role, one["password"])  # the credential consumers hold still works
+    ok(project.run("rotate", "--due"))  # resumes: the dead holder's lock is taken over at once
+    two = _synced(project)
+    assert two["username"] == f"{role}_clone" and project.value("orders-db")["username"] == two["username"].encode()
+    assert _logs_in(pg_server, database, two["username"], two["password"])
+    assert _logs_in(pg_server, database, role, one["password"])  # grace: the previous role works on
