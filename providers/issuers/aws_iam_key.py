@@ -8,9 +8,11 @@ GetCallerIdentity signed with the NEW key and checks that the answer is the user
 inactive one that is not the current version's (a stale key, left by a person or a failed retire) is
 deleted first, with an audit record; two active keys are refused (one of them is not ours to delete).
 
-The issuer's own credentials come from boto3's chain (environment, profile, web identity, instance role)
-and need iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey and iam:GetUser
-on the user. Keys `access_key_id`, `secret_access_key`.
+A run killed between CreateAccessKey and staging leaves a key the store does not know: the user's
+`secretkeeper.io/pending-access-key` tag names it until verify, and the next run deletes it first (audit
+record `orphan-key-deleted`). The issuer's own credentials come from boto3's chain (environment, profile,
+web identity, instance role) and need the IAM actions in ACTIONS on the user. Keys `access_key_id`,
+`secret_access_key`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ from providers.errors import IssuerError, NotFound, VerifyFailed
 
 KEYS = ("access_key_id", "secret_access_key")
 DEFAULT_GRACE = timedelta(hours=24)
-ACTIONS = ("iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:GetUser")
+ACTIONS = ("iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:GetUser",
+           "iam:ListUserTags", "iam:TagUser", "iam:UntagUser")
+# The user's tag naming the key a rotation created and has not verified yet: a run killed between
+# CreateAccessKey and staging leaves that key unknown to the store, and the next run deletes it by this tag
+# (never an untagged key: that one is a person's).
+PENDING_TAG = "secretkeeper.io/pending-access-key"
 # What STS answers while a new key has not reached it yet (AWS: seconds); retried until verify_timeout.
 _NOT_YET = frozenset({"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"})
 
@@ -62,6 +69,13 @@ class AwsIamKeyIssuer:
         iam = self._client("iam")
         keys = self._call("iam:ListAccessKeys", lambda: iam.list_access_keys(UserName=self.user))["AccessKeyMetadata"]
         current_id = _key_id(current)
+        tags = self._call("iam:ListUserTags", lambda: iam.list_user_tags(UserName=self.user))["Tags"]
+        orphan = next((t["Value"] for t in tags if t["Key"] == PENDING_TAG), None)
+        if orphan and orphan != current_id and any(k["AccessKeyId"] == orphan for k in keys):
+            self._call("iam:DeleteAccessKey", lambda: iam.delete_access_key(UserName=self.user, AccessKeyId=orphan))
+            self._events.append(("orphan-key-deleted", f"access key {orphan} of {self.user}, made by a rotation "
+                                 "that did not finish, deleted", {"deleted_key": orphan}))
+            keys = [k for k in keys if k["AccessKeyId"] != orphan]
         if len(keys) >= 2:
             stale = sorted((k for k in keys if k["Status"] == "Inactive" and k["AccessKeyId"] != current_id),
                            key=lambda k: k["CreateDate"])
@@ -78,6 +92,12 @@ class AwsIamKeyIssuer:
                                  f"(created {created}) deleted to make room for the new key",
                                  {"deleted_key": victim["AccessKeyId"]}))
         made = self._call("iam:CreateAccessKey", lambda: iam.create_access_key(UserName=self.user))["AccessKey"]
+        try:
+            iam.tag_user(UserName=self.user, Tags=[{"Key": PENDING_TAG, "Value": made["AccessKeyId"]}])
+        except Exception as exc:  # untagged, a crash would leave it unknown: it goes now
+            self._call("iam:DeleteAccessKey",
+                       lambda: iam.delete_access_key(UserName=self.user, AccessKeyId=made["AccessKeyId"]))
+            raise IssuerError(f"{self.name}: {self._translate(exc, 'iam:TagUser')}") from None
         return {"access_key_id": made["AccessKeyId"].encode(), "secret_access_key": made["SecretAccessKey"].encode()}
 
     def verify(self, data: Mapping[str, bytes]) -> None:
@@ -104,6 +124,11 @@ class AwsIamKeyIssuer:
                 raise VerifyFailed(f"{self.name}: {self._translate(exc, 'sts:GetCallerIdentity')}") from None
         if arn != expected:
             raise VerifyFailed(f"{self.name}: the new access key {key_id} is {arn}, not IAM user {expected}")
+        # Staged and working: no longer an orphan if this run dies (a resumed run finds it staged).
+        iam = self._client("iam")
+        tags = self._call("iam:ListUserTags", lambda: iam.list_user_tags(UserName=self.user))["Tags"]
+        if {"Key": PENDING_TAG, "Value": key_id} in tags:
+            self._call("iam:UntagUser", lambda: iam.untag_user(UserName=self.user, TagKeys=[PENDING_TAG]))
 
     def retire(self, old: SecretVersion) -> None:
         """Deactivate, then delete, the old key; never the current version's (a person may have put the

@@ -160,4 +160,23 @@ def test_dry_run_names_the_iam_actions(aws: Aws, aws_env: None, tmp_path: Path):
     project = _project(tmp_path, aws, "ci-bot-5")
     plan = ok(project.run("rotate", "ci-bot-keys", "--dry-run")).stdout
     assert "needs:   AWS credentials (boto3's chain) allowed iam:ListAccessKeys, iam:CreateAccessKey, " \
-           "iam:UpdateAccessKey, iam:DeleteAccessKey, iam:GetUser on user/ci-bot-5" in plan
+           "iam:UpdateAccessKey, iam:DeleteAccessKey, iam:GetUser, iam:ListUserTags, iam:TagUser, " \
+           "iam:UntagUser on user/ci-bot-5" in plan
+
+
+def test_a_key_made_by_a_killed_run_is_deleted_by_the_next(aws: Aws, aws_env: None, tmp_path: Path):
+    arn = aws.user("ci-bot-6")
+    project = _project(tmp_path, aws, "ci-bot-6")
+    ok(project.run("rotate", "--due", env=aws.admin_env))
+    current = _synced(project)
+    killed = project.run("rotate", "ci-bot-keys", "--force", env={**aws.admin_env, "SECRETKEEPER_CRASH_AT": "after:issued"})
+    assert killed.returncode == 137, killed.stderr
+    orphan = next(k for k in aws.keys("ci-bot-6") if k != current[0])  # created, never staged
+    audit = tmp_path / "audit.jsonl"
+    ok(project.run("rotate", "--due", "--audit-log", str(audit), env=aws.admin_env))
+    new = _synced(project)
+    assert aws.keys("ci-bot-6") == {current[0]: "Active", new[0]: "Active"} and orphan not in (current[0], new[0])
+    assert aws.caller(*new) == arn
+    deleted = [json.loads(line) for line in audit.read_text().splitlines() if '"orphan-key-deleted"' in line]
+    assert [r["versions"]["deleted_key"] for r in deleted] == [orphan]
+    assert aws.iam.list_user_tags(UserName="ci-bot-6")["Tags"] == []  # verified: no key is pending any more

@@ -38,7 +38,8 @@ def test_dry_run_prints_grants_iam_actions_and_vault_policy_paths(make_project):
             "OPTION on orders) or superuser, for ALTER ROLE orders PASSWORD") in plan
     assert "  needs:   grants: the admin creates role orders_clone once (CREATE ROLE ... LOGIN, GRANT orders" in plan
     assert ("  needs:   AWS credentials (boto3's chain) allowed iam:ListAccessKeys, iam:CreateAccessKey, "
-            "iam:UpdateAccessKey, iam:DeleteAccessKey, iam:GetUser on user/ci-bot") in plan
+            "iam:UpdateAccessKey, iam:DeleteAccessKey, iam:GetUser, iam:ListUserTags, iam:TagUser, "
+            "iam:UntagUser on user/ci-bot") in plan
     assert '  needs:   Vault policy: path "database/rotate-role/reports" { capabilities = ["update"] }' in plan
     assert '  needs:   Vault policy: path "database/static-creds/reports" { capabilities = ["read"] }' in plan
     assert not (project.root / ".secretkeeper").exists()  # a plan touches nothing
