@@ -104,7 +104,7 @@ def test_single_rotation_changes_the_password_the_server_accepts(pg_server: PgSe
 
 
 def test_alternating_rotation_keeps_the_previous_role_working_until_grace(pg_server: PgServer, tmp_path: Path):
-    project, database, role = _setup(pg_server, tmp_path, "alternating", grace="3s")
+    project, database, role = _setup(pg_server, tmp_path, "alternating", grace="2s")
     ok(project.run("rotate", "--due"))
     one = _synced(project)
     assert one["username"] == role
@@ -118,7 +118,7 @@ def test_alternating_rotation_keeps_the_previous_role_working_until_grace(pg_ser
     owner = pg_server.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_clone'", database=database)
     assert owner == [(role,)]
     assert _logs_in(pg_server, database, role, one["password"])  # the previous role works during grace
-    time.sleep(3.2)
+    time.sleep(2.1)
     finished = ok(project.run("rotate", "--due"))
     assert "orders-db: retired" in finished.stderr
     assert not _logs_in(pg_server, database, role, one["password"])
@@ -154,7 +154,7 @@ def test_a_failed_verify_rolls_back_to_the_password_that_works(pg_server: PgServ
 def test_consumers_reconnecting_through_alternating_rotations_never_fail(pg_server: PgServer, tmp_path: Path):
     import psycopg
 
-    project, _database, role = _setup(pg_server, tmp_path, "alternating", grace="2s")
+    project, _database, role = _setup(pg_server, tmp_path, "alternating", grace="1s")
     ok(project.run("rotate", "--due"))
     attempts, failures, stop = [0], [], threading.Event()
     seen: set[str] = set()
@@ -169,7 +169,7 @@ def test_consumers_reconnecting_through_alternating_rotations_never_fail(pg_serv
                     conn.execute("SELECT count(*) FROM orders").fetchone()
             except psycopg.Error as exc:
                 failures.append(f"{creds['username']}: {str(exc).splitlines()[0]}")
-            time.sleep(0.01)
+            time.sleep(0.03)
 
     thread = threading.Thread(target=consumer, daemon=True)
     thread.start()
@@ -178,7 +178,7 @@ def test_consumers_reconnecting_through_alternating_rotations_never_fail(pg_serv
         for _ in range(3):
             ok(project.run("rotate", "orders-db", "--force"))
             passwords.append(_synced(project)["password"])
-            time.sleep(2.2)
+            time.sleep(1.1)
             ok(project.run("rotate", "--due"))  # the previous role is retired now
     finally:
         stop.set()
@@ -196,13 +196,12 @@ def test_dry_run_names_what_the_issuer_needs(pg_server: PgServer, tmp_path: Path
     assert "retire:  the previous version, after 1h" not in plan  # bootstrap: nothing to retire yet
 
 
-@pytest.mark.parametrize("crash_at", ["after:issued", "after:verified"])
-def test_a_rotation_killed_midway_is_finished_by_the_next_run_and_the_role_in_use_keeps_working(
-        pg_server: PgServer, tmp_path: Path, crash_at: str):
+def test_a_rotation_killed_after_issue_is_finished_by_the_next_run_and_the_role_in_use_keeps_working(
+        pg_server: PgServer, tmp_path: Path):
     project, database, role = _setup(pg_server, tmp_path, "alternating", grace="1h")
     ok(project.run("rotate", "--due"))
     one = _synced(project)
-    killed = project.run("rotate", "orders-db", "--force", env={"SECRETKEEPER_CRASH_AT": crash_at})
+    killed = project.run("rotate", "orders-db", "--force", env={"SECRETKEEPER_CRASH_AT": "after:issued"})
     assert killed.returncode == 137, killed.stderr
     assert _logs_in(pg_server, database, role, one["password"])  # the credential consumers hold still works
     ok(project.run("rotate", "--due"))  # resumes: the dead holder's lock is taken over at once
