@@ -1,15 +1,14 @@
 """The `vault-database` issuer: a static role of Vault's database secrets engine, rotated by Vault.
 
-    issuer: {type: vault-database, mount: database, role: orders,
-             address: https://vault.internal:8200, auth: {method: kubernetes, role: secretkeeper},
+    issuer: {type: vault-database, mount: database, role: orders, store: vault,
              host: db.internal, port: 5432, database: orders}      # optional: verify by logging in
 
 `issue` asks Vault to change the password (`POST <mount>/rotate-role/<role>`: Vault's own database admin
 runs the ALTER ROLE) and reads the new credential (`GET <mount>/static-creds/<role>`); the version holds
 username and password, plus host, port, database and uri when `host` and `database` are given. `verify`
 reads static-creds again (Vault still holds this password: nobody rotated meanwhile) and, with `host`,
-logs in to PostgreSQL with it. Vault is reached as the Vault store is (address, namespace, CA bundle,
-token / kubernetes / approle auth; providers/stores/vault).
+logs in to PostgreSQL with it. Requests go through the connection of the `vault` store named by `store`
+(default: the secret's own store): its address, TLS settings, login, retries and one-line errors.
 
 A static role has one live password: rotate-role replaces the old one at once, so there is no grace and
 `retire` has nothing left to revoke; a rolled-back rotation leaves Vault's new password in Vault (readers of
@@ -18,9 +17,7 @@ static-creds have it) while the store keeps the version it had.
 
 from __future__ import annotations
 
-import os
 import re
-import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -37,7 +34,8 @@ class VaultDatabaseIssuer:
 
     def __init__(self, secret: Any, managed: ManagedSecrets) -> None:
         cfg = secret.issuer
-        self.name, self.cfg = secret.name, cfg
+        self.name, self.cfg, self.managed = secret.name, cfg, managed
+        self.store_name = cfg.store or secret.store
         self.mount = cfg.mount.strip("/")
         if not _SEGMENT.fullmatch(cfg.role):
             raise IssuerError(f"{self.name}: issuer.role: a Vault role name is letters, digits, '_', '-', '.'")
@@ -60,8 +58,10 @@ class VaultDatabaseIssuer:
                 f"{self.cfg.role}), read from {self.mount}/static-creds/{self.cfg.role}")
 
     def needs(self) -> Sequence[str]:
-        out = [f"Vault policy: path \"{self.mount}/rotate-role/{self.cfg.role}\" {{ capabilities = [\"update\"] }}",
-               f"Vault policy: path \"{self.mount}/static-creds/{self.cfg.role}\" {{ capabilities = [\"read\"] }}",
+        rotate, creds = f"{self.mount}/rotate-role/{self.cfg.role}", f"{self.mount}/static-creds/{self.cfg.role}"
+        out = [f'Vault policy for the token of store {self.store_name}: path "{rotate}" '
+               '{ capabilities = ["update"] }',
+               f'and path "{creds}" {{ capabilities = ["read"] }}',
                f"Vault: static role {self.cfg.role} on a {self.mount} connection whose user may ALTER ROLE it "
                "(password_authentication=scram-sha-256 keeps the plaintext out of the database's logs); its "
                "rotation_period longer than this secret's `rotate`, or Vault changes the password behind the "
@@ -125,24 +125,13 @@ class VaultDatabaseIssuer:
         return data["username"], data["password"]
 
     def _client(self) -> Any:
+        """The Vault store's connection (opened once, when first needed)."""
         if self._vault is None:
-            from providers.stores.vault.auth import for_method
-            from providers.stores.vault.calls import Vault
-            from providers.stores.vault.client import address_of, build
-            from secretkeeper.config.stores import VaultStore
-
-            # The Vault store's connection settings and auth, for a mount that is not KV.
-            conn = VaultStore("vault", address=self.cfg.address, namespace=self.cfg.namespace,
-                              ca_bundle=self.cfg.ca_bundle, auth=self.cfg.auth, timeout=self.cfg.timeout)
-            try:
-                address = address_of(conn, os.environ)
-                vault = Vault(build(conn, address, os.environ), address, self.cfg.timeout)
-                vault.auth = for_method(vault, self.cfg.auth, os.environ, time.monotonic)
-            except IssuerError:
-                raise
-            except Exception as exc:
-                raise IssuerError(f"{self.name}: {exc}") from None
-            self._vault = vault
+            store = self.managed.store(self.store_name)  # type: ignore[attr-defined]
+            self._vault = getattr(store, "vault", None)
+            if self._vault is None:
+                raise IssuerError(f"{self.name}: issuer.store: {self.store_name!r} is not a vault store (name one "
+                                  "with issuer.store)")
         return self._vault
 
 

@@ -26,7 +26,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from secretkeeper.config.durations import parse_duration
 from secretkeeper.config.invalid import FORBID_EXTRA, Invalid
-from secretkeeper.config.stores import Url, VaultAuth, VaultTokenAuth
+from secretkeeper.config.stores import Url
 from secretkeeper.errors import shown
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -154,11 +154,7 @@ class VaultDatabaseIssuer:
     type: Literal["vault-database"]
     role: Annotated[str, Field(min_length=1)]  # the static role's name
     mount: str = "database"
-    address: Url | None = None  # default: VAULT_ADDR
-    namespace: str | None = None
-    ca_bundle: str | None = None  # default: VAULT_CACERT; verification is never off
-    auth: VaultAuth = field(default_factory=lambda: VaultTokenAuth("token"))
-    timeout: Annotated[float, Field(gt=0)] = 30.0
+    store: str | None = None  # the `vault` store whose address and login to use (default: the secret's)
     # A PostgreSQL server to log in to with the new credential (verify): optional, Vault's own word otherwise
     host: str | None = None
     port: Annotated[int, Field(gt=0, lt=65536)] = 5432

@@ -38,11 +38,12 @@ def _setup(pg: PgServer, vault: VaultServer, tmp_path: Path) -> tuple[Project, s
     config = f"""\
 stores:
   local: {{type: local, path: .secretkeeper/store}}
+  vault: {{type: vault, address: "{vault.address}"}}
 secrets:
   - name: orders-db
     store: local
     path: apps/orders/db
-    issuer: {{type: vault-database, mount: {mount}, role: orders, address: "{vault.address}",
+    issuer: {{type: vault-database, mount: {mount}, role: orders, store: vault,
              host: 127.0.0.1, port: {pg.port}, database: {database}}}
     sync:
       - manifest: {{dir: out/secrets}}
@@ -65,8 +66,9 @@ def test_vault_rotates_the_static_role_and_the_new_password_is_synced(pg_server:
     project, database, role, mount = _setup(pg_server, vault_server, tmp_path)
     env = {"VAULT_TOKEN": vault_server.token}
     plan = ok(project.run("rotate", "orders-db", "--dry-run", env=env)).stdout
-    assert f'needs:   Vault policy: path "{mount}/rotate-role/orders" {{ capabilities = ["update"] }}' in plan
-    assert f'needs:   Vault policy: path "{mount}/static-creds/orders" {{ capabilities = ["read"] }}' in plan
+    assert (f'needs:   Vault policy for the token of store vault: path "{mount}/rotate-role/orders" '
+            '{ capabilities = ["update"] }') in plan
+    assert f'needs:   and path "{mount}/static-creds/orders" {{ capabilities = ["read"] }}' in plan
     ok(project.run("rotate", "--due", env=env))
     one = {k: v.decode() for k, v in manifest_data(project.manifest("orders-db")).items()}
     assert one["username"] == role and _logs_in(pg_server, database, role, one["password"])

@@ -8,6 +8,7 @@ from tests.rotation.conftest import ok
 CONFIG = """\
 stores:
   local: {type: local, path: .secretkeeper/store}
+  vault: {type: vault, address: "https://vault.internal:8200"}
 secrets:
   - name: pg-admin
     store: local
@@ -25,7 +26,7 @@ secrets:
   - name: reports-db
     store: local
     path: apps/reports/db
-    issuer: {type: vault-database, mount: database, role: reports, address: "https://vault.internal:8200"}
+    issuer: {type: vault-database, mount: database, role: reports, store: vault}
 """
 
 
@@ -40,8 +41,9 @@ def test_dry_run_prints_grants_iam_actions_and_vault_policy_paths(make_project):
     assert ("  needs:   AWS credentials (boto3's chain) allowed iam:ListAccessKeys, iam:CreateAccessKey, "
             "iam:UpdateAccessKey, iam:DeleteAccessKey, iam:GetUser, iam:ListUserTags, iam:TagUser, "
             "iam:UntagUser on user/ci-bot") in plan
-    assert '  needs:   Vault policy: path "database/rotate-role/reports" { capabilities = ["update"] }' in plan
-    assert '  needs:   Vault policy: path "database/static-creds/reports" { capabilities = ["read"] }' in plan
+    assert ('  needs:   Vault policy for the token of store vault: path "database/rotate-role/reports" '
+            '{ capabilities = ["update"] }') in plan
+    assert '  needs:   and path "database/static-creds/reports" { capabilities = ["read"] }' in plan
     assert not (project.root / ".secretkeeper").exists()  # a plan touches nothing
 
 
@@ -59,10 +61,17 @@ def test_settings_that_cannot_work_are_refused_naming_them(make_project):
     single_grace = CONFIG.replace("strategy: alternating", "strategy: single, grace: 1h")
     res = make_project(single_grace, name="a").run("rotate", "orders-db", "--dry-run")
     assert res.returncode == 2 and "orders-db: issuer.grace: a `single` role has one password" in res.stderr
-    half = CONFIG.replace('address: "https://vault.internal:8200"', 'host: db.internal')
+    half = CONFIG.replace("store: vault}", "store: vault, host: db.internal}")
     res = make_project(half, name="b").run("rotate", "reports-db", "--dry-run")
     assert res.returncode == 2 and "reports-db: issuer: give both host and database" in res.stderr
     project = make_project(CONFIG, name="c")
     project.config.write_text(CONFIG.replace("admin: pg-admin", "admin: pg-root"))
     res = project.run("rotate", "orders-db", "--dry-run")
     assert res.returncode == 2 and "'pg-root' is not the name of a managed secret" in res.stderr
+
+
+def test_vault_database_through_a_store_that_is_not_vault_is_one_line(make_project):
+    project = make_project(CONFIG.replace("role: reports, store: vault}", "role: reports, store: local}"))
+    res = project.run("rotate", "reports-db", "--force")
+    assert res.returncode == 1, res.stderr
+    assert "reports-db: issuer.store: 'local' is not a vault store (name one with issuer.store)" in res.stderr
