@@ -18,6 +18,9 @@ def login(name: str, *, host: str, port: int, database: str, user: str, password
     """An open connection; errors of the login and of the block become IssuerError naming `name`."""
     import psycopg  # ~0.1 s: only for a run that rotates a database credential
 
+    if psycopg.pq.version() < 160000:  # require_auth came with libpq 16: without it, no login here
+        raise IssuerError(f"{name}: libpq {psycopg.pq.version()} cannot refuse to send a password in clear "
+                          "(require_auth needs libpq 16 or later): install psycopg[binary]")
     params: dict[str, Any] = {
         "host": host, "port": port, "dbname": database, "user": user, "password": password,
         "connect_timeout": connect_timeout, "sslmode": sslmode, "require_auth": require_auth,
