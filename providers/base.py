@@ -172,6 +172,9 @@ class Issuer(Protocol):
     # Optional: `notes(data) -> Mapping[str, str]`, status notes about a version the issuer made (when it
     # expires, what it was made from: secretkeeper.rotation.policy reads them), never a value. The engine
     # stores them with the rotation's own notes once the version is current.
+    # Optional: `drain_events() -> list[(step, note, detail)]`, what the issuer did beside its verb (a stale
+    # access key deleted to make room): the engine writes an audit record for each, `detail` (ids, never
+    # values) beside the record's versions.
 
 
 class ManagedSecrets(Protocol):

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from secretkeeper.config.durations import parse_duration
 from secretkeeper.config.invalid import FORBID_EXTRA, Invalid
+from secretkeeper.config.stores import Url
 from secretkeeper.errors import shown
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -189,8 +190,60 @@ class X509Issuer:
             raise ValueError("give `ca` (a managed x509-ca secret) or `vault_pki`, exactly one")
 
 
-IssuerConfig = Annotated[RandomIssuer | KeypairIssuer | StaticIssuer | X509CaIssuer | X509Issuer,
-                         Field(discriminator="type")]
+@dataclass
+class PostgresIssuer:
+    """A PostgreSQL role's password, changed by the `admin` managed secret ({"username", "password"})."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    secret_refs: ClassVar[tuple[str, ...]] = ("admin",)
+    type: Literal["postgres"]
+    host: Annotated[str, Field(min_length=1)]
+    database: Annotated[str, Field(min_length=1)]
+    role: Annotated[str, Field(min_length=1)]
+    admin: str  # the managed secret holding the admin's username and password
+    port: Annotated[int, Field(gt=0, lt=65536)] = 5432
+    strategy: Literal["single", "alternating"] = "single"  # alternating: <role> and <role>_clone in turn
+    length: Annotated[int, Field(ge=16, le=99)] = 40  # password characters (letters and digits)
+    grace: Duration | None = None  # alternating: how long the previous role keeps working (default 1h)
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    sslrootcert: str | None = None  # CA file for verify-ca / verify-full
+    connect_timeout: Annotated[int, Field(gt=0)] = 10  # seconds
+
+
+@dataclass
+class VaultDatabaseIssuer:
+    """A static role of Vault's database secrets engine: Vault changes the password (`rotate-role`),
+    the new one is read from `static-creds`."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    type: Literal["vault-database"]
+    role: Annotated[str, Field(min_length=1)]  # the static role's name
+    mount: str = "database"
+    store: str | None = None  # the `vault` store whose address and login to use (default: the secret's)
+    # A PostgreSQL server to log in to with the new credential (verify): optional, Vault's own word otherwise
+    host: str | None = None
+    port: Annotated[int, Field(gt=0, lt=65536)] = 5432
+    database: str | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+
+
+@dataclass
+class AwsIamKeyIssuer:
+    """An IAM user's access key: a second key is created, verified, and the old one retired after `grace`."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    type: Literal["aws-iam-key"]
+    user: Annotated[str, Field(min_length=1)]
+    grace: Duration | None = None  # how long the old key stays active after the new one is current (default 24h)
+    region: str | None = None  # default: the standard AWS chain
+    endpoint_url: Url | None = None  # IAM's endpoint (moto, LocalStack)
+    sts_endpoint_url: Url | None = None  # STS's (default: endpoint_url)
+    profile: str | None = None
+    verify_timeout: Duration = timedelta(seconds=30)  # a new key takes a few seconds to reach every region
+
+
+IssuerConfig = Annotated[RandomIssuer | KeypairIssuer | StaticIssuer | X509CaIssuer | X509Issuer
+                         | PostgresIssuer | VaultDatabaseIssuer | AwsIamKeyIssuer, Field(discriminator="type")]
 # An issuer section whose fields name other managed secrets (`admin: pg-admin`, `ca: internal-ca`) lists
 # those fields in a class attribute `secret_refs`: a run handles the named secrets first.
 

@@ -142,6 +142,7 @@ class _Rotation:
                     self.lock.release()
                     self.trail.step(self.s, "waiting", outcome="skipped", note=str(waiting))
                     return Result(self.s.name, Outcome.SKIPPED, str(waiting))
+                self._issuer_events()
                 self.trail.step(self.s, "issued", note=f"keys {', '.join(sorted(data))}")
                 crashpoints.reached("after:issued")
                 staged = store.stage(path, data, token=record.token)
@@ -210,6 +211,7 @@ class _Rotation:
             staged = self.s.store.staged(self.s.path, record.token)
             if staged is not None:
                 self.s.issuer.retire(staged)
+                self._issuer_events()
                 self.s.store.discard(self.s.path, staged.version)
             for target in self.s.targets:
                 target.write(current) if current is not None else target.remove()
@@ -258,8 +260,15 @@ class _Rotation:
             self.trail.step(self.s, "retired", outcome="skipped", note=f"version {previous} is gone")
             return
         self.s.issuer.retire(old)
+        self._issuer_events()
         self.trail.step(self.s, "retired", note=f"version {previous}", versions=self._versions())
         crashpoints.reached("after:retired")
+
+    def _issuer_events(self) -> None:
+        """What the issuer did beside its verb (a stale key deleted to make room): an audit record each."""
+        drain = getattr(self.s.issuer, "drain_events", None)
+        for step, note, detail in drain() if drain is not None else ():
+            self.trail.step(self.s, step, note=note, versions={**self._versions(), **detail})
 
     def _notes(self, record: JournalRecord) -> dict[str, str]:
         rotated = record.updated

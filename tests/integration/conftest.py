@@ -7,7 +7,8 @@ Python client. Emulator-only features (static tokens with restricted rules) are 
 which is None against a real cluster.
 
 `vault_server` and `vault_mount` (tests/integration/vault_server.py): the OpenBao dev server, or the
-Vault that VAULT_ADDR names, and a fresh KV version 2 mount per test.
+Vault that VAULT_ADDR names, and a fresh KV version 2 mount per test. `pg_server`
+(tests/integration/pg_server.py): a throwaway PostgreSQL cluster, one per session.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests.emulators.kube import KubeEmulator
+from tests.integration.pg_server import pg_server  # noqa: F401  (fixture)
 from tests.integration.vault_server import vault_mount, vault_server  # noqa: F401  (fixtures)
 
 KUBECTL_TIMEOUT = 60
