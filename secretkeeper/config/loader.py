@@ -103,9 +103,11 @@ def _sections(plain: dict[str, Any]) -> Config:
         cfg.deploy = validated(dict[str, Any], plain["deploy"], ("deploy",))
     if plain.get("stores") is not None or plain.get("secrets") is not None:
         # Their pydantic models are built only for a file that declares rotation: scans load as fast.
+        from secretkeeper.config.credentials import prepare
         from secretkeeper.config.secrets import SecretConfig, check_references
         from secretkeeper.config.stores import StoreConfig
 
+        prepare(plain)  # no credential in the file; `from:` references parsed, their stores declared
         cfg.stores = validated(dict[str, StoreConfig], plain.get("stores") or {}, ("stores",))
         cfg.secrets = validated(list[SecretConfig], plain.get("secrets") or [], ("secrets",))
         check_references(cfg.secrets, set(cfg.stores))

@@ -1,15 +1,24 @@
 """The config's managed secrets wired to their stores, issuers and sync targets, each opened once, when
-first used: a run that finds nothing due opens only the stores it asks for status."""
+first used: a run that finds nothing due opens only the stores it asks for status.
+
+Credentials the config names (`from: STORE:PATH#KEY`, `env: NAME`: secretkeeper/config/credentials.py)
+are read here, when the store or issuer that needs them is first built, and live only in its config copy.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from dataclasses import replace
+
 from providers.base import SecretVersion, Store, StoreStatus
+from providers.errors import NotFound
 from providers.issuers import build_issuer
 from providers.stores import open_store
 from secretkeeper.config import Config
+from secretkeeper.config.credentials import SecretRef, resolve
+from secretkeeper.config.invalid import Invalid
 from secretkeeper.config.secrets import SecretConfig, dependency_order
 from secretkeeper.errors import ConfigError
 from secretkeeper.kube.sync import targets_for
@@ -37,12 +46,15 @@ class Wiring:
 
     def store(self, name: str) -> Store:
         if name not in self._stores:
-            self._stores[name] = open_store(name, self.config.stores[name])
+            self._stores[name] = open_store(name, self._resolved(self.config.stores[name]))
         return self._stores[name]
 
     def subject(self, name: str) -> Subject:
         if name not in self._subjects:
             secret = self.secrets[name]
+            issuer = self._resolved(secret.issuer)
+            if issuer is not secret.issuer:
+                secret = replace(secret, issuer=issuer)
             self._subjects[name] = Subject(secret, secret.store, self.store(secret.store),
                                            build_issuer(secret, self),
                                            targets_for(secret, secret.store, self.base))
@@ -64,6 +76,27 @@ class Wiring:
         """ManagedSecrets, for issuers that need another managed secret (`admin: pg-admin`)."""
         secret = self.secrets[name]
         return self.store(secret.store).read(secret.path)
+
+    def _resolved(self, section: object) -> object:
+        """`section` with its credential references read; a problem is the config's, at their line."""
+        try:
+            return resolve(section, self._read_ref)
+        except Invalid as exc:
+            raise self.config.error(exc.loc, exc.msg) from None
+
+    def _read_ref(self, ref: SecretRef) -> str:
+        where = ref.loc + ("from",)
+        try:
+            data = self.store(ref.store).read(ref.path).data
+        except NotFound:
+            raise self.config.error(where, f"{ref}: no secret at {ref.path!r} in store {ref.store!r}") from None
+        if ref.key not in data:
+            keys = ", ".join(sorted(data)) or "none"
+            raise self.config.error(where, f"{ref}: the secret has no key {ref.key!r} (its keys: {keys})")
+        try:
+            return data[ref.key].decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.config.error(where, f"{ref}: the value is not UTF-8 text") from None
 
     def _where(self) -> str:
         return str(self.config.path) if self.config.path is not None else "config"
