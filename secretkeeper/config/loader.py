@@ -111,6 +111,10 @@ def _sections(plain: dict[str, Any]) -> Config:
         cfg.stores = validated(dict[str, StoreConfig], plain.get("stores") or {}, ("stores",))
         cfg.secrets = validated(list[SecretConfig], plain.get("secrets") or [], ("secrets",))
         check_references(cfg.secrets, set(cfg.stores))
+    if plain.get("lock") is not None:
+        from secretkeeper.config.lock import LockConfig
+
+        cfg.lock = validated(LockConfig, plain["lock"], ("lock",))
     return cfg
 
 

@@ -122,6 +122,35 @@ class Connection:
                                         "verification is never disabled)") from None
             raise SecretkeeperError(f"{self.describe()}: cannot reach the Kubernetes API server "
                                     f"({type(reason).__name__})") from None
+    def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """(HTTP status, decoded JSON or None) of one small request (a Lease), through the client's
+        connection pool and auth as `get`; error statuses are returned, not raised. A transport failure
+        is a SecretkeeperError naming the context."""
+        import urllib3
+        from urllib3.exceptions import HTTPError
+
+        cfg = self.api.configuration
+        headers = {"Accept": "application/json", "Content-Type": "application/json", "User-Agent": "secretkeeper"}
+        with plugin_failures(self.plugin) as failures:
+            settings = cfg.auth_settings() or {}
+        if failures:
+            raise SecretkeeperError(f"{self.describe()}: {credential_problem(cfg, {}, failures)}")
+        for auth in settings.values():
+            if auth.get("in") == "header" and auth.get("value"):
+                headers[auth["key"]] = auth["value"]
+        try:
+            resp = self.api.rest_client.pool_manager.request(
+                method, cfg.host.rstrip("/") + path, headers=headers,
+                body=json.dumps(body).encode() if body is not None else None,
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
+        except HTTPError as exc:
+            raise SecretkeeperError(f"{self.describe()}: cannot reach the Kubernetes API server "
+                                    f"({type(getattr(exc, 'reason', None) or exc).__name__})") from None
+        try:
+            return resp.status, json.loads(resp.data) if resp.data else None
+        except ValueError:
+            return resp.status, None
+
     def close(self) -> None:
         self.api.close()
 

@@ -7,8 +7,10 @@ are read here, when the store or issuer that needs them is first built, and live
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dataclasses import replace
 
@@ -22,7 +24,11 @@ from secretkeeper.config.invalid import Invalid
 from secretkeeper.config.secrets import SecretConfig, dependency_order
 from secretkeeper.errors import ConfigError
 from secretkeeper.kube.sync import targets_for
+from secretkeeper.rotation.locks import this_holder
 from secretkeeper.rotation.trail import Subject
+
+if TYPE_CHECKING:
+    from secretkeeper.kube.lease import Leases
 
 
 class Wiring:
@@ -33,6 +39,7 @@ class Wiring:
         self.secrets = {secret.name: secret for secret in config.secrets}
         self._stores: dict[str, Store] = dict(stores or {})
         self._subjects: dict[str, Subject] = {}
+        self._leases: Leases | None = None
 
     def select(self, names: Sequence[str]) -> list[SecretConfig]:
         """The named secrets (all when none are named), in dependency order."""
@@ -57,7 +64,8 @@ class Wiring:
                 secret = replace(secret, issuer=issuer)
             self._subjects[name] = Subject(secret, secret.store, self.store(secret.store),
                                            build_issuer(secret, self),
-                                           targets_for(secret, secret.store, self.base))
+                                           targets_for(secret, secret.store, self.base),
+                                           self._cluster_lock(name))
         return self._subjects[name]
 
     def statuses(self, secrets: Sequence[SecretConfig]) -> Mapping[str, StoreStatus]:
@@ -76,6 +84,24 @@ class Wiring:
         """ManagedSecrets, for issuers that need another managed secret (`admin: pg-admin`)."""
         secret = self.secrets[name]
         return self.store(secret.store).read(secret.path)
+
+    def _cluster_lock(self, name: str) -> Callable[[], AbstractContextManager[None]] | None:
+        """The Lease held around `name`'s rotation when the config has `lock: {kubernetes: ...}`; the
+        cluster is reached when the first rotation starts, not before (a run with nothing due never does)."""
+        lock = self.config.lock.kubernetes if self.config.lock is not None else None
+        if lock is None:
+            return None
+
+        def hold() -> AbstractContextManager[None]:
+            if self._leases is None:
+                from secretkeeper.kube.client import connect
+                from secretkeeper.kube.lease import Leases
+
+                conn = connect(lock.context)
+                self._leases = Leases(conn, lock.namespace or conn.namespace, lock.lease_duration)
+            return self._leases.hold(name, this_holder()[0])
+
+        return hold
 
     def _resolved(self, section: object) -> object:
         """`section` with its credential references read; a problem is the config's, at their line."""
