@@ -112,3 +112,31 @@ def test_a_cluster_that_cannot_be_reached_is_one_line_exit_2(tmp_path, kube):
     proc = run(project, kube, "rotate", "app-db", "--force")
     assert proc.returncode == 2 and "no context named 'no-such-context'" in proc.stderr, proc.stderr
     assert project.value("app-db") is None
+
+
+def test_the_api_guards_leases_as_the_lock_relies_on(kube):
+    """What the Lease lock leans on, through the real client: a second create is 409 AlreadyExists, a
+    replace under a stale resourceVersion is 409 Conflict, a non-positive duration is 422."""
+    from kubernetes.client.exceptions import ApiException
+
+    seed_lease(kube, datetime.now(UTC))
+    api, coord = leases(kube)
+    try:
+        with pytest.raises(ApiException) as exists:
+            coord.create_namespaced_lease(kube.namespace, {"metadata": {"name": LEASE}, "spec": {}})
+        assert exists.value.status == 409
+        first = coord.read_namespaced_lease(LEASE, kube.namespace)
+        first.spec.holder_identity = "winner"
+        coord.replace_namespaced_lease(LEASE, kube.namespace, first)
+        first.spec.holder_identity = "late"  # still the resourceVersion read before the winner's write
+        with pytest.raises(ApiException) as stale:
+            coord.replace_namespaced_lease(LEASE, kube.namespace, first)
+        assert stale.value.status == 409
+        current = coord.read_namespaced_lease(LEASE, kube.namespace)
+        assert current.spec.holder_identity == "winner"
+        current.spec.lease_duration_seconds = 0
+        with pytest.raises(ApiException) as invalid:
+            coord.replace_namespaced_lease(LEASE, kube.namespace, current)
+        assert invalid.value.status == 422
+    finally:
+        api.close()
