@@ -140,3 +140,28 @@ def test_the_api_guards_leases_as_the_lock_relies_on(kube):
         assert invalid.value.status == 422
     finally:
         api.close()
+
+
+def test_a_held_lease_is_renewed_and_a_lost_one_is_let_go(kube, monkeypatch):
+    """In-process: the holder renews every third of the duration; once another rotator took the Lease
+    (after it expired), the holder stops renewing and does not clear the new holder's Lease."""
+    import time
+
+    from secretkeeper.kube.client import connect
+    from secretkeeper.kube.lease import Leases
+
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+    leases_ = Leases(connect(kube.context), kube.namespace, timedelta(seconds=6))
+    with leases_.hold("app-db", "me@here pid 1"):
+        first = read_lease(kube).spec.renew_time
+        time.sleep(2.6)  # one renewal, at 2 s
+        assert read_lease(kube).spec.renew_time > first
+        api, coord = leases(kube)
+        try:
+            lease = coord.read_namespaced_lease(LEASE, kube.namespace)
+            lease.spec.holder_identity = OTHER  # as if it had expired and been taken over
+            coord.replace_namespaced_lease(LEASE, kube.namespace, lease)
+        finally:
+            api.close()
+        time.sleep(2.2)  # the next renewal meets a 409 and stops
+    assert read_lease(kube).spec.holder_identity == OTHER
