@@ -22,7 +22,7 @@ from secretkeeper.config import Config
 from secretkeeper.config.credentials import SecretRef, resolve
 from secretkeeper.config.invalid import Invalid
 from secretkeeper.config.secrets import SecretConfig, dependency_order
-from secretkeeper.errors import ConfigError
+from secretkeeper.errors import ConfigError, shown, shown_path
 from secretkeeper.kube.sync import targets_for
 from secretkeeper.rotation.locks import this_holder
 from secretkeeper.rotation.trail import Subject
@@ -112,17 +112,18 @@ class Wiring:
 
     def _read_ref(self, ref: SecretRef) -> str:
         where = ref.loc + ("from",)
+        named = f"{shown(ref.store)}:{shown_path(ref.path)}#{shown(ref.key)}"  # names from the file, as shown
         try:
             data = self.store(ref.store).read(ref.path).data
         except NotFound:
-            raise self.config.error(where, f"{ref}: no secret at {ref.path!r} in store {ref.store!r}") from None
+            raise self.config.error(where, f"{named}: no secret at {shown_path(ref.path)!r} in store {shown(ref.store)!r}") from None
         if ref.key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            raise self.config.error(where, f"{ref}: the secret has no key {ref.key!r} (its keys: {keys})")
+            keys = ", ".join(shown(key) for key in sorted(data)) or "none"
+            raise self.config.error(where, f"{named}: the secret has no key {shown(ref.key)!r} (its keys: {keys})")
         try:
             return data[ref.key].decode("utf-8")
         except UnicodeDecodeError:
-            raise self.config.error(where, f"{ref}: the value is not UTF-8 text") from None
+            raise self.config.error(where, f"{named}: the value is not UTF-8 text") from None
 
     def _where(self) -> str:
         return str(self.config.path) if self.config.path is not None else "config"
