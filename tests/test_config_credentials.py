@@ -130,3 +130,18 @@ def test_the_cli_exits_2_on_inline_plaintext_without_echoing_it(make_tree, run_c
     assert proc.code == 2
     assert "secretkeeper.yaml:4: stores.v.auth.token: inline plaintext credential" in proc.stderr
     assert PASTED not in proc.stdout + proc.stderr
+
+
+def test_template_keys_named_like_credentials_are_templates_but_a_written_out_url_password_is_not(make_tree):
+    templates = ("secrets:\n  - name: db\n    store: local\n    path: db\n    keys: [password]\n    issuer:\n"
+                 "      type: random\n      templates:\n        token: 'Bearer {password}'\n"
+                 "        uri: 'postgres://{user}:{password}@db:5432/app'\n"
+                 "      inputs: {user: {env: DB_USER}}\n")
+    cfg = load_config(write(make_tree, HEAD + templates))
+    assert cfg.secrets[0].issuer.templates["token"] == "Bearer {password}"
+    path = write(make_tree, HEAD + templates.replace("{user}:{password}@", "{user}:" + PASTED + "@"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}:13: secrets.0.issuer.templates.uri: inline plaintext credential "
+                                     "in a URL"), str(err.value)
+    assert PASTED not in str(err.value)

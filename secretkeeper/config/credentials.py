@@ -36,6 +36,8 @@ _CREDENTIAL_KEYS = frozenset({
 _CREDENTIAL_SUFFIXES = ("_password", "_passwd", "_token", "_secret", "_secret_key", "_api_key", "_private_key")
 _REF_RE = re.compile(r"(?P<store>[A-Za-z0-9][A-Za-z0-9._-]*):(?P<path>[^#\s]+)#(?P<key>[^#\s]+)")
 _ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# `scheme://user:password@host` whose password is written out, not a {placeholder}
+_URL_PASSWORD = re.compile(r"://[^/\s:@]*:(?![^@/\s]*[{}])[^@/\s]+@")
 _ADVICE = "give it as {from: STORE:PATH#KEY} (another stored secret) or {env: VARIABLE}"
 
 
@@ -126,8 +128,13 @@ def _walk(node: Any, loc: tuple[Any, ...], declared: set[str], needs: dict[str, 
             return _reference(node, loc, declared, needs)
         if set(node) == {"env"} and isinstance(node["env"], str):
             return _env(node["env"], loc)
+        templates = bool(loc) and loc[-1] == "templates"  # key -> text: a key named `token` is fine there
         for key, value in node.items():
-            if isinstance(key, str) and is_credential_key(key) and isinstance(value, (str, int, float)) \
+            if templates:
+                if isinstance(value, str) and _URL_PASSWORD.search(value):
+                    raise Invalid((*loc, key), "inline plaintext credential in a URL: write a {placeholder} "
+                                  "there, filled from a key or from `inputs` ({from: STORE:PATH#KEY})", None)
+            elif isinstance(key, str) and is_credential_key(key) and isinstance(value, (str, int, float)) \
                     and not isinstance(value, bool) and value != "":
                 raise Invalid((*loc, key), f"inline plaintext credential: the config never holds one; {_ADVICE}",
                               None)
