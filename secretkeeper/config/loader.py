@@ -62,7 +62,7 @@ def load_config(path: Path, *, within: Path | None = None) -> Config:
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a mapping with sections scan/stores/secrets/deploy")
+        raise ConfigError(f"{path}: expected a mapping with sections scan/stores/secrets/lock/deploy")
     try:
         cfg = _sections(_plain(doc, ()))
     except Invalid as exc:

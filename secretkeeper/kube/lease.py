@@ -5,7 +5,8 @@
             leaseTransitions
 
 Taken with create (a second creator gets 409 AlreadyExists) or, for a Lease that is free (released: no
-holder), expired (renewTime + leaseDurationSeconds passed) or already ours, replaced under its
+holder), expired (renewTime + leaseDurationSeconds passed), held by a process of this host that is gone,
+or already ours, replaced under its
 resourceVersion (a second writer gets 409 Conflict): one rotator wins, the others learn who holds it.
 The holder renews it every third of its duration from a background thread and frees it (holderIdentity
 cleared) when the rotation ends. The store's own compare-and-set still guards every step: the Lease makes
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -67,6 +68,9 @@ class Leases:
     conn: Connection
     namespace: str
     duration: timedelta
+    # True for a holder known to be dead (it ran on this host and its process is gone): taken over at once,
+    # without waiting for its Lease to expire
+    gone: Callable[[str], bool] = lambda holder: False
 
     def path(self, name: str | None = None) -> str:
         base = f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases"
@@ -103,7 +107,7 @@ class Leases:
                 raise self._failed("read", name, status, found)
             spec = found.get("spec") or {}
             current = spec.get("holderIdentity") or ""
-            if current and current != holder and not self._expired(spec):
+            if current and current != holder and not self._expired(spec) and not self.gone(current):
                 raise LeaseHeld(self._describe(name, spec))
             status, body = self.conn.send("PUT", self.path(name), self._body(name, holder, found))
             if status == 200:

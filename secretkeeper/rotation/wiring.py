@@ -24,7 +24,7 @@ from secretkeeper.config.invalid import Invalid
 from secretkeeper.config.secrets import SecretConfig, dependency_order
 from secretkeeper.errors import ConfigError, shown, shown_path
 from secretkeeper.kube.sync import targets_for
-from secretkeeper.rotation.locks import this_holder
+from secretkeeper.rotation.locks import holder_gone, this_holder
 from secretkeeper.rotation.trail import Subject
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class Wiring:
                 from secretkeeper.kube.lease import Leases
 
                 conn = connect(lock.context)
-                self._leases = Leases(conn, lock.namespace or conn.namespace, lock.lease_duration)
+                self._leases = Leases(conn, lock.namespace or conn.namespace, lock.lease_duration, holder_gone)
             return self._leases.hold(name, this_holder()[0])
 
         return hold

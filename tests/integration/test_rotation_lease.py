@@ -165,3 +165,22 @@ def test_a_held_lease_is_renewed_and_a_lost_one_is_let_go(kube, monkeypatch):
             api.close()
         time.sleep(2.2)  # the next renewal meets a 409 and stops
     assert read_lease(kube).spec.holder_identity == OTHER
+
+
+def test_a_holder_of_this_host_whose_process_is_gone_is_taken_over_at_once(project, kube):
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    api, coord = leases(kube)
+    try:
+        coord.create_namespaced_lease(kube.namespace, {"metadata": {"name": LEASE}, "spec": {
+            "holderIdentity": f"someone@{socket.gethostname()} pid {dead}", "leaseDurationSeconds": 3600,
+            "renewTime": datetime.now(UTC), "acquireTime": datetime.now(UTC)}})
+    finally:
+        api.close()
+    proc = ok(run(project, kube, "rotate", "app-db", "--force"))
+    assert "app-db: rotated" in proc.stderr
+    assert read_lease(kube).spec.holder_identity is None
