@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from secretkeeper.config.loader import CONFIG_LIMIT
 from secretkeeper.errors import shown
 from tests.bounded import bounded, one_line_error
 from tests.conftest import make_token, make_tree
@@ -72,7 +73,7 @@ def test_config_bombs_of_other_shapes_are_refused_at_once(tmp_path, cfg):
 
 
 def test_config_that_is_huge_a_fifo_or_outside_the_tree_is_refused(tmp_path):
-    root = make_tree(tmp_path / "repo", {".secretkeeper.yaml": "scan:\n  exclude:\n" + "    - a/\n" * 50000})
+    root = make_tree(tmp_path / "repo", {".secretkeeper.yaml": "scan:\n  exclude:\n" + "    - a/\n" * (CONFIG_LIMIT // 8)})
     scan = ["scan", root, "--no-history"]
     assert "larger than" in one_line_error(bounded(scan, seconds=30), ".secretkeeper.yaml")
     os.unlink(root / ".secretkeeper.yaml")

@@ -5,8 +5,9 @@
 
 The secret's `keys` (default `value`) are drawn at random, except kept keys (carried over from the
 current version: a user name set once with `secretkeeper put`) and templates, which are text whose
-`{placeholders}` name other keys of the same new version. Nothing outside changes, so verify and retire
-have nothing to do.
+`{placeholders}` name other keys of the same new version or `inputs`: credentials read at run time from
+another stored secret (`inputs: {user: {from: "shared:mq/admin#user"}}`), spliced into the text but not
+stored as keys of their own. Nothing outside changes, so verify and retire have nothing to do.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class RandomIssuer:
         cfg = secret.issuer
         self.name, self.length = secret.name, cfg.length
         self.templates, self.kept = dict(cfg.templates), list(cfg.keep)
+        from secretkeeper.config.credentials import reveal
+
+        self._inputs = {name: reveal(value) or "" for name, value in getattr(cfg, "inputs", {}).items()}
         charset = cfg.charset if cfg.charset is not None else DEFAULT_CHARSET
         self.charset = "".join(sorted(set(charset) - set(cfg.exclude)))
         if len(self.charset) < 2:
@@ -39,9 +43,11 @@ class RandomIssuer:
         self._keys = [*declared, *(k for k in [*self.kept, *self.templates] if k not in declared)]
         for key, text in self.templates.items():
             for field in _placeholders(self.name, key, text):
+                if field in self._inputs and field not in self._keys:
+                    continue
                 if field not in self._keys or field == key:
                     raise IssuerError(f"{self.name}: issuer.templates.{key}: {{{field}}} is not another key "
-                                      f"of this secret ({', '.join(self._keys)})")
+                                      f"of this secret ({', '.join(self._keys)}) nor one of its inputs")
                 if field in self.templates:
                     raise IssuerError(f"{self.name}: issuer.templates.{key}: {{{field}}} is itself a template")
 
@@ -69,7 +75,7 @@ class RandomIssuer:
             values[key] = "".join(secrets.choice(self.charset) for _ in range(self.length)).encode()
         for key, text in self.templates.items():
             try:
-                fills = {k: v.decode("utf-8") for k, v in values.items()}
+                fills = {**self._inputs, **{k: v.decode("utf-8") for k, v in values.items()}}
             except UnicodeDecodeError:
                 raise IssuerError(f"{self.name}: issuer.templates.{key}: a kept key is not UTF-8 text") from None
             values[key] = text.format_map(fills).encode("utf-8")

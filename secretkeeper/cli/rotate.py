@@ -17,7 +17,9 @@ app = typer.Typer()
 HELP = """Rotate managed secrets: issue a new value, stage it in its store, verify it, sync it to its
 targets, promote it, then retire the previous one. Every step is recorded in a journal beside the
 secret, so a run killed at any instant is resumed or rolled back by the next one, and two runs started
-together rotate a secret once (the loser says who holds the lock).
+together rotate a secret once (the loser says who holds the lock). In a cluster, `lock: {kubernetes:
+{namespace: NS}}` in the config also holds a Kubernetes Lease per secret (secretkeeper-NAME) while it
+rotates. Credentials the config needs are named, never written: `{from: STORE:PATH#KEY}` or `{env: NAME}`.
 
 \b
 Examples:

@@ -20,7 +20,11 @@ from secretkeeper.config.scan import ScanConfig, check_values, normalise
 from secretkeeper.errors import ConfigError
 
 CONFIG_NAMES = ("secretkeeper.yaml", ".secretkeeper.yaml", "secretkeeper.yml", ".secretkeeper.yml")
-CONFIG_LIMIT = 256 << 10  # ruamel.yaml reads some 250 KB a second: a config this size costs a second
+# A fleet's config (2,500 managed secrets with windows, templates and targets) loads in about 2 s from the
+# nodes libyaml composes (config/fastyaml.py); the round-trip loader, which reads some 250 KB a second, is
+# used up to ROUND_TRIP_LIMIT only (a file the fast reader leaves to it: tags, merge keys).
+CONFIG_LIMIT = 1 << 20
+ROUND_TRIP_LIMIT = 256 << 10
 MAX_DEPTH = 64  # the deepest section (secrets[].rotate.window.days[]) is 6 levels down
 _STANDARD_TAG = "tag:yaml.org,2002:"
 
@@ -58,7 +62,7 @@ def load_config(path: Path, *, within: Path | None = None) -> Config:
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a mapping with sections scan/stores/secrets/deploy")
+        raise ConfigError(f"{path}: expected a mapping with sections scan/stores/secrets/lock/deploy")
     try:
         cfg = _sections(_plain(doc, ()))
     except Invalid as exc:
@@ -74,12 +78,20 @@ def _read_yaml(text: str, path: Path) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from secretkeeper.config.fastyaml import DuplicateKey, applies, build
     from secretkeeper.yamlsafe import YamlError, compose_all, refuse_bombs, yaml_error
 
     try:
-        for node in compose_all(text):
+        documents = compose_all(text)
+        for node in documents:
             if node is not None:
                 refuse_bombs(node, max_depth=MAX_DEPTH)
+        if applies(text, documents) and documents[0] is not None:
+            doc = build(documents[0])  # a large file: the nodes libyaml composed, read once
+            if doc is not None:
+                return doc
+        if len(text) > ROUND_TRIP_LIMIT:
+            raise YamlError("a config over 256 KiB is read only as one YAML document without tags or merge keys (<<)")
         with warnings.catch_warnings():  # ruamel.yaml warns with a snippet of the file, over lines
             warnings.simplefilter("ignore")
             return YAML(typ="rt").load(text)
@@ -87,6 +99,8 @@ def _read_yaml(text: str, path: Path) -> Any:
         err = yaml_error(exc)
     except YamlError as exc:
         err = exc
+    except DuplicateKey as exc:
+        err = YamlError(f"invalid YAML: {exc}", exc.line)
     raise ConfigError(f"{path}:{err.line}: {err.problem}" if err.line else f"{path}: {err.problem}")
 
 
@@ -103,12 +117,18 @@ def _sections(plain: dict[str, Any]) -> Config:
         cfg.deploy = validated(dict[str, Any], plain["deploy"], ("deploy",))
     if plain.get("stores") is not None or plain.get("secrets") is not None:
         # Their pydantic models are built only for a file that declares rotation: scans load as fast.
+        from secretkeeper.config.credentials import prepare
         from secretkeeper.config.secrets import SecretConfig, check_references
         from secretkeeper.config.stores import StoreConfig
 
+        prepare(plain)  # no credential in the file; `from:` references parsed, their stores declared
         cfg.stores = validated(dict[str, StoreConfig], plain.get("stores") or {}, ("stores",))
         cfg.secrets = validated(list[SecretConfig], plain.get("secrets") or [], ("secrets",))
         check_references(cfg.secrets, set(cfg.stores))
+    if plain.get("lock") is not None:
+        from secretkeeper.config.lock import LockConfig
+
+        cfg.lock = validated(LockConfig, plain["lock"], ("lock",))
     return cfg
 
 

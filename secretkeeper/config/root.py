@@ -11,10 +11,11 @@ from secretkeeper.config.scan import ScanConfig
 from secretkeeper.errors import ConfigError
 
 if TYPE_CHECKING:  # pydantic models: imported by the loader only for a file that has rotation sections
+    from secretkeeper.config.lock import LockConfig
     from secretkeeper.config.secrets import SecretConfig
     from secretkeeper.config.stores import StoreConfig
 
-SECTIONS = ("scan", "stores", "secrets", "deploy")
+SECTIONS = ("scan", "stores", "secrets", "lock", "deploy")
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Config:
     scan: ScanConfig = field(default_factory=ScanConfig)
     stores: dict[str, StoreConfig] = field(default_factory=dict)  # by name
     secrets: list[SecretConfig] = field(default_factory=list)
+    lock: LockConfig | None = None  # a cluster lock beside each store's own (config/lock.py)
     # What `deploy render` (the sync issue) will read; kept as written until that command defines its keys.
     deploy: dict[str, Any] = field(default_factory=dict)
     # Set by load_config, never read from the file.

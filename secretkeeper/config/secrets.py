@@ -25,6 +25,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from secretkeeper.config.credentials import Credential
 from secretkeeper.config.durations import parse_duration
 from secretkeeper.config.invalid import FORBID_EXTRA, Invalid
 from secretkeeper.config.stores import Url
@@ -106,6 +107,9 @@ class RandomIssuer:
     charset: str | None = None  # the characters to draw from (default: letters and digits)
     exclude: str = ""  # characters never used
     templates: dict[str, str] = field(default_factory=dict)  # key -> text with {placeholders}: other keys
+    # placeholder -> a credential read from elsewhere at run time ({from: STORE:PATH#KEY} or {env: NAME}):
+    # `uri: "amqp://{user}:{password}@mq"` with `inputs: {user: {from: "shared:mq/admin#user"}}`
+    inputs: dict[str, Credential] = field(default_factory=dict)
     keep: list[str] = field(default_factory=list)  # keys carried over from the current version (a user name)
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
+from secretkeeper.config.credentials import Credential
 from secretkeeper.config.invalid import FORBID_EXTRA
 
 
@@ -67,10 +68,12 @@ class AwsSecretsManagerStore:
 
 @dataclass
 class VaultTokenAuth:
-    """The token in VAULT_TOKEN, else ~/.vault-token (what `vault login` leaves)."""
+    """`token` when given (`{from: STORE:PATH#KEY}` or `{env: NAME}`), else VAULT_TOKEN, else
+    ~/.vault-token (what `vault login` leaves)."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     method: Literal["token"]
+    token: Credential | None = None
 
 
 @dataclass
@@ -87,12 +90,14 @@ class VaultKubernetesAuth:
 
 @dataclass
 class VaultAppRoleAuth:
-    """A role id (not secret) and a secret id, from a file or an environment variable, never the config."""
+    """A role id (not secret) and a secret id: `secret_id` (another stored secret, `{from: STORE:PATH#KEY}`,
+    or `{env: NAME}`), else a file, else an environment variable; never a literal in the config."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     method: Literal["approle"]
     role_id: str
     mount: str = "approle"
+    secret_id: Credential | None = None
     secret_id_file: str | None = None
     secret_id_env: str = "VAULT_SECRET_ID"  # read when secret_id_file is not set
 

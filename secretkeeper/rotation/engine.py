@@ -52,7 +52,16 @@ def rotate(subject: Subject, trail: Trail, *, given: Mapping[str, bytes] | None 
     """Rotate `subject`, or resume or roll back the rotation its journal holds. `given`: the new value
     (`secretkeeper put`) instead of the issuer's. `decided_on`: the status the caller found the secret
     due in; if another run rotated it meanwhile, there is nothing left to do."""
-    return _Rotation(subject, trail, given, decided_on).run()
+    if subject.cluster_lock is None:
+        return _Rotation(subject, trail, given, decided_on).run()
+    from secretkeeper.kube.lease import LeaseHeld
+
+    try:
+        with subject.cluster_lock():
+            return _Rotation(subject, trail, given, decided_on).run()
+    except LeaseHeld as held:  # taken before the store's lock: a loser touches nothing
+        trail.step(subject, "lock", outcome="held", note=str(held))
+        return Result(subject.name, Outcome.HELD, str(held))
 
 
 class _Rotation:

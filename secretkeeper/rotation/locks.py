@@ -50,6 +50,13 @@ def this_holder() -> tuple[str, str, int]:
     return f"{user}@{host} pid {pid}", host, pid
 
 
+def holder_gone(who: str) -> bool:
+    """A holder named as `this_holder` names one (`user@host pid N`) that ran on this host and is gone."""
+    name, _, pid = who.rpartition(" pid ")
+    host = name.rpartition("@")[2]
+    return bool(host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)))
+
+
 def is_stale(record: JournalRecord, at: datetime) -> bool:
     if record.lease_until is not None and record.lease_until <= at:
         return True

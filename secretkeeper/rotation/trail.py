@@ -7,6 +7,8 @@ raised, which never hold a value.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -25,6 +27,9 @@ class Subject:
     store: Store
     issuer: Issuer
     targets: list[Target]
+    # The cluster lock held around the whole rotation (`lock: {kubernetes: ...}`: a Lease), or None;
+    # entering it raises secretkeeper.kube.lease.LeaseHeld when another rotator holds it.
+    cluster_lock: Callable[[], AbstractContextManager[None]] | None = None
 
     @property
     def name(self) -> str:

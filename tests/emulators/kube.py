@@ -634,6 +634,8 @@ class KubeEmulator:
                 spec["clusterIP"] = f"10.96.{n // 250}.{n % 250 + 1}"
         elif res.plural == "pods":
             body.setdefault("status", {"phase": "Pending"})
+        elif res.plural == "leases":
+            _check_lease(body)
 
     def _after_write(self, res: Resource, obj: dict[str, Any], event: str) -> None:
         meta = obj["metadata"]
@@ -721,6 +723,27 @@ class KubeEmulator:
         table[(ns, name)] = secret
         self.state.record("MODIFIED" if old else "ADDED", secrets, secret)
         synced(True)
+
+
+_MICRO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
+
+
+def _check_lease(body: dict[str, Any]) -> None:
+    """What the API server validates in a Lease's spec (coordination.k8s.io/v1): times are MicroTime
+    (a bad one fails decoding: 400), the duration is positive, the transitions are not negative (422)."""
+    spec = body.get("spec") or {}
+    name = body["metadata"].get("name", "")
+    for key in ("acquireTime", "renewTime"):
+        value = spec.get(key)
+        if value is not None and not (isinstance(value, str) and _MICRO_TIME.fullmatch(value)):
+            raise ApiError(400, "BadRequest", f"Lease in version \"v1\" cannot be handled as a Lease: "
+                           f"spec.{key}: not an RFC 3339 time")
+    for key, least in (("leaseDurationSeconds", 1), ("leaseTransitions", 0)):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+            raise ApiError(422, "Invalid", f'Lease.coordination.k8s.io "{name}" is invalid: spec.{key}: Invalid '
+                           f"value: {value!r}: must be {'greater than 0' if least else 'non-negative'}",
+                           {"name": name, "group": "coordination.k8s.io", "kind": "Lease"})
 
 
 def resource_for(body: dict[str, Any]) -> Resource:
@@ -1057,6 +1080,8 @@ class _Handler(BaseHTTPRequestHandler):
             if new.get("type") != type_before:
                 raise ApiError(422, "Invalid", f'Secret "{route.name}" is invalid: type: Invalid value: '
                                f'"{new.get("type")}": field is immutable', {"name": route.name, "kind": "Secret"})
+        if res.plural == "leases":
+            _check_lease(new)
         if "generation" in cur_meta:
             changed = new.get("spec") != current.get("spec")
             meta["generation"] = cur_meta["generation"] + (1 if changed else 0)

@@ -117,4 +117,4 @@ def for_method(vault: Vault, method: VaultAuth, environ: Mapping[str, str],
         return Auth(vault, clock=clock, login=Login(
             lambda c: kubernetes_login(c, method), f"auth/{method.mount}/login",
             f"role {method.role!r} with the service-account token in {method.token_path}"))
-    return Auth(vault, clock=clock, token=lambda: token(environ, vault.address))
+    return Auth(vault, clock=clock, token=lambda: token(environ, vault.address, getattr(method, "token", None)))

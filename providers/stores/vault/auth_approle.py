@@ -16,6 +16,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def secret_id(cfg: VaultAppRoleAuth, environ: Mapping[str, str]) -> str:
+    from secretkeeper.config.credentials import reveal
+
+    given = reveal(cfg.secret_id)  # `secret_id: {from: ...}`, read by the run before the store opened
+    if given:
+        return given.strip()
     if cfg.secret_id_file:
         try:
             value = Path(cfg.secret_id_file).read_text(encoding="utf-8").strip()

@@ -1,5 +1,5 @@
-"""Token auth: the token in VAULT_TOKEN, else in ~/.vault-token (what `vault login` and `bao login`
-leave)."""
+"""Token auth: the config's `token` (a reference the run read, never a literal), else the token in
+VAULT_TOKEN, else in ~/.vault-token (what `vault login` and `bao login` leave)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 from providers.errors import StoreError
 
 
-def token(environ: Mapping[str, str], address: str) -> str:
-    value = environ.get("VAULT_TOKEN", "").strip()
+def token(environ: Mapping[str, str], address: str, given: object = None) -> str:
+    from secretkeeper.config.credentials import reveal
+
+    value = (reveal(given) or "").strip() or environ.get("VAULT_TOKEN", "").strip()  # type: ignore[arg-type]
     if value:
         return value
     home = environ.get("HOME") or os.path.expanduser("~")
