@@ -1,0 +1,168 @@
+"""The `k8s-token` issuer end to end: `secretkeeper rotate` (another process, the real local store, the
+real kubernetes client) against the Kubernetes API emulator — TokenRequest bound to a holder Secret,
+TokenReview as verify, the holder deleted on retire so the API server rejects the old token at once, a
+failed verify rolled back, and the policy renewing a token before it expires."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from providers.stores import open_store  # noqa: F401  (the local store registers through it)
+from tests.rotation.conftest import Project, ok
+
+pytestmark = pytest.mark.integration
+HOLDER_LABELS = "app.kubernetes.io/managed-by=secretkeeper,secretkeeper.io/role=token-holder"
+
+
+def config(kube, *, ttl="24h", rotate="{every: 30d}", context=None):
+    return f"""\
+stores:
+  local: {{type: local, path: .secretkeeper/store}}
+secrets:
+  - name: reports-token
+    store: local
+    path: k8s/reports-token
+    issuer: {{type: k8s-token, namespace: {kube.namespace}, service_account: reports, audiences: [api],
+              ttl: {ttl}, context: {context or kube.context}}}
+    rotate: {rotate}
+    sync:
+      - manifest: {{dir: out/secrets, namespace: {kube.namespace}}}
+"""
+
+
+@pytest.fixture
+def account(kube):
+    kube.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reports"}})
+    return "reports"
+
+
+def review(kube, token: bytes, audiences=("api",)):
+    """(authenticated, username) as the API server's TokenReview says."""
+    from kubernetes import client
+
+    api = kube.api_client()
+    try:
+        answer = client.AuthenticationV1Api(api).create_token_review(
+            {"spec": {"token": token.decode(), "audiences": list(audiences)}})
+    finally:
+        api.close()
+    return bool(answer.status.authenticated), (answer.status.user.username if answer.status.user else None)
+
+
+def holders(kube):
+    from kubernetes import client
+
+    api = kube.api_client()
+    try:
+        found = client.CoreV1Api(api).list_namespaced_secret(kube.namespace, label_selector=HOLDER_LABELS)
+    finally:
+        api.close()
+    return sorted(item.metadata.name for item in found.items)
+
+
+def run(project, kube, *args, code=0):
+    return ok(project.run(*args, env={"KUBECONFIG": str(kube.kubeconfig)}), code)
+
+
+def test_rotate_issues_a_bound_token_and_retiring_it_revokes_it_at_once(tmp_path, kube, account):
+    project = Project(tmp_path / "p", config(kube), "local")
+    run(project, kube, "rotate", "--due")
+    first = project.value("reports-token")
+    assert set(first) == {"token", "expires_at"}
+    assert review(kube, first["token"]) == (True, f"system:serviceaccount:{kube.namespace}:reports")
+    assert review(kube, first["token"], ("https://kubernetes.default.svc",))[0] is False  # not for the API server
+    (holder,) = holders(kube)
+    assert holder.startswith("reports-sk-token-")
+    held = kube.api_client()
+    try:
+        from kubernetes import client
+
+        secret = client.CoreV1Api(held).read_namespaced_secret(holder, kube.namespace)
+    finally:
+        held.close()
+    assert not secret.data and secret.metadata.annotations["secretkeeper.io/secret"] == "reports-token"
+    expires = datetime.fromisoformat(first["expires_at"].decode().replace("Z", "+00:00"))
+    assert timedelta(hours=23, minutes=59) < expires - datetime.now(expires.tzinfo) <= timedelta(hours=24)
+
+    # the status notes carry the expiry, and the token is renewed a third of its lifetime ahead
+    status = project.store.status(["k8s/reports-token"])["k8s/reports-token"]
+    assert datetime.fromisoformat(status.metadata["expires"]) == expires
+    next_due = datetime.fromisoformat(status.metadata["next-due"])
+    assert abs(next_due - (expires - timedelta(hours=8))) < timedelta(minutes=1)
+
+    out = run(project, kube, "rotate", "reports-token", "--force")
+    second = project.value("reports-token")
+    assert second["token"] != first["token"], out.stdout
+    assert review(kube, second["token"])[0] is True
+    assert review(kube, first["token"]) == (False, None)  # its holder is gone: rejected before it expired
+    assert holders(kube) != [holder] and len(holders(kube)) == 1
+    combined = out.stdout + out.stderr + project.run("status").stdout
+    assert first["token"].decode() not in combined and second["token"].decode() not in combined
+
+
+def test_a_token_is_renewed_before_it_expires(tmp_path, kube, account):
+    """ttl 10m, renew_before 10m: due as soon as min_interval allows, so `rotate --due` renews it."""
+    project = Project(tmp_path / "p", config(kube, ttl="10m", rotate="{renew_before: 10m, min_interval: 1s}"),
+                      "local")
+    run(project, kube, "rotate", "--due")
+    first = project.value("reports-token")
+    time.sleep(1.1)
+    out = run(project, kube, "rotate", "--due")
+    assert "due: expires in" in out.stderr and "(renew_before 10m)" in out.stderr
+    assert project.value("reports-token")["token"] != first["token"]
+    assert review(kube, first["token"])[0] is False
+
+
+def test_a_failed_verify_rolls_back_and_revokes_the_new_token(tmp_path, kube, account):
+    """Credentials that may issue tokens but not review them: verify fails, the new token's holder is
+    deleted (so that token is dead), and the previous version stays current and working."""
+    if kube.real:
+        pytest.skip("needs the emulator's static tokens with restricted rules")
+    project = Project(tmp_path / "p", config(kube), "local")
+    run(project, kube, "rotate", "--due")
+    first = project.value("reports-token")
+    kube.emulator.add_token("no-review", user="issuer-only", rules={
+        ("create", "serviceaccounts/token", kube.namespace), ("create", "secrets", kube.namespace),
+        ("delete", "secrets", kube.namespace)})
+    kube.emulator.write_kubeconfig(kube.kubeconfig, namespace=kube.namespace,
+                                   extra_contexts={"issuer-only": "no-review"})
+    project.config.write_text(config(kube, context="issuer-only"))
+    before = set(holders(kube))
+    out = run(project, kube, "rotate", "reports-token", "--force", code=1)
+    assert "TokenReview" in out.stdout + out.stderr and "rolled back" in out.stdout + out.stderr
+    assert project.value("reports-token") == first
+    assert set(holders(kube)) == before  # the new holder was deleted: its token is revoked
+    assert review(kube, first["token"])[0] is True
+
+
+def test_dry_run_names_what_the_issuer_needs(tmp_path, kube, account):
+    project = Project(tmp_path / "p", config(kube), "local")
+    out = run(project, kube, "rotate", "reports-token", "--dry-run").stdout
+    assert f"TokenRequest token for ServiceAccount {kube.namespace}/reports" in out
+    assert "create serviceaccounts/token (resourceNames: [reports])" in out
+    assert "create and delete secrets" in out and "create tokenreviews" in out
+    assert holders(kube) == []  # a dry run writes nothing
+
+
+@pytest.mark.parametrize("issuer, message", [
+    ("ttl: 5m", "at least 10m"),
+    ("ttl: 90s", "at least 10m"),
+    ("audiences: []", "audiences"),
+    ("namespace: Reports", "Kubernetes name"),
+])
+def test_bad_issuer_settings_are_config_errors(tmp_path, issuer, message):
+    from secretkeeper.config import load_config
+    from secretkeeper.errors import ConfigError
+
+    fields = {"namespace": "reports", "service_account": "reports", "audiences": "[api]", "ttl": "24h"}
+    key, value = issuer.split(": ", 1)
+    fields[key] = value
+    section = ", ".join(f"{k}: {v}" for k, v in fields.items())
+    (tmp_path / "secretkeeper.yaml").write_text(
+        "stores:\n  local: {type: local}\nsecrets:\n  - name: t\n    store: local\n    path: t\n"
+        f"    issuer: {{type: k8s-token, {section}}}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path / "secretkeeper.yaml")
