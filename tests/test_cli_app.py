@@ -11,8 +11,9 @@ def commands(help_text: str) -> list[str]:
 
 def test_every_family_is_a_command(run_cli):
     assert commands(run_cli(["--help"]).stdout) == ["scan", "baseline", "rules", "rotate", "status", "put",
-                                                      "reseal"]
+                                                      "reseal", "tokens"]
     assert commands(run_cli(["rules", "--help"]).stdout) == ["list", "test"]
+    assert commands(run_cli(["tokens", "--help"]).stdout) == ["migrate"]
     assert run_cli(["--version"]).stdout == f"secretkeeper {__version__}\n"
 
 

@@ -1,0 +1,123 @@
+"""`secretkeeper tokens migrate`: legacy service-account token Secrets — report, invalidate, restore,
+delete the unused (secretkeeper/kube/legacy_tokens.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import typer
+
+from secretkeeper.cli.errors import handle_errors
+from secretkeeper.errors import ExitStatus, SecretkeeperError
+
+app = typer.Typer(help="Service-account tokens: move off legacy token Secrets.", no_args_is_help=True,
+                  rich_markup_mode=None)
+
+MIGRATE_HELP = """Find legacy service-account token Secrets (type kubernetes.io/service-account-token: a
+token that never expires and cannot be revoked), and retire them step by step.
+
+Without an action flag it only reports (read-only): each Secret, its ServiceAccount, the day its token
+was last used (the API server's kubernetes.io/legacy-token-last-used label), whether it is already
+invalid, the pods in its namespace that use it (secret volume, projected source, env secretKeyRef,
+envFrom), and the next step:
+
+\b
+  - pods that use it: move them to a projected serviceAccountToken volume (short-lived tokens the
+    kubelet renews, bound to the pod);
+  - used, but by no pod (a CI system, a dashboard outside the cluster): give that client a bound,
+    rotated token — a managed secret with `issuer: {type: k8s-token, namespace, service_account,
+    audiences, ttl}` that `secretkeeper rotate --due` re-issues before it expires;
+  - then invalidate it, and delete it once the grace period passed with no use.
+
+Actions (one at a time; --secret NS/NAME limits them to those Secrets):
+
+\b
+  --invalidate      label kubernetes.io/legacy-token-invalid-since=<today>: the API server (1.28+)
+                    rejects the token from then on. Refused for a Secret a pod uses, or when pods
+                    cannot be listed. Undo with --restore.
+  --restore         remove that label: the token works again.
+  --delete-unused   delete the Secrets invalid for longer than --grace (default 30d) whose
+                    last-used day is not after the day they were invalidated (nor used by a pod).
+
+Needs: list secrets and pods (report); patch secrets (--invalidate, --restore); delete secrets
+(--delete-unused). Token values are never read or printed.
+
+\b
+Examples:
+  secretkeeper tokens migrate
+  secretkeeper tokens migrate -n ci --format json
+  secretkeeper tokens migrate --invalidate --secret ci/deployer-token
+  secretkeeper tokens migrate --delete-unused --grace 30d
+
+\b
+Exit codes: 0 done (or report); 1 an action skipped some Secret (the report says why); 2 error."""
+
+
+@app.command("migrate", help=MIGRATE_HELP)
+@handle_errors
+def migrate_cmd(
+    namespace: str | None = typer.Option(None, "--namespace", "-n", help="Only this namespace (default: all)."),
+    context: str | None = typer.Option(None, "--context", help="Kubeconfig context (default: current, or "
+                                       "in-cluster)."),
+    secret: list[str] = typer.Option([], "--secret", metavar="NS/NAME",
+                                     help="Only this legacy token Secret (repeatable)."),
+    invalidate: bool = typer.Option(False, "--invalidate", help="Mark them invalid (reversible)."),
+    restore: bool = typer.Option(False, "--restore", help="Remove the invalid-since label."),
+    delete_unused: bool = typer.Option(False, "--delete-unused",
+                                       help="Delete those invalid longer than --grace and unused since."),
+    grace: str = typer.Option("30d", "--grace", help="With --delete-unused: how long a Secret stays invalid "
+                              "and unused before it is deleted (e.g. 30d, 2w)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    from secretkeeper.config.durations import format_duration, parse_duration
+    from secretkeeper.kube import legacy_tokens as lt
+    from secretkeeper.kube.client import connect
+
+    if fmt not in ("text", "json"):
+        raise SecretkeeperError(f"--format: unknown format {fmt!r} (choose text or json)")
+    actions = [name for name, on in (("--invalidate", invalidate), ("--restore", restore),
+                                     ("--delete-unused", delete_unused)) if on]
+    if len(actions) > 1:
+        raise SecretkeeperError(f"{' and '.join(actions)}: choose one action per run")
+    try:
+        grace_span = parse_duration(grace)
+    except ValueError as exc:
+        raise SecretkeeperError(f"--grace: {exc}") from None
+    for ref in secret:
+        if ref.count("/") != 1 or not all(ref.split("/")):
+            raise SecretkeeperError(f"--secret: {ref!r} is not NAMESPACE/NAME")
+    today = datetime.now(UTC).date()
+    with connect(context) as conn:
+        found = lt.survey(conn, namespace, set(secret) if secret else None)
+        if invalidate:
+            lt.invalidate(conn, found.tokens, found.pods_visible, today)
+        elif restore:
+            lt.restore(conn, found.tokens)
+        elif delete_unused:
+            lt.delete_unused(conn, found.tokens, found.pods_visible, today, grace_span)
+    for token in found.tokens:
+        if not token.outcome:
+            token.note = lt.advice(token, today, grace_span)
+    skipped = sum(token.outcome == "skipped" for token in found.tokens)
+    if fmt == "json":
+        typer.echo(json.dumps({"action": actions[0].lstrip("-") if actions else "report",
+                               "grace": format_duration(grace_span), "tokens": [t.to_json() for t in found.tokens],
+                               "warnings": found.warnings}, indent=2))
+    else:
+        for token in found.tokens:
+            used = f"last used {token.last_used}" if token.last_used else "no use recorded"
+            invalid = f", invalid since {token.invalid_since}" if token.invalid_since else ""
+            typer.echo(f"{token.ref}: ServiceAccount {token.service_account}; {used}{invalid}")
+            for pod in token.mounted_by:
+                typer.echo(f"  used by {pod}")
+            typer.echo(f"  {token.outcome or 'next'}: {token.note}")
+        for warning in found.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        counts = {}
+        for token in found.tokens:
+            counts[token.outcome or "found"] = counts.get(token.outcome or "found", 0) + 1
+        summary = ", ".join(f"{n} {what}" for what, n in counts.items()) or "none found"
+        typer.echo(f"legacy service-account token Secrets: {summary}")
+    if skipped:
+        raise typer.Exit(int(ExitStatus.FINDINGS))
