@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from secretkeeper.cli.errors import handle_errors
+from secretkeeper.cli.managed import audit_log_option, audit_stdout_option, config_option, managed_config
 from secretkeeper.errors import ExitStatus, SecretkeeperError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secretkeeper.kube.legacy_tokens import LegacyToken
 
 app = typer.Typer(help="Service-account tokens: move off legacy token Secrets.", no_args_is_help=True,
                   rich_markup_mode=None)
@@ -33,6 +39,10 @@ envFrom), and the next step:
 Actions (one at a time; --secret NS/NAME limits them to those Secrets):
 
 \b
+  --issue           for each legacy token used by no pod, issue the bound token that replaces it: the
+                    config's k8s-token managed secrets for its ServiceAccount are issued now if absent
+                    from their store (as `rotate` does; --config, --audit-log). A ServiceAccount with no
+                    such managed secret is reported with the entry to add.
   --invalidate      label kubernetes.io/legacy-token-invalid-since=<today>: the API server (1.28+)
                     rejects the token from then on. Refused for a Secret a pod uses, or when pods
                     cannot be listed. Undo with --restore.
@@ -40,13 +50,14 @@ Actions (one at a time; --secret NS/NAME limits them to those Secrets):
   --delete-unused   delete the Secrets invalid for longer than --grace (default 30d) whose
                     last-used day is not after the day they were invalidated (nor used by a pod).
 
-Needs: list secrets and pods (report); patch secrets (--invalidate, --restore); delete secrets
+Needs: list secrets and pods (report); what `rotate --dry-run` names for --issue; patch secrets (--invalidate, --restore); delete secrets
 (--delete-unused). Token values are never read or printed.
 
 \b
 Examples:
   secretkeeper tokens migrate
   secretkeeper tokens migrate -n ci --format json
+  secretkeeper tokens migrate --issue --secret ci/deployer-token -c secretkeeper.yaml
   secretkeeper tokens migrate --invalidate --secret ci/deployer-token
   secretkeeper tokens migrate --delete-unused --grace 30d
 
@@ -62,6 +73,7 @@ def migrate_cmd(
                                        "in-cluster)."),
     secret: list[str] = typer.Option([], "--secret", metavar="NS/NAME",
                                      help="Only this legacy token Secret (repeatable)."),
+    issue: bool = typer.Option(False, "--issue", help="Issue the k8s-token managed secrets that replace them."),
     invalidate: bool = typer.Option(False, "--invalidate", help="Mark them invalid (reversible)."),
     restore: bool = typer.Option(False, "--restore", help="Remove the invalid-since label."),
     delete_unused: bool = typer.Option(False, "--delete-unused",
@@ -69,6 +81,9 @@ def migrate_cmd(
     grace: str = typer.Option("30d", "--grace", help="With --delete-unused: how long a Secret stays invalid "
                               "and unused before it is deleted (e.g. 30d, 2w)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    config: Path | None = config_option,
+    audit_log: Path | None = audit_log_option,
+    audit_stdout: bool = audit_stdout_option,
 ) -> None:
     from secretkeeper.config.durations import format_duration, parse_duration
     from secretkeeper.kube import legacy_tokens as lt
@@ -76,7 +91,7 @@ def migrate_cmd(
 
     if fmt not in ("text", "json"):
         raise SecretkeeperError(f"--format: unknown format {fmt!r} (choose text or json)")
-    actions = [name for name, on in (("--invalidate", invalidate), ("--restore", restore),
+    actions = [name for name, on in (("--issue", issue), ("--invalidate", invalidate), ("--restore", restore),
                                      ("--delete-unused", delete_unused)) if on]
     if len(actions) > 1:
         raise SecretkeeperError(f"{' and '.join(actions)}: choose one action per run")
@@ -90,7 +105,9 @@ def migrate_cmd(
     today = datetime.now(UTC).date()
     with connect(context) as conn:
         found = lt.survey(conn, namespace, set(secret) if secret else None)
-        if invalidate:
+        if issue:
+            _issue(found.tokens, config, audit_log, audit_stdout)
+        elif invalidate:
             lt.invalidate(conn, found.tokens, found.pods_visible, today)
         elif restore:
             lt.restore(conn, found.tokens)
@@ -121,3 +138,18 @@ def migrate_cmd(
         typer.echo(f"legacy service-account token Secrets: {summary}")
     if skipped:
         raise typer.Exit(int(ExitStatus.FINDINGS))
+
+
+def _issue(tokens: list[LegacyToken], config: Path | None, audit_log: Path | None, audit_stdout: bool) -> None:
+    from secretkeeper.rotation.audit import Audit
+    from secretkeeper.rotation.bound_tokens import issue_bound
+    from secretkeeper.rotation.trail import Trail
+    from secretkeeper.rotation.wiring import Wiring
+
+    wiring = Wiring(managed_config(config))
+    audit = Audit(audit_log, audit_stdout, stores={s.store: wiring.store(s.store) for s in wiring.config.secrets
+                                                   if s.issuer.type == "k8s-token"})
+    try:
+        issue_bound(wiring, Trail(audit), tokens, datetime.now(UTC))
+    finally:
+        audit.close()

@@ -9,6 +9,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from kubernetes import client
+
+from providers.stores import open_store
+from secretkeeper.config import load_config
 
 pytestmark = pytest.mark.integration
 INVALID, LAST_USED = "kubernetes.io/legacy-token-invalid-since", "kubernetes.io/legacy-token-last-used"
@@ -49,7 +53,7 @@ def token(kube, name):
 
 def whoami(kube, bearer):
     """The user the API server takes `bearer` for, or None when it rejects it (401)."""
-    from kubernetes import client, config
+    from kubernetes import config
 
     path = kube.emulator.write_kubeconfig(kube.kubeconfig.with_name("as-token"), token=bearer)
     api = config.new_client_from_config(config_file=str(path), context="emulator")
@@ -127,6 +131,41 @@ def test_delete_unused_honours_the_grace_period_and_later_use(run_cli, cluster):
     assert "old-token" not in remaining and {"recent-token", "busy-token", "ci-token", "web-token"} <= remaining
     shorter = migrate(run_cli, cluster, "--delete-unused", "--grace", "4d", "--secret", f"{ns}/recent-token")
     assert shorter.code == 0 and "deleted: invalid since" in shorter.stdout
+
+
+def test_issue_makes_the_bound_token_that_replaces_one_used_from_outside(run_cli, cluster, tmp_path, monkeypatch):
+    ns = cluster.namespace
+    (tmp_path / "secretkeeper.yaml").write_text(f"""\
+stores:
+  local: {{type: local, path: .secretkeeper/store}}
+secrets:
+  - name: ci-token
+    store: local
+    path: k8s/ci
+    issuer: {{type: k8s-token, namespace: {ns}, service_account: ci, audiences: [ci.example], ttl: 1h,
+              context: {cluster.context}}}
+""")
+    args = ["tokens", "migrate", "-n", ns, "--context", cluster.context, "--issue", "--format", "json"]
+    done = run_cli(args, cwd=tmp_path, env={"KUBECONFIG": str(cluster.kubeconfig)})
+    assert done.code == 1, done.output  # the other external-use tokens have no managed secret yet
+    outcome = {t["name"]: (t["outcome"], t["note"]) for t in json.loads(done.stdout)["tokens"]}
+    assert outcome["ci-token"][0] == "issued" and "managed secret ci-token" in outcome["ci-token"][1]
+    assert outcome["web-token"][0] == "unchanged"  # pods use it: projected volumes instead
+    assert outcome["old-token"][0] == "skipped" and (
+        f"add one: {{name: old-token, store: STORE, path: k8s/{ns}/old, issuer: {{type: k8s-token, "
+        f"namespace: {ns}, service_account: old") in outcome["old-token"][1]
+    monkeypatch.chdir(tmp_path)  # the config's relative store path
+    issued = open_store("local", load_config(tmp_path / "secretkeeper.yaml").stores["local"]).read("k8s/ci").data
+    api = cluster.api_client()
+    try:
+        review = client.AuthenticationV1Api(api).create_token_review(
+            {"spec": {"token": issued["token"].decode(), "audiences": ["ci.example"]}})
+    finally:
+        api.close()
+    assert review.status.authenticated and review.status.user.username == f"system:serviceaccount:{ns}:ci"
+    assert issued["token"].decode() not in done.output
+    again = run_cli([*args, "--secret", f"{ns}/ci-token"], cwd=tmp_path, env={"KUBECONFIG": str(cluster.kubeconfig)})
+    assert again.code == 0 and json.loads(again.stdout)["tokens"][0]["outcome"] == "issued"  # already current
 
 
 @pytest.mark.parametrize("args, message", [
