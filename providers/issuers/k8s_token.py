@@ -75,26 +75,25 @@ class K8sTokenIssuer:
 
     # -- verbs -----------------------------------------------------------------------------------------
     def issue(self, current: SecretVersion | None) -> Mapping[str, bytes]:
-        from secretkeeper.kube.calls import KubeCallError, call, core
+        from secretkeeper.kube.calls import core
 
-        conn = self._connection()
-        api = core(conn)
+        api = core(self._connection())
         holder = f"{self._holder_prefix()}{secrets.token_hex(4)}"
         body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "immutable": True,
                 "metadata": {"name": holder, "namespace": self.namespace,
                              "labels": {"app.kubernetes.io/managed-by": "secretkeeper", **HOLDER_ROLE},
                              "annotations": {SECRET_NOTE: self.name,
                                              "secretkeeper.io/service-account": self.account}}}
-        created = call(conn, f"create holder Secret {self.namespace}/{holder}", api.create_namespaced_secret,
-                       self.namespace, body)
+        created = self._call(f"create holder Secret {self.namespace}/{holder}", api.create_namespaced_secret,
+                             self.namespace, body)
         request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                    "spec": {"audiences": self.audiences, "expirationSeconds": int(self.ttl.total_seconds()),
                             "boundObjectRef": {"apiVersion": "v1", "kind": "Secret", "name": holder,
                                                "uid": created.metadata.uid}}}
         try:
-            answer = call(conn, f"TokenRequest for ServiceAccount {self.namespace}/{self.account}",
-                          api.create_namespaced_service_account_token, self.account, self.namespace, request)
-        except KubeCallError:
+            answer = self._call(f"TokenRequest for ServiceAccount {self.namespace}/{self.account}",
+                                api.create_namespaced_service_account_token, self.account, self.namespace, request)
+        except IssuerError:
             self._delete_holder(self.namespace, holder, created.metadata.uid)  # no token is bound to it
             raise
         status = answer.status
@@ -109,15 +108,15 @@ class K8sTokenIssuer:
 
     def verify(self, data: Mapping[str, bytes]) -> None:
         """A TokenReview: the new token authenticates as the ServiceAccount, for every audience."""
-        from secretkeeper.kube.calls import authentication, call
+        from secretkeeper.kube.calls import authentication
 
         token = data.get("token", b"").decode("ascii", "replace")
         if not token:
             raise VerifyFailed(f"{self.name}: the new version has no token")
-        conn = self._connection()
         review = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
                   "spec": {"token": token, "audiences": self.audiences}}
-        answer = call(conn, "TokenReview of the new token", authentication(conn).create_token_review, review)
+        answer = self._call("TokenReview of the new token",
+                            authentication(self._connection()).create_token_review, review)
         status = answer.status
         want = f"system:serviceaccount:{self.namespace}:{self.account}"
         if status is None or not status.authenticated:
@@ -144,23 +143,42 @@ class K8sTokenIssuer:
         return self.account[: _MAX_NAME - len(suffix) - 8].rstrip("-.") + suffix
 
     def _delete_holder(self, namespace: str, name: str, uid: str | None) -> None:
-        from secretkeeper.kube.calls import KubeCallError, call, core
+        from secretkeeper.kube.calls import core
 
-        conn = self._connection()
         options = {"preconditions": {"uid": uid}} if uid else {}
         try:
-            call(conn, f"delete holder Secret {namespace}/{name}", core(conn).delete_namespaced_secret, name,
-                 namespace, body=options)
-        except KubeCallError as exc:
+            self._call(f"delete holder Secret {namespace}/{name}", core(self._connection()).delete_namespaced_secret,
+                       name, namespace, body=options)
+        except _CallFailed as exc:
             if exc.status not in (404, 409):  # gone already, or another object now has the name
                 raise
 
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from secretkeeper.kube.calls import KubeCallError, call
+
+        try:
+            return call(self._connection(), what, fn, *args, **kwargs)
+        except KubeCallError as exc:
+            raise _CallFailed(f"{self.name}: {exc}", exc.status) from None
+
     def _connection(self) -> Any:
         if self._conn is None:
+            from secretkeeper.errors import SecretkeeperError
             from secretkeeper.kube.client import connect
 
-            self._conn = connect(self.context)
+            try:
+                self._conn = connect(self.context)
+            except SecretkeeperError as exc:
+                raise IssuerError(f"{self.name}: {exc}") from None
         return self._conn
+
+
+class _CallFailed(IssuerError):
+    """An API call failed; `status`: the HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _bound_secret(token: bytes) -> tuple[str, str, str | None] | None:

@@ -6,7 +6,7 @@ failed verify rolled back, and the policy renewing a token before it expires."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -166,3 +166,44 @@ def test_bad_issuer_settings_are_config_errors(tmp_path, issuer, message):
         f"    issuer: {{type: k8s-token, {section}}}\n")
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path / "secretkeeper.yaml")
+
+
+def issuer_for(kube, **settings):
+    from providers.issuers import build_issuer
+    from secretkeeper.config.secrets import K8sTokenIssuer, SecretConfig
+
+    fields = {"namespace": kube.namespace, "service_account": "reports", "audiences": ["api"],
+              "context": kube.context, **settings}
+    return build_issuer(SecretConfig(name="reports-token", store="local", path="k8s/reports",
+                                     issuer=K8sTokenIssuer(type="k8s-token", **fields)), None)
+
+
+def test_verify_fails_for_a_revoked_token_another_account_and_another_audience(kube, account, monkeypatch):
+    from providers.base import SecretVersion
+    from providers.errors import VerifyFailed
+
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+    kube.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "other"}})
+    issuer = issuer_for(kube)
+    data = issuer.issue(None)
+    issuer.verify(data)
+    other = issuer_for(kube, service_account="other").issue(None)
+    with pytest.raises(VerifyFailed, match=f"authenticates as 'system:serviceaccount:{kube.namespace}:other', not "):
+        issuer.verify(other)
+    elsewhere = issuer_for(kube, audiences=["elsewhere"]).issue(None)
+    with pytest.raises(VerifyFailed, match="does not accept the new token for audiences api"):
+        issuer.verify(elsewhere)
+    issuer.retire(SecretVersion("1", data, datetime.now(UTC)))
+    with pytest.raises(VerifyFailed, match="does not accept the new token") as caught:
+        issuer.verify(data)
+    assert data["token"].decode() not in str(caught.value)
+    issuer.retire(SecretVersion("1", data, datetime.now(UTC)))  # twice: the holder is gone already, fine
+
+
+def test_an_absent_service_account_deletes_the_holder_it_made(kube, monkeypatch):
+    from providers.errors import IssuerError
+
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+    with pytest.raises(IssuerError, match=r"TokenRequest for ServiceAccount .*/reports failed \(HTTP 404 NotFound\)"):
+        issuer_for(kube).issue(None)
+    assert holders(kube) == []
