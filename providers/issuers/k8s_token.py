@@ -35,6 +35,7 @@ KEYS = ("token", "expires_at")
 HOLDER_ROLE = {"secretkeeper.io/role": "token-holder"}
 SECRET_NOTE = "secretkeeper.io/secret"  # annotation on a holder: the managed secret it belongs to
 _MAX_NAME = 253
+_SKEW = timedelta(minutes=10)
 
 
 class K8sTokenIssuer:
@@ -64,7 +65,9 @@ class K8sTokenIssuer:
                 f"(resourceNames: [{self.account}])",
                 f"RBAC in namespace {self.namespace}: create and delete secrets (the holder Secrets "
                 f"{self._holder_prefix()}*)",
-                "RBAC cluster-wide: create tokenreviews (authentication.k8s.io), to verify the new token"]
+                "RBAC cluster-wide: create tokenreviews (authentication.k8s.io), to verify the new token",
+                f"optional, RBAC in namespace {self.namespace}: list secrets, so holders a crashed run left "
+                "behind are deleted once their tokens expired"]
 
     def expires(self, data: Mapping[str, bytes]) -> datetime | None:
         """When the token in `data` expires (its `expires_at`), for the rotation policy's renew_before."""
@@ -78,6 +81,7 @@ class K8sTokenIssuer:
         from secretkeeper.kube.calls import core
 
         api = core(self._connection())
+        self._sweep(api)
         holder = f"{self._holder_prefix()}{secrets.token_hex(4)}"
         body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "immutable": True,
                 "metadata": {"name": holder, "namespace": self.namespace,
@@ -138,6 +142,25 @@ class K8sTokenIssuer:
         self._delete_holder(*bound)
 
     # -- helpers ---------------------------------------------------------------------------------------
+    def _sweep(self, api: Any) -> None:
+        """Delete this secret's holders older than the ttl (and a margin for clock skew): every token bound
+        to them has expired. A run killed between TokenRequest and staging leaves such a holder. Best
+        effort: without `list` on secrets, or on any failure, nothing is swept."""
+        selector = ",".join(f"{k}={v}" for k, v in {"app.kubernetes.io/managed-by": "secretkeeper",
+                                                    **HOLDER_ROLE}.items())
+        try:
+            found = self._call(f"list holder Secrets in {self.namespace}", api.list_namespaced_secret,
+                               self.namespace, label_selector=selector)
+            cutoff = datetime.now(UTC) - self.ttl - _SKEW
+            for item in found.items:
+                meta = item.metadata
+                created = meta.creation_timestamp
+                if ((meta.annotations or {}).get(SECRET_NOTE) == self.name and isinstance(created, datetime)
+                        and (created if created.tzinfo else created.replace(tzinfo=UTC)) < cutoff):
+                    self._delete_holder(self.namespace, meta.name, meta.uid)
+        except IssuerError:
+            return
+
     def _holder_prefix(self) -> str:
         suffix = "-sk-token-"
         return self.account[: _MAX_NAME - len(suffix) - 8].rstrip("-.") + suffix

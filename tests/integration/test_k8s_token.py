@@ -207,3 +207,22 @@ def test_an_absent_service_account_deletes_the_holder_it_made(kube, monkeypatch)
     with pytest.raises(IssuerError, match=r"TokenRequest for ServiceAccount .*/reports failed \(HTTP 404 NotFound\)"):
         issuer_for(kube).issue(None)
     assert holders(kube) == []
+
+
+def test_issue_sweeps_holders_a_crashed_run_left_once_their_tokens_expired(kube, account, monkeypatch):
+    if kube.real:
+        pytest.skip("back-dates holders inside the emulator")
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+    labels = {"app.kubernetes.io/managed-by": "secretkeeper", "secretkeeper.io/role": "token-holder"}
+    for name, owner in (("reports-sk-token-old", "reports-token"), ("reports-sk-token-young", "reports-token"),
+                        ("reports-sk-token-theirs", "someone-else")):
+        kube.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {
+            "name": name, "labels": labels, "annotations": {"secretkeeper.io/secret": owner}}})
+    with kube.emulator.state.lock:  # created two days ago: any 24h token bound to them has expired
+        table = kube.emulator.state.objects[("", "secrets")]
+        for name in ("reports-sk-token-old", "reports-sk-token-theirs"):
+            table[(kube.namespace, name)]["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+    issuer_for(kube).issue(None)
+    left = holders(kube)
+    assert "reports-sk-token-old" not in left
+    assert {"reports-sk-token-young", "reports-sk-token-theirs"} <= set(left) and len(left) == 3
