@@ -5,6 +5,7 @@ failed verify rolled back, and the policy renewing a token before it expires."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -226,3 +227,33 @@ def test_issue_sweeps_holders_a_crashed_run_left_once_their_tokens_expired(kube,
     left = holders(kube)
     assert "reports-sk-token-old" not in left
     assert {"reports-sk-token-young", "reports-sk-token-theirs"} <= set(left) and len(left) == 3
+
+
+def test_the_issue_example_rotates_into_vault_and_renews_on_the_expiry_note(tmp_path, kube, account, vault_server,
+                                                                             vault_mount):
+    """The issue's own example (store: vault): the expiry note passes Vault's agreed status notes, and
+    `status` shows the renewal a third of the ttl ahead."""
+    project = Project(tmp_path / "p", f"""\
+stores:
+  vault: {{type: vault, mount: {vault_mount}}}
+secrets:
+  - name: reports-token
+    store: vault
+    path: k8s/reports-token
+    issuer: {{type: k8s-token, namespace: {kube.namespace}, service_account: reports, audiences: [api], ttl: 24h,
+              context: {kube.context}}}
+""", "local")
+    env = {"KUBECONFIG": str(kube.kubeconfig), **vault_server.env()}
+    ok(project.run("rotate", "--due", env=env))
+    (status,) = json.loads(ok(project.run("status", "--format", "json", env=env)).stdout)
+    renew_at = datetime.fromisoformat(status["next_due"]) - datetime.fromisoformat(status["last_rotated"])
+    assert abs(renew_at - timedelta(hours=16)) < timedelta(minutes=1)  # 24h ttl, renewed with 8h left
+    ok(project.run("rotate", "--due", env=env))  # not due again before the renewal point
+    from kubernetes import client
+
+    api = kube.api_client()
+    try:
+        assert len(client.CoreV1Api(api).list_namespaced_secret(kube.namespace, label_selector=HOLDER_LABELS)
+                   .items) == 1
+    finally:
+        api.close()

@@ -33,6 +33,8 @@ NOTES: dict[str, tuple[Callable[[str], bool], str]] = {
     "next-due": (_timestamp, "an ISO 8601 time"),
     "rotation-id": (_name, "an id"),
     "issuer": (_name, "an issuer type name"),
+    # when the current credential expires (an issuer's `expires`); "" when it no longer says
+    "expires": (lambda value: value == "" or _timestamp(value), "an ISO 8601 time"),
 }
 
 
