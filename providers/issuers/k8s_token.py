@@ -107,7 +107,7 @@ class K8sTokenIssuer:
             raise IssuerError(f"{self.name}: the TokenRequest for {self.namespace}/{self.account} answered "
                               "without a token or its expiry")
         expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-        return {"token": token.encode("ascii"),
+        return {"token": token.encode("utf-8"),
                 "expires_at": expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode("ascii")}
 
     def verify(self, data: Mapping[str, bytes]) -> None:

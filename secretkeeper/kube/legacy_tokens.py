@@ -20,11 +20,13 @@ Token values are never read: a listed Secret's data is dropped as soon as it is 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from secretkeeper.kube.client import Connection, Resource, list_objects, list_visible
+from secretkeeper.errors import SecretkeeperError
+from secretkeeper.kube.client import Connection, Forbidden, Resource, list_objects, list_visible
 
 LEGACY_TYPE = "kubernetes.io/service-account-token"
 LAST_USED = "kubernetes.io/legacy-token-last-used"
@@ -67,11 +69,13 @@ def survey(conn: Connection, namespace: str | None, only: set[str] | None = None
     `only`: "ns/name" refs to keep."""
     warnings: list[str] = []
     tokens: list[LegacyToken] = []
-    for item in list_objects(conn, SECRETS, namespace):
-        if item.get("type") != LEGACY_TYPE:
-            continue
+    try:
+        listed = list(_legacy_only(list_objects(conn, SECRETS, namespace)))
+    except Forbidden:
+        where = f"in namespace {namespace}" if namespace else "in every namespace"
+        raise SecretkeeperError(f"{conn.describe()}: these credentials may not list secrets {where}") from None
+    for item in listed:
         meta = item.get("metadata") or {}
-        item.pop("data", None)  # the token itself is never kept
         labels, notes = meta.get("labels") or {}, meta.get("annotations") or {}
         token = LegacyToken(str(meta.get("namespace") or ""), str(meta.get("name") or ""), str(meta.get("uid") or ""),
                             str(notes.get(SA_NAME) or "?"), labels.get(LAST_USED), labels.get(INVALID_SINCE))
@@ -96,6 +100,14 @@ def survey(conn: Connection, namespace: str | None, only: set[str] | None = None
         pods_visible = pods_visible and len(warnings) == before
     tokens.sort(key=lambda t: t.ref)
     return Survey(tokens, warnings, pods_visible)
+
+
+def _legacy_only(items: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The legacy token Secrets of a listing, their data dropped as soon as each is seen."""
+    for item in items:
+        item.pop("data", None)  # the token itself is never kept
+        if item.get("type") == LEGACY_TYPE:
+            yield item
 
 
 def _secret_uses(pod: dict[str, Any]) -> list[tuple[str, str]]:

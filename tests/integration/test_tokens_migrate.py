@@ -168,6 +168,24 @@ secrets:
     assert again.code == 0 and json.loads(again.stdout)["tokens"][0]["outcome"] == "issued"  # already current
 
 
+def test_without_pods_visible_nothing_is_invalidated_and_without_secrets_it_is_an_error(run_cli, cluster):
+    ns = cluster.namespace
+    cluster.emulator.add_token("secrets-only", rules={("list", "secrets"), ("patch", "secrets")})
+    cluster.emulator.add_token("nothing", rules=set())
+    cluster.emulator.write_kubeconfig(cluster.kubeconfig, namespace=ns,
+                                      extra_contexts={"secrets-only": "secrets-only", "nothing": "nothing"})
+    env = {"KUBECONFIG": str(cluster.kubeconfig)}
+    blind = run_cli(["tokens", "migrate", "-n", ns, "--context", "secrets-only", "--invalidate",
+                     "--secret", f"{ns}/ci-token"], env=env)
+    assert blind.code == 1, blind.output
+    assert "skipped: pods could not be listed: who mounts it is unknown" in blind.stdout
+    assert f"warning: pods in namespace {ns}: not visible with these permissions" in blind.stderr
+    assert INVALID not in cluster.emulator.get("secrets", "ci-token", ns)["metadata"]["labels"]
+    denied = run_cli(["tokens", "migrate", "-n", ns, "--context", "nothing"], env=env)
+    assert denied.code == 2 and denied.stderr.count("\n") == 1
+    assert f"these credentials may not list secrets in namespace {ns}" in denied.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["--invalidate", "--restore"], "--invalidate and --restore: choose one action per run"),
     (["--delete-unused", "--grace", "30"], "--grace: not a duration"),
