@@ -169,10 +169,6 @@ class Issuer(Protocol):
 
     def retire(self, old: SecretVersion) -> None: ...  # after every consumer has moved to the new one
 
-    # Optional, for credentials that expire: `expires(data) -> datetime | None`, when the credential in
-    # `data` stops working. The rotation notes it (policy.EXPIRES), and the policy renews it
-    # `renew_before` ahead (default: a third of its lifetime).
-
 
 class ManagedSecrets(Protocol):
     """What an issuer may read of the other managed secrets its config names (`admin: pg-admin`,

@@ -69,12 +69,14 @@ class K8sTokenIssuer:
                 f"optional, RBAC in namespace {self.namespace}: list secrets, so holders a crashed run left "
                 "behind are deleted once their tokens expired"]
 
-    def expires(self, data: Mapping[str, bytes]) -> datetime | None:
-        """When the token in `data` expires (its `expires_at`), for the rotation policy's renew_before."""
+    def notes(self, data: Mapping[str, bytes]) -> Mapping[str, str]:
+        """The status note `expires` (from the version's `expires_at`): the rotation policy renews the token
+        `renew_before` ahead of it (default: a third of its lifetime)."""
         try:
-            return _parse_time(data["expires_at"].decode("ascii"))
+            expires = _parse_time(data["expires_at"].decode("ascii"))
         except (KeyError, UnicodeDecodeError, ValueError):
-            return None
+            return {}
+        return {"expires": expires.isoformat(timespec="seconds")}
 
     # -- verbs -----------------------------------------------------------------------------------------
     def issue(self, current: SecretVersion | None) -> Mapping[str, bytes]:

@@ -260,20 +260,14 @@ class _Rotation:
         rotated = record.updated
         notes = {policy.LAST_ROTATED: rotated.isoformat(timespec="seconds"), policy.ROTATION_ID: record.token,
                  policy.ISSUER: self.s.config.issuer.type}
-        if hasattr(self.s.issuer, "expires"):
-            notes[policy.EXPIRES] = self._expires(record)
+        issuer_notes = getattr(self.s.issuer, "notes", None)
+        if issuer_notes is not None and record.pending is not None:  # what the issuer knows of the new version
+            notes = {**issuer_notes(self.s.store.read(self.s.path, record.pending).data), **notes}
         after = StoreStatus(self.s.path, exists=True, current=record.pending, previous=record.previous,
                             updated=rotated, metadata=notes)
         next_due = policy.next_due(self.s.config, after, rotated)
         notes[policy.NEXT_DUE] = next_due.isoformat(timespec="seconds") if next_due else ""
         return notes
-
-    def _expires(self, record: JournalRecord) -> str:
-        """When the new credential expires, for issuers that know (`Issuer.expires`); "" removes the note."""
-        if record.pending is None:
-            return ""
-        at = self.s.issuer.expires(self.s.store.read(self.s.path, record.pending).data)  # type: ignore[attr-defined]
-        return at.isoformat(timespec="seconds") if at is not None else ""
 
     def _stepped(self, step: Step, note: str = "") -> None:
         self.trail.step(self.s, step.value, note=note, versions=self._versions())

@@ -28,13 +28,25 @@ def _name(value: str) -> bool:  # an id or a type name: one short word
     return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}", value) is not None
 
 
+def _sentence(value: str) -> bool:  # "" clears it
+    return re.fullmatch(r"[A-Za-z0-9 ,.()'-]{0,128}", value) is not None
+
+
+def _timestamp_or_none(value: str) -> bool:  # the engine writes "" for a secret with no rotation policy
+    return value == "" or _timestamp(value)
+
+
 NOTES: dict[str, tuple[Callable[[str], bool], str]] = {
     "last-rotated": (_timestamp, "an ISO 8601 time"),
-    "next-due": (_timestamp, "an ISO 8601 time"),
+    "next-due": (_timestamp_or_none, "an ISO 8601 time or empty"),
     "rotation-id": (_name, "an id"),
     "issuer": (_name, "an issuer type name"),
-    # when the current credential expires (an issuer's `expires`); "" when it no longer says
-    "expires": (lambda value: value == "" or _timestamp(value), "an ISO 8601 time"),
+    # notes of issuers (secretkeeper.rotation.policy): a certificate's expiry, what a CA hands its leaves
+    # and what a leaf was made from (key-id and bundle digests), the next step of a CA's replacement
+    "expires": (_timestamp, "an ISO 8601 time"),
+    "hands-out": (_name, "an id"),
+    "made-from": (_name, "an id"),
+    "next-step": (_sentence, "a short sentence"),
 }
 
 
@@ -56,5 +68,8 @@ def annotate(kv: KV, secret: str, notes: Mapping[str, str], max_versions: int | 
     meta = kv.metadata(secret)
     if meta is None:  # a metadata write would create an empty secret
         raise NotFound(f"vault {kv.vault.address}: {kv.mount}/data/{secret} does not exist")
-    kv.set_metadata(secret, custom={**meta.custom, **notes},
+    custom = {**meta.custom, **notes}
+    for key in [key for key, value in notes.items() if value == ""]:  # Vault refuses an empty value: none
+        del custom[key]
+    kv.set_metadata(secret, custom=custom,
                     max_versions=max_versions if max_versions != meta.max_versions else None)
