@@ -35,6 +35,8 @@ SA_NAME = "kubernetes.io/service-account.name"
 SECRETS = Resource("secrets", "Secret", "v1")
 PODS = Resource("pods", "Pod", "v1")
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+PROJECTED = ("{name: kube-api-token, projected: {sources: [{serviceAccountToken: {path: token, "
+             "expirationSeconds: 3600}}]}}")
 
 
 @dataclass
@@ -137,8 +139,8 @@ def _secret_uses(pod: dict[str, Any]) -> list[tuple[str, str]]:
 def advice(token: LegacyToken, today: date, grace: timedelta) -> str:
     """What to do next with a token, for the report."""
     if token.mounted_by:
-        return ("move its pods to a projected serviceAccountToken volume (short-lived, bound to the pod), "
-                "then --invalidate")
+        return (f"move its pods to a projected serviceAccountToken volume (short-lived, bound to the pod; the "
+                f"pod runs as ServiceAccount {token.service_account}): {PROJECTED}; then --invalidate")
     if token.invalid_since:
         since = _day(token.invalid_since)
         if since is not None and _used_since(token, since):

@@ -80,7 +80,7 @@ def test_the_report_names_last_use_and_the_pods_and_changes_nothing(run_cli, clu
     assert "client outside the cluster" in text.stdout and "k8s-token managed secret" in text.stdout
     assert f"  used by Pod/{ns}/web (volume api-token)\n" in text.stdout
     assert f"  used by Pod/{ns}/worker (env KUBE_TOKEN in container app)\n" in text.stdout
-    assert "projected serviceAccountToken volume" in text.stdout
+    assert "projected serviceAccountToken volume" in text.stdout and "serviceAccountToken: {path: token" in text.stdout
     assert f"{ns}/old-token: ServiceAccount old; last used {day(90)}, invalid since {day(60)}" in text.stdout
     assert "legacy service-account token Secrets: 5 found" in text.stdout
     doc = json.loads(migrate(run_cli, cluster, "--format", "json").stdout)
