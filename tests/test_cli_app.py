@@ -11,9 +11,10 @@ def commands(help_text: str) -> list[str]:
 
 def test_every_family_is_a_command(run_cli):
     assert commands(run_cli(["--help"]).stdout) == ["scan", "baseline", "rules", "rotate", "status", "put",
-                                                      "reseal", "migrate"]
+                                                      "reseal", "migrate", "tokens"]
     assert commands(run_cli(["rules", "--help"]).stdout) == ["list", "test"]
     assert commands(run_cli(["migrate", "--help"]).stdout) == ["env-to-files", "rollback"]
+    assert commands(run_cli(["tokens", "--help"]).stdout) == ["migrate"]
     assert run_cli(["--version"]).stdout == f"secretkeeper {__version__}\n"
 
 

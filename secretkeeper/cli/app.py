@@ -14,6 +14,7 @@ from secretkeeper.cli.rotate import app as rotate_app
 from secretkeeper.cli.rules import app as rules_app
 from secretkeeper.cli.scan import app as scan_app
 from secretkeeper.cli.status import app as status_app
+from secretkeeper.cli.tokens import app as tokens_app
 
 app = typer.Typer(
     name="secretkeeper",
@@ -32,6 +33,7 @@ app.add_typer(status_app)
 app.add_typer(put_app)
 app.add_typer(reseal_app)  # `reseal DIR`: SealedSecrets sealed again, no cluster access
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(tokens_app, name="tokens")  # `tokens migrate`: off legacy service-account token Secrets
 
 
 def _version(value: bool) -> None:

@@ -246,8 +246,33 @@ class AwsIamKeyIssuer:
     verify_timeout: Duration = timedelta(seconds=30)  # a new key takes a few seconds to reach every region
 
 
+
+
+@dataclass
+class K8sTokenIssuer:
+    """Service-account tokens through the TokenRequest API, each bound to its own holder Secret
+    (providers/issuers/k8s_token.py); `context`: the kubeconfig context (default: current, or in-cluster)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    type: Literal["k8s-token"]
+    namespace: K8sName
+    service_account: K8sName
+    audiences: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    ttl: Duration = timedelta(hours=24)
+    grace: Duration = timedelta(0)  # how long the previous token keeps working after the new one is current
+    context: str | None = None
+
+    def __post_init__(self) -> None:
+        # TokenRequest's expirationSeconds: at least 10 minutes, whole seconds, an int64 the API accepts
+        if self.ttl < timedelta(minutes=10):
+            raise ValueError("ttl: a TokenRequest lasts at least 10m (expirationSeconds >= 600)")
+        if self.ttl % timedelta(seconds=1) or self.ttl > timedelta(days=3650):
+            raise ValueError("ttl: whole seconds, at most 3650d")
+
+
 IssuerConfig = Annotated[RandomIssuer | KeypairIssuer | StaticIssuer | X509CaIssuer | X509Issuer
-                         | PostgresIssuer | VaultDatabaseIssuer | AwsIamKeyIssuer, Field(discriminator="type")]
+                         | PostgresIssuer | VaultDatabaseIssuer | AwsIamKeyIssuer | K8sTokenIssuer,
+                         Field(discriminator="type")]
 # An issuer section whose fields name other managed secrets (`admin: pg-admin`, `ca: internal-ca`) lists
 # those fields in a class attribute `secret_refs`: a run handles the named secrets first.
 

@@ -157,9 +157,9 @@ HYGIENE_RULES: list[HygieneRule] = [
         severity=Severity.MEDIUM,
         description="Legacy service-account token Secret (`kubernetes.io/service-account-token`): a "
         "non-expiring token; its legacy-token-last-used / invalid-since labels are reported",
-        remediation="Delete the Secret and use short-lived projected tokens (TokenRequest); where a "
-        "long-lived credential is unavoidable let `secretkeeper rotate` issue and rotate it (k8s "
-        "TokenRequest issuer).",
+        remediation="Move off it with `secretkeeper tokens migrate` (who uses it, then invalidate, then delete "
+        "it unused): pods get short-lived projected tokens; a client outside the cluster gets a bound token "
+        "that `secretkeeper rotate` re-issues (the k8s-token issuer).",
         true=(
             ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: ci-token\n  annotations:\n"
             "    kubernetes.io/service-account.name: ci\n  labels:\n"

@@ -24,6 +24,10 @@ Python client and `kubectl` to work against it:
 - `serviceaccounts/<name>/token` (TokenRequest): an HS256-signed JWT with `expirationTimestamp`; such
   tokens authenticate as `system:serviceaccount:<ns>:<name>` while the ServiceAccount (same uid) exists,
   and are authorized by the RBAC objects stored in the emulator (Role/ClusterRole + bindings);
+  `boundObjectRef` (a Secret or Pod) binds a token to that object: deleting it revokes the token;
+  legacy token Secrets honour `kubernetes.io/legacy-token-invalid-since` and get
+  `kubernetes.io/legacy-token-last-used` stamped on use; `tokenreviews` (TokenReview) says whether a
+  token is accepted, for which audiences (tests/emulators/kube_tokens.py);
 - static bearer tokens, each mapped to a user and either full access or a set of allowed
   (verb, resource[, namespace]) rules, so a test can make `secrets` forbidden (403 Status);
 - the service proxy (`/api/v1/namespaces/<ns>/services/[scheme:]<name>[:port]/proxy/<path>`, RBAC verb
@@ -62,7 +66,6 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import hmac
 import json
 import re
 import secrets as _random
@@ -78,6 +81,7 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from tests.emulators import kube_tokens
 from tests.emulators.kube_patch import PatchError, apply_patch
 from tests.emulators.kube_tls import make_server_tls
 
@@ -464,17 +468,15 @@ class KubeEmulator:
 
     # -- internals shared with the handler ---------------------------------------------------------------
     def _sign_sa_token(self, namespace: str, name: str, uid: str, seconds: int,
-                       audiences: list[str]) -> tuple[str, str]:
+                       audiences: list[str], bound: dict[str, Any] | None = None) -> tuple[str, str]:
         now = int(time.time())
         exp = now + max(600, int(seconds))
         claims = {"aud": audiences, "exp": exp, "iat": now, "nbf": now, "iss": "https://kubernetes.default.svc",
                   "jti": str(uuid.uuid4()), "sub": f"system:serviceaccount:{namespace}:{name}",
-                  "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name, "uid": uid}}}
-        head = _b64url(json.dumps({"alg": "HS256", "kid": "emulator", "typ": "JWT"}).encode())
-        body = _b64url(json.dumps(claims, separators=(",", ":")).encode())
-        sig = _b64url(hmac.new(self.state.signing_key, f"{head}.{body}".encode(), hashlib.sha256).digest())
+                  "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name, "uid": uid},
+                                    **(bound or {})}}
         expires = datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"{head}.{body}.{sig}", expires
+        return kube_tokens.sign(self.state.signing_key, claims), expires
 
     def _authenticate(self, header: str | None) -> Principal:
         scheme, _, token = (header or "").strip().partition(" ")
@@ -484,22 +486,9 @@ class KubeEmulator:
         principal = self.state.tokens.get(token)
         if principal is not None:
             return principal
-        parts = token.split(".")
-        if len(parts) == 3:
-            want = _b64url(hmac.new(self.state.signing_key, f"{parts[0]}.{parts[1]}".encode(),
-                                    hashlib.sha256).digest())
-            if hmac.compare_digest(want, parts[2]):
-                try:
-                    claims = json.loads(_b64url_decode(parts[1]))
-                except ValueError:
-                    claims = {}
-                info = claims.get("kubernetes.io", {})
-                ns, sa = info.get("namespace"), info.get("serviceaccount", {})
-                live = self.state.table(_BY_GV[("", "v1", "serviceaccounts")]).get((ns, sa.get("name")))
-                if claims.get("exp", 0) > time.time() and live and live["metadata"]["uid"] == sa.get("uid"):
-                    return Principal(claims["sub"], ("system:serviceaccounts", f"system:serviceaccounts:{ns}",
-                                                     "system:authenticated"), None, (ns, sa["name"], sa["uid"]),
-                                     uid=sa["uid"])
+        found = kube_tokens.principal_for(self, token)
+        if found is not None and kube_tokens.API_AUDIENCE in found[1]:  # a token for another audience is not ours
+            return found[0]
         raise ApiError(401, "Unauthorized", "Unauthorized")
 
     def _allowed(self, who: Principal, verb: str, resource: str, group: str, namespace: str | None,
@@ -613,8 +602,8 @@ class KubeEmulator:
                 ns = body["metadata"]["namespace"]
                 sa = self.state.table(_BY_GV[("", "v1", "serviceaccounts")]).get((ns, sa_name))
                 if sa is not None:
-                    token, _ = self._sign_sa_token(ns, sa_name, sa["metadata"]["uid"], 10 * 365 * 86400,
-                                                   ["https://kubernetes.default.svc"])
+                    token = kube_tokens.legacy_token(self.state.signing_key, ns, sa_name, sa["metadata"]["uid"],
+                                                     body["metadata"]["name"])
                     body.setdefault("data", {}).update({
                         "token": base64.b64encode(token.encode()).decode(),
                         "namespace": base64.b64encode(ns.encode()).decode(),
@@ -876,6 +865,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                  **({"uid": who.uid} if who.uid else {})}}}
         if path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" and self.command == "POST":
             return 201, self._access_review(who)
+        if path == "/apis/authentication.k8s.io/v1/tokenreviews" and self.command == "POST":
+            return 201, self._token_review(who)
         if path in ("/apis/authentication.k8s.io/v1", "/apis/authorization.k8s.io/v1"):
             return 200, _special_resource_list(path)
         proxy = _PROXY_RE.match(path)
@@ -917,6 +908,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _token_review(self, who: Principal) -> dict[str, Any]:
+        """TokenReview: the reviewer needs `create` on tokenreviews (cluster-wide)."""
+        res = Resource("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", False)
+        self._authorize(who, "create", _Route(res, None, None, None))
+        with self.emulator.state.lock:
+            return kube_tokens.token_review(self.emulator, self._body())
 
     def _access_review(self, who: Principal) -> dict[str, Any]:
         body = self._body() or {}
@@ -1213,8 +1211,9 @@ class _Handler(BaseHTTPRequestHandler):
                                "spec.expirationSeconds: Invalid value: may not specify a duration less than "
                                "10 minutes", {"kind": "TokenRequest", "group": "authentication.k8s.io"})
             audiences = list(spec.get("audiences") or ["https://kubernetes.default.svc"])
+            bound = kube_tokens.bound_claim(emu, route.namespace or "", spec.get("boundObjectRef"))
             token, expires = emu._sign_sa_token(route.namespace or "", route.name or "", sa["metadata"]["uid"],
-                                                seconds, audiences)
+                                                seconds, audiences, bound)
         return 201, {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
                      "metadata": {"name": route.name, "namespace": route.namespace, "creationTimestamp": None},
                      "spec": {"audiences": audiences, "expirationSeconds": seconds,
@@ -1343,7 +1342,9 @@ def _resource_list(group: str, version: str, resources: list[Resource]) -> dict[
 def _special_resource_list(path: str) -> dict[str, Any]:
     if "authentication" in path:
         res = [{"name": "selfsubjectreviews", "singularName": "selfsubjectreview", "namespaced": False,
-                "kind": "SelfSubjectReview", "verbs": ["create"]}]
+                "kind": "SelfSubjectReview", "verbs": ["create"]},
+               {"name": "tokenreviews", "singularName": "tokenreview", "namespaced": False,
+                "kind": "TokenReview", "verbs": ["create"]}]
         gv = "authentication.k8s.io/v1"
     else:
         res = [{"name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview",
