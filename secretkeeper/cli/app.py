@@ -12,6 +12,7 @@ from secretkeeper.cli.rotate import app as rotate_app
 from secretkeeper.cli.rules import app as rules_app
 from secretkeeper.cli.scan import app as scan_app
 from secretkeeper.cli.status import app as status_app
+from secretkeeper.cli.sync import app as sync_app
 
 app = typer.Typer(
     name="secretkeeper",
@@ -28,6 +29,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(rotate_app)  # `rotate`, `status`, `put`: single commands on managed secrets
 app.add_typer(status_app)
 app.add_typer(put_app)
+app.add_typer(sync_app)  # `sync`: push current versions without rotating
 
 
 def _version(value: bool) -> None:

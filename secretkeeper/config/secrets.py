@@ -179,15 +179,34 @@ class ManifestTarget:
 
 
 @dataclass
+class KubernetesTarget:
+    """A live Secret in a cluster (secretkeeper/kube/sync/kubernetes.py), its consumers rolled after a
+    change: `rolling` patches the live workloads, `gitops` writes the hash into their manifests in the
+    repository instead, `never` leaves them alone."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    namespace: Annotated[str, AfterValidator(_name)]
+    secret: Annotated[str, AfterValidator(_name)] | None = None  # the Secret's name (default: the managed secret's)
+    type: Literal["Opaque", "kubernetes.io/tls", "kubernetes.io/dockerconfigjson"] = "Opaque"
+    restart: Literal["rolling", "never", "gitops"] = "rolling"
+    context: str | None = None  # a kubeconfig context (default: the current one, or in-cluster)
+    adopt: bool = False  # take over a Secret of that name that secretkeeper did not create
+    immutable: bool = False  # an immutable Secret per content, `NAME-<hash>`, consumers re-pointed to it
+
+
+@dataclass
 class SyncTarget:
     """One target, written as a mapping with the target's kind as its only key: `- manifest: {...}`."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
     manifest: ManifestTarget | None = None
+    kubernetes: KubernetesTarget | None = None
 
     def __post_init__(self) -> None:
-        if self.manifest is None:
-            raise ValueError("a sync target names its kind: manifest")
+        given = [name for name, value in vars(self).items() if value is not None]
+        if len(given) != 1:
+            kinds = ", ".join(name for name in vars(self))
+            raise ValueError(f"a sync target names exactly one kind: {kinds}")
 
 
 @dataclass

@@ -7,6 +7,7 @@ raised, which never hold a value.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -25,6 +26,9 @@ class Subject:
     store: Store
     issuer: Issuer
     targets: list[Target]
+    # What the previous credential still waits for before Issuer.retire (consumers not yet moved off it),
+    # or None when it may go; None here: nothing to wait for.
+    drained: Callable[[], str | None] | None = None
 
     @property
     def name(self) -> str:
