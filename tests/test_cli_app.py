@@ -10,7 +10,8 @@ def commands(help_text: str) -> list[str]:
 
 
 def test_every_family_is_a_command(run_cli):
-    assert commands(run_cli(["--help"]).stdout) == ["scan", "baseline", "rules", "rotate", "status", "put"]
+    assert commands(run_cli(["--help"]).stdout) == ["scan", "baseline", "rules", "rotate", "status", "put", "sync",
+                                                      "deploy"]
     assert commands(run_cli(["rules", "--help"]).stdout) == ["list", "test"]
     assert run_cli(["--version"]).stdout == f"secretkeeper {__version__}\n"
 

@@ -6,6 +6,7 @@ import typer
 
 from secretkeeper import __version__
 from secretkeeper.cli.baseline import app as baseline_app
+from secretkeeper.cli.deploy import app as deploy_app
 from secretkeeper.cli.errors import reset_debug
 from secretkeeper.cli.put import app as put_app
 from secretkeeper.cli.rotate import app as rotate_app
@@ -30,6 +31,7 @@ app.add_typer(rotate_app)  # `rotate`, `status`, `put`: single commands on manag
 app.add_typer(status_app)
 app.add_typer(put_app)
 app.add_typer(sync_app)  # `sync`: push current versions without rotating
+app.add_typer(deploy_app, name="deploy")
 
 
 def _version(value: bool) -> None:

@@ -200,8 +200,12 @@ def _restart(consumer: Consumer, window_open: Callable[[KubernetesSecret], bool]
         if mode == "gitops":
             return _gitops(consumer, stamp)
         meta["annotations"] = {**notes, **stamp}
+        # A merge patch of the whole pod template (its lists as read, re-pointed), guarded by the
+        # resourceVersion read: the Role grants `patch` on the named workloads, not `update`.
+        patch = {"metadata": {"resourceVersion": workload["metadata"].get("resourceVersion")},
+                 "spec": {"template": template}}
         try:
-            status, _ = target.conn.send("PUT", ref.path, workload)
+            status, _ = target.conn.send("PATCH", ref.path, patch, content_type="application/merge-patch+json")
         except SecretkeeperError as exc:
             return Outcome(ref, "failed", str(exc))
         if status == 409:

@@ -98,7 +98,8 @@ def secret_data(emulator, ns, name):
 
 
 def puts(emulator, ns, plural, name):
-    return [p for m, p in emulator.state.requests if m == "PUT" and p.split("?")[0].endswith(f"/{plural}/{name}")
+    """The writes (update or patch) of one object."""
+    return [p for m, p in emulator.state.requests if m in ("PUT", "PATCH") and p.split("?")[0].endswith(f"/{plural}/{name}")
             and f"/namespaces/{ns}/" in p]
 
 
