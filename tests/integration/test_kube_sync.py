@@ -333,3 +333,35 @@ def emulator_resource(plural):
     from tests.emulators.kube import _resource_by_name
 
     return _resource_by_name(plural)
+
+
+def test_the_rendered_rbac_is_enough_for_a_rotation_and_reads_no_other_secret(emulator, ns, tmp_path, monkeypatch):
+    from secretkeeper.kube.client import connect
+    from secretkeeper.kube.deploy import render
+
+    job_ns = f"{ns}-job"
+    path = config(tmp_path, ns, ("app-db", ""))
+    path.write_text(path.read_text().replace("    sync:", f"    consumers: [Deployment/{ns}/web]\n    sync:", 1)
+                    + f"deploy: {{namespace: {job_ns}}}\n")
+    for obj in render(load_config(path)):
+        if obj["kind"] in ("ServiceAccount", "Role", "RoleBinding"):
+            emulator.seed(obj)
+    token, _ = emulator.issue_token(job_ns, "secretkeeper")
+    monkeypatch.setenv("KUBECONFIG", str(emulator.write_kubeconfig(tmp_path / "job-kubeconfig", token=token,
+                                                                  namespace=job_ns)))
+    kube_target._connections.clear()
+    emulator.seed(deployment(ns, "web", env_from="app-db"))
+    emulator.seed({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "other", "namespace": ns},
+                   "data": {"k": base64.b64encode(b"not-yours").decode()}})
+    run = Run(path)
+    assert [r.outcome.value for r in run.rotate()] == ["rotated"], run.lines
+    (result,) = run.rotate(force=True)
+    assert result.outcome.value == "rotated" and "->" in result.message, run.lines
+    assert any(": retired" in line for line in run.lines)  # rolled, drained and retired with the job's rights
+    assert len(puts(emulator, ns, "deployments", "web")) == 2
+    conn = connect()
+    try:
+        assert conn.send("GET", kube_target.secrets_path(ns, "other"))[0] == 403
+        assert conn.send("GET", kube_target.secrets_path(ns))[0] == 403  # no listing of Secrets
+    finally:
+        conn.close()
