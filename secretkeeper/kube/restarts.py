@@ -38,7 +38,7 @@ RESTART_HASH = "secretkeeper.io/secrets-sha256"
 RESTARTED_AT = "secretkeeper.io/restarted-at"
 MIN_INTERVAL = "secretkeeper.io/restart-min-interval"
 ROLLOUT_TIMEOUT = 300.0
-POLL = 0.2
+POLL = 0.5  # seconds between looks at a rollout's status
 _MODES = ("never", "rolling", "gitops")  # later wins
 
 
@@ -173,8 +173,6 @@ def _restart(consumer: Consumer, window_open: Callable[[KubernetesSecret], bool]
     if mode == "never":
         return Outcome(ref, "skipped", "restart: never")
     closed = [t.config.name for t in consumer.targets if not window_open(t)]
-    if closed:
-        return Outcome(ref, "held", f"maintenance window of {', '.join(closed)} is closed; the next run restarts it")
     target = consumer.conn_target
     for _ in range(5):
         try:
@@ -193,6 +191,9 @@ def _restart(consumer: Consumer, window_open: Callable[[KubernetesSecret], bool]
         notes = meta.get("annotations") or {}
         if notes.get(RESTART_HASH) == want:
             return Outcome(ref, "unchanged", "already on the current content")
+        if closed:
+            return Outcome(ref, "held", f"maintenance window of {', '.join(closed)} is closed; the next run "
+                           "restarts it")
         held = _too_soon(workload, notes)
         if held:
             return Outcome(ref, "held", held)

@@ -13,6 +13,7 @@ from secretkeeper.rotation.trail import Subject, Trail
 from secretkeeper.rotation.window import is_open
 
 ROLLOUT_TIMEOUT = 300.0  # seconds for the rollouts and then the old pods' drain, per run
+POLL = 0.5  # seconds between looks at the old pods
 
 
 def roll_consumers(subjects: Sequence[Subject], trail: Trail, *,
@@ -53,7 +54,7 @@ def after_syncs(subjects: Sequence[Subject], trail: Trail, results: list[Result]
         # Old pods terminate once a rollout is complete: wait for them, unless a restart was held back,
         # left to GitOps or failed (then a later run retires the old credential).
         while (waiting := subject.drained()) and settled and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(POLL)
         if waiting:
             out.append(result)  # parked: a later run retires it
             continue

@@ -31,8 +31,17 @@ ANN = "secretkeeper.io/secrets-sha256"
 @pytest.fixture(scope="module")
 def emulator():
     with KubeEmulator(tls=True) as emu:
-        emu.simulate_rollouts(delay=0.3, grace=0.4)
+        emu.simulate_rollouts(delay=0.2, grace=0.3)
         yield emu
+
+
+@pytest.fixture(autouse=True)
+def quick_polls(monkeypatch):
+    from secretkeeper.kube import restarts
+    from secretkeeper.rotation import consumers
+
+    monkeypatch.setattr(restarts, "POLL", 0.05)
+    monkeypatch.setattr(consumers, "POLL", 0.05)
 
 
 @pytest.fixture
@@ -48,7 +57,7 @@ def ns(emulator, tmp_path, monkeypatch):
 
 
 def deployment(ns: str, name: str, *, env_from: str | None = None, volume: str | None = None,
-               grace: int = 1, annotations: dict | None = None) -> dict:
+               grace: int = 0, annotations: dict | None = None) -> dict:
     spec: dict = {"terminationGracePeriodSeconds": grace,
                   "containers": [{"name": "app", "image": "registry.invalid/app:1"}]}
     if env_from:
@@ -192,7 +201,7 @@ def test_tls_and_dockerconfigjson_secrets_get_the_keys_their_type_needs(emulator
 # -- consumers -------------------------------------------------------------------------------------------------
 def test_two_secrets_changed_roll_their_consumer_once_and_retire_after_the_old_pods_are_gone(emulator, ns, tmp_path,
                                                                                             monkeypatch):
-    emulator.seed(deployment(ns, "web", env_from="app-db", volume="app-api"))
+    emulator.seed(deployment(ns, "web", env_from="app-db", volume="app-api", grace=1))
     emulator.seed(deployment(ns, "other", env_from="unrelated"))
     run = Run(config(tmp_path, ns, ("app-db", ""), ("app-api", "")))
     assert [r.outcome.value for r in run.rotate()] == ["rotated", "rotated"]  # bootstrap: nothing to retire
@@ -296,9 +305,22 @@ def test_gitops_writes_the_hash_into_the_manifest_and_leaves_the_live_object(emu
     assert [line.split(":")[0].strip() for line in added] == ["annotations", ANN, "secretkeeper.io/restarted-at"]
     assert [line for line in written.splitlines() if line not in added] == text.splitlines()
     hash_line = next(line for line in added if ANN in line)
-    run.rotate(force=True)  # a new content: the same line, a new value; the old credential waits for GitOps
+    (parked,) = run.rotate(force=True)  # a new content: the same lines, new values
     again = (manifests / "web.yaml").read_text()
     assert len(again.splitlines()) == len(written.splitlines()) and hash_line not in again
+    assert "retired once its consumers moved off it" in parked.message  # the old credential waits for GitOps
+    assert len(puts(emulator, ns, "deployments", "web")) == 0
+    # The GitOps controller applies the commit; the next scheduled run sees the old pods gone and retires.
+    from ruamel.yaml import YAML
+
+    live = emulator.get("deployments", "web", ns)
+    applied = YAML(typ="safe").load(again)["spec"]["template"]["metadata"]["annotations"]
+    live["spec"]["template"]["metadata"]["annotations"] = applied
+    emulator.seed(live)
+    (finished,) = run.rotate()
+    assert finished.outcome.value == "rotated" and "->" in finished.message, run.lines
+    assert any(line.startswith("app-db: retired") for line in run.lines)
+    assert run.wiring.store("local").journal("apps/app-db").read() is None
 
 
 def test_sync_command_pushes_the_current_version_without_rotating(emulator, ns, tmp_path):
@@ -365,3 +387,28 @@ def test_the_rendered_rbac_is_enough_for_a_rotation_and_reads_no_other_secret(em
         assert conn.send("GET", kube_target.secrets_path(ns))[0] == 403  # no listing of Secrets
     finally:
         conn.close()
+
+
+def test_a_closed_maintenance_window_holds_the_restart_and_the_retire(emulator, ns, tmp_path):
+    emulator.seed(deployment(ns, "web", env_from="app-db"))
+    path = config(tmp_path, ns, ("app-db", ""))
+    run = Run(path)
+    run.rotate()
+    assert len(puts(emulator, ns, "deployments", "web")) == 1
+    now = datetime.now(UTC)
+    start, end = now.replace(hour=(now.hour + 2) % 24, minute=0), now.replace(hour=(now.hour + 3) % 24, minute=0)
+    path.write_text(path.read_text().replace(
+        "    sync:", f"    rotate: {{every: 30d, window: {{start: '{start:%H:%M}', end: '{end:%H:%M}', timezone: UTC}}}}\n"
+        "    sync:", 1))
+    held = Run(path)
+    held.wiring._stores["local"] = run.wiring.store("local")
+    (result,) = held.rotate(force=True)
+    assert result.outcome.value == "rotated" and "retired once its consumers moved off it" in result.message
+    assert any("maintenance window of app-db is closed" in line for line in held.lines)
+    assert len(puts(emulator, ns, "deployments", "web")) == 1  # not restarted outside the window
+    from secretkeeper.rotation.sync import sync_secrets
+
+    emulator.state.table(emulator_resource("secrets")).pop((ns, "app-db"))  # deleted by hand
+    results, _ = sync_secrets(held.wiring, Trail(Audit(None, False), progress=held), held.wiring.select([]))
+    assert [r.outcome.value for r in results] == ["skipped"] and "in progress" in results[0].message
+    assert emulator.get("secrets", "app-db", ns) is None  # a parked rotation is `rotate`'s to finish

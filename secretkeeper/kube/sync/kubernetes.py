@@ -88,7 +88,12 @@ class KubernetesSecret:
             self._call("DELETE", secrets_path(self.namespace, self.base_name), ok=(200, 202, 404))
 
     def holds(self) -> str | None:
-        current = self._get(self.base_name) if not self.options.immutable else self._newest()
+        """The version the live Secret holds; None when it does not say or the cluster cannot be asked
+        (`status` goes on without it)."""
+        try:
+            current = self._get(self.base_name) if not self.options.immutable else self._newest()
+        except SyncError:
+            return None
         if current is None or not self._owned(current):
             return None
         return (current["metadata"].get("annotations") or {}).get(VERSION)
