@@ -193,6 +193,13 @@ class KubernetesTarget:
     adopt: bool = False  # take over a Secret of that name that secretkeeper did not create
     immutable: bool = False  # an immutable Secret per content, `NAME-<hash>`, consumers re-pointed to it
 
+    def __post_init__(self) -> None:
+        if self.immutable and self.restart != "rolling":
+            # Versioned names are re-pointed in the live pod templates; older versions are deleted, so a
+            # consumer left on one would lose its Secret.
+            raise ValueError("immutable: true re-points the consumers to each new Secret as it rolls them: "
+                             "it needs restart: rolling")
+
 
 @dataclass
 class SyncTarget:

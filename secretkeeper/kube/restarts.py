@@ -61,6 +61,7 @@ class Outcome:
     ref: WorkloadRef
     action: str  # "rolled", "written", "unchanged", "held", "failed", "skipped"
     note: str = ""
+    secrets: tuple[str, ...] = ()  # the managed secrets whose Secrets it reads (for their audit records)
 
     def __str__(self) -> str:
         return f"{self.ref}: {self.action}" + (f" ({self.note})" if self.note else "")
@@ -76,15 +77,15 @@ def roll(targets: Sequence[KubernetesSecret], *, say: Callable[[str], None],
     for consumer in consumers.values():
         outcome = _restart(consumer, window_open)
         if outcome.action == "rolled":
+            say(f"restart: {outcome.ref}: rolling")
             waiting.append(consumer)
         else:
-            say(f"restart: {outcome}")
             outcomes.append(outcome)
     deadline = time.monotonic() + timeout
     for consumer in waiting:
-        outcome = _wait(consumer, deadline)
-        say(f"restart: {outcome}")
-        outcomes.append(outcome)
+        outcomes.append(_wait(consumer, deadline))
+    for outcome in outcomes:
+        outcome.secrets = tuple(sorted({t.config.name for t in consumers[outcome.ref].targets}))
     return outcomes
 
 

@@ -34,6 +34,13 @@ def roll_consumers(subjects: Sequence[Subject], trail: Trail, *,
 
     outcomes = roll(wanted, say=trail.say, window_open=window_open,  # type: ignore[misc]
                     timeout=timeout)
+    by_name = {s.name: s for s in subjects}
+    for outcome in outcomes:  # an audit record per secret the workload reads
+        for name in outcome.secrets:
+            if name in by_name:
+                trail.step(by_name[name], "restart", outcome="failed" if outcome.action == "failed" else
+                           "ok" if outcome.action in ("rolled", "unchanged", "written") else outcome.action,
+                           note=f"{outcome.ref}: {outcome.action}" + (f" ({outcome.note})" if outcome.note else ""))
     problems = [str(o) for o in outcomes if o.action == "failed"]
     return problems, all(o.action in ("rolled", "unchanged", "skipped") for o in outcomes)
 

@@ -83,9 +83,12 @@ class KubernetesSecret:
                         "changing it)")
 
     def remove(self) -> None:
-        current = self._get(self.base_name)
-        if current is not None and self._owned(current):
-            self._call("DELETE", secrets_path(self.namespace, self.base_name), ok=(200, 202, 404))
+        """What a rolled-back first rotation leaves: no Secret (only one this target owns is deleted)."""
+        names = [s["metadata"]["name"] for s in self._versions()] if self.options.immutable else [self.base_name]
+        for name in names:
+            current = self._get(name)
+            if current is not None and self._owned(current):
+                self._call("DELETE", secrets_path(self.namespace, name), ok=(200, 202, 404))
 
     def holds(self) -> str | None:
         """The version the live Secret holds; None when it does not say or the cluster cannot be asked
