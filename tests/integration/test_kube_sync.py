@@ -416,3 +416,29 @@ def test_a_closed_maintenance_window_holds_the_restart_and_the_retire(emulator, 
     results, _ = sync_secrets(held.wiring, Trail(Audit(None, False), progress=held), held.wiring.select([]))
     assert [r.outcome.value for r in results] == ["skipped"] and "in progress" in results[0].message
     assert emulator.get("secrets", "app-db", ns) is None  # a parked rotation is `rotate`'s to finish
+
+
+def test_statefulsets_and_daemonsets_roll_and_drain_too(emulator, ns, tmp_path):
+    sts = deployment(ns, "db", grace=1)
+    sts["kind"] = "StatefulSet"
+    sts["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "creds", "projected": {"sources": [{"secret": {"name": "app-db"}}]}}]
+    ds = deployment(ns, "agent")
+    ds["kind"] = "DaemonSet"
+    ds["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "PASSWORD_FILE", "valueFrom": {"secretKeyRef": {"name": "app-db", "key": "password"}}}]
+    emulator.seed(sts)
+    emulator.seed(ds)
+    run = Run(config(tmp_path, ns, ("app-db", "")))
+    run.rotate()
+    run.lines.clear()
+    (result,) = run.rotate(force=True)
+    assert result.outcome.value == "rotated" and "->" in result.message, run.lines
+    for plural, name in (("statefulsets", "db"), ("daemonsets", "agent")):
+        assert len(puts(emulator, ns, plural, name)) == 2  # once per run
+        kind = "StatefulSet" if plural == "statefulsets" else "DaemonSet"
+        assert f"app-db: restart: {kind}/{ns}/{name}: rolled (rollout complete)" in run.lines
+        want = emulator.get(plural, name, ns)["spec"]["template"]["metadata"]["annotations"][ANN]
+        pods = [p for p in emulator.list("pods", ns) if p["metadata"]["name"].startswith(f"{name}-")]
+        assert pods and {p["metadata"]["annotations"][ANN] for p in pods} == {want}
+    assert run.lines[-1].startswith("app-db: done")
