@@ -75,7 +75,10 @@ def roll(targets: Sequence[KubernetesSecret], *, say: Callable[[str], None],
     consumers = _consumers(targets)
     outcomes, waiting = [], []
     for consumer in consumers.values():
-        outcome = _restart(consumer, window_open)
+        try:
+            outcome = _restart(consumer, window_open)
+        except SecretkeeperError as exc:  # the cluster stopped answering: this workload waits for a later run
+            outcome = Outcome(consumer.ref, "failed", str(exc))
         if outcome.action == "rolled":
             say(f"restart: {outcome.ref}: rolling")
             waiting.append(consumer)
@@ -83,7 +86,10 @@ def roll(targets: Sequence[KubernetesSecret], *, say: Callable[[str], None],
             outcomes.append(outcome)
     deadline = time.monotonic() + timeout
     for consumer in waiting:
-        outcomes.append(_wait(consumer, deadline))
+        try:
+            outcomes.append(_wait(consumer, deadline))
+        except SecretkeeperError as exc:
+            outcomes.append(Outcome(consumer.ref, "failed", str(exc)))
     for outcome in outcomes:
         outcome.secrets = tuple(sorted({t.config.name for t in consumers[outcome.ref].targets}))
     return outcomes

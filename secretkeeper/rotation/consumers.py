@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from secretkeeper.errors import SecretkeeperError
 from secretkeeper.rotation.engine import Outcome, Result, rotate
 from secretkeeper.rotation.trail import Subject, Trail
 from secretkeeper.rotation.window import is_open
@@ -32,8 +33,11 @@ def roll_consumers(subjects: Sequence[Subject], trail: Trail, *,
         policy = by_target[id(target)][1].config.rotate
         return policy is None or policy.window is None or is_open(policy.window, datetime.now(UTC))
 
-    outcomes = roll(wanted, say=trail.say, window_open=window_open,  # type: ignore[misc]
-                    timeout=timeout)
+    try:
+        outcomes = roll(wanted, say=trail.say, window_open=window_open,  # type: ignore[misc]
+                        timeout=timeout)
+    except SecretkeeperError as exc:  # consumers could not be found: the previous credentials stay parked
+        return [f"consumers: {exc}"], False
     by_name = {s.name: s for s in subjects}
     for outcome in outcomes:  # an audit record per secret the workload reads
         for name in outcome.secrets:
