@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import time, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -210,10 +211,9 @@ class SyncTarget:
     kubernetes: KubernetesTarget | None = None
 
     def __post_init__(self) -> None:
-        given = [name for name, value in vars(self).items() if value is not None]
-        if len(given) != 1:
-            kinds = ", ".join(name for name in vars(self))
-            raise ValueError(f"a sync target names exactly one kind: {kinds}")
+        kinds = [f.name for f in dataclass_fields(self)]
+        if all(getattr(self, kind) is None for kind in kinds):
+            raise ValueError(f"a sync target names its kind: {', '.join(kinds)}")
 
 
 @dataclass

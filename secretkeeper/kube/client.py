@@ -92,28 +92,15 @@ class Connection:
         MAX_PAGE_BYTES raises _TooLarge."""
         return self.request("GET", path, query)
 
-    def send(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
-             content_type: str = "application/json") -> tuple[int, Any]:
-        """(HTTP status, decoded JSON or None) of one write or read (the sync targets and restarts);
-        the body is never logged or put in an error."""
-        try:
-            status, data = self.request(method, path, query or {},
-                                        None if body is None else json.dumps(body).encode(), content_type)
-        except _TooLarge:
-            raise SecretkeeperError(f"{self.describe()}: {method} {path}: the answer is too large") from None
-        try:
-            return status, json.loads(data) if data else None
-        except (ValueError, RecursionError):
-            return status, None
-
-    def request(self, method: str, path: str, query: dict[str, Any], payload: bytes | None = None,
+    def request(self, method: str, path: str, query: dict[str, Any], body: Any = None,
                 content_type: str = "application/json") -> tuple[int, bytes]:
+        """(HTTP status, body) of one request, `body` sent as JSON; as `get` for failures."""
         import urllib3
         from urllib3.exceptions import HTTPError, SSLError
 
         cfg = self.api.configuration
         headers = {"Accept": "application/json", "User-Agent": "secretkeeper"}
-        if payload is not None:
+        if body is not None:
             headers["Content-Type"] = content_type
         with plugin_failures(self.plugin) as failures:  # an expired exec token is refreshed here
             settings = cfg.auth_settings() or {}
@@ -125,7 +112,8 @@ class Connection:
         url = cfg.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
         try:
             resp = self.api.rest_client.pool_manager.request(
-                method, url, headers=headers, body=payload, preload_content=False,
+                method, url, headers=headers, preload_content=False,
+                body=None if body is None else json.dumps(body).encode("utf-8"),
                 timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
             try:
                 return resp.status, _read_capped(resp)
@@ -142,7 +130,6 @@ class Connection:
                                         "verification is never disabled)") from None
             raise SecretkeeperError(f"{self.describe()}: cannot reach the Kubernetes API server "
                                     f"({type(reason).__name__})") from None
-
     def close(self) -> None:
         self.api.close()
 

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from secretkeeper.kube.client import Connection, Resource, list_objects
+from secretkeeper.kube.rollout import ROLLOUT_KINDS
 
-WORKLOADS = {kind: Resource(plural, kind, "apps/v1") for kind, plural in
-             (("Deployment", "deployments"), ("StatefulSet", "statefulsets"), ("DaemonSet", "daemonsets"))}
+WORKLOADS = {kind: Resource(plural, kind, "apps/v1") for kind, plural in ROLLOUT_KINDS.items()}
 
 
 @dataclass(frozen=True, order=True)

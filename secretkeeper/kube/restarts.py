@@ -29,7 +29,9 @@ from secretkeeper.errors import SecretkeeperError
 from secretkeeper.kube import gitops
 from secretkeeper.kube.client import Forbidden, Unlistable
 from secretkeeper.kube.consumers import WorkloadRef, pod_template, references, repoint, workloads_reading
-from secretkeeper.kube.rollout import grace_seconds, pods_not_on, progress
+from secretkeeper.kube.api import call
+from secretkeeper.kube.drain import grace_seconds, pods_not_on
+from secretkeeper.kube.rollout import rollout_state
 from secretkeeper.kube.sync.kubernetes import KubernetesSecret, secrets_path
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY
 from secretkeeper.kube.sync.target import SyncError
@@ -108,9 +110,9 @@ def drained(target: KubernetesSecret) -> str | None:
             notes = pod_template(workload).get("metadata", {}).get("annotations") or {}
             if notes.get(RESTART_HASH) != want:
                 return f"{consumer.ref} is not yet rolled onto the new content"
-            done, problem = progress(workload)
-            if not done:
-                return f"{consumer.ref}: rollout " + (problem or "in progress")
+            state = rollout_state(workload)
+            if state != "done":
+                return f"{consumer.ref}: rollout " + ("failed" if state == "failed" else "in progress")
             old = pods_not_on(target.conn, workload, RESTART_HASH, want)
             if old:
                 return f"{consumer.ref}: {len(old)} pod(s) of the old template remain"
@@ -165,7 +167,7 @@ def _consumers(targets: Sequence[KubernetesSecret]) -> dict[WorkloadRef, Consume
 
 
 def _content(target: KubernetesSecret, namespace: str, name: str) -> str:
-    status, secret = target.conn.send("GET", secrets_path(namespace, name))
+    status, secret = call(target.conn, "GET", secrets_path(namespace, name))
     if status != 200 or not isinstance(secret, dict):
         return ""
     meta = secret.get("metadata") or {}
@@ -213,7 +215,8 @@ def _restart(consumer: Consumer, window_open: Callable[[KubernetesSecret], bool]
         patch = {"metadata": {"resourceVersion": workload["metadata"].get("resourceVersion")},
                  "spec": {"template": template}}
         try:
-            status, _ = target.conn.send("PATCH", ref.path, patch, content_type="application/merge-patch+json")
+            status, _ = call(target.conn, "PATCH", ref.path, patch,
+                             content_type="application/merge-patch+json")
         except SecretkeeperError as exc:
             return Outcome(ref, "failed", str(exc))
         if status == 409:
@@ -265,18 +268,18 @@ def _wait(consumer: Consumer, deadline: float) -> Outcome:
             return Outcome(ref, "failed", str(exc))
         if workload is None:
             return Outcome(ref, "failed", "deleted during its rollout")
-        done, problem = progress(workload)
-        if done:
+        state = rollout_state(workload)
+        if state == "done":
             return Outcome(ref, "rolled", "rollout complete")
-        if problem:
-            return Outcome(ref, "failed", f"rollout failed: {problem}")
+        if state == "failed":
+            return Outcome(ref, "failed", "rollout failed: progress deadline exceeded")
         if time.monotonic() >= deadline:
             return Outcome(ref, "failed", "rollout not complete before the timeout")
         time.sleep(POLL)
 
 
 def _get(target: KubernetesSecret, ref: WorkloadRef) -> dict[str, Any] | None:
-    status, body = target.conn.send("GET", ref.path)
+    status, body = call(target.conn, "GET", ref.path)
     if status == 404:
         return None
     if status != 200 or not isinstance(body, dict):

@@ -1,63 +1,63 @@
-"""Is a workload's rollout done, and are the pods of its old template gone: what `kubectl rollout status`
-reads from the status the controllers write, and the pods that carry the template's annotations."""
+"""Whether a workload's rollout is complete, read from its status as `kubectl rollout status` reads it,
+and waiting for it (a Deployment, StatefulSet or DaemonSet; anything else has no rollout to wait for)."""
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
+from urllib.parse import quote
 
-from secretkeeper.kube.client import Connection, Resource, list_objects
-from secretkeeper.kube.consumers import pod_template
+from secretkeeper.errors import SecretkeeperError
+from secretkeeper.kube.client import Connection
 
-PODS = Resource("pods", "Pod", "v1")
-DEFAULT_GRACE = 30  # seconds: a pod spec's terminationGracePeriodSeconds when it sets none
+ROLLOUT_KINDS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+POLL_SECONDS = 0.5
 
 
-def progress(workload: dict[str, Any]) -> tuple[bool, str | None]:
-    """(done, why it failed or None) of the workload's current rollout."""
-    spec, status = workload.get("spec") or {}, workload.get("status") or {}
-    generation = (workload.get("metadata") or {}).get("generation") or 0
-    if (status.get("observedGeneration") or 0) < generation:
-        return False, None
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
-            return False, "progress deadline exceeded"
-    kind = workload.get("kind")
+def object_path(group_version: str, plural: str, namespace: str | None, name: str | None = None) -> str:
+    base = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
+    ns = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+    return f"{base}{ns}/{plural}" + (f"/{quote(name, safe='')}" if name else "")
+
+
+def rollout_state(obj: dict[str, Any]) -> str:
+    """"done", "progressing" or "failed" (the controller gave up: ProgressDeadlineExceeded)."""
+    kind = obj.get("kind")
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    if (status.get("observedGeneration") or 0) < (meta.get("generation") or 0):
+        return "progressing"
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return "failed"
     if kind == "DaemonSet":
-        desired = status.get("desiredNumberScheduled") or 0
-        return (status.get("updatedNumberScheduled") or 0) >= desired and \
-            (status.get("numberAvailable") or 0) >= desired, None
+        want = status.get("desiredNumberScheduled") or 0
+        done = (status.get("updatedNumberScheduled") or 0) >= want and (status.get("numberAvailable") or 0) >= want
+        return "done" if done else "progressing"
     replicas = spec.get("replicas", 1)
     if (status.get("updatedReplicas") or 0) < replicas:
-        return False, None
+        return "progressing"
     if kind == "StatefulSet":
-        revisions = status.get("updateRevision"), status.get("currentRevision")
-        return (status.get("readyReplicas") or 0) >= replicas and (None in revisions or revisions[0] == revisions[1]), None
-    return (status.get("availableReplicas") or 0) >= replicas and (status.get("replicas") or 0) <= replicas, None
+        if status.get("updateRevision") and status.get("currentRevision") != status.get("updateRevision"):
+            return "progressing"
+        return "done" if (status.get("readyReplicas") or 0) >= replicas else "progressing"
+    return "done" if (status.get("availableReplicas") or 0) >= replicas else "progressing"
 
 
-def pods_not_on(conn: Connection, workload: dict[str, Any], key: str, value: str) -> list[str]:
-    """Names of the workload's pods whose template annotation `key` is not `value`: pods of an older
-    template, still running or terminating."""
-    selector = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    if not selector:  # without a selector no pod can be told apart: none is counted
-        return []
-    query = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    namespace = (workload.get("metadata") or {}).get("namespace")
-    out = []
-    for pod in _pods(conn, namespace, query):
-        notes = (pod.get("metadata") or {}).get("annotations") or {}
-        if notes.get(key) != value:
-            out.append(pod["metadata"].get("name", "?"))
-    return out
-
-
-def grace_seconds(workload: dict[str, Any]) -> int:
-    value = (pod_template(workload).get("spec") or {}).get("terminationGracePeriodSeconds")
-    return value if isinstance(value, int) and value >= 0 else DEFAULT_GRACE
-
-
-def _pods(conn: Connection, namespace: str | None, selector: str) -> list[dict[str, Any]]:
-    # list_objects pages without a selector; the filter is applied here on labels
-    wanted = dict(part.split("=", 1) for part in selector.split(",") if part)
-    return [pod for pod in list_objects(conn, PODS, namespace)
-            if all(((pod.get("metadata") or {}).get("labels") or {}).get(k) == v for k, v in wanted.items())]
+def wait_rollout(conn: Connection, obj: dict[str, Any], plural: str, timeout: float) -> str:
+    """Wait until the rollout of `obj` is done; returns "done", "failed" or "timed out"."""
+    if obj.get("kind") not in ROLLOUT_KINDS:
+        return "done"
+    meta = obj.get("metadata") or {}
+    path = object_path(str(obj.get("apiVersion")), plural, meta.get("namespace"), meta.get("name"))
+    deadline = time.monotonic() + timeout
+    while True:
+        status, data = conn.get(path, {})
+        if status != 200:
+            raise SecretkeeperError(f"{conn.describe()}: reading {plural}/{meta.get('name')} failed (HTTP {status})")
+        state = rollout_state(json.loads(data))
+        if state != "progressing":
+            return state
+        if time.monotonic() >= deadline:
+            return "timed out"
+        time.sleep(POLL_SECONDS)

@@ -1,6 +1,7 @@
 """After a run's syncs: roll the consumers of every changed live Secret once, wait for the rollouts, then
 finish the rotations whose previous credential waited for those consumers (Issuer.retire once no pod of
-the old template remains and its termination grace has passed). Used by `rotate` and `sync`."""
+the old template remains and its termination grace has passed). Used by `rotate` (`rotate_and_restart`)
+and `sync`."""
 
 from __future__ import annotations
 
@@ -8,13 +9,25 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from secretkeeper.config.secrets import SecretConfig
+
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.rotation.engine import Outcome, Result, rotate
+from secretkeeper.rotation.run import run_rotations
 from secretkeeper.rotation.trail import Subject, Trail
+from secretkeeper.rotation.wiring import Wiring
 from secretkeeper.rotation.window import is_open
 
 ROLLOUT_TIMEOUT = 300.0  # seconds for the rollouts and then the old pods' drain, per run
 POLL = 0.5  # seconds between looks at the old pods
+
+
+def rotate_and_restart(wiring: Wiring, trail: Trail, secrets: Sequence[SecretConfig], *, force: bool,
+                       now: datetime, timeout: float = ROLLOUT_TIMEOUT) -> list[Result]:
+    """A `rotate` run: the rotations (rotation/run.py), then the consumers of what they synced."""
+    results = run_rotations(wiring, trail, secrets, force=force, now=now)
+    subjects = [wiring.subject(r.secret) for r in results if r.outcome == Outcome.ROTATED]
+    return after_syncs(subjects, trail, results, timeout=timeout) if subjects else results
 
 
 def roll_consumers(subjects: Sequence[Subject], trail: Trail, *,

@@ -15,7 +15,6 @@ from datetime import datetime
 from providers.base import StoreStatus
 from secretkeeper.config.secrets import SecretConfig
 from secretkeeper.rotation import policy
-from secretkeeper.rotation.consumers import after_syncs
 from secretkeeper.rotation.engine import Outcome, Result, rotate
 from secretkeeper.rotation.trail import Trail
 from secretkeeper.rotation.wiring import Wiring
@@ -68,5 +67,4 @@ def run_rotations(wiring: Wiring, trail: Trail, secrets: Sequence[SecretConfig],
         # Forced: rotate whatever happened since the status was read; otherwise a run that rotated the secret
         # meanwhile has done the work.
         results.append(rotate(subject, trail, decided_on=None if force else status))
-    subjects = [wiring.subject(r.secret) for r in results if r.outcome == Outcome.ROTATED]
-    return after_syncs(subjects, trail, results) if subjects else results
+    return results

@@ -17,7 +17,7 @@ import pytest
 from secretkeeper.config import load_config
 from secretkeeper.kube.sync import SyncError, kubernetes as kube_target
 from secretkeeper.rotation.audit import Audit
-from secretkeeper.rotation.run import run_rotations
+from secretkeeper.rotation.consumers import rotate_and_restart
 from secretkeeper.rotation.trail import Trail
 from secretkeeper.rotation.wiring import Wiring
 from tests.emulators.kube import KubeEmulator
@@ -92,7 +92,7 @@ class Run:
     def rotate(self, force: bool = False):
         trail = Trail(Audit(None, False), progress=self)
         secrets = self.wiring.select([])
-        return run_rotations(self.wiring, trail, secrets, force=force, now=datetime.now(UTC))
+        return rotate_and_restart(self.wiring, trail, secrets, force=force, now=datetime.now(UTC))
 
     def write(self, text: str) -> None:
         self.lines.extend(line for line in text.splitlines() if line)
@@ -388,8 +388,8 @@ def test_the_rendered_rbac_is_enough_for_a_rotation_and_reads_no_other_secret(em
     assert len(puts(emulator, ns, "deployments", "web")) == 2
     conn = connect()
     try:
-        assert conn.send("GET", kube_target.secrets_path(ns, "other"))[0] == 403
-        assert conn.send("GET", kube_target.secrets_path(ns))[0] == 403  # no listing of Secrets
+        assert conn.get(kube_target.secrets_path(ns, "other"), {})[0] == 403
+        assert conn.get(kube_target.secrets_path(ns), {})[0] == 403  # no listing of Secrets
     finally:
         conn.close()
 

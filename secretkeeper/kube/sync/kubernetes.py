@@ -20,6 +20,7 @@ from urllib.parse import quote
 from providers.base import SecretVersion
 from secretkeeper.config.secrets import KubernetesTarget, SecretConfig
 from secretkeeper.errors import SecretkeeperError
+from secretkeeper.kube.api import call
 from secretkeeper.kube.client import Connection, connect
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, PATH, STORE, VERSION, secret_object
 from secretkeeper.kube.sync.secret_types import shape
@@ -181,7 +182,7 @@ class KubernetesSecret:
     def _call(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
               ok: tuple[int, ...]) -> tuple[int, Any]:
         try:
-            status, answer = self.conn.send(method, path, body, query=query)
+            status, answer = call(self.conn, method, path, body, query=query)
         except SecretkeeperError as exc:
             raise SyncError(f"{self.where}: {exc}") from None
         if status not in ok:
