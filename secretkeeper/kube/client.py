@@ -130,6 +130,15 @@ class Connection:
                                         "verification is never disabled)") from None
             raise SecretkeeperError(f"{self.describe()}: cannot reach the Kubernetes API server "
                                     f"({type(reason).__name__})") from None
+    def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """(HTTP status, decoded JSON or None) of one small request (a Lease): `request`, decoded; error
+        statuses are returned, not raised."""
+        status, data = self.request(method, path, {}, body)
+        try:
+            return status, json.loads(data) if data else None
+        except ValueError:
+            return status, None
+
     def close(self) -> None:
         self.api.close()
 

@@ -14,7 +14,8 @@ Roles, per namespace:
     workloads in `consumers:`         get / patch limited by resourceNames; list on the workload kinds
                                       and pods, to find consumers and watch the old pods drain
     token issuers                     create on serviceaccounts/token of the named ServiceAccounts
-    the job's namespace               Leases (the lock), get / update / patch by name, and create
+    the lock's namespace              Leases (the cluster lock, one per secret): get / create / update /
+                                      patch (`lock.kubernetes.namespace`, else the job's namespace)
 
 The `deploy:` section of the config sets `namespace` (secretkeeper), `image`, `schedule` (every 15
 minutes), `api_server` (the API server's address as a CIDR, for the NetworkPolicy).
@@ -151,7 +152,8 @@ def _roles(config: Config, s: Settings) -> dict[str, list[dict[str, Any]]]:
         if "token" in issuer.type and getattr(issuer, "namespace", None) and getattr(issuer, "service_account", None):
             tokens.setdefault(issuer.namespace, set()).add(issuer.service_account)  # type: ignore[attr-defined]
     out: dict[str, list[dict[str, Any]]] = {}
-    for ns in sorted(set(secrets) | creates | immutable | set(workloads) | listing | set(tokens) | {s.namespace}):
+    every = set(secrets) | creates | immutable | set(workloads) | listing | set(tokens)
+    for ns in sorted(every | {s.namespace, _lease_namespace(config, s)}):
         rules: list[dict[str, Any]] = []
         if secrets.get(ns):
             # delete: a first rotation rolled back leaves no Secret behind
@@ -167,11 +169,18 @@ def _roles(config: Config, s: Settings) -> dict[str, list[dict[str, Any]]]:
             rules.append(_rule("", ["pods"], ["list"]))
         if tokens.get(ns):
             rules.append(_rule("", ["serviceaccounts/token"], ["create"], tokens[ns]))
-        if ns == s.namespace:
-            rules.append(_rule("coordination.k8s.io", ["leases"], ["get", "update", "patch"], [NAME]))
-            rules.append(_rule("coordination.k8s.io", ["leases"], ["create"]))
+        if ns == _lease_namespace(config, s):
+            # One Lease per managed secret (`lock: {kubernetes: ...}`); Leases hold no credential, and the
+            # ones the lock creates cannot be named in advance of create anyway.
+            rules.append(_rule("coordination.k8s.io", ["leases"], ["get", "create", "update", "patch"]))
         out[ns] = rules
     return out
+
+
+def _lease_namespace(config: Config, s: Settings) -> str:
+    """Where the cluster lock keeps its Leases: `lock.kubernetes.namespace`, else the job's own."""
+    lock = getattr(getattr(config, "lock", None), "kubernetes", None)
+    return getattr(lock, "namespace", None) or s.namespace
 
 
 def _rule(group: str, resources: list[str], verbs: list[str], names: Iterable[str] = ()) -> dict[str, Any]:

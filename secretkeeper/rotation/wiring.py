@@ -45,7 +45,8 @@ class Wiring:
             secret = self.secrets[name]
             targets = targets_for(secret, secret.store, self.base)
             self._subjects[name] = Subject(secret, secret.store, self.store(secret.store),
-                                           build_issuer(secret, self), targets, _drain_gate(targets))
+                                           build_issuer(secret, self), targets,
+                                           drained=_drain_gate(targets))
         return self._subjects[name]
 
     def statuses(self, secrets: Sequence[SecretConfig]) -> Mapping[str, StoreStatus]:
