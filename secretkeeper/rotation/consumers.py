@@ -72,7 +72,7 @@ def after_syncs(subjects: Sequence[Subject], trail: Trail, results: list[Result]
     out = []
     for result in results:
         subject = by_name.get(result.secret)
-        if result.outcome != Outcome.ROTATED or subject is None or subject.drained is None or not _parked(subject):
+        if result.outcome != Outcome.ROTATED or subject is None or not _parked(subject):
             out.append(result)
             continue
         # Old pods terminate once a rollout is complete: wait for them, unless a restart was held back,
@@ -89,4 +89,4 @@ def after_syncs(subjects: Sequence[Subject], trail: Trail, results: list[Result]
 
 
 def _parked(subject: Subject) -> bool:
-    return subject.drained is not None and subject.store.journal(subject.path).read() is not None
+    return subject.has_consumers and subject.store.journal(subject.path).read() is not None

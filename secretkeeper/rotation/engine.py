@@ -165,7 +165,7 @@ class _Rotation:
             self.s.store.annotate(self.s.path, self._notes(record))
             self.trail.step(self.s, "annotated", versions=self._versions())
             crashpoints.reached("after:annotated")
-            waiting = self.s.drained() if record.previous is not None and self.s.drained is not None else None
+            waiting = self.s.drained() if record.previous is not None else None
             if waiting:
                 self.lock.park()
                 message = (f"version {record.previous} -> {record.pending}; the previous version is retired once "

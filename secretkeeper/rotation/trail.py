@@ -7,7 +7,6 @@ raised, which never hold a value.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -26,9 +25,6 @@ class Subject:
     store: Store
     issuer: Issuer
     targets: list[Target]
-    # What the previous credential still waits for before Issuer.retire (consumers not yet moved off it),
-    # or None when it may go; None here: nothing to wait for.
-    drained: Callable[[], str | None] | None = None
 
     @property
     def name(self) -> str:
@@ -37,6 +33,21 @@ class Subject:
     @property
     def path(self) -> str:
         return self.config.path
+
+    def drained(self) -> str | None:
+        """What the previous credential still waits for before Issuer.retire: the live consumers of the
+        `kubernetes` targets not yet moved off it (secretkeeper/kube/restarts.py); None when it may go."""
+        live = [t for t in self.targets if getattr(t, "kind", None) == "kubernetes"]
+        if not live:
+            return None
+        from secretkeeper.kube.restarts import drained
+
+        return next((why for why in map(drained, live) if why), None)  # type: ignore[arg-type]
+
+    @property
+    def has_consumers(self) -> bool:
+        """Whether a retire may wait for consumers (a `kubernetes` target)."""
+        return any(getattr(t, "kind", None) == "kubernetes" for t in self.targets)
 
 
 class Trail:

@@ -3,7 +3,7 @@ first used: a run that finds nothing due opens only the stores it asks for statu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from providers.base import SecretVersion, Store, StoreStatus
@@ -12,7 +12,7 @@ from providers.stores import open_store
 from secretkeeper.config import Config
 from secretkeeper.config.secrets import SecretConfig, dependency_order
 from secretkeeper.errors import ConfigError
-from secretkeeper.kube.sync import Target, targets_for
+from secretkeeper.kube.sync import targets_for
 from secretkeeper.rotation.trail import Subject
 
 
@@ -43,10 +43,9 @@ class Wiring:
     def subject(self, name: str) -> Subject:
         if name not in self._subjects:
             secret = self.secrets[name]
-            targets = targets_for(secret, secret.store, self.base)
             self._subjects[name] = Subject(secret, secret.store, self.store(secret.store),
-                                           build_issuer(secret, self), targets,
-                                           drained=_drain_gate(targets))
+                                           build_issuer(secret, self),
+                                           targets_for(secret, secret.store, self.base))
         return self._subjects[name]
 
     def statuses(self, secrets: Sequence[SecretConfig]) -> Mapping[str, StoreStatus]:
@@ -68,17 +67,3 @@ class Wiring:
 
     def _where(self) -> str:
         return str(self.config.path) if self.config.path is not None else "config"
-
-
-def _drain_gate(targets: Sequence[Target]) -> Callable[[], str | None] | None:
-    """The wait before retiring a previous credential: the live consumers of its `kubernetes` targets."""
-    live = [t for t in targets if t.kind == "kubernetes"]
-    if not live:
-        return None
-
-    def gate() -> str | None:
-        from secretkeeper.kube.restarts import drained
-
-        return next((why for why in map(drained, live) if why), None)  # type: ignore[arg-type]
-
-    return gate
