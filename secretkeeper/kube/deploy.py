@@ -13,7 +13,9 @@ Roles, per namespace:
     immutable targets                 create / delete / list (versioned names cannot be listed in advance)
     workloads in `consumers:`         get / patch limited by resourceNames; list on the workload kinds
                                       and pods, to find consumers and watch the old pods drain
-    token issuers                     create on serviceaccounts/token of the named ServiceAccounts
+    token issuers (k8s-token)         create on serviceaccounts/token of the named ServiceAccounts, create
+                                      and delete on Secrets (each token's holder), and a ClusterRole to
+                                      create TokenReviews (verify)
     the lock's namespace              Leases (the cluster lock, one per secret): get / create / update /
                                       patch (`lock.kubernetes.namespace`, else the job's namespace)
 
@@ -40,6 +42,7 @@ NAME = "secretkeeper"
 LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/managed-by": NAME}
 CONFIG_DIR = "/etc/secretkeeper"
 _PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+TOKEN_ISSUER = "k8s-token"  # its tokens: TokenRequest for a named ServiceAccount, bound to a holder Secret
 TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where the client's in-cluster config looks
 
 
@@ -87,6 +90,16 @@ def render(config: Config) -> list[dict[str, Any]]:
         objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                         "metadata": _meta(NAME, namespace),
                         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
+                        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": s.namespace}]})
+    if any(secret.issuer.type == TOKEN_ISSUER for secret in config.secrets):
+        # verifying a new token is a TokenReview, which only exists cluster-wide
+        objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                        "metadata": {"name": f"{NAME}-tokenreview", "labels": dict(LABELS)},
+                        "rules": [_rule("authentication.k8s.io", ["tokenreviews"], ["create"])]})
+        objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                        "metadata": {"name": f"{NAME}-tokenreview", "labels": dict(LABELS)},
+                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                    "name": f"{NAME}-tokenreview"},
                         "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": s.namespace}]})
     objects.append(_network_policy(config, s))
     return objects
@@ -149,7 +162,7 @@ def _roles(config: Config, s: Settings) -> dict[str, list[dict[str, Any]]]:
                 workloads.setdefault(ref.namespace, {}).setdefault(ref.kind, set()).add(ref.name)
                 listing.add(ref.namespace)
         issuer = secret.issuer
-        if "token" in issuer.type and getattr(issuer, "namespace", None) and getattr(issuer, "service_account", None):
+        if issuer.type == TOKEN_ISSUER:
             tokens.setdefault(issuer.namespace, set()).add(issuer.service_account)  # type: ignore[attr-defined]
     out: dict[str, list[dict[str, Any]]] = {}
     every = set(secrets) | creates | immutable | set(workloads) | listing | set(tokens)
@@ -169,6 +182,9 @@ def _roles(config: Config, s: Settings) -> dict[str, list[dict[str, Any]]]:
             rules.append(_rule("", ["pods"], ["list"]))
         if tokens.get(ns):
             rules.append(_rule("", ["serviceaccounts/token"], ["create"], tokens[ns]))
+            # the holder Secret each token is bound to: created with it, deleted to revoke it (generated
+            # names: not limited by resourceNames)
+            rules.append(_rule("", ["secrets"], ["delete"] if ns in creates else ["create", "delete"]))
         if ns == _lease_namespace(config, s):
             # One Lease per managed secret (`lock: {kubernetes: ...}`); Leases hold no credential, and the
             # ones the lock creates cannot be named in advance of create anyway.
