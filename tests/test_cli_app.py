@@ -11,7 +11,7 @@ def commands(help_text: str) -> list[str]:
 
 def test_every_family_is_a_command(run_cli):
     assert commands(run_cli(["--help"]).stdout) == ["scan", "baseline", "rules", "rotate", "status", "put",
-                                                      "reseal", "migrate", "tokens"]
+                                                      "reseal", "migrate", "tokens", "sync", "deploy"]
     assert commands(run_cli(["rules", "--help"]).stdout) == ["list", "test"]
     assert commands(run_cli(["migrate", "--help"]).stdout) == ["env-to-files", "rollback"]
     assert commands(run_cli(["tokens", "--help"]).stdout) == ["migrate"]

@@ -6,6 +6,7 @@ import typer
 
 from secretkeeper import __version__
 from secretkeeper.cli.baseline import app as baseline_app
+from secretkeeper.cli.deploy import app as deploy_app
 from secretkeeper.cli.errors import reset_debug
 from secretkeeper.cli.migrate import app as migrate_app
 from secretkeeper.cli.put import app as put_app
@@ -15,6 +16,7 @@ from secretkeeper.cli.rules import app as rules_app
 from secretkeeper.cli.scan import app as scan_app
 from secretkeeper.cli.status import app as status_app
 from secretkeeper.cli.tokens import app as tokens_app
+from secretkeeper.cli.sync import app as sync_app
 
 app = typer.Typer(
     name="secretkeeper",
@@ -34,6 +36,8 @@ app.add_typer(put_app)
 app.add_typer(reseal_app)  # `reseal DIR`: SealedSecrets sealed again, no cluster access
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(tokens_app, name="tokens")  # `tokens migrate`: off legacy service-account token Secrets
+app.add_typer(sync_app)  # `sync`: push current versions without rotating
+app.add_typer(deploy_app, name="deploy")
 
 
 def _version(value: bool) -> None:

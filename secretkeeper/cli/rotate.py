@@ -50,7 +50,7 @@ def rotate_cmd(
 ) -> None:
     from secretkeeper.rotation.audit import Audit
     from secretkeeper.rotation.plan import plan
-    from secretkeeper.rotation.run import run_rotations
+    from secretkeeper.rotation.consumers import rotate_and_restart
     from secretkeeper.rotation.trail import Trail
     from secretkeeper.rotation.wiring import Wiring
 
@@ -69,7 +69,7 @@ def rotate_cmd(
     # own identity.
     audit = Audit(audit_log, audit_stdout, stores={s.store: wiring.store(s.store) for s in secrets})
     try:
-        results = run_rotations(wiring, Trail(audit), secrets, force=force, now=now)
+        results = rotate_and_restart(wiring, Trail(audit), secrets, force=force, now=now)
     finally:
         audit.close()
     for result in results:

@@ -380,6 +380,29 @@ class SopsTarget:
 
 
 @dataclass
+class KubernetesTarget:
+    """A live Secret in a cluster (secretkeeper/kube/sync/kubernetes.py), its consumers rolled after a
+    change: `rolling` patches the live workloads, `gitops` writes the hash into their manifests in the
+    repository instead, `never` leaves them alone."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    namespace: Annotated[str, AfterValidator(_name)]
+    secret: Annotated[str, AfterValidator(_name)] | None = None  # the Secret's name (default: the managed secret's)
+    type: Literal["Opaque", "kubernetes.io/tls", "kubernetes.io/dockerconfigjson"] = "Opaque"
+    restart: Literal["rolling", "never", "gitops"] = "rolling"
+    context: str | None = None  # a kubeconfig context (default: the current one, or in-cluster)
+    adopt: bool = False  # take over a Secret of that name that secretkeeper did not create
+    immutable: bool = False  # an immutable Secret per content, `NAME-<hash>`, consumers re-pointed to it
+
+    def __post_init__(self) -> None:
+        if self.immutable and self.restart != "rolling":
+            # Versioned names are re-pointed in the live pod templates; older versions are deleted, so a
+            # consumer left on one would lose its Secret.
+            raise ValueError("immutable: true re-points the consumers to each new Secret as it rolls them: "
+                             "it needs restart: rolling")
+
+
+@dataclass
 class SyncTarget:
     """One target, written as a mapping with the target's kind as its only key: `- manifest: {...}`."""
 
@@ -387,6 +410,7 @@ class SyncTarget:
     manifest: ManifestTarget | None = None
     sealed: SealedTarget | None = None
     sops: SopsTarget | None = None
+    kubernetes: KubernetesTarget | None = None
 
     def __post_init__(self) -> None:
         kinds = [f.name for f in dataclass_fields(self)]

@@ -217,6 +217,9 @@ HYGIENE_RULES: list[HygieneRule] = [
             ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules:\n"
             "- apiGroups: ['']\n  resources: [pods, configmaps]\n  verbs: [get, list, watch]\n"
             "- apiGroups: ['']\n  resources: [secrets]\n  verbs: [create]\n"),
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: sync, namespace: shop}\n"
+            "rules:\n- apiGroups: ['']\n  resources: [secrets]\n  verbs: [get, update, patch]\n"
+            "  resourceNames: [app-db]\n"),
         ),
     ),
     HygieneRule(

@@ -1,5 +1,6 @@
 """RBAC: who can read Secrets. ClusterRoles (cluster-wide) are high; Roles, and ClusterRoles bound only by
-RoleBindings in the same scan, medium;
+RoleBindings in the same scan, medium; limited by resourceNames, low (and not reported for a namespaced
+rule that gets only named Secrets it also updates or patches: a sync job such as `deploy render`'s);
 bindings of cluster-admin likewise (ClusterRoleBinding high, RoleBinding medium)."""
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ def _grants_secret_read(rule: dict) -> list[str]:
     if not ({"", "*"} & set(groups)) or not ({"secrets", "*"} & resources):
         return []
     return sorted(verbs & READ_VERBS)
+
+
+def _writes_back(rule: dict, read: list[str]) -> bool:
+    """A rule that gets only the named Secrets it also updates: a sync job reading back what it writes
+    (ownership, compare-and-set). Holding update on them already hands over what they hold to whoever
+    writes; the `get` adds no Secret the rule did not name."""
+    verbs = {str(v).lower() for v in as_list(rule.get("verbs"))}
+    return read == ["get"] and bool(verbs & {"update", "patch"})
 
 
 def namespace_only_cluster_roles(objects: list[KubeObject]) -> set[str]:
@@ -48,6 +57,8 @@ def check_role(obj: KubeObject, namespace_only: AbstractSet[str] = frozenset()) 
         if not verbs:
             continue
         names = as_list(rule.get("resourceNames"))
+        if names and not cluster and _writes_back(rule, verbs):
+            continue
         if cluster:
             scope = "in every namespace"
         elif obj.kind == "ClusterRole":

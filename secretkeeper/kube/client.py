@@ -130,13 +130,17 @@ class Connection:
                                         "verification is never disabled)") from None
             raise SecretkeeperError(f"{self.describe()}: cannot reach the Kubernetes API server "
                                     f"({type(reason).__name__})") from None
-    def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """(HTTP status, decoded JSON or None) of one small request (a Lease): `request`, decoded; error
-        statuses are returned, not raised."""
-        status, data = self.request(method, path, {}, body)
+    def send(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
+             content_type: str = "application/json") -> tuple[int, Any]:
+        """(HTTP status, decoded JSON or None) of one request (a Lease, a Secret write, a restart patch):
+        `request`, decoded; error statuses are returned, not raised; the body is never put in an error."""
+        try:
+            status, data = self.request(method, path, query or {}, body, content_type)
+        except _TooLarge:
+            raise SecretkeeperError(f"{self.describe()}: {method} {path}: the answer is too large") from None
         try:
             return status, json.loads(data) if data else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return status, None
 
     def close(self) -> None:

@@ -180,6 +180,13 @@ class _Rotation:
             self.s.store.annotate(self.s.path, self._notes(record))
             self.trail.step(self.s, "annotated", versions=self._versions())
             crashpoints.reached("after:annotated")
+            waiting = self.s.drained() if record.previous is not None else None
+            if waiting:
+                self.lock.park()
+                message = (f"version {record.previous} -> {record.pending}; the previous version is retired once "
+                           f"its consumers moved off it ({waiting})")
+                self.trail.step(self.s, "parked", note=message, versions=self._versions())
+                return Result(self.s.name, Outcome.ROTATED, message)
             retire_at = record.updated + self.s.issuer.grace
             if record.previous is not None and now() < retire_at:
                 self.lock.park()

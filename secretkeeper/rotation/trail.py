@@ -39,6 +39,21 @@ class Subject:
     def path(self) -> str:
         return self.config.path
 
+    def drained(self) -> str | None:
+        """What the previous credential still waits for before Issuer.retire: the live consumers of the
+        `kubernetes` targets not yet moved off it (secretkeeper/kube/restarts.py); None when it may go."""
+        live = [t for t in self.targets if getattr(t, "kind", None) == "kubernetes"]
+        if not live:
+            return None
+        from secretkeeper.kube.restarts import drained
+
+        return next((why for why in map(drained, live) if why), None)  # type: ignore[arg-type]
+
+    @property
+    def has_consumers(self) -> bool:
+        """Whether a retire may wait for consumers (a `kubernetes` target)."""
+        return any(getattr(t, "kind", None) == "kubernetes" for t in self.targets)
+
 
 class Trail:
     def __init__(self, audit: Audit, progress: TextIO | None = None) -> None:

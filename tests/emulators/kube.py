@@ -41,7 +41,12 @@ Python client and `kubectl` to work against it:
   (`kubectl auth whoami` / `kubectl auth can-i`).
 
 Workload "controllers" are simulated just enough: writes to a Deployment/StatefulSet/DaemonSet/
-ReplicaSet set a status that reports the rollout complete at the current generation.
+ReplicaSet set a status that reports the rollout complete at the current generation. With
+`simulate_rollouts()`, Deployments/StatefulSets/DaemonSets get pods of their pod template (labels and
+annotations copied, `pod-template-hash`; a ReplicaSet per template for Deployments): a change of the pod
+template is a new generation whose status reports `updatedReplicas: 0` until `delay` seconds passed, then
+the rollout complete; the pods of the old template are then marked terminating and disappear after
+`grace` seconds (at most their terminationGracePeriodSeconds). Time advances on each request.
 
 TLS: HTTPS by default (kubectl sends tokens only over TLS); the kubeconfig carries the CA.
 
@@ -50,6 +55,7 @@ Usage:
     with KubeEmulator() as kube:
         kube.write_kubeconfig(path)          # server https://127.0.0.1:PORT + its CA, admin token
         kube.add_token("viewer", rules={("list", "pods"), ("get", "*")})
+        kube.simulate_rollouts(delay=0.3, grace=0.5)     # workloads get pods; a template change rolls
         kube.seed({...})                     # insert an object directly, status included
         kube.issue_token("ns", "sa")         # what TokenRequest returns, without HTTP
         kube.break_rollout("deployments", "ns", "web")   # its next rollout never completes
@@ -315,6 +321,22 @@ class KubeState:
         self.lock.notify_all()
 
 
+@dataclass
+class _Rollout:
+    hash: str  # of the pod template being rolled out
+    ready_at: float  # monotonic time at which it completes
+    old: str | None  # the template hash it replaces
+    done: bool = False
+
+
+@dataclass
+class _RolloutSim:
+    delay: float
+    grace: float
+    workloads: dict[tuple[str, str, str], _Rollout] = field(default_factory=dict)
+    terminating: dict[tuple[str, str], float] = field(default_factory=dict)  # pod key -> gone at
+
+
 class KubeEmulator:
     """The emulator: `start()`/`stop()` or use as a context manager. Thread-safe."""
 
@@ -323,6 +345,7 @@ class KubeEmulator:
         self.state = KubeState()
         self.tls = make_server_tls(host) if tls else None
         self.admin_token = admin_token or f"emulator-admin-{_random.token_hex(12)}"
+        self.rollouts: _RolloutSim | None = None  # simulate_rollouts(): pods and timed rollouts
         self.add_token(self.admin_token, user="emulator-admin", groups=("system:masters",))
         self._host, self._port = host, port
         self.stuck: set[tuple[str, str, str]] = set()  # (plural, namespace, name) whose rollouts fail
@@ -457,6 +480,100 @@ class KubeEmulator:
                 self.stuck.add(key)
             else:
                 self.stuck.discard(key)
+
+    def simulate_rollouts(self, delay: float = 0.3, grace: float = 0.5) -> None:
+        """From now on, workloads have pods and a pod-template change rolls out over `delay` seconds; the
+        old template's pods terminate for `grace` seconds (capped by terminationGracePeriodSeconds)."""
+        with self.state.lock:
+            self.rollouts = _RolloutSim(delay, grace)
+
+    # -- simulated rollouts (simulate_rollouts) --------------------------------------------------------------
+    def _rollout_write(self, res: Resource, obj: dict[str, Any]) -> None:
+        """A workload written: a new pod template starts a rollout; its status says how far it is."""
+        sim = self.rollouts
+        assert sim is not None
+        meta = obj["metadata"]
+        key = (res.plural, meta.get("namespace", ""), meta["name"])
+        template = (obj.get("spec") or {}).get("template") or {}
+        digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+        rollout = sim.workloads.get(key)
+        if rollout is None or rollout.hash != digest:
+            old = rollout.hash if rollout is not None else None
+            rollout = _Rollout(digest, time.monotonic() + (sim.delay if old is not None else 0), old)
+            sim.workloads[key] = rollout
+            self._start_pods(res, obj, digest)
+        if not rollout.done:
+            obj["status"].update(updatedReplicas=0, availableReplicas=0, updatedNumberScheduled=0,
+                                 numberAvailable=0, updateRevision=digest)
+
+    def _start_pods(self, res: Resource, obj: dict[str, Any], digest: str) -> None:
+        meta = obj["metadata"]
+        ns = meta.get("namespace", "")
+        template = copy.deepcopy((obj.get("spec") or {}).get("template") or {})
+        replicas = (obj.get("spec") or {}).get("replicas", 1) if res.plural != "daemonsets" else 1
+        labels = {**((template.get("metadata") or {}).get("labels") or {}), "pod-template-hash": digest}
+        owner = {"apiVersion": res.group_version, "kind": res.kind, "name": meta["name"], "uid": meta["uid"]}
+        if res.plural == "deployments":
+            rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                  "metadata": {"name": f"{meta['name']}-{digest}", "namespace": ns, "labels": labels,
+                               "ownerReferences": [owner]},
+                  "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": template}}
+            rs_res = _BY_GV[("apps", "v1", "replicasets")]
+            rs = self._prepare_new(rs_res, rs, ns)
+            self.state.table(rs_res)[(ns, rs["metadata"]["name"])] = rs
+            self._after_write(rs_res, rs, "ADDED")
+            owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
+                     "uid": rs["metadata"]["uid"]}
+        pods = _BY_GV[("", "v1", "pods")]
+        for i in range(replicas):
+            pod = {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": f"{meta['name']}-{digest}-{i}", "namespace": ns, "labels": labels,
+                                "annotations": dict((template.get("metadata") or {}).get("annotations") or {}),
+                                "ownerReferences": [owner]},
+                   "spec": template.get("spec") or {}, "status": {"phase": "Running"}}
+            pod = self._prepare_new(pods, pod, ns, keep_status=True)
+            self.state.table(pods)[(ns, pod["metadata"]["name"])] = pod
+            self._after_write(pods, pod, "ADDED")
+
+    def _tick(self) -> None:
+        """Advance simulated time: finish rollouts whose delay passed (their old pods start terminating),
+        remove terminating pods whose grace passed."""
+        sim = self.rollouts
+        if sim is None:
+            return
+        now = time.monotonic()
+        for (plural, ns, name), rollout in sim.workloads.items():
+            if rollout.done or now < rollout.ready_at:
+                continue
+            rollout.done = True
+            res = _BY_GV[("apps", "v1", plural)]
+            obj = self.state.table(res).get((ns, name))
+            if obj is None:
+                continue
+            obj["metadata"]["resourceVersion"] = str(self.state.bump())
+            self._after_write(res, obj, "MODIFIED")  # the complete status, as on any write
+            if rollout.old is not None:
+                self._terminate_pods(ns, name, rollout.old, now)
+        pods = _BY_GV[("", "v1", "pods")]
+        for key, gone_at in list(sim.terminating.items()):
+            if now >= gone_at and key in self.state.table(pods):
+                gone = self.state.table(pods).pop(key)
+                gone["metadata"]["resourceVersion"] = str(self.state.bump())
+                self.state.record("DELETED", pods, gone)
+            if now >= gone_at:
+                del sim.terminating[key]
+
+    def _terminate_pods(self, ns: str, workload: str, digest: str, now: float) -> None:
+        sim = self.rollouts
+        assert sim is not None
+        pods = _BY_GV[("", "v1", "pods")]
+        for key, pod in self.state.table(pods).items():
+            labels = pod["metadata"].get("labels") or {}
+            if key[0] == ns and labels.get("pod-template-hash") == digest and key[1].startswith(f"{workload}-"):
+                grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+                pod["metadata"]["deletionTimestamp"] = _now()
+                pod["metadata"]["deletionGracePeriodSeconds"] = grace
+                sim.terminating[key] = now + min(sim.grace, float(grace))
 
     def issue_token(self, namespace: str, name: str, seconds: int = 3600,
                     audiences: Iterable[str] = ("https://kubernetes.default.svc",)) -> tuple[str, str]:
@@ -671,6 +788,9 @@ class KubeEmulator:
                       "data": {"ca.crt": self.tls.ca_pem.decode()}}
                 cms[(meta["name"], "kube-root-ca.crt")] = cm
                 self.state.record("ADDED", _BY_GV[("", "v1", "configmaps")], cm)
+        if self.rollouts is not None and res.plural in _WORKLOADS - {"replicasets"} and \
+                (res.plural, meta.get("namespace", ""), meta["name"]) not in self.stuck:
+            self._rollout_write(res, obj)
         self.state.record(event, res, obj)
 
 
@@ -823,6 +943,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._raw = self._read_body()
         with emu.state.lock:
             emu.state.requests.append((self.command, self.path))
+            emu._tick()
         try:
             with emu.state.lock:
                 who = emu._authenticate(self.headers.get("Authorization"))
