@@ -345,3 +345,93 @@ def shannon_entropy(data: bytes) -> float:
 
 
 _C_LOG_C = [0.0] + [c * math.log2(c) for c in range(1, 257)]  # candidates are short; longer ones use math
+
+
+# Path contexts: where a value sits decides how weak it may be and still be a leak. A credential file
+# (recognised by name) holds nothing but credentials; configuration holds real ones beside settings; an
+# example file holds stand-ins by name; source code and tests hold fixtures.
+CREDENTIAL_FILE, CONFIG, EXAMPLE, SOURCE = "credential-file", "config", "example", "source"
+PATH_CONTEXTS = (CREDENTIAL_FILE, CONFIG, EXAMPLE, SOURCE)
+_EXAMPLE_PATH_RE = re.compile(r"(?i)[._-](?:example|examples|sample|samples|template|tmpl|dist)"
+                              r"(?:\.[\w]{1,8})?$|(?:^|/)(?:example|sample|template)s?[._-][^/]*$")
+_CREDENTIAL_FILE_RE = re.compile(
+    r"(?i)(?:^|/)(?:[._]?pgpass(?:\.conf)?|[._]?netrc|\.git-credentials|\.esmtprc|\.msmtprc|\.fetchmailrc|\.my\.cnf"
+    r"|\.mylogin\.cnf|\.?htpasswd[^/]*|\.s3cfg|\.boto|\.pypirc|\.npmrc|\.vault-token|\.dockercfg"
+    r"|sitemanager\.xml|recentservers\.xml|filezilla\.xml|winscp\.ini|credentials-config\.json"
+    r"|data-sources\.json|robomongo\.json|robo3t\.json|robo3t[^/]*\.json|sftp-config\.json|\.remote-sync\.json"
+    r"|\.ftpconfig|ftp-?sync\.json|deployment\.xml|webservers\.xml|logins\.json|signons\.sqlite|auth\.json"
+    r"|credentials(?:\.json|\.ya?ml|\.xml|\.ini|\.txt)?|[\w.-]*kubeconfig[\w.-]*|rclone\.conf|ipsec\.secrets"
+    r"|\.smbcredentials|\.cifs(?:creds|credentials)?|[\w.-]*\.(?:pgpass|netrc|credentials|creds))$"
+    r"|(?:^|/)\.(?:aws|kube|docker|azure|s3cmd|gem|config/gcloud)/(?:credentials|config|config\.json)$")
+_TEST_PATH_RE = re.compile(r"(?i)(?:^|/)(?:tests?|testing|testdata|test-?data|fixtures?|spec|specs|__tests__|__mocks__"
+                           r"|mocks?|locales?|i18n|l10n|lang|translations?)/|(?:^|/)(?:test_|tests?\.)[^/]*$"
+                           r"|_test\.[^/]*$|\.(?:spec|test)\.[^/]*$")
+_CONFIG_PATH_RE = re.compile(
+    r"(?i)(?:^|/)\.env(?:\.[\w.-]+)?$|\.env$|\.(?:properties|ini|cfg|conf|cnf|config|cf|toml|ya?ml|json|xml|plist"
+    r"|tfvars|hcl|neon)$|(?:^|/)(?:[\w-]*config[\w.-]*|settings|wp-config[\w.-]*|database|parameters)\.(?:php|inc)$"
+    r"|(?:^|/)local_settings\.py$|(?:^|/)\.[\w-]+rc$")
+
+
+def path_context(path: str | None) -> str:
+    """The context of the file at `path` (see PATH_CONTEXTS), from its name alone."""
+    if not path:
+        return SOURCE
+    if _EXAMPLE_PATH_RE.search(path):
+        return EXAMPLE
+    if _CREDENTIAL_FILE_RE.search(path):
+        return CREDENTIAL_FILE
+    if _TEST_PATH_RE.search(path):
+        return SOURCE  # fixtures, whatever their format: today's filters
+    return CONFIG if _CONFIG_PATH_RE.search(path) else SOURCE
+
+
+# The few values that only name a field (`password: password`, `SECRET=changeme`), and the values that
+# are no value at all: booleans, nulls, YAML block markers.
+_FIELD_WORDS = frozenset(
+    b"""password passwd passphrase secret secrets token apikey api_key api-key key changeme change_me
+    change-me changeit example examples sample empty none null nil undefined true false yes no on off required
+    optional string redacted hidden masked default value your_password yourpassword mypassword xxx todo tbd
+    fixme replaceme placeholder secretkey secret_key client_secret access_token auth_token""".split())
+_NO_VALUE_RE = re.compile(rb"^(?:-|[{}%]+|[|>][+-]?[0-9]?|\{\}|\[\]|x{3,}|X{3,}|\*{3,}|\.{3,}|[<\[(]?(?:your|enter|insert|put)[\w -]*[>\])]?|"
+                          rb"&lt;[^&]{0,60}(?:&gt;?)?|&(?:lt|quot|apos|\#x?[0-9a-f]{1,4})|~|[|>][+-]?)$", re.I)
+_YAML_TAG_RE = re.compile(rb"^!(?:vault|Ref|Sub|GetAtt|ImportValue|Join|Select|FindInMap|Base64|If|env|include|secret|"
+                          rb"encrypted|reference|ssm|kms)\b")
+_LOWER_DOTTED_RE = re.compile(rb"^[a-z_]+(?:\.[a-z_]+){1,8}$")
+_VARIABLE_RE = re.compile(rb"^\$\{?[A-Za-z_][\w.]*\}?|^%[A-Za-z_]\w*%|^\{\{|^@[A-Za-z_][\w.]*@$")
+
+
+def is_template(secret: bytes, match: bytes = b"") -> bool:
+    """A template expression, a reference to another variable, or no value at all (empty, a YAML block
+    marker or tag, `<your-password>`, `xxxx`): the only thing a value in a credential file may be
+    without being a credential. Weak values (`admin123`, `testpass`, even `password`) pass: committed,
+    they are leaks (marked `weak`)."""
+    s = secret.strip().strip(b"\"'`").rstrip(b";,")
+    if not s or _NO_VALUE_RE.match(s) or _YAML_TAG_RE.match(s):
+        return True
+    if _TEMPLATE_RE.match(s) or _EMBEDDED_TEMPLATE_RE.search(s) or _VARIABLE_RE.match(s):
+        return True  # `$REACT_APP_URL/forgot`: built from another variable
+    if not _quoted_in_match(s, match) and (_CALL_RE.match(s) or _LOWER_DOTTED_RE.match(s)):
+        return True  # `password: config.db.password`, `getPassword()` in a config.js
+    return _BRACED_CIPHERTEXT_RE.match(s) is not None
+
+
+def is_field_word(secret: bytes, _match: bytes = b"") -> bool:
+    """One of the few words that only name the field (`password: password`, `SECRET=changeme`), a boolean
+    or null: in configuration, where a weak value is otherwise a finding."""
+    low = secret.strip().strip(b"\"'`").rstrip(b";,").lower().rstrip(b".:!?")
+    return low in _FIELD_WORDS
+
+
+def is_weak(secret: bytes) -> bool:
+    """A value a fixture could be made of (what the placeholder and word filters drop in source code):
+    reported in credential and configuration files, and marked weak there (worse, not better)."""
+    s = secret.strip()
+    if len(s) > 200:
+        return False  # keys and certificates
+    if len(s) < 8 or is_placeholder(s) or is_word(s) or is_numeric(s):
+        return True
+    return shannon_entropy(s) < 2.5
+
+
+FILTERS["template"] = is_template
+FILTERS["field-word"] = is_field_word

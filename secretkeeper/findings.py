@@ -150,6 +150,8 @@ class Finding:
             "description": self.description,
         }
         if self.extra:
+            if self.extra.get("weak"):
+                data["weak"] = True
             data["extra"] = dict(self.extra)
         return data
 
@@ -295,6 +297,10 @@ def finding_from_match(match: Match, location: Location, *, fingerprint_path: st
                        extra: dict[str, Any] | None = None) -> Finding:
     """The one place an engine Match becomes a Finding: the secret is hashed and redacted here and dropped,
     and redacted too wherever the location or message names it (an env var, key or path that is the secret)."""
+    from secretkeeper.filters import is_weak  # imported when the first finding is made, not at start-up
+
+    if is_weak(match.secret):  # a weak committed password is worse, not better: the reports say so
+        extra = {**(extra or {}), "weak": True}
     found = leak_finding(match.rule, location, match.secret_sha256, redact(match.secret),
                          fingerprint_path=fingerprint_path, extra=extra)
     return Scrubber((match.secret,)).finding(found)

@@ -153,13 +153,15 @@ class _AllowMarks:
 
 def resolve_overlaps(matches: list[Match]) -> list[Match]:
     """One finding per secret. Specific rules rank before generic ones (and the `generic` family after
-    other generic rules such as credential files), then higher severity, then the
+    other generic rules such as credential files, and rules gated on path contexts last: they fill the
+    gaps others leave), then higher severity, then the
     wider match (more context: a service-account file over the bare key inside it). A generic match
     overlapping any kept match is dropped; two specific matches that mostly cover the same bytes (80% of
     the shorter) are one secret, reported once."""
     if len(matches) < 2:
         return sorted(matches, key=lambda m: (m.start, m.rule.id))
-    ranked = sorted(matches, key=lambda m: (m.rule.generic, m.rule.family == "generic", -m.rule.severity.rank,
+    ranked = sorted(matches, key=lambda m: (m.rule.generic, bool(m.rule.contexts), m.rule.family == "generic",
+                                            -m.rule.severity.rank,
                                             -(m.end - m.start), m.rule.id))
     # Kept matches by start offset: only those starting within the longest kept match's length before
     # `m` can overlap it (comparing with every kept match was quadratic: minutes for a dump of 10k hashes).

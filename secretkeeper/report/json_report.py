@@ -135,6 +135,8 @@ class _FindingRows:
             where += f', "object": {memo.get(loc.object) or text(loc.object)}'
         sha = f.secret_sha256
         extra = f', "extra": {compact(dict(f.extra))}' if f.extra else ""
+        if extra and f.extra.get("weak"):
+            extra = ', "weak": true' + extra
         return (f'{{"rule_id": {memo.get(f.rule_id) or text(f.rule_id)}, "kind": {text(f.kind)}, '
                 f'"severity": "{f.severity._value_}", "location": {{{where}}}, '
                 f'"secret_sha256": {"null" if sha is None else _string(sha)}, "preview": {_string(f.preview)}, '

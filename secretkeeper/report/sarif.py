@@ -131,6 +131,8 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     props: dict[str, Any] = {"kind": f.kind, "severity": f.severity._value_, "preview": utf8_text(f.preview)}
     if f.secret_sha256:
         props["secretSha256"] = f.secret_sha256
+    if f.extra.get("weak"):
+        props["weak"] = True
     for key in ("commit", "author", "email", "date", "image", "digest", "object"):
         value = getattr(loc, key)
         if value:
