@@ -38,6 +38,7 @@ _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"|QWxhZGRpbjpvcGVuIHNlc2FtZQ"  # RFC 7617 Basic auth: Aladdin:open sesame
     rb"|^foobared$"  # redis.conf's example requirepass
     rb"|^hunter2$"  # the Internet's stock example password
+    rb"|REPLACE_?WITH|(?i:replace[_-]with|your[_-](?:runner[_-]|api[_-]|access[_-])?(?:token|key|secret))"  # glrt-REPLACE_WITH_RUNNER_TOKEN
     rb"|[xX]{8}|0{8}|\*{6}"  # ghp_xxxxxxxx..., SG.xxxx, sk_test_...00000000: a token written as a pattern
     # (not any run: Dropbox and Twitter tokens and OpenSSH keys hold runs of `A` by format)
 )
@@ -104,7 +105,8 @@ _ENV_REF_RE = re.compile(
     rb"""(?:os\.environ|os\.getenv|getenv\s*\(|process\.env|System\.getenv|ENV\[|ENV\.fetch|Environment\.
     GetEnvironmentVariable|env\(|\$ENV\{|%env\(|\benv\.|config\[|settings\.|secrets\.|vars\.|\{\{\s*secrets\.
     |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment
-    |^(?:env|fd|file|exec):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[)""",
+    |^(?:env|fd|file|exec):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[
+    |^\$\{?[A-Za-z_]\w*\}?[/:?\#.])""",
     re.X,
 )
 
@@ -139,7 +141,11 @@ def is_integrity_hash(secret: bytes, _match: bytes = b"") -> bool:
     return s.startswith((b"sha1-", b"sha256-", b"sha384-", b"sha512-", b"h1:", b"sha256:", b"sha512:", b"md5-"))
 
 
-_PUBLIC_KEY_NAME_RE = re.compile(rb"(?i)public|\bpub(_|-)?key")
+# Search-only keys are what Algolia gives browsers (`ALGOLIA_SEARCH_KEY`, `searchOnlyApiKey`).
+_PUBLIC_KEY_NAME_RE = re.compile(rb"(?i)public|\bpub(_|-)?key|search[_.-]?(?:only[_.-]?)?(?:api[_.-]?)?key")
+# Client-side tokens vendors publish as safe to ship: Mapbox public tokens, Stripe publishable keys, a
+# Sentry DSN's public key (its legacy secret part, `key:secret@`, is not public).
+_PUBLISHABLE_RE = re.compile(rb"^(?:pk\.eyJ|pk_(?:live|test)_|https?://[0-9a-f]{32}@[\w.-]*sentry[\w.-]*(?::\d+)?/\d+$)")
 
 
 def is_public_material(secret: bytes, match: bytes = b"") -> bool:
@@ -147,6 +153,8 @@ def is_public_material(secret: bytes, match: bytes = b"") -> bool:
     if s.startswith((b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-", b"ssh-dss ", b"sk-ssh-", b"sk-ecdsa-")):
         return True
     if b"-----BEGIN CERTIFICATE" in s or b"-----BEGIN PUBLIC KEY" in s or b"PUBLIC KEY BLOCK" in s:
+        return True
+    if _PUBLISHABLE_RE.match(s):
         return True
     key = match[: match.find(s)] if s and s in match else b""
     return bool(_PUBLIC_KEY_NAME_RE.search(key))
@@ -253,7 +261,8 @@ _NON_SECRET_WORDS = frozenset(
     form field fields object array list dict map value values type types label title name names
     asterisk stars dots bullet bullets forgot reset change confirm confirmed verify verified expired
     incorrect wrong weak strong show hide visible invisible toggle
-    await async function lambda yield return typeof this self""".split()  # code keywords before a call
+    await async function lambda yield return typeof this self
+    base64 base64url hex utf8 utf-8 utf16le ucs2 ascii latin1 binary""".split()  # code keywords before a call; encodings: Buffer.from("accountKey", "base64")
 )
 _CAMEL_RUN_RE = re.compile(rb"[A-Z][a-z]{2,}")
 _CRED_WORDS = frozenset(word.title().encode() for word in words(Use.TYPE))
@@ -272,6 +281,8 @@ def is_word(secret: bytes, _match: bytes = b"") -> bool:
     letters-only name built around a credential word (`mypassword`, `user-password`, `secretKey`).
     """
     s = secret.strip().rstrip(b")]};:,")  # `newPassword: String!):` - the code around a type name
+    if s[:1] in (b"#", b".") and _LETTER_NAME_RE.match(s[1:]):
+        return True  # a CSS selector or element id: `this.addPassword = "#add-password"`
     if _CONSTANT_NAME_RE.match(s):
         return True  # `YOUR_API_KEY`, `HIDDEN_DUE_TO_SECURITY_REASONS`: a name or a marker, in capitals
     low = s.lower()

@@ -27,7 +27,7 @@ from secretkeeper.engine.keywords import KeywordPrefilter
 from secretkeeper.engine.match import Match
 from secretkeeper.engine.newlines import NewlineIndex
 from secretkeeper.engine.pathmatch import PathMatcher
-from secretkeeper.engine.policy import MatchPolicy, inline_allowed, resolve_overlaps
+from secretkeeper.engine.policy import MatchPolicy, fixture_lookalike, inline_allowed, resolve_overlaps
 from secretkeeper.engine.regexfacts import literal_prefix
 from secretkeeper.filters import path_context
 from secretkeeper.rules import Allowlist, Rule, confirmation_pattern, rxcache
@@ -133,6 +133,8 @@ class Detector:
             found.extend(self._near(data, found, newlines, path))
         if found and self._contextual and not any_context:
             found = self._in_context(found, path)
+        if found:
+            found = [m for m in found if not (m.rule.generic and fixture_lookalike(m, data, path))]
         return resolve_overlaps(found) if resolve else found
 
     @staticmethod
