@@ -364,7 +364,7 @@ _C_LOG_C = [0.0] + [c * math.log2(c) for c in range(1, 257)]  # candidates are s
 CREDENTIAL_FILE, CONFIG, EXAMPLE, SOURCE = "credential-file", "config", "example", "source"
 PATH_CONTEXTS = (CREDENTIAL_FILE, CONFIG, EXAMPLE, SOURCE)
 _EXAMPLE_PATH_RE = re.compile(r"(?i)[._-](?:example|examples|sample|samples|template|tmpl|dist)"
-                              r"(?:\.[\w]{1,8})?$|(?:^|/)(?:example|sample|template)s?[._-][^/]*$")
+                              r"(?:\.[\w]{1,8})?$")
 _CREDENTIAL_FILE_RE = re.compile(
     r"(?i)(?:^|/)(?:[._]?pgpass(?:\.conf)?|[._]?netrc|\.git-credentials|\.esmtprc|\.msmtprc|\.fetchmailrc|\.my\.cnf"
     r"|\.mylogin\.cnf|\.?htpasswd[^/]*|\.s3cfg|\.boto|\.pypirc|\.npmrc|\.vault-token|\.dockercfg"
@@ -426,11 +426,20 @@ def is_template(secret: bytes, match: bytes = b"") -> bool:
     return _BRACED_CIPHERTEXT_RE.match(s) is not None
 
 
+# Stand-ins that say what to put there: REPLACE_ME, change-it, YOUR_API_KEY, token_here.
+_FIELD_PLACEHOLDER_RE = re.compile(rb"^(?:(?:replace|change|insert|enter|put|fill|set)[_-]?(?:me|it|here|in|this|value)"
+                                   rb"|your[_-][\w-]+|[\w-]+[_-]here|todo|tbd|fixme)$")
+
+
 def is_field_word(secret: bytes, _match: bytes = b"") -> bool:
     """One of the few words that only name the field (`password: password`, `SECRET=changeme`), a boolean
     or null: in configuration, where a weak value is otherwise a finding."""
     low = secret.strip().strip(b"\"'`").rstrip(b";,").lower().rstrip(b".:!?")
-    return low in _FIELD_WORDS
+    return low in _FIELD_WORDS or _FIELD_PLACEHOLDER_RE.match(low) is not None
+
+
+# A word with a few digits and a symbol after it (`football754`, `Summer2024!`): how people pick passwords.
+_DICTIONARY_SHAPE_RE = re.compile(rb"^[A-Za-z][a-z]{2,14}[0-9]{0,4}[!@#$.?*]{0,2}$")
 
 
 def is_weak(secret: bytes) -> bool:
@@ -439,7 +448,7 @@ def is_weak(secret: bytes) -> bool:
     s = secret.strip()
     if len(s) > 200:
         return False  # keys and certificates
-    if len(s) < 8 or is_placeholder(s) or is_word(s) or is_numeric(s):
+    if len(s) < 8 or is_placeholder(s) or is_word(s) or is_numeric(s) or _DICTIONARY_SHAPE_RE.match(s):
         return True
     return shannon_entropy(s) < 2.5
 

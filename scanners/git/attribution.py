@@ -202,10 +202,10 @@ class Provenance:
     def finding(self, hit: Hit, rule: Rule) -> Finding:
         intro = self.intro
         if intro is None:
-            loc = Location(source="git", path=self.path, line=hit.line)
+            loc = Location(source="git", path=self.path, line=hit.line, end_line=hit.end_line)
         else:
             loc = Location(source="git", path=self.path, line=hit.line, commit=intro.commit, author=intro.author,
-                           email=intro.email, date=intro.date)
+                           email=intro.email, date=intro.date, end_line=hit.end_line)
         return leak_finding(rule, loc, hit.secret_sha256, hit.preview, note=self.note, advice=self.advice,
                             extra={**self.extra, "weak": True} if hit.weak else self.extra)
 

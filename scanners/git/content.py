@@ -49,11 +49,13 @@ class Hit(NamedTuple):
     preview: str  # redacted
     path: str | None  # the name the blob was scanned as, if any: path-gated rules hold only there
     weak: bool = False  # a value fixtures are made of (filters.is_weak), committed where it is real
+    end_line: int | None = None  # the last line of a secret that spans lines
 
     @classmethod
     def of(cls, oid: str, match: Match, path: str | None) -> Hit:
+        spans = match.secret.count(b"\n", 0, len(match.secret.rstrip()))
         return cls(oid, match.rule.id, match.line, match.secret_sha256, redact(match.secret), path,
-                   is_weak(match.secret))
+                   is_weak(match.secret), match.line + spans if spans else None)
 
 
 class _InHistory:

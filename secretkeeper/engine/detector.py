@@ -29,7 +29,7 @@ from secretkeeper.engine.newlines import NewlineIndex
 from secretkeeper.engine.pathmatch import PathMatcher
 from secretkeeper.engine.policy import MatchPolicy, fixture_lookalike, inline_allowed, resolve_overlaps
 from secretkeeper.engine.regexfacts import literal_prefix
-from secretkeeper.filters import path_context
+from secretkeeper.filters import EXAMPLE, is_weak, path_context
 from secretkeeper.rules import Allowlist, Rule, confirmation_pattern, rxcache
 from secretkeeper.tabular import TABLE_SUFFIXES, named_value, table_cells
 
@@ -48,7 +48,7 @@ class Detector:
         self.path_rules = [r for r in self.rules if r.path]
         self._paths = PathMatcher([r.path_pattern for r in self.path_rules], use_cache=use_cache)
         self.near_rules = [r for r in self.rules if r.near and not r.path]
-        self._contextual = any(r.contexts for r in self.rules)
+        self._contextual = any(r.contexts or r.generic for r in self.rules)
         if catalog is not None:  # their compiled confirmation regexes come from the cache
             rxcache.register([r.regex for r in catalog], confirmation_pattern, use_cache)
         prefilterable = [r for r in self.rules if not r.path and not r.near]
@@ -139,16 +139,18 @@ class Detector:
 
     @staticmethod
     def _in_context(found: list[Match], path: str | None) -> list[Match]:
-        """Matches of rules gated on path contexts dropped outside them (the context is worked out only
-        for a buffer with such a match)."""
+        """Matches of rules gated on path contexts dropped outside them, and weak values of generic rules
+        in example files (the context is worked out only for a buffer with such a match)."""
         context = None
         out = []
         for m in found:
-            if m.rule.contexts:
+            if m.rule.contexts or m.rule.generic:
                 if context is None:
                     context = path_context(path)
-                if context not in m.rule.contexts:
+                if m.rule.contexts and context not in m.rule.contexts:
                     continue
+                if context == EXAMPLE and m.rule.generic and is_weak(m.secret):
+                    continue  # `DB_PASSWORD=admin123` in .env.example: a stand-in, by the file's name
             out.append(m)
         return out
 

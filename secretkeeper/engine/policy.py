@@ -102,7 +102,10 @@ def fixture_lookalike(match: Match, data: bytes, path: str | None) -> bool:
         return False
     if path and _FIXTURE_PATH_RE.search(path):
         return True
-    return _FIXTURE_NAME_RE.search(data, match.match_start, match.start) is not None
+    # The name may begin before the match (`FAKE_GITHUB_TOKEN = ...` matched from `N_TOKEN`): from the
+    # start of the line, at most 80 bytes back.
+    lo = max(data.rfind(b"\n", 0, match.start) + 1, match.match_start - 80, 0)
+    return _FIXTURE_NAME_RE.search(data, lo, match.start) is not None
 
 
 # A line longer than this (minified code, one-line JSON) is looked up in the buffer's marker index instead

@@ -97,6 +97,8 @@ def _locations(f: Finding) -> list[dict[str, Any]]:
         physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(loc.path), "uriBaseId": "%SRCROOT%"}}
         if loc.line:
             physical["region"] = {"startLine": int(loc.line)}
+            if loc.end_line:
+                physical["region"]["endLine"] = int(loc.end_line)
         location["physicalLocation"] = physical
     logical = []
     if loc.object:
