@@ -365,7 +365,7 @@ CREDENTIAL_FILE, CONFIG, EXAMPLE, SOURCE = "credential-file", "config", "example
 PATH_CONTEXTS = (CREDENTIAL_FILE, CONFIG, EXAMPLE, SOURCE)
 _EXAMPLE_PATH_RE = re.compile(r"(?i)[._-](?:example|examples|sample|samples|template|tmpl|dist)"
                               r"(?:\.[\w]{1,8})?$")
-_CREDENTIAL_FILE_RE = re.compile(
+CREDENTIAL_FILE_PATH = (
     r"(?i)(?:^|/)(?:[._]?pgpass(?:\.conf)?|[._]?netrc|\.git-credentials|\.esmtprc|\.msmtprc|\.fetchmailrc|\.my\.cnf"
     r"|\.mylogin\.cnf|\.?htpasswd[^/]*|\.s3cfg|\.boto|\.pypirc|\.npmrc|\.vault-token|\.dockercfg"
     r"|sitemanager\.xml|recentservers\.xml|filezilla\.xml|winscp\.ini|credentials-config\.json"
@@ -374,6 +374,7 @@ _CREDENTIAL_FILE_RE = re.compile(
     r"|credentials(?:\.json|\.ya?ml|\.xml|\.ini|\.txt)?|[\w.-]*kubeconfig[\w.-]*|rclone\.conf|ipsec\.secrets"
     r"|\.smbcredentials|\.cifs(?:creds|credentials)?|[\w.-]*\.(?:pgpass|netrc|credentials|creds))$"
     r"|(?:^|/)\.(?:aws|kube|docker|azure|s3cmd|gem|config/gcloud)/(?:credentials|config|config\.json)$")
+_CREDENTIAL_FILE_RE = re.compile(CREDENTIAL_FILE_PATH)
 _TEST_PATH_RE = re.compile(r"(?i)(?:^|/)(?:tests?|testing|testdata|test-?data|fixtures?|spec|specs|__tests__|__mocks__"
                            r"|mocks?|locales?|i18n|l10n|lang|translations?)/|(?:^|/)(?:test_|tests?\.)[^/]*$"
                            r"|_test\.[^/]*$|\.(?:spec|test)\.[^/]*$")

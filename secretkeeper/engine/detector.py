@@ -112,10 +112,17 @@ class Detector:
             return found  # most files: nothing to confirm, no line index to build
         newlines = NewlineIndex(data)
         confirm = self.confirmer.confirm
+        context = None
         for idx, ends in hits.items():
             rule = self.prefilter.rules[idx]
             if rule.allowlist.allows_path(path):
                 continue
+            if rule.contexts and not any_context:
+                # Not confirmed outside its contexts: a credential-file rule's prefilter fires in most files.
+                if context is None:
+                    context = path_context(path)
+                if context not in rule.contexts:
+                    continue
             found.extend(confirm(rule, data, ends, newlines))
         for rule in path_rules:
             if rule.allowlist.allows_path(path):

@@ -272,6 +272,10 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
     for name in contexts:
         if name not in filter_mod.PATH_CONTEXTS:
             raise _err(source, rid, f"unknown context {shown(name)!r} (known: {', '.join(filter_mod.PATH_CONTEXTS)})")
+    if contexts == (filter_mod.CREDENTIAL_FILE,) and path is None:
+        # Credential files are recognised by name: such a rule is path-gated on the classifier's pattern
+        # (not in the prefilter: its keys, `token`, `auth`, are in most files; history names blobs for it).
+        path = filter_mod.CREDENTIAL_FILE_PATH
     validator = data.get("validator")
     if validator is not None and validator not in validator_mod.registry():
         raise _err(source, rid, f"unknown validator {shown(validator)!r}")
