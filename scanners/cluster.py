@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from scanners.options import ClusterOptions
 from secretkeeper.findings import LEAK, Finding, Location, Scrubber, sha256_hex
-from secretkeeper.hygiene.workloads import CONTAINER_LISTS, TEMPLATE_PATHS
+from secretkeeper.hygiene.workloads import CONTAINER_LISTS, pod_spec
 from secretkeeper.kube.client import Connection, Resource, connect, list_visible
 from secretkeeper.kube.objects import KubeObject
 from secretkeeper.kube.secretdata import stored_values
@@ -102,14 +102,10 @@ def live_values(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 text = stored.value.decode("utf-8", "surrogateescape")
                 yield _ref(body, f"{stored.field} {stored.key}"), text
         return
-    path = TEMPLATE_PATHS.get(str(kind))
-    if path is None:
+    pod = pod_spec(KubeObject(body, source="cluster"))  # known kinds, and any object by its shape
+    if pod is None:
         return
-    spec: Any = body
-    for key in path:
-        spec = spec.get(key) if isinstance(spec, dict) else None
-    if not isinstance(spec, dict):
-        return
+    spec = pod.spec
     for list_name in CONTAINER_LISTS:
         for c in _list(spec.get(list_name)):
             if not isinstance(c, dict):

@@ -38,6 +38,7 @@ _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"|QWxhZGRpbjpvcGVuIHNlc2FtZQ"  # RFC 7617 Basic auth: Aladdin:open sesame
     rb"|^foobared$"  # redis.conf's example requirepass
     rb"|^hunter2$"  # the Internet's stock example password
+    rb"|REPLACE_?WITH|(?i:replace[_-]with|your[_-](?:runner[_-]|api[_-]|access[_-])?(?:token|key|secret))"  # glrt-REPLACE_WITH_RUNNER_TOKEN
     rb"|[xX]{8}|0{8}|\*{6}"  # ghp_xxxxxxxx..., SG.xxxx, sk_test_...00000000: a token written as a pattern
     # (not any run: Dropbox and Twitter tokens and OpenSSH keys hold runs of `A` by format)
 )
@@ -104,7 +105,8 @@ _ENV_REF_RE = re.compile(
     rb"""(?:os\.environ|os\.getenv|getenv\s*\(|process\.env|System\.getenv|ENV\[|ENV\.fetch|Environment\.
     GetEnvironmentVariable|env\(|\$ENV\{|%env\(|\benv\.|config\[|settings\.|secrets\.|vars\.|\{\{\s*secrets\.
     |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment
-    |^(?:env|fd|file|exec):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[)""",
+    |^(?:env|fd|file|exec):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[
+    |^\$\{?[A-Za-z_]\w*\}?[/:?\#.])""",
     re.X,
 )
 
@@ -139,7 +141,11 @@ def is_integrity_hash(secret: bytes, _match: bytes = b"") -> bool:
     return s.startswith((b"sha1-", b"sha256-", b"sha384-", b"sha512-", b"h1:", b"sha256:", b"sha512:", b"md5-"))
 
 
-_PUBLIC_KEY_NAME_RE = re.compile(rb"(?i)public|\bpub(_|-)?key")
+# Search-only keys are what Algolia gives browsers (`ALGOLIA_SEARCH_KEY`, `searchOnlyApiKey`).
+_PUBLIC_KEY_NAME_RE = re.compile(rb"(?i)public|\bpub(_|-)?key|search[_.-]?(?:only[_.-]?)?(?:api[_.-]?)?key")
+# Client-side tokens vendors publish as safe to ship: Mapbox public tokens, Stripe publishable keys, a
+# Sentry DSN's public key (its legacy secret part, `key:secret@`, is not public).
+_PUBLISHABLE_RE = re.compile(rb"^(?:pk\.eyJ|pk_(?:live|test)_|https?://[0-9a-f]{32}@[\w.-]*sentry[\w.-]*(?::\d+)?/\d+$)")
 
 
 def is_public_material(secret: bytes, match: bytes = b"") -> bool:
@@ -147,6 +153,8 @@ def is_public_material(secret: bytes, match: bytes = b"") -> bool:
     if s.startswith((b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-", b"ssh-dss ", b"sk-ssh-", b"sk-ecdsa-")):
         return True
     if b"-----BEGIN CERTIFICATE" in s or b"-----BEGIN PUBLIC KEY" in s or b"PUBLIC KEY BLOCK" in s:
+        return True
+    if _PUBLISHABLE_RE.match(s):
         return True
     key = match[: match.find(s)] if s and s in match else b""
     return bool(_PUBLIC_KEY_NAME_RE.search(key))
@@ -253,7 +261,8 @@ _NON_SECRET_WORDS = frozenset(
     form field fields object array list dict map value values type types label title name names
     asterisk stars dots bullet bullets forgot reset change confirm confirmed verify verified expired
     incorrect wrong weak strong show hide visible invisible toggle
-    await async function lambda yield return typeof this self""".split()  # code keywords before a call
+    await async function lambda yield return typeof this self
+    base64 base64url hex utf8 utf-8 utf16le ucs2 ascii latin1 binary""".split()  # code keywords before a call; encodings: Buffer.from("accountKey", "base64")
 )
 _CAMEL_RUN_RE = re.compile(rb"[A-Z][a-z]{2,}")
 _CRED_WORDS = frozenset(word.title().encode() for word in words(Use.TYPE))
@@ -272,6 +281,8 @@ def is_word(secret: bytes, _match: bytes = b"") -> bool:
     letters-only name built around a credential word (`mypassword`, `user-password`, `secretKey`).
     """
     s = secret.strip().rstrip(b")]};:,")  # `newPassword: String!):` - the code around a type name
+    if s[:1] in (b"#", b".") and _LETTER_NAME_RE.match(s[1:]):
+        return True  # a CSS selector or element id: `this.addPassword = "#add-password"`
     if _CONSTANT_NAME_RE.match(s):
         return True  # `YOUR_API_KEY`, `HIDDEN_DUE_TO_SECURITY_REASONS`: a name or a marker, in capitals
     low = s.lower()
@@ -345,3 +356,103 @@ def shannon_entropy(data: bytes) -> float:
 
 
 _C_LOG_C = [0.0] + [c * math.log2(c) for c in range(1, 257)]  # candidates are short; longer ones use math
+
+
+# Path contexts: where a value sits decides how weak it may be and still be a leak. A credential file
+# (recognised by name) holds nothing but credentials; configuration holds real ones beside settings; an
+# example file holds stand-ins by name; source code and tests hold fixtures.
+CREDENTIAL_FILE, CONFIG, EXAMPLE, SOURCE = "credential-file", "config", "example", "source"
+PATH_CONTEXTS = (CREDENTIAL_FILE, CONFIG, EXAMPLE, SOURCE)
+_EXAMPLE_PATH_RE = re.compile(r"(?i)[._-](?:example|examples|sample|samples|template|tmpl|dist)"
+                              r"(?:\.[\w]{1,8})?$")
+CREDENTIAL_FILE_PATH = (
+    r"(?i)(?:^|/)(?:[._]?pgpass(?:\.conf)?|[._]?netrc|\.git-credentials|\.esmtprc|\.msmtprc|\.fetchmailrc|\.my\.cnf"
+    r"|\.mylogin\.cnf|\.?htpasswd[^/]*|\.s3cfg|\.boto|\.pypirc|\.npmrc|\.vault-token|\.dockercfg"
+    r"|sitemanager\.xml|recentservers\.xml|filezilla\.xml|winscp\.ini|credentials-config\.json"
+    r"|data-sources\.json|robomongo\.json|robo3t\.json|robo3t[^/]*\.json|sftp-config\.json|\.remote-sync\.json"
+    r"|\.ftpconfig|ftp-?sync\.json|deployment\.xml|webservers\.xml|logins\.json|signons\.sqlite|auth\.json"
+    r"|credentials(?:\.json|\.ya?ml|\.xml|\.ini|\.txt)?|[\w.-]*kubeconfig[\w.-]*|rclone\.conf|ipsec\.secrets"
+    r"|\.smbcredentials|\.cifs(?:creds|credentials)?|[\w.-]*\.(?:pgpass|netrc|credentials|creds))$"
+    r"|(?:^|/)\.(?:aws|kube|docker|azure|s3cmd|gem|config/gcloud)/(?:credentials|config|config\.json)$")
+_CREDENTIAL_FILE_RE = re.compile(CREDENTIAL_FILE_PATH)
+_TEST_PATH_RE = re.compile(r"(?i)(?:^|/)(?:tests?|testing|testdata|test-?data|fixtures?|spec|specs|__tests__|__mocks__"
+                           r"|mocks?|locales?|i18n|l10n|lang|translations?)/|(?:^|/)(?:test_|tests?\.)[^/]*$"
+                           r"|_test\.[^/]*$|\.(?:spec|test)\.[^/]*$")
+_CONFIG_PATH_RE = re.compile(
+    r"(?i)(?:^|/)\.env(?:\.[\w.-]+)?$|\.env$|\.(?:properties|ini|cfg|conf|cnf|config|cf|toml|ya?ml|json|xml|plist"
+    r"|tfvars|hcl|neon)$|(?:^|/)(?:[\w-]*config[\w.-]*|settings|wp-config[\w.-]*|database|parameters)\.(?:php|inc)$"
+    r"|(?:^|/)local_settings\.py$|(?:^|/)\.[\w-]+rc$")
+
+
+def path_context(path: str | None) -> str:
+    """The context of the file at `path` (see PATH_CONTEXTS), from its name alone."""
+    if not path:
+        return SOURCE
+    if _EXAMPLE_PATH_RE.search(path):
+        return EXAMPLE
+    if _CREDENTIAL_FILE_RE.search(path):
+        return CREDENTIAL_FILE
+    if _TEST_PATH_RE.search(path):
+        return SOURCE  # fixtures, whatever their format: today's filters
+    return CONFIG if _CONFIG_PATH_RE.search(path) else SOURCE
+
+
+# The few values that only name a field (`password: password`, `SECRET=changeme`), and the values that
+# are no value at all: booleans, nulls, YAML block markers.
+_FIELD_WORDS = frozenset(
+    b"""password passwd passphrase secret secrets token apikey api_key api-key key changeme change_me
+    change-me changeit example examples sample empty none null nil undefined true false yes no on off required
+    optional string redacted hidden masked default value your_password yourpassword mypassword xxx todo tbd
+    fixme replaceme placeholder secretkey secret_key client_secret access_token auth_token""".split())
+_NO_VALUE_RE = re.compile(rb"^(?:-|[{}%]+|[|>][+-]?[0-9]?|\{\}|\[\]|x{3,}|X{3,}|\*{3,}|\.{3,}|[<\[(]?(?:your|enter|insert|put)[\w -]*[>\])]?|"
+                          rb"&lt;[^&]{0,60}(?:&gt;?)?|&(?:lt|quot|apos|\#x?[0-9a-f]{1,4})|~|[|>][+-]?)$", re.I)
+_YAML_TAG_RE = re.compile(rb"^!(?:vault|Ref|Sub|GetAtt|ImportValue|Join|Select|FindInMap|Base64|If|env|include|secret|"
+                          rb"encrypted|reference|ssm|kms)\b")
+_LOWER_DOTTED_RE = re.compile(rb"^[a-z_]+(?:\.[a-z_]+){1,8}$")
+_VARIABLE_RE = re.compile(rb"^\$\{?[A-Za-z_][\w.]*\}?|^%[A-Za-z_]\w*%|^\{\{|^@[A-Za-z_][\w.]*@$")
+
+
+def is_template(secret: bytes, match: bytes = b"") -> bool:
+    """A template expression, a reference to another variable, or no value at all (empty, a YAML block
+    marker or tag, `<your-password>`, `xxxx`): the only thing a value in a credential file may be
+    without being a credential. Weak values (`admin123`, `testpass`, even `password`) pass: committed,
+    they are leaks (marked `weak`)."""
+    s = secret.strip().strip(b"\"'`").rstrip(b";,")
+    if not s or _NO_VALUE_RE.match(s) or _YAML_TAG_RE.match(s):
+        return True
+    if _TEMPLATE_RE.match(s) or _EMBEDDED_TEMPLATE_RE.search(s) or _VARIABLE_RE.match(s):
+        return True  # `$REACT_APP_URL/forgot`: built from another variable
+    if not _quoted_in_match(s, match) and (_CALL_RE.match(s) or _LOWER_DOTTED_RE.match(s)):
+        return True  # `password: config.db.password`, `getPassword()` in a config.js
+    return _BRACED_CIPHERTEXT_RE.match(s) is not None
+
+
+# Stand-ins that say what to put there: REPLACE_ME, change-it, YOUR_API_KEY, token_here.
+_FIELD_PLACEHOLDER_RE = re.compile(rb"^(?:(?:replace|change|insert|enter|put|fill|set)[_-]?(?:me|it|here|in|this|value)"
+                                   rb"|your[_-][\w-]+|[\w-]+[_-]here|todo|tbd|fixme)$")
+
+
+def is_field_word(secret: bytes, _match: bytes = b"") -> bool:
+    """One of the few words that only name the field (`password: password`, `SECRET=changeme`), a boolean
+    or null: in configuration, where a weak value is otherwise a finding."""
+    low = secret.strip().strip(b"\"'`").rstrip(b";,").lower().rstrip(b".:!?")
+    return low in _FIELD_WORDS or _FIELD_PLACEHOLDER_RE.match(low) is not None
+
+
+# A word with a few digits and a symbol after it (`football754`, `Summer2024!`): how people pick passwords.
+_DICTIONARY_SHAPE_RE = re.compile(rb"^[A-Za-z][a-z]{2,14}[0-9]{0,4}[!@#$.?*]{0,2}$")
+
+
+def is_weak(secret: bytes) -> bool:
+    """A value a fixture could be made of (what the placeholder and word filters drop in source code):
+    reported in credential and configuration files, and marked weak there (worse, not better)."""
+    s = secret.strip()
+    if len(s) > 200:
+        return False  # keys and certificates
+    if len(s) < 8 or is_placeholder(s) or is_word(s) or is_numeric(s) or _DICTIONARY_SHAPE_RE.match(s):
+        return True
+    return shannon_entropy(s) < 2.5
+
+
+FILTERS["template"] = is_template
+FILTERS["field-word"] = is_field_word

@@ -70,13 +70,15 @@ class Location:
     image: str | None = None  # image reference
     digest: str | None = None  # image digest
     object: str | None = None  # k8s "Kind/namespace/name[/container/env NAME]"
+    end_line: int | None = None  # the last line of a finding that spans lines (a key block), else None
 
     # Written out rather than generated: a frozen dataclass's __init__ sets each field through
     # object.__setattr__, 2.5x the cost of one dict update, and a large scan builds tens of thousands of
     # these (tests/test_findings.py checks this signature against the fields).
     def __init__(self, source: str, path: str | None = None, line: int | None = None, commit: str | None = None,
                  author: str | None = None, email: str | None = None, date: str | None = None,
-                 image: str | None = None, digest: str | None = None, object: str | None = None) -> None:
+                 image: str | None = None, digest: str | None = None, object: str | None = None,
+                 end_line: int | None = None) -> None:
         d = self.__dict__  # one store per field: `update(**kwargs)` builds a dict first, 1.5x the cost
         d["source"] = source
         d["path"] = path
@@ -88,6 +90,7 @@ class Location:
         d["image"] = image
         d["digest"] = digest
         d["object"] = object
+        d["end_line"] = end_line
 
     def __reduce__(self) -> tuple[Any, ...]:  # positional values: half the pickle, no per-field setattr
         return Location, tuple(self.__dict__.values())
@@ -150,6 +153,8 @@ class Finding:
             "description": self.description,
         }
         if self.extra:
+            if self.extra.get("weak"):
+                data["weak"] = True
             data["extra"] = dict(self.extra)
         return data
 
@@ -295,6 +300,13 @@ def finding_from_match(match: Match, location: Location, *, fingerprint_path: st
                        extra: dict[str, Any] | None = None) -> Finding:
     """The one place an engine Match becomes a Finding: the secret is hashed and redacted here and dropped,
     and redacted too wherever the location or message names it (an env var, key or path that is the secret)."""
+    from secretkeeper.filters import is_weak  # imported when the first finding is made, not at start-up
+
+    if is_weak(match.secret):  # a weak committed password is worse, not better: the reports say so
+        extra = {**(extra or {}), "weak": True}
+    spans = match.secret.count(b"\n", 0, len(match.secret.rstrip()))
+    if spans and location.line:
+        location = replace(location, end_line=location.line + spans)
     found = leak_finding(match.rule, location, match.secret_sha256, redact(match.secret),
                          fingerprint_path=fingerprint_path, extra=extra)
     return Scrubber((match.secret,)).finding(found)

@@ -24,6 +24,7 @@ from scanners.git.content import Hit, path_rule_pass_all
 from scanners.git.repo import Repo, rev_list_args, run_git, show_path, start_git, stop_git
 from scanners.git.selection import Blobs
 from secretkeeper.engine import Detector
+from secretkeeper.filters import path_context
 from secretkeeper.findings import Finding, Location, leak_finding
 from secretkeeper.rules import Rule
 
@@ -201,12 +202,12 @@ class Provenance:
     def finding(self, hit: Hit, rule: Rule) -> Finding:
         intro = self.intro
         if intro is None:
-            loc = Location(source="git", path=self.path, line=hit.line)
+            loc = Location(source="git", path=self.path, line=hit.line, end_line=hit.end_line)
         else:
             loc = Location(source="git", path=self.path, line=hit.line, commit=intro.commit, author=intro.author,
-                           email=intro.email, date=intro.date)
+                           email=intro.email, date=intro.date, end_line=hit.end_line)
         return leak_finding(rule, loc, hit.secret_sha256, hit.preview, note=self.note, advice=self.advice,
-                            extra=self.extra)
+                            extra={**self.extra, "weak": True} if hit.weak else self.extra)
 
 
 def _shown(prefix: str, path: str) -> str:
@@ -228,6 +229,9 @@ def staged(hits: list[Hit], blobs: Blobs, detector: Detector, prefix: str, exclu
         path = show_path(blobs.names.get(hit.oid, b""))
         if excluded(path, hit.rule_id):
             continue
+        contexts = rules[hit.rule_id].contexts
+        if contexts and path_context(path) not in contexts:
+            continue
         place = Provenance(_shown(prefix, path), None, "", STAGED_ADVICE,
                            {"staged": True, "in_head": False, "blob": hit.oid})
         out.append(place.finding(hit, rules[hit.rule_id]))
@@ -245,11 +249,14 @@ def attribute(repo: Repo, hits: list[Hit], walk: IntroWalk, detector: Detector, 
     intros = walk.introductions(wanted, warnings)
     best: dict[tuple[str, str, str | None], tuple[Intro, Hit]] = {}
     gated = {r.id for r in detector.path_rules}
+    contextual = {r.id: r.contexts for r in detector.rules if r.contexts}
     for hit in hits:
         for raw_path, intro in intros.get(hit.oid, ()):
             path = show_path(raw_path)
             if hit.rule_id in gated and hit.path != path:
                 continue  # a path-gated match holds only at the path it was scanned as
+            if hit.rule_id in contextual and path_context(path) not in contextual[hit.rule_id]:
+                continue  # a context-gated match (blobs are scanned without a name) holds in its contexts
             if (hit.oid, path) in rescanned and hit.path != path:
                 continue  # this blob at this path was scanned with its name: those hits stand
             if excluded(path, hit.rule_id):

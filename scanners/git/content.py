@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from scanners.files import looks_binary
+from secretkeeper.filters import is_weak
 from scanners.git.repo import Repo, show_path, start_git, stop_git
 from scanners.git.selection import Blobs, named_blobs
 from secretkeeper import workers
@@ -47,10 +48,14 @@ class Hit(NamedTuple):
     secret_sha256: str
     preview: str  # redacted
     path: str | None  # the name the blob was scanned as, if any: path-gated rules hold only there
+    weak: bool = False  # a value fixtures are made of (filters.is_weak), committed where it is real
+    end_line: int | None = None  # the last line of a secret that spans lines
 
     @classmethod
     def of(cls, oid: str, match: Match, path: str | None) -> Hit:
-        return cls(oid, match.rule.id, match.line, match.secret_sha256, redact(match.secret), path)
+        spans = match.secret.count(b"\n", 0, len(match.secret.rstrip()))
+        return cls(oid, match.rule.id, match.line, match.secret_sha256, redact(match.secret), path,
+                   is_weak(match.secret), match.line + spans if spans else None)
 
 
 class _InHistory:

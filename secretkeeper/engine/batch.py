@@ -62,5 +62,5 @@ class PrefilterBatch(Generic[K]):
             self._scan(*items[k])
 
     def _scan(self, key: K, data: bytes) -> None:
-        for m in self.detector.scan(data, None):
+        for m in self.detector.scan(data, None, any_context=True):
             self.on_match(key, m)

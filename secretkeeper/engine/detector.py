@@ -9,7 +9,8 @@
    overlaps resolved: a generic rule yields to a specific rule on the same secret (engine.policy).
 
 Rules gated on a path (credential files recognised by name, engine.pathmatch) skip the prefilter and
-run when the path matches; rules anchored `near` another rule run only around that rule's matches
+run when the path matches; rules gated on path contexts (filters.path_context: credential file, config,
+example, source) are prefiltered as any rule and their matches kept only in those contexts; rules anchored `near` another rule run only around that rule's matches
 (paired secrets); cells of secret-like table columns are scanned as `column = "value"`.
 """
 
@@ -26,8 +27,9 @@ from secretkeeper.engine.keywords import KeywordPrefilter
 from secretkeeper.engine.match import Match
 from secretkeeper.engine.newlines import NewlineIndex
 from secretkeeper.engine.pathmatch import PathMatcher
-from secretkeeper.engine.policy import MatchPolicy, inline_allowed, resolve_overlaps
+from secretkeeper.engine.policy import MatchPolicy, fixture_lookalike, inline_allowed, resolve_overlaps
 from secretkeeper.engine.regexfacts import literal_prefix
+from secretkeeper.filters import EXAMPLE, is_weak, path_context
 from secretkeeper.rules import Allowlist, Rule, confirmation_pattern, rxcache
 from secretkeeper.tabular import TABLE_SUFFIXES, named_value, table_cells
 
@@ -46,6 +48,7 @@ class Detector:
         self.path_rules = [r for r in self.rules if r.path]
         self._paths = PathMatcher([r.path_pattern for r in self.path_rules], use_cache=use_cache)
         self.near_rules = [r for r in self.rules if r.near and not r.path]
+        self._contextual = any(r.contexts or r.generic for r in self.rules)
         if catalog is not None:  # their compiled confirmation regexes come from the cache
             rxcache.register([r.regex for r in catalog], confirmation_pattern, use_cache)
         prefilterable = [r for r in self.rules if not r.path and not r.near]
@@ -85,13 +88,14 @@ class Detector:
 
     def scan(self, data: bytes, path: str | None = None, *, resolve: bool = True,
              markers: set[bytes] | None = None, path_rules: Sequence[Rule] | None = None,
-             tables: bool = True) -> list[Match]:
+             tables: bool = True, any_context: bool = False) -> list[Match]:
         """All confirmed matches in `data` (scanned as if it lived at `path`), in offset order.
 
         `resolve=False` keeps overlapping matches of several rules (rule self-tests use it). `markers`,
         when given, receives the MARKERS that occur in `data`. `path_rules`, when given, is
         `path_rules_for(path)` from a caller that has also checked the allowlist for `path` (a file scan
-        asks both before it reads the file).
+        asks both before it reads the file). `any_context=True` keeps the matches of rules gated on path
+        contexts whatever `path` is: for a caller that learns the paths later (git history blobs).
         """
         if not data:
             return []
@@ -108,10 +112,17 @@ class Detector:
             return found  # most files: nothing to confirm, no line index to build
         newlines = NewlineIndex(data)
         confirm = self.confirmer.confirm
+        context = None
         for idx, ends in hits.items():
             rule = self.prefilter.rules[idx]
             if rule.allowlist.allows_path(path):
                 continue
+            if rule.contexts and not any_context:
+                # Not confirmed outside its contexts: a credential-file rule's prefilter fires in most files.
+                if context is None:
+                    context = path_context(path)
+                if context not in rule.contexts:
+                    continue
             found.extend(confirm(rule, data, ends, newlines))
         for rule in path_rules:
             if rule.allowlist.allows_path(path):
@@ -127,7 +138,28 @@ class Detector:
             found.extend(self._table_matches(data, path, newlines))
         if self.near_rules and found:
             found.extend(self._near(data, found, newlines, path))
+        if found and self._contextual and not any_context:
+            found = self._in_context(found, path)
+        if found:
+            found = [m for m in found if not (m.rule.generic and fixture_lookalike(m, data, path))]
         return resolve_overlaps(found) if resolve else found
+
+    @staticmethod
+    def _in_context(found: list[Match], path: str | None) -> list[Match]:
+        """Matches of rules gated on path contexts dropped outside them, and weak values of generic rules
+        in example files (the context is worked out only for a buffer with such a match)."""
+        context = None
+        out = []
+        for m in found:
+            if m.rule.contexts or m.rule.generic:
+                if context is None:
+                    context = path_context(path)
+                if m.rule.contexts and context not in m.rule.contexts:
+                    continue
+                if context == EXAMPLE and m.rule.generic and is_weak(m.secret):
+                    continue  # `DB_PASSWORD=admin123` in .env.example: a stand-in, by the file's name
+            out.append(m)
+        return out
 
     def _table_matches(self, data: bytes, path: str, newlines: NewlineIndex) -> list[Match]:
         """Secrets in the cells of secret-like columns (secretkeeper.tabular), each read as

@@ -3,7 +3,7 @@
 A match is kept when it is long enough, passes the rule's value filters, entropy floor and validator,
 is no documented example, is not allowlisted (by the rule or the config) and carries no inline allow
 marker on its line (or a `nextline` marker on the line before). A generic rule's match is also dropped
-where its key sits in a shell expansion, an ARN, or under a hash word. Overlapping matches are then
+where its key sits in a shell expansion, an ARN, under a hash word, or names a search-only key. Overlapping matches are then
 resolved: a generic rule yields to a specific one on the same secret.
 """
 
@@ -67,6 +67,8 @@ _EXPANSION_RE = re.compile(rb"\$\{[\w.]{0,64}\Z")
 _ARN_RE = re.compile(rb"\barn:[\w-]{1,32}:[\w-]{1,64}:[\w-]{0,32}:\d{0,12}:[\w./-]{0,64}\Z")
 # A digest under a key that a hash word qualifies: Helm's `checksum/secret: <sha256>` annotations.
 _HASH_QUALIFIER_RE = re.compile(rb"(?i)(?:checksum|digest|hash|sha(?:1|256|512)?)[/._-]?\Z")
+# A search-only key (Algolia's `searchOnlyApiKey`, `ALGOLIA_SEARCH_KEY`): made for browsers, not a secret.
+_SEARCH_ONLY_KEY_RE = re.compile(rb"(?i)search[_.-]?(?:only[_.-]?)?(?:api[_.-]?)?key")
 _HEX_DIGEST_RE = re.compile(rb"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}")
 
 
@@ -78,7 +80,32 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
         return True
     if _HEX_DIGEST_RE.fullmatch(secret) and _HASH_QUALIFIER_RE.search(data, max(0, match_start - 16), match_start):
         return True
+    if _SEARCH_ONLY_KEY_RE.search(data, max(0, match_start - 16), secret_start):
+        return True
     return _ARN_RE.search(data, lo, match_start) is not None
+
+
+# A generic match whose value has a vendor's prefix: the vendor's rule, with its checksum, judges it. When
+# that rule did not keep it (a failed checksum) and the file or the variable is named as a fake or a
+# fixture, the generic rule does not report it either.
+_VENDOR_PREFIX_RE = re.compile(rb"(?:gh[pousr]_|github_pat_|glpat-|glrt-|gldt-|glptt-|xox[abpsre]-|[sr]k_(?:live|test)_|npm_"
+                               rb"|pypi-|dop_v1_|shp(?:at|ss|ca|pa)_|sk-(?:proj-|ant-)?|AKIA|ASIA|AIza|hf_|SG\.|dapi"
+                               rb"|glc_|lin_api_|sntrys_|tfp_|pul-|dp\.(?:st|ct|pt)\.)")
+_FIXTURE_NAME_RE = re.compile(rb"(?i)fake|fixture|mock|dummy|stub|sample|example|bogus|invalid|test")
+_FIXTURE_PATH_RE = re.compile(r"(?i)fake|fixture|mock|dummy|stub|testdata")
+
+
+def fixture_lookalike(match: Match, data: bytes, path: str | None) -> bool:
+    """Whether a generic rule's match is a vendor-shaped stand-in: a value with a vendor prefix, in a
+    file or under a name that says fake or fixture (its vendor rule, with the checksum, has had its say)."""
+    if not _VENDOR_PREFIX_RE.match(match.secret):
+        return False
+    if path and _FIXTURE_PATH_RE.search(path):
+        return True
+    # The name may begin before the match (`FAKE_GITHUB_TOKEN = ...` matched from `N_TOKEN`): from the
+    # start of the line, at most 80 bytes back.
+    lo = max(data.rfind(b"\n", 0, match.start) + 1, match.match_start - 80, 0)
+    return _FIXTURE_NAME_RE.search(data, lo, match.start) is not None
 
 
 # A line longer than this (minified code, one-line JSON) is looked up in the buffer's marker index instead
@@ -153,13 +180,15 @@ class _AllowMarks:
 
 def resolve_overlaps(matches: list[Match]) -> list[Match]:
     """One finding per secret. Specific rules rank before generic ones (and the `generic` family after
-    other generic rules such as credential files), then higher severity, then the
+    other generic rules such as credential files, and rules gated on path contexts last: they fill the
+    gaps others leave), then higher severity, then the
     wider match (more context: a service-account file over the bare key inside it). A generic match
     overlapping any kept match is dropped; two specific matches that mostly cover the same bytes (80% of
     the shorter) are one secret, reported once."""
     if len(matches) < 2:
         return sorted(matches, key=lambda m: (m.start, m.rule.id))
-    ranked = sorted(matches, key=lambda m: (m.rule.generic, m.rule.family == "generic", -m.rule.severity.rank,
+    ranked = sorted(matches, key=lambda m: (m.rule.generic, bool(m.rule.contexts), m.rule.family == "generic",
+                                            -m.rule.severity.rank,
                                             -(m.end - m.start), m.rule.id))
     # Kept matches by start offset: only those starting within the longest kept match's length before
     # `m` can overlap it (comparing with every kept match was quadratic: minutes for a dump of 10k hashes).

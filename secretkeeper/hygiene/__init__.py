@@ -59,9 +59,10 @@ def check_objects(objects: list[KubeObject], detector: Detector | None, *,
         kind = obj.kind
         pod = pod_spec(obj)
         if pod is not None:
-            pods.append(pod)
             out.extend(check_env(pod, recognise))
-            out.extend(check_pod_security(pod))
+            if not pod.is_patch:
+                pods.append(pod)
+                out.extend(check_pod_security(pod))
         elif kind == "Secret":
             out.extend(check_secret(obj))
             out.extend(check_tls(obj))

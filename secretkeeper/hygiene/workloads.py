@@ -1,7 +1,10 @@
 """Workload checks: env-var secrets, service-account tokens and pod settings that expose other secrets.
 
-Pod specs are found in Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
-CronJob and PodTemplate; containers, initContainers and ephemeralContainers are all checked.
+Pod specs are found at their known place in Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
+ReplicationController, Job, CronJob and PodTemplate, and by shape in any other object (an Argo Rollout, a
+Knative Service, an OpenShift DeploymentConfig, any custom resource, a kustomize patch holding only the
+changed containers): a mapping with a list of containers under spec / template / jobTemplate.
+containers, initContainers and ephemeralContainers are all checked.
 """
 
 from __future__ import annotations
@@ -56,18 +59,51 @@ class PodSpec:
                 if isinstance(c, dict)]
 
     @property
+    def is_patch(self) -> bool:
+        """A kustomize strategic-merge patch holding only the changed containers (none has an image):
+        its env is checked, while pod settings it leaves out come from the base it patches."""
+        return bool(self.containers) and not any(c.spec.get("image") for c in self.containers)
+
+    @property
     def service_account(self) -> str:
         return str(self.spec.get("serviceAccountName") or self.spec.get("serviceAccount") or "default")
+
+
+# Where other kinds keep a pod template: walked only along these keys, a few levels deep.
+_TEMPLATE_KEYS = ("spec", "template", "jobTemplate", "podTemplate", "podSpec", "workload")
+_SHAPE_DEPTH = 6
 
 
 def pod_spec(obj: KubeObject) -> PodSpec | None:
     path = TEMPLATE_PATHS.get(obj.kind)
     if path is None:
-        return None
+        found = _pod_spec_by_shape(obj.body, (), _SHAPE_DEPTH)
+        return PodSpec(obj, found[0], found[1]) if found else None
     node: Any = obj.body
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return PodSpec(obj, node, path) if isinstance(node, dict) else None
+
+
+def _holds_containers(node: dict[str, Any]) -> bool:
+    return any(isinstance(c, dict) for key in CONTAINER_LISTS for c in as_list(node.get(key)))
+
+
+def _pod_spec_by_shape(node: Any, path: tuple[str, ...], depth: int) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """The first mapping holding containers under the template keys (breadth first: `spec.template.spec`
+    before anything deeper)."""
+    level = [(node, path)]
+    for _ in range(depth):
+        below = []
+        for n, p in level:
+            for key in _TEMPLATE_KEYS:
+                child = n.get(key)
+                if isinstance(child, dict):
+                    if _holds_containers(child):
+                        return child, (*p, key)
+                    below.append((child, (*p, key)))
+        level = below
+    return None
 
 
 # -- env --------------------------------------------------------------------------------------------------
@@ -126,10 +162,11 @@ def check_env(pod: PodSpec, recognise: Recogniser) -> list[Finding]:
             continue
         name = str(env.get("name") or "")
         suffix = (c.name, f"env {name}")
+        at_name = (*found.field, "name")  # at the name's line (in JSON, not the `{` before it)
         if found.kind == "ref":
             ref = as_dict(as_dict(env.get("valueFrom")).get("secretKeyRef"))
             out.append(emit(
-                "k8s-env-secret-ref", obj, found.field,
+                "k8s-env-secret-ref", obj, at_name,
                 f"env var {name} in container {c.name} reads key {ref.get('key', '?')!s} of Secret "
                 f"{ref.get('name', '?')!s}: env vars leak through /proc, crash dumps and child "
                 "processes; mount the Secret as a file",
@@ -137,7 +174,7 @@ def check_env(pod: PodSpec, recognise: Recogniser) -> list[Finding]:
             ))
         else:
             out.append(emit(
-                "k8s-env-secret-literal", obj, found.field,
+                "k8s-env-secret-literal", obj, at_name,
                 f"env var {name} in container {c.name} holds a literal {found.reason}",
                 suffix=suffix, value=env.get("value"),
             ))

@@ -133,8 +133,12 @@ class _FindingRows:
                              for k, v in zip(_RARE_FIELDS, rare) if v is not None)
         if loc.object is not None:
             where += f', "object": {memo.get(loc.object) or text(loc.object)}'
+        if loc.end_line is not None:
+            where += f', "end_line": {loc.end_line if type(loc.end_line) is int else compact(loc.end_line)}'
         sha = f.secret_sha256
         extra = f', "extra": {compact(dict(f.extra))}' if f.extra else ""
+        if extra and f.extra.get("weak"):
+            extra = ', "weak": true' + extra
         return (f'{{"rule_id": {memo.get(f.rule_id) or text(f.rule_id)}, "kind": {text(f.kind)}, '
                 f'"severity": "{f.severity._value_}", "location": {{{where}}}, '
                 f'"secret_sha256": {"null" if sha is None else _string(sha)}, "preview": {_string(f.preview)}, '

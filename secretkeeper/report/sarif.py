@@ -97,6 +97,8 @@ def _locations(f: Finding) -> list[dict[str, Any]]:
         physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(loc.path), "uriBaseId": "%SRCROOT%"}}
         if loc.line:
             physical["region"] = {"startLine": int(loc.line)}
+            if loc.end_line:
+                physical["region"]["endLine"] = int(loc.end_line)
         location["physicalLocation"] = physical
     logical = []
     if loc.object:
@@ -131,6 +133,8 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     props: dict[str, Any] = {"kind": f.kind, "severity": f.severity._value_, "preview": utf8_text(f.preview)}
     if f.secret_sha256:
         props["secretSha256"] = f.secret_sha256
+    if f.extra.get("weak"):
+        props["weak"] = True
     for key in ("commit", "author", "email", "date", "image", "digest", "object"):
         value = getattr(loc, key)
         if value:

@@ -108,6 +108,8 @@ def _finding_lines(f: Finding, color: bool) -> list[list[Segment]]:
                             (clean(f.rule_id), "bold" if color else ""), ("  ", ""), (clean(f.preview), "")]
     if f.kind != "leak":
         first.append((f"  [{clean(f.kind)}]", ""))
+    if f.extra.get("weak"):  # a weak committed password is worse, not better
+        first.append(("  [weak value: guessable as well as leaked]", "bold red" if color else ""))
     out = [first]
     pad = "      "
     if f.message:

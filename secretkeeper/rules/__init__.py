@@ -19,6 +19,8 @@ TOML shape (see README "Writing rules"):
     validator = "github-checksum"         # optional, see secretkeeper.validators
     filters = ["placeholder"]             # optional, see secretkeeper.filters (default: placeholder)
     path = '''(^|/)\\.pgpass$'''          # optional: only files whose path matches (credential files)
+    contexts = ["config"]                 # optional: only files of these path contexts (filters.path_context:
+                                          # credential-file, config, example, source)
     near = { rule = "aws-access-key-id", lines = 5 }   # optional: only near a finding of that rule (or of
                                           # any rule of a list: rule = ["a", "b"]; lines = 0: same line)
     remediation = "Revoke the token at ..."
@@ -28,7 +30,7 @@ TOML shape (see README "Writing rules"):
     paths = ['''(^|/)testdata/''']
     [rules.examples]
     path = "config/.pgpass"               # optional: the path the examples are scanned as
-    true = ["token = ghp_..."]
+    true = ["token = ghp_...", { path = "app/.env", text = "TOKEN=ghp_..." }]   # a table: its own path
     false = ["token = ghp_xxxxxxxx"]
 """
 
@@ -55,17 +57,19 @@ DEFAULT_FILTERS = ("placeholder",)
 _KNOWN_KEYS = {
     "id", "description", "severity", "regex", "keywords", "entropy", "validator", "filters", "path",
     "near", "remediation", "allowlist", "examples", "tags", "min_length", "kind", "generic", "secret_group",
-    "prefilter",
+    "prefilter", "contexts",
 }
 # What each key and sub-key holds (None: absent, for the optional scalars), checked before the rule is
 # built: a rule file comes with the repository under scan, and a wrong type is a one-line error naming
 # the rule and the key, never a crash.
 _STRINGS = "a list of strings"
+_EXAMPLES = "a list of strings or {path, text} tables"
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     **dict.fromkeys(("id", "description", "severity", "regex", "remediation", "kind"), ((str,), "a string")),
     **dict.fromkeys(("path", "validator", "prefilter"), ((str, type(None)), "a string")),
     **dict.fromkeys(("keywords", "filters", "tags", "allowlist.regexes", "allowlist.stopwords",
-                     "allowlist.paths", "examples.true", "examples.false"), ((list,), _STRINGS)),
+                     "allowlist.paths", "contexts"), ((list,), _STRINGS)),
+    **dict.fromkeys(("examples.true", "examples.false"), ((list,), _EXAMPLES)),
     **dict.fromkeys(("allowlist", "examples"), ((dict,), "a table")),
     "near": ((dict, type(None)), "a table"), "near.lines": ((int,), "an integer"),
     "entropy": ((int, float, type(None)), "a number"), "min_length": ((int,), "an integer"),
@@ -107,6 +111,21 @@ class Examples:
     true: tuple[str, ...] = ()
     false: tuple[str, ...] = ()
     path: str | None = None
+    # Per-example paths (None: `path`), parallel to `true` / `false`: a rule gated on path contexts shows
+    # each context with its own files.
+    true_paths: tuple[str | None, ...] = ()
+    false_paths: tuple[str | None, ...] = ()
+
+    def path_of(self, expected: bool, index: int) -> str | None:
+        paths = self.true_paths if expected else self.false_paths
+        own = paths[index] if index < len(paths) else None
+        return own or self.path
+
+
+def _example_texts(items: list[Any]) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    texts = tuple(str(e["text"]) if isinstance(e, Mapping) else str(e) for e in items)
+    paths = tuple(e.get("path") if isinstance(e, Mapping) else None for e in items)
+    return texts, paths if any(paths) else ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +151,9 @@ class Rule:
     # `("` that would start matching work at every occurrence. Confirmation always uses `regex`.
     prefilter: str | None = None
     family: str = ""  # the catalog file it came from ("custom" for config rules)
+    # Path contexts the rule applies in (filters.path_context); empty: everywhere. Config and credential
+    # files report weak values that source code and tests hold as fixtures.
+    contexts: tuple[str, ...] = ()
 
     @cached_property
     def pattern(self) -> re.Pattern[bytes]:
@@ -169,6 +191,13 @@ def _check_type(key: str, value: Any, source: str, rid: str) -> None:
     types, what = _TYPES.get(key, ((object,), ""))
     if not isinstance(value, types) or (what == _STRINGS and not all(isinstance(v, str) for v in value)):
         raise _err(source, rid, f"{key} must be {what}")
+    if what == _EXAMPLES and not all(isinstance(v, str) or _example_table(v) for v in value):
+        raise _err(source, rid, f"{key} must be {what}")
+
+
+def _example_table(value: Any) -> bool:
+    return (isinstance(value, Mapping) and set(value) <= {"path", "text"} and isinstance(value.get("text"), str)
+            and isinstance(value.get("path", ""), str))
 
 
 def _compile(source: str, rule_id: str, what: str, regex: str, as_bytes: bool) -> re.Pattern[Any]:
@@ -227,11 +256,10 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
         paths=tuple(_compile(source, rid, "allowlist path", r, False) for r in allow.get("paths", [])),
     )
     ex = data.get("examples") or {}
-    examples = Examples(
-        true=tuple(str(e) for e in ex.get("true", [])),
-        false=tuple(str(e) for e in ex.get("false", [])),
-        path=ex.get("path"),
-    )
+    true, true_paths = _example_texts(ex.get("true", []))
+    false, false_paths = _example_texts(ex.get("false", []))
+    examples = Examples(true=true, false=false, path=ex.get("path"), true_paths=true_paths,
+                        false_paths=false_paths)
     from secretkeeper import filters as filter_mod
     from secretkeeper import validators as validator_mod
 
@@ -240,6 +268,14 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
         if name not in filter_mod.FILTERS:
             known = ", ".join(sorted(filter_mod.FILTERS))
             raise _err(source, rid, f"unknown filter {shown(name)!r} (known: {known})")
+    contexts = tuple(data.get("contexts", ()))
+    for name in contexts:
+        if name not in filter_mod.PATH_CONTEXTS:
+            raise _err(source, rid, f"unknown context {shown(name)!r} (known: {', '.join(filter_mod.PATH_CONTEXTS)})")
+    if contexts == (filter_mod.CREDENTIAL_FILE,) and path is None:
+        # Credential files are recognised by name: such a rule is path-gated on the classifier's pattern
+        # (not in the prefilter: its keys, `token`, `auth`, are in most files; history names blobs for it).
+        path = filter_mod.CREDENTIAL_FILE_PATH
     validator = data.get("validator")
     if validator is not None and validator not in validator_mod.registry():
         raise _err(source, rid, f"unknown validator {shown(validator)!r}")
@@ -263,6 +299,7 @@ def rule_from_mapping(data: Mapping[str, Any], source: str, family: str, *, chec
         generic=bool(data.get("generic", False)),
         prefilter=prefilter,
         family=family,
+        contexts=contexts,
     )
 
 

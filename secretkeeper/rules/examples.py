@@ -1,7 +1,7 @@
 """Run every rule's `examples.true` / `examples.false` through the real engine.
 
 Used by `secretkeeper rules test` and by the test-suite. Each example is scanned on its own, as a file at
-`examples.path` (or `example.txt`), by a detector holding the whole catalog, with overlap resolution off:
+its own `path` (an example written as a `{path, text}` table), else `examples.path` (or `example.txt`), by a detector holding the whole catalog, with overlap resolution off:
 a true example must produce a match of its rule, a false example must not.
 """
 
@@ -31,15 +31,16 @@ class ExampleFailure:
 
 def check_rule(detector: Detector, rule: Rule) -> list[ExampleFailure]:
     failures: list[ExampleFailure] = []
-    path = rule.examples.path or DEFAULT_EXAMPLE_PATH
     if not rule.examples.true or not rule.examples.false:
         failures.append(ExampleFailure(rule.id, True, -1, "rule needs both true and false examples"))
         return failures
     for i, text in enumerate(rule.examples.true):
+        path = rule.examples.path_of(True, i) or DEFAULT_EXAMPLE_PATH
         hits = {m.rule.id for m in detector.scan(text.encode("utf-8"), path, resolve=False)}
         if rule.id not in hits:
             failures.append(ExampleFailure(rule.id, True, i, "did not match"))
     for i, text in enumerate(rule.examples.false):
+        path = rule.examples.path_of(False, i) or DEFAULT_EXAMPLE_PATH
         hits = {m.rule.id for m in detector.scan(text.encode("utf-8"), path, resolve=False)}
         if rule.id in hits:
             failures.append(ExampleFailure(rule.id, False, i, "matched"))
