@@ -91,6 +91,8 @@ def is_placeholder(secret: bytes, match: bytes = b"") -> bool:
         return True
     if _BRACED_CIPHERTEXT_RE.match(s) and not match.startswith(b"<master>"):
         return True
+    if _METAVARS_RE.match(s):
+        return True
     if _PLACEHOLDER_WORDS_RE.search(low) or _PLACEHOLDER_SHORT_RE.search(low):
         return True
     if _REPEATED_RE.match(low) or _TEST_VALUE_RE.match(s):
@@ -99,6 +101,11 @@ def is_placeholder(secret: bytes, match: bytes = b"") -> bool:
     if len(core) >= 6 and (_SEQUENCE.find(core) >= 0 or _SEQUENCE_DOWN.find(core) >= 0):  # not `in`: see above
         return True
     return False
+
+
+# Usage metavariables joined by separators, as help texts write them: `NS/NAME`, `HOST:PORT`, `KEY=VALUE`,
+# `USER@HOST`: upper-case words only, each at least two letters, so a real value almost never has the shape.
+_METAVARS_RE = re.compile(rb"^[A-Z][A-Z_]+(?:[/:=@.,-][A-Z][A-Z_]+)+$")
 
 
 _ENV_REF_RE = re.compile(
