@@ -263,7 +263,8 @@ class _Rotation:
         after = StoreStatus(self.s.path, exists=True, current=record.pending, previous=record.previous,
                             updated=rotated, metadata=notes)
         next_due = policy.next_due(self.s.config, after, rotated)
-        notes[policy.NEXT_DUE] = next_due.isoformat(timespec="seconds") if next_due else ""
+        if next_due is not None:  # a secret with no schedule gets no note: Vault refuses an empty one
+            notes[policy.NEXT_DUE] = next_due.isoformat(timespec="seconds")
         return notes
 
     def _stepped(self, step: Step, note: str = "") -> None:

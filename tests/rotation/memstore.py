@@ -111,6 +111,9 @@ class MemoryStore:
             entry = state["paths"].get(path)
             if entry is None:
                 raise NotFound(f"{self.name}: {path}: no such secret")
+            empty = sorted(key for key, value in notes.items() if not value)
+            if empty:  # as Vault's custom_metadata does: a note is never an empty string
+                raise StoreError(f"{self.name}: {path}: status note {empty[0]!r} is empty")
             entry["notes"].update(notes)
 
     # -- test helpers ------------------------------------------------------------------------------------
