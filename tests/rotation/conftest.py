@@ -1,11 +1,17 @@
 """Fixtures for rotation tests.
 
-`project` is a folder with a secretkeeper.yaml whose `local` store persists across processes, and runs
-the `secretkeeper` command there in other processes (so tests can kill them). Two stores stand behind
-`local`: the real encrypted local store (providers/stores/local), and the file-backed MemoryStore
-(tests/rotation/memstore.py, through `tests.rotation.memcli`), which can also be told to fail or slow a
-request (MEMSTORE_FAIL, MEMSTORE_DELAY). `project` uses the MemoryStore; `any_project` runs a test once
-with each. Tests read a store only through the Store protocol.
+`project` is a folder with a secretkeeper.yaml whose store named `local` persists across processes, and
+runs the `secretkeeper` command there in other processes (so tests can kill them). Four kinds of store
+stand behind that name:
+
+    memory  the file-backed MemoryStore (tests/rotation/memstore.py, through `tests.rotation.memcli`),
+            which can also be told to fail or slow a request (MEMSTORE_FAIL, MEMSTORE_DELAY)
+    local   the real encrypted local store (providers/stores/local)
+    vault   the OpenBao dev server of the session (tests/integration/vault_server.py), a fresh KV mount
+    aws     the moto server of the session (tests/integration/aws_server.py), reset for each project
+
+`project` uses the MemoryStore; `any_project` runs a test once with each kind, `real_project` with each
+real store. Tests read a store only through the Store protocol.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,8 +29,10 @@ from providers.base import Store
 from secretkeeper.config import load_config
 from tests.rotation.memstore import MemoryStore
 
-COMMANDS = {"memory": [sys.executable, "-m", "tests.rotation.memcli"],  # the `local` type is a MemoryStore
-            "local": [sys.executable, "-m", "secretkeeper.cli"]}
+MEMCLI, CLI = [sys.executable, "-m", "tests.rotation.memcli"], [sys.executable, "-m", "secretkeeper.cli"]
+KINDS = ["memory", "local", "vault", "aws"]
+REAL = ["local", "vault", "aws"]
+LOCAL_STORE = "  local: {type: local, path: .secretkeeper/store}\n"
 REPO = Path(__file__).resolve().parents[2]
 
 CONFIG = """\
@@ -41,12 +50,24 @@ secrets:
 """
 
 
+@dataclass(frozen=True)
+class Backend:
+    """Where a project's `local` store lives: its section of the config and the environment it needs."""
+
+    kind: str
+    section: str = LOCAL_STORE  # the `local:` line of `stores:`
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
 class Project:
-    def __init__(self, root: Path, config: str, kind: str = "memory") -> None:
-        self.root, self.kind, self.command = root, kind, COMMANDS[kind]
+    def __init__(self, root: Path, config: str, kind: str = "memory", backend: Backend | None = None) -> None:
+        self.backend = backend or Backend(kind)
+        self.root, self.kind = root, self.backend.kind
+        self.command = MEMCLI if self.kind == "memory" else CLI
         root.mkdir(parents=True, exist_ok=True)
         self.config = root / "secretkeeper.yaml"
-        self.config.write_text(config)
+        assert LOCAL_STORE in config, "a project's config declares its store as `local`"
+        self.config.write_text(config.replace(LOCAL_STORE, self.backend.section))
         self.cfg = load_config(self.config)
 
     @property
@@ -56,17 +77,27 @@ class Project:
             return MemoryStore(file=self.root / ".secretkeeper/store/memstore.json")
         from providers.stores import open_store
 
-        cwd = os.getcwd()
+        if self.kind == "vault":
+            from providers.stores.vault.store import VaultKVStore
+
+            return VaultKVStore(self.cfg.stores["local"], name="local", environ={**os.environ, **self.backend.environ})
+        cwd, saved = os.getcwd(), {k: os.environ.get(k) for k in self.backend.environ}
         os.chdir(self.root)  # the config's relative store path, as the command sees it
+        os.environ.update(self.backend.environ)  # a Vault token, AWS keys: read when the store is opened
         try:
-            return open_store("local", self.cfg.stores["local"])
+            store = open_store("local", self.cfg.stores["local"])
+            if self.kind == "aws":
+                store.api.client  # noqa: B018  (boto3 reads its credentials now, while they are set)
+            return store
         finally:
             os.chdir(cwd)
+            for k, v in saved.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SECRETKEEPER_", "MEMSTORE_"))}
         env["PYTHONPATH"] = str(REPO)
-        return {**env, **(extra or {})}
+        return {**env, **self.backend.environ, **(extra or {})}
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -74,6 +105,48 @@ class Project:
                               capture_output=True, timeout=timeout, check=False)
         return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
                                            proc.stderr.decode())
+
+    def run_forked(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """`run`, in a child forked from this process: the same `main` and stores, without the start-up of a
+        new interpreter (0.3-1 s with boto3 and hvac), for the loops that kill a run at every request. The
+        child's own process state is what a new `secretkeeper` has: its environment, working directory, no
+        request counted yet; a crash point ends it with `os._exit(137)` as in a subprocess."""
+        import tempfile
+
+        from secretkeeper.cli import main
+
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            pid = os.fork()
+            if pid == 0:  # the child: never returns into pytest
+                code = 70
+                try:
+                    os.dup2(out.fileno(), 1)
+                    os.dup2(err.fileno(), 2)
+                    sys.stdout = open(1, "w", closefd=False)  # not pytest's capture of the parent's
+                    sys.stderr = open(2, "w", closefd=False)
+                    os.chdir(self.root)
+                    os.environ.clear()
+                    os.environ.update(self.env(env))
+                    if self.kind == "memory":
+                        from tests.rotation.memcli import install
+
+                        install()
+                    code = main(list(args))
+                except SystemExit as exit_:
+                    code = exit_.code if isinstance(exit_.code, int) else 1
+                except BaseException:
+                    import traceback
+
+                    traceback.print_exc()
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(list(args), code, out.read().decode(), err.read().decode())
 
     def popen(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         return subprocess.Popen([*self.command, *args], cwd=self.root, env=self.env(env), stdout=subprocess.PIPE,
@@ -94,11 +167,32 @@ class Project:
 
 
 @pytest.fixture
-def make_project(tmp_path: Path) -> Callable[..., Project]:
+def make_project(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Project]:
+    """`make_project(config, name, kind)`: a project on a store of that kind. Vault and AWS projects share
+    the session's server (started on first use); two projects of one test share its mount or its moto."""
+    backends: dict[str, Backend] = {}
+
     def make(config: str = CONFIG, name: str = "project", kind: str = "memory") -> Project:
-        return Project(tmp_path / name, config, kind)
+        if kind not in backends:
+            backends[kind] = _backend(kind, request)
+        return Project(tmp_path / name, config, backend=backends[kind])
 
     return make
+
+
+def _backend(kind: str, request: pytest.FixtureRequest) -> Backend:
+    if kind == "vault":
+        server, mount = request.getfixturevalue("vault_server"), request.getfixturevalue("vault_mount")
+        return Backend(kind, f"  local: {{type: vault, address: '{server.address}', mount: {mount}}}\n",
+                       {"VAULT_TOKEN": server.token, "VAULT_NAMESPACE": ""})
+    if kind == "aws":
+        from tests.integration.aws_server import FAKE_ENV, REGION
+
+        moto = request.getfixturevalue("moto")
+        moto.reset()  # secret names are the same in every test: each starts on an empty account
+        return Backend(kind, f"  local: {{type: aws-secrets-manager, region: {REGION}, "
+                             f"endpoint_url: '{moto.endpoint}'}}\n", FAKE_ENV)
+    return Backend(kind)
 
 
 @pytest.fixture
@@ -106,9 +200,15 @@ def project(make_project: Callable[..., Project]) -> Project:
     return make_project()
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=KINDS)
 def any_project(request: pytest.FixtureRequest, make_project: Callable[..., Project]) -> Project:
-    """The same test against the real local store and the MemoryStore."""
+    """The same test against every kind of store: the MemoryStore, local, Vault, AWS."""
+    return make_project(kind=request.param)
+
+
+@pytest.fixture(params=REAL)
+def real_project(request: pytest.FixtureRequest, make_project: Callable[..., Project]) -> Project:
+    """The same test against every real store: local, Vault (OpenBao), AWS (moto)."""
     return make_project(kind=request.param)
 
 
@@ -133,4 +233,4 @@ def ok(proc: subprocess.CompletedProcess[str], code: int = 0) -> subprocess.Comp
     return proc
 
 
-__all__: Sequence[str] = ["Project", "manifest_data", "manifest_version", "ok"]
+__all__: Sequence[str] = ["KINDS", "REAL", "Project", "manifest_data", "manifest_version", "ok"]
