@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,28 +102,27 @@ class Project:
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([*self.command, *args], cwd=self.root, env=self.env(env), input=input,
-                              capture_output=True, timeout=timeout, check=False)
-        return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
-                                           proc.stderr.decode())
-
-    def run_forked(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """`run`, in a child forked from this process: the same `main` and stores, without the start-up of a
-        new interpreter (0.3-1 s with boto3 and hvac), for the loops that kill a run at every request. The
-        child's own process state is what a new `secretkeeper` has: its environment, working directory, no
-        request counted yet; a crash point ends it with `os._exit(137)` as in a subprocess."""
+        """The `secretkeeper` command run to its end in a child process forked from this one: the same
+        `main` and stores as `python -m secretkeeper.cli`, without a new interpreter's start-up (0.3-1 s
+        with boto3 and hvac), which the loops that kill a run at every request cannot afford. The child
+        starts as a new command does: its own environment, working directory, stdin, no store request
+        counted yet; a crash point ends it with `os._exit(137)`. `run_process` starts a new interpreter."""
+        import signal
         import tempfile
 
         from secretkeeper.cli import main
 
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as stdin:
+            stdin.write(input or b"")
+            stdin.seek(0)
             pid = os.fork()
             if pid == 0:  # the child: never returns into pytest
                 code = 70
                 try:
-                    os.dup2(out.fileno(), 1)
-                    os.dup2(err.fileno(), 2)
-                    sys.stdout = open(1, "w", closefd=False)  # not pytest's capture of the parent's
+                    for fd, file in ((0, stdin), (1, out), (2, err)):
+                        os.dup2(file.fileno(), fd)
+                    sys.stdin = open(0, closefd=False)  # not pytest's capture of the parent's
+                    sys.stdout = open(1, "w", closefd=False)
                     sys.stderr = open(2, "w", closefd=False)
                     os.chdir(self.root)
                     os.environ.clear()
@@ -134,7 +134,7 @@ class Project:
                     code = main(list(args))
                 except SystemExit as exit_:
                     code = exit_.code if isinstance(exit_.code, int) else 1
-                except BaseException:
+                except BaseException:  # noqa: BLE001  (reported on the child's stderr)
                     import traceback
 
                     traceback.print_exc()
@@ -142,11 +142,25 @@ class Project:
                     sys.stdout.flush()
                     sys.stderr.flush()
                     os._exit(code)
-            _, status = os.waitpid(pid, 0)
-            code = os.waitstatus_to_exitcode(status)
+            deadline = time.monotonic() + timeout
+            while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    raise subprocess.TimeoutExpired(list(args), timeout)
+                time.sleep(0.01)
             out.seek(0)
             err.seek(0)
-            return subprocess.CompletedProcess(list(args), code, out.read().decode(), err.read().decode())
+            return subprocess.CompletedProcess(list(args), os.waitstatus_to_exitcode(done[1]),
+                                               out.read().decode(), err.read().decode())
+
+    def run_process(self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
+                    timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """The command in a new interpreter, as a user starts it."""
+        proc = subprocess.run([*self.command, *args], cwd=self.root, env=self.env(env), input=input,
+                              capture_output=True, timeout=timeout, check=False)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
+                                           proc.stderr.decode())
 
     def popen(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         return subprocess.Popen([*self.command, *args], cwd=self.root, env=self.env(env), stdout=subprocess.PIPE,

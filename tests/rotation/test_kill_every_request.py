@@ -10,7 +10,7 @@ the audit log or any output.
 
 Time: a normal rotation is killed at every request on every store; the first rotation and the key pair
 at a deterministic sample of the requests on Vault and AWS (each kill costs two runs), every one on the
-others. The runs are forked from the test process (`Project.run_forked`): the same code as the command,
+others. The runs are forked from the test process (`Project.run`): the same code as the command,
 without a new interpreter's start-up.
 """
 
@@ -90,7 +90,7 @@ def test_a_run_killed_after_any_store_request_is_finished_by_the_next(any_projec
     seen: list[bytes] = []  # every value a reader got: none may be in the audit log or any output
     outputs: list[str] = []
     if not spec.first:
-        ok(project.run_forked("rotate", "app-0", *audit))
+        ok(project.run("rotate", "app-0", *audit))
     killed = 0
     for k in range(1, MAX_REQUESTS + 1):
         if any_project.kind not in spec.every_request_on and not sampled(k):
@@ -100,7 +100,7 @@ def test_a_run_killed_after_any_store_request_is_finished_by_the_next(any_projec
         before = project.store.status([path])[path]
         old = project.value(name)
         args = ("rotate", name, *(() if spec.first else ("--force",)), *audit)
-        crashed = project.run_forked(*args, env={"SECRETKEEPER_CRASH_AT": f"store-request:{k}"})
+        crashed = project.run(*args, env={"SECRETKEEPER_CRASH_AT": f"store-request:{k}"})
         outputs += [crashed.stdout, crashed.stderr]
         if crashed.returncode == 0:
             break  # the run made fewer than k requests: every one of them was a crash point
@@ -113,7 +113,7 @@ def test_a_run_killed_after_any_store_request_is_finished_by_the_next(any_projec
         assert now is None or valid(name, now), f"request {k}: not a complete version"
         seen += [v for v in (now or {}).values()]
 
-        again = project.run_forked("rotate", name, *audit)  # not --force: finish or roll back, no more
+        again = project.run("rotate", name, *audit)  # not --force: finish or roll back, no more
         outputs += [again.stdout, again.stderr]
         assert again.returncode in (0, 1), (k, again.stderr)
         after = project.store.status([path])[path]
