@@ -195,15 +195,15 @@ class _Rotation:
         try:
             current = self._current()
             record = self._record
-            if current is not None and record.pending is not None and current.version == record.pending:
+            staged = self.s.store.staged(self.s.path, record.token)
+            if _promoted(current, staged):
                 if _before_promotion(record.step):
                     self.lock.advance(Step.PROMOTED)
                 return self._finish()
             if record.step != Step.ROLLED_BACK:
                 self.lock.advance(Step.ROLLED_BACK, error=error)
                 crashpoints.reached("after:rolled_back")
-            staged = self.s.store.staged(self.s.path, record.token)
-            if staged is not None:
+            if staged is not None:  # ours only: a newer write by someone else is current, and stays
                 self.s.issuer.retire(staged)
                 self.s.store.discard(self.s.path, staged.version)
             for target in self.s.targets:
@@ -281,6 +281,14 @@ class _Waiting(Exception):
 
 
 _ORDER = {step: i for i, step in enumerate(Step)}  # Step is a str enum: its values do not sort by step
+
+
+def _promoted(current: SecretVersion | None, staged: SecretVersion | None) -> bool:
+    """The current version is the one this rotation staged: the same version and the same value. The
+    version alone is not enough: Vault names a staged version by the number it will take, and a write by
+    someone else made after staging takes that number first."""
+    return current is not None and staged is not None and current.version == staged.version \
+        and dict(current.data) == dict(staged.data)
 
 
 def _before_promotion(step: Step) -> bool:
