@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,24 @@ def test_a_first_rotation_killed_after_any_step_is_finished_by_the_next_run(any_
     ok(any_project.run("rotate", "--due"))  # and nothing more is due
     status = any_project.store.status(["apps/db"])["apps/db"]
     assert status.exists and status.previous is None  # one version
+
+
+@pytest.mark.parametrize("step", ["staged", "synced"])
+def test_a_write_by_someone_else_after_staging_is_kept_by_the_next_run(any_project, step):
+    """A person (or another tool) writes the secret while a crashed rotation holds it staged: the next run
+    must not promote over it, nor take it for its own promotion (Vault numbers both version 2): it rolls
+    its own staged version back, keeps theirs, and puts every target on it."""
+    ok(any_project.run("rotate", "--due"))
+    settled(any_project)
+    crashed = any_project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
+    assert crashed.returncode == 137, crashed.stderr
+    theirs = {"password": secrets.token_hex(20)}
+    any_project.write_directly("app-db", theirs)
+    again = any_project.run("rotate", "--due")
+    assert again.returncode == 1 and "rolled back" in again.stderr, again.stderr
+    assert settled(any_project) == {"password": theirs["password"].encode()}
+    ok(any_project.run("rotate", "--due"))  # nothing left to do, and theirs stays
+    assert settled(any_project) == {"password": theirs["password"].encode()}
 
 
 def test_a_rollback_killed_half_way_is_finished_by_the_next_run(project):
