@@ -27,6 +27,12 @@ from secretkeeper.rotation.locks import Lock, LockHeld, describe_holder, is_stal
 from secretkeeper.rotation.trail import Subject, Trail
 
 
+# The token of a rotation started by `secretkeeper put` (a person's value, not the issuer's): a run that
+# takes it over with nothing staged rolls it back instead of issuing. 40 characters: an AWS
+# ClientRequestToken takes 32 to 64.
+PUT_TOKEN = "put-"
+
+
 class Outcome(str, Enum):
     ROTATED = "rotated"
     ROLLED_BACK = "rolled_back"  # failed before promotion; the last good version is current
@@ -99,11 +105,11 @@ class _Rotation:
     def _take_lock(self) -> bool:
         """True for a new rotation, False for one taken over from a dead or expired holder."""
         try:
-            self.lock.take(str(uuid.uuid4()))
+            self.lock.take(self._new_token())
         except Conflict as exc:
             holder = exc.holder or self.lock.journal.read()
             if holder is None:  # cleared between our write and our read: one more try
-                self.lock.take(str(uuid.uuid4()))
+                self.lock.take(self._new_token())
                 return self._started(fresh=True)
             if holder.step == Step.PROMOTED and holder.updated + self.s.issuer.grace > now():
                 raise _Waiting(f"promoted; the previous version {holder.previous} is retired after "
@@ -115,6 +121,9 @@ class _Rotation:
                             f"{describe_holder(holder).replace('held by', 'left by', 1)}", versions=self._versions())
             return self._started(fresh=False)
         return self._started(fresh=True)
+
+    def _new_token(self) -> str:
+        return f"{PUT_TOKEN}{uuid.uuid4()}" if self.given is not None else str(uuid.uuid4())
 
     def _started(self, fresh: bool) -> bool:
         if fresh:
@@ -135,6 +144,11 @@ class _Rotation:
                 self.trail.step(self.s, "skipped", note="rotated by another run meanwhile")
                 return Result(self.s.name, Outcome.SKIPPED, "rotated by another run meanwhile")
             staged = None if fresh else store.staged(path, record.token)
+            if staged is None and not fresh and record.token.startswith(PUT_TOKEN):
+                # A `put` killed before its value was staged: the value went with it, and issuing one
+                # instead would be a rotation nobody asked for.
+                raise SecretkeeperError(f"a `secretkeeper put` of {self.s.name} was killed before its value "
+                                        "was stored: put it again")
             if staged is None:
                 data = self.given if self.given is not None else self.s.issuer.issue(current)
                 self.trail.step(self.s, "issued", note=f"keys {', '.join(sorted(data))}")
