@@ -77,6 +77,17 @@ def test_a_write_by_someone_else_after_staging_is_kept_by_the_next_run(any_proje
     assert settled(any_project) == {"password": theirs["password"].encode()}
 
 
+def test_a_put_killed_before_its_value_was_stored_is_rolled_back_not_made_a_rotation(project):
+    ok(project.run("rotate", "--due"))
+    old = settled(project)
+    crashed = project.run("put", "app-db", input=secrets.token_hex(20).encode(),
+                          env={"SECRETKEEPER_CRASH_AT": "after:started"})
+    assert crashed.returncode == 137
+    again = ok(project.run("rotate", "--due"), 1)  # the put's value went with it: nothing to finish
+    assert "was killed before its value was stored: put it again" in again.stderr
+    assert settled(project) == old  # and no value issued in its place
+
+
 def test_a_rollback_killed_half_way_is_finished_by_the_next_run(project):
     ok(project.run("rotate", "--due"))
     old = settled(project)

@@ -1,7 +1,8 @@
 """`secretkeeper rotate` killed right after its k-th request to the store, for k = 1, 2, ... until a run
 makes all its requests, then run again — on every kind of store (the MemoryStore, local, Vault through
 the OpenBao dev server, AWS through moto), for a first rotation (the secret absent), a rotation, and a
-key pair, each with a manifest sync target.
+key pair, each with a manifest sync target; and a `put` that fails verification, killed while it rolls
+back.
 
 After each kill: a reader gets a complete, valid version, the old one or the new one, never a mix or
 nothing (once there was a value); the next run finishes the rotation or rolls it back; the secret was
@@ -54,6 +55,7 @@ class Scenario:
     config: str
     first: bool  # each kill on a secret of its own that does not exist yet
     every_request_on: frozenset[str]  # store kinds killed at every request; the others: a sample
+    rollback: bool = False  # a `put` of a key pair whose halves do not match: verify fails, it rolls back
 
 
 SCENARIOS = {
@@ -61,7 +63,19 @@ SCENARIOS = {
                                frozenset({"memory", "local"})),
     "rotation": Scenario(FIRST + SECRET.format(k=0), False, frozenset({"memory", "local", "vault", "aws"})),
     "keypair": Scenario(KEYPAIR, False, frozenset({"memory", "local"})),
+    "rollback": Scenario(KEYPAIR, False, frozenset({"memory", "local"}), rollback=True),
 }
+
+
+def mismatched(current: dict[str, bytes]) -> bytes:
+    """`put` input: the current private key with the public key of another pair."""
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
+    return json.dumps({"private_key": current["private_key"].decode(), "public_key": other.decode()}).encode()
 
 
 def sampled(k: int) -> bool:
@@ -99,10 +113,11 @@ def test_a_run_killed_after_any_store_request_is_finished_by_the_next(any_projec
         path = f"apps/db-{k}" if spec.first else "apps/db-0"
         before = project.store.status([path])[path]
         old = project.value(name)
-        args = ("rotate", name, *(() if spec.first else ("--force",)), *audit)
-        crashed = project.run(*args, env={"SECRETKEEPER_CRASH_AT": f"store-request:{k}"})
+        args = ("put", name) if spec.rollback else ("rotate", name, *(() if spec.first else ("--force",)))
+        crashed = project.run(*args, *audit, env={"SECRETKEEPER_CRASH_AT": f"store-request:{k}"},
+                              input=mismatched(old) if spec.rollback else None)
         outputs += [crashed.stdout, crashed.stderr]
-        if crashed.returncode == 0:
+        if crashed.returncode == (1 if spec.rollback else 0):
             break  # the run made fewer than k requests: every one of them was a crash point
         assert crashed.returncode == 137, (k, crashed.stderr)
         killed += 1
@@ -124,11 +139,14 @@ def test_a_run_killed_after_any_store_request_is_finished_by_the_next(any_projec
         assert manifest_data(project.manifest(name)) == current, f"request {k}: the manifest is not current"
         assert manifest_version(project.manifest(name)) == after.current
         assert now in (old, current), f"request {k}: a reader got a value that is neither the old nor the new"
+        if spec.rollback:
+            assert current == old and after.current == before.current, f"request {k}: not rolled back"
         if old is not None:  # rotated once (or rolled back), never twice
             assert after.current == before.current or after.previous == before.current, (k, before, after)
     else:
         pytest.fail(f"a run was still killed at request {MAX_REQUESTS}: is the loop's bound too low?")
-    assert killed >= 8, f"only {killed} kills: is the store-request crash point reached?"
+    assert killed >= (8 if any_project.kind in spec.every_request_on else 5), \
+        f"only {killed} kills: is the store-request crash point reached?"
 
     outputs.append((project.root / "audit.jsonl").read_text())
     for value in seen:
