@@ -206,8 +206,13 @@ class Project:
             client.update_secret_version_stage(SecretId=path, VersionStage="AWSCURRENT", MoveToVersionId=theirs,
                                                RemoveFromVersionId=old)
         else:
+            from providers.errors import NotFound
+
             store = self.store
-            current = store.read(path).version
+            try:
+                current: str | None = store.read(path).version
+            except NotFound:
+                current = None
             staged = store.stage(path, {k: v.encode() for k, v in data.items()}, token=str(uuid.uuid4()))
             store.promote(path, staged.version, expect_current=current)
 

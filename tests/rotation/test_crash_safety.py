@@ -59,14 +59,17 @@ def test_a_first_rotation_killed_after_any_step_is_finished_by_the_next_run(any_
     assert status.exists and status.previous is None  # one version
 
 
-@pytest.mark.parametrize("step", ["staged", "synced"])
+@pytest.mark.parametrize("step", ["staged", "synced", "first"])
 def test_a_write_by_someone_else_after_staging_is_kept_by_the_next_run(any_project, step):
     """A person (or another tool) writes the secret while a crashed rotation holds it staged: the next run
     must not promote over it, nor take it for its own promotion (Vault numbers both version 2): it rolls
-    its own staged version back, keeps theirs, and puts every target on it."""
-    ok(any_project.run("rotate", "--due"))
-    settled(any_project)
-    crashed = any_project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
+    its own staged version back, keeps theirs, and puts every target on it. `first`: the secret was
+    absent, a first rotation staged version 1, and someone else created it meanwhile."""
+    if step != "first":
+        ok(any_project.run("rotate", "--due"))
+        settled(any_project)
+    args = ("rotate", "--due") if step == "first" else ("rotate", "app-db", "--force")
+    crashed = any_project.run(*args, env={"SECRETKEEPER_CRASH_AT": f"after:{'synced' if step == 'first' else step}"})
     assert crashed.returncode == 137, crashed.stderr
     theirs = {"password": secrets.token_hex(20)}
     any_project.write_directly("app-db", theirs)
