@@ -282,9 +282,20 @@ def manifest_version(path: Path) -> str:
     return YAML(typ="safe").load(path.read_text())["metadata"]["annotations"]["secretkeeper.io/version"]
 
 
+def mismatched(current: dict[str, bytes]) -> bytes:
+    """`put` input: the current private key with the public key of another pair."""
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
+    return json.dumps({"private_key": current["private_key"].decode(), "public_key": other.decode()}).encode()
+
+
 def ok(proc: subprocess.CompletedProcess[str], code: int = 0) -> subprocess.CompletedProcess[str]:
     assert proc.returncode == code, f"exit {proc.returncode}, expected {code}\n{proc.stdout}\n{proc.stderr}"
     return proc
 
 
-__all__: Sequence[str] = ["KINDS", "REAL", "Project", "manifest_data", "manifest_version", "ok"]
+__all__: Sequence[str] = ["KINDS", "REAL", "Project", "manifest_data", "manifest_version", "mismatched", "ok"]

@@ -13,9 +13,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.rotation.conftest import manifest_data, manifest_version, ok
+from tests.rotation.conftest import CONFIG, manifest_data, manifest_version, mismatched, ok
 
 STEPS = ["started", "issued", "staged", "verified", "synced", "promoted", "annotated", "done"]
+ROTATION_STEPS = [*STEPS[:-1], "retired", "done"]  # a rotation (not a first one) retires the previous version
+KEYPAIR = CONFIG + """\
+  - name: deploy-key
+    store: local
+    path: ci/deploy
+    issuer: {type: keypair, algorithm: ed25519, format: openssh}
+    sync:
+      - manifest: {dir: out/secrets}
+"""
 
 
 def settled(project, name: str = "app-db") -> dict[str, bytes]:
@@ -33,14 +42,14 @@ def valid_password(data: dict[str, bytes] | None) -> bool:
     return data is not None and set(data) == {"password"} and len(data["password"]) == 40
 
 
-@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("step", ROTATION_STEPS)
 def test_a_rotation_killed_after_any_step_is_finished_by_the_next_run(any_project, step):
     ok(any_project.run("rotate", "--due"))
     old = settled(any_project)
     crashed = any_project.run("rotate", "app-db", "--force", env={"SECRETKEEPER_CRASH_AT": f"after:{step}"})
     assert crashed.returncode == 137, crashed.stderr
     readable = any_project.value("app-db")
-    before_promotion = STEPS.index(step) < STEPS.index("promoted")
+    before_promotion = ROTATION_STEPS.index(step) < ROTATION_STEPS.index("promoted")
     assert readable == old if before_promotion else readable != old  # never an unverified value
     ok(any_project.run("rotate", "--due"))  # resumes whatever the journal says
     new = settled(any_project)
@@ -89,6 +98,23 @@ def test_a_put_killed_before_its_value_was_stored_is_rolled_back_not_made_a_rota
     again = ok(project.run("rotate", "--due"), 1)  # the put's value went with it: nothing to finish
     assert "was killed before its value was stored: put it again" in again.stderr
     assert settled(project) == old  # and no value issued in its place
+
+
+def test_a_rollback_killed_half_way_is_finished_by_the_next_run_on_every_store(any_project, make_project):
+    """A `put` whose key pair does not match fails verification and rolls back; killed right then, the
+    next run finishes the rollback: the old pair stays, in the store and in the manifest."""
+    project = make_project(KEYPAIR, name="keys", kind=any_project.kind)
+    ok(project.run("rotate", "--due"))
+    old = project.value("deploy-key")
+    crashed = project.run("put", "deploy-key", input=mismatched(old),
+                          env={"SECRETKEEPER_CRASH_AT": "after:rolled_back"})
+    assert crashed.returncode == 137, crashed.stderr
+    again = ok(project.run("rotate", "--due"), 1)  # finishing a rollback reports the failure it undid
+    assert "the new public key is not the private key's" in again.stderr and "rolled back" in again.stderr
+    status = project.store.status(["ci/deploy"])["ci/deploy"]
+    assert project.value("deploy-key") == old and not status.in_progress
+    assert manifest_data(project.manifest("deploy-key")) == old
+    assert manifest_version(project.manifest("deploy-key")) == status.current
 
 
 def test_a_rollback_killed_half_way_is_finished_by_the_next_run(project):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.rotation.conftest import manifest_data, manifest_version, ok
+from tests.rotation.conftest import manifest_data, manifest_version, mismatched, ok
 
 MAX_REQUESTS = 60  # more than any rotation makes (26 on Vault): the loop ends when a run is not killed
 
@@ -65,17 +65,6 @@ SCENARIOS = {
     "keypair": Scenario(KEYPAIR, False, frozenset({"memory", "local"})),
     "rollback": Scenario(KEYPAIR, False, frozenset({"memory", "local"}), rollback=True),
 }
-
-
-def mismatched(current: dict[str, bytes]) -> bytes:
-    """`put` input: the current private key with the public key of another pair."""
-    import json
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
-    return json.dumps({"private_key": current["private_key"].decode(), "public_key": other.decode()}).encode()
 
 
 def sampled(k: int) -> bool:
