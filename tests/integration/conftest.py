@@ -6,8 +6,8 @@ uniquely named namespace that is deleted afterwards, and a kubeconfig file usabl
 Python client. Emulator-only features (static tokens with restricted rules) are on `kube.emulator`,
 which is None against a real cluster.
 
-`vault_server` and `vault_mount` (tests/integration/vault_server.py), `moto` and the AWS fixtures
-(tests/integration/aws_server.py) are registered once for all tests in tests/conftest.py.
+`vault_server` and `vault_mount` (tests/integration/vault_server.py): the OpenBao dev server, or the
+Vault that VAULT_ADDR names, and a fresh KV version 2 mount per test.
 """
 
 from __future__ import annotations
