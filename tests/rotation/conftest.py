@@ -61,14 +61,18 @@ class Backend:
 
 
 class Project:
-    def __init__(self, root: Path, config: str, kind: str = "memory", backend: Backend | None = None) -> None:
+    def __init__(self, root: Path, config: str, kind: str = "memory", backend: Backend | None = None, *,
+                 fork: bool = False) -> None:
+        """`fork`: `run` forks this process instead of starting a new interpreter (see `run`)."""
         self.backend = backend or Backend(kind)
-        self.root, self.kind = root, self.backend.kind
+        self.root, self.kind, self.fork = root, self.backend.kind, fork
         self.command = MEMCLI if self.kind == "memory" else CLI
         root.mkdir(parents=True, exist_ok=True)
         self.config = root / "secretkeeper.yaml"
-        assert LOCAL_STORE in config, "a project's config declares its store as `local`"
-        self.config.write_text(config.replace(LOCAL_STORE, self.backend.section))
+        if self.backend.section != LOCAL_STORE:
+            assert LOCAL_STORE in config, f"a {self.kind} project's config declares its store as {LOCAL_STORE!r}"
+            config = config.replace(LOCAL_STORE, self.backend.section)
+        self.config.write_text(config)
         self.cfg = load_config(self.config)
         self._server_store: Store | None = None
 
@@ -108,11 +112,14 @@ class Project:
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """The `secretkeeper` command run to its end in a child process forked from this one: the same
-        `main` and stores as `python -m secretkeeper.cli`, without a new interpreter's start-up (0.3-1 s
-        with boto3 and hvac), which the loops that kill a run at every request cannot afford. The child
-        starts as a new command does: its own environment, working directory, stdin, no store request
-        counted yet; a crash point ends it with `os._exit(137)`. `run_process` starts a new interpreter."""
+        """The `secretkeeper` command run to its end in another process. With `fork` (projects made by
+        `make_project`), a child forked from this one: the same `main` and stores as `python -m
+        secretkeeper.cli`, without a new interpreter's start-up (0.3-1 s with boto3 and hvac), which the
+        loops that kill a run at every request cannot afford. The child starts as a new command does: its
+        own environment, working directory, stdin, no store request counted yet; a crash point ends it
+        with `os._exit(137)`. Without `fork`, and in `run_process`, a new interpreter."""
+        if not self.fork:
+            return self.run_process(*args, env=env, input=input, timeout=timeout)
         import signal
         import tempfile
 
@@ -229,7 +236,7 @@ def make_project(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[...
     def make(config: str = CONFIG, name: str = "project", kind: str = "memory") -> Project:
         if kind not in backends:
             backends[kind] = _backend(kind, request)
-        return Project(tmp_path / name, config, backend=backends[kind])
+        return Project(tmp_path / name, config, backend=backends[kind], fork=True)
 
     return make
 
