@@ -111,10 +111,8 @@ class MemoryStore:
             entry = state["paths"].get(path)
             if entry is None:
                 raise NotFound(f"{self.name}: {path}: no such secret")
-            empty = sorted(key for key, value in notes.items() if not value)
-            if empty:  # as Vault's custom_metadata does: a note is never an empty string
-                raise StoreError(f"{self.name}: {path}: status note {empty[0]!r} is empty")
-            entry["notes"].update(notes)
+            merged = {**entry["notes"], **notes}
+            entry["notes"] = {k: v for k, v in merged.items() if v != ""}  # "" removes a note, as in every store
 
     # -- test helpers ------------------------------------------------------------------------------------
 
