@@ -20,6 +20,11 @@ from typer.testing import CliRunner
 from secretkeeper.filters import is_placeholder
 from secretkeeper.validators.core import base62_crc32
 
+# The real servers, one per session for every test directory that uses them (rotation, integration):
+# registered here once, so no two registrations start two servers.
+from tests.integration.aws_server import aws_client, aws_env, aws_store, moto, own_moto  # noqa: F401
+from tests.integration.vault_server import vault_mount, vault_server  # noqa: F401
+
 _ALNUM = string.ascii_letters + string.digits
 
 

@@ -27,6 +27,12 @@ from secretkeeper.rotation.locks import Lock, LockHeld, describe_holder, is_stal
 from secretkeeper.rotation.trail import Subject, Trail
 
 
+# The token of a rotation started by `secretkeeper put` (a person's value, not the issuer's): a run that
+# takes it over with nothing staged rolls it back instead of issuing. 40 characters: an AWS
+# ClientRequestToken takes 32 to 64.
+PUT_TOKEN = "put-"
+
+
 class Outcome(str, Enum):
     ROTATED = "rotated"
     ROLLED_BACK = "rolled_back"  # failed before promotion; the last good version is current
@@ -108,11 +114,11 @@ class _Rotation:
     def _take_lock(self) -> bool:
         """True for a new rotation, False for one taken over from a dead or expired holder."""
         try:
-            self.lock.take(str(uuid.uuid4()))
+            self.lock.take(self._new_token())
         except Conflict as exc:
             holder = exc.holder or self.lock.journal.read()
             if holder is None:  # cleared between our write and our read: one more try
-                self.lock.take(str(uuid.uuid4()))
+                self.lock.take(self._new_token())
                 return self._started(fresh=True)
             if holder.step == Step.PROMOTED and holder.updated + self.s.issuer.grace > now():
                 raise _Waiting(f"promoted; the previous version {holder.previous} is retired after "
@@ -124,6 +130,9 @@ class _Rotation:
                             f"{describe_holder(holder).replace('held by', 'left by', 1)}", versions=self._versions())
             return self._started(fresh=False)
         return self._started(fresh=True)
+
+    def _new_token(self) -> str:
+        return f"{PUT_TOKEN}{uuid.uuid4()}" if self.given is not None else str(uuid.uuid4())
 
     def _started(self, fresh: bool) -> bool:
         if fresh:
@@ -144,6 +153,11 @@ class _Rotation:
                 self.trail.step(self.s, "skipped", note="rotated by another run meanwhile")
                 return Result(self.s.name, Outcome.SKIPPED, "rotated by another run meanwhile")
             staged = None if fresh else store.staged(path, record.token)
+            if staged is None and not fresh and record.token.startswith(PUT_TOKEN):
+                # A `put` killed before its value was staged: the value went with it, and issuing one
+                # instead would be a rotation nobody asked for.
+                raise SecretkeeperError(f"a `secretkeeper put` of {self.s.name} was killed before its value "
+                                        "was stored: put it again")
             if staged is None:
                 try:
                     data = self.given if self.given is not None else self.s.issuer.issue(current)
@@ -217,15 +231,15 @@ class _Rotation:
         try:
             current = self._current()
             record = self._record
-            if current is not None and record.pending is not None and current.version == record.pending:
+            staged = self.s.store.staged(self.s.path, record.token)
+            if _promoted(current, staged):
                 if _before_promotion(record.step):
                     self.lock.advance(Step.PROMOTED)
                 return self._finish()
             if record.step != Step.ROLLED_BACK:
                 self.lock.advance(Step.ROLLED_BACK, error=error)
                 crashpoints.reached("after:rolled_back")
-            staged = self.s.store.staged(self.s.path, record.token)
-            if staged is not None:
+            if staged is not None:  # ours only: a newer write by someone else is current, and stays
                 self.s.issuer.retire(staged)
                 self._issuer_events()
                 self.s.store.discard(self.s.path, staged.version)
@@ -296,7 +310,8 @@ class _Rotation:
         after = StoreStatus(self.s.path, exists=True, current=record.pending, previous=record.previous,
                             updated=rotated, metadata=notes)
         next_due = policy.next_due(self.s.config, after, rotated)
-        notes[policy.NEXT_DUE] = next_due.isoformat(timespec="seconds") if next_due else ""
+        if next_due is not None:  # a secret with no schedule gets no note: Vault refuses an empty one
+            notes[policy.NEXT_DUE] = next_due.isoformat(timespec="seconds")
         return notes
 
     def _stepped(self, step: Step, note: str = "") -> None:
@@ -313,6 +328,14 @@ class _Waiting(Exception):
 
 
 _ORDER = {step: i for i, step in enumerate(Step)}  # Step is a str enum: its values do not sort by step
+
+
+def _promoted(current: SecretVersion | None, staged: SecretVersion | None) -> bool:
+    """The current version is the one this rotation staged: the same version and the same value. The
+    version alone is not enough: Vault names a staged version by the number it will take, and a write by
+    someone else made after staging takes that number first."""
+    return current is not None and staged is not None and current.version == staged.version \
+        and dict(current.data) == dict(staged.data)
 
 
 def _before_promotion(step: Step) -> bool:

@@ -120,6 +120,11 @@ class MotoServer:
     def reset_counts(self) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/_counts", method="DELETE"), timeout=10).close()
 
+    def reset(self) -> None:
+        """Forget every secret (moto's own reset): for tests that reuse the same secret names."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", data=b"", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
     def enable_auth(self) -> None:
         """Switch moto's IAM authorization on: from now on only keys made through its IAM API work."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset-auth", data=b"0", method="POST",

@@ -27,7 +27,6 @@ import pytest
 
 from tests.emulators.kube import KubeEmulator
 from tests.integration.pg_server import pg_server  # noqa: F401  (fixture)
-from tests.integration.vault_server import vault_mount, vault_server  # noqa: F401  (fixtures)
 
 KUBECTL_TIMEOUT = 60
 

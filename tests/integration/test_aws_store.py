@@ -25,12 +25,8 @@ from providers.stores.aws.journal import journal_name
 from tests.conftest import make_token
 from tests.emulators.aws_faults import AwsFault
 from tests.integration.aws_child import record, rotate
-from tests.integration import aws_server
 from tests.integration.aws_server import REGION, ROOT, fake_env, free_port, make_store, unique_path
 
-# The AWS fixtures, taken in by name: pytest finds fixtures among a test module's globals.
-moto, own_moto, aws_env = aws_server.moto, aws_server.own_moto, aws_server.aws_env
-aws_store, aws_client = aws_server.aws_store, aws_server.aws_client
 
 pytestmark = pytest.mark.integration
 

@@ -24,5 +24,12 @@ def _open(name, cfg):
     return store
 
 
-STORES.register("local")(_open)
-sys.exit(main())
+def install() -> None:
+    """The MemoryStore as the `local` store type of this process (one forked from a test's, too, where
+    the real local store may be registered already)."""
+    STORES._items["local"] = _open  # test infrastructure: replaces, never adds twice
+
+
+if __name__ == "__main__":
+    install()
+    sys.exit(main())

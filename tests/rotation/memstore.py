@@ -111,7 +111,8 @@ class MemoryStore:
             entry = state["paths"].get(path)
             if entry is None:
                 raise NotFound(f"{self.name}: {path}: no such secret")
-            entry["notes"].update(notes)
+            merged = {**entry["notes"], **notes}
+            entry["notes"] = {k: v for k, v in merged.items() if v != ""}  # "" removes a note, as in every store
 
     # -- test helpers ------------------------------------------------------------------------------------
 

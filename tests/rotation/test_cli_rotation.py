@@ -15,7 +15,7 @@ import pytest
 
 from providers.base import JournalRecord, Step
 from tests.conftest import make_token
-from tests.rotation.conftest import CONFIG, manifest_data, ok
+from tests.rotation.conftest import CONFIG, KINDS, manifest_data, ok
 
 TWO_SECRETS = CONFIG + """\
   - name: vendor-key
@@ -32,49 +32,61 @@ TWO_SECRETS = CONFIG + """\
 """
 
 
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs on every kind of store: memory, local, Vault, AWS."""
+    return request.param
+
+
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_dry_run_prints_the_plan_and_touches_nothing(make_project):
-    project = make_project(TWO_SECRETS)
+def test_dry_run_prints_the_plan_and_touches_nothing(make_project, kind):
+    project = make_project(TWO_SECRETS, kind=kind)
     before = snapshot(project.root)
     plan = ok(project.run("rotate", "--due", "--dry-run"))
     assert snapshot(project.root) == before  # no store file, no journal, no manifest
+    assert not any(s.exists or s.in_progress for s in project.store.status(["apps/db", "ci/deploy"]).values())
     assert "app-db (store local, path apps/db): issue the first version" in plan.stdout
     assert "  issue:   random: 40 characters from a set of 62 into password" in plan.stdout
     assert f"  sync:    manifest {project.manifest('app-db')} (NOT ENCRYPTED)" in plan.stdout
     assert "vendor-key (store local, path vendors/acme): remind: never set: set it with " \
            "`secretkeeper put vendor-key`" in plan.stdout
     assert "  issue:   keypair: a new ed25519 key pair (openssh) into private_key, public_key" in plan.stdout
-    ok(project.run("rotate", "--due"))
+    ok(project.run("rotate", "--due"))  # every secret to its end: the key pair has no schedule
+    statuses = project.store.status(["apps/db", "ci/deploy"])
     before = snapshot(project.root)
     forced = ok(project.run("rotate", "app-db", "--force", "--dry-run"))
-    assert snapshot(project.root) == before
+    assert snapshot(project.root) == before and project.store.status(["apps/db", "ci/deploy"]) == statuses
     assert "app-db (store local, path apps/db): rotate: forced" in forced.stdout
     assert "  retire:  the previous version, at once" in forced.stdout
     assert ok(project.run("rotate", "app-db", "--dry-run")).stdout.startswith(
         "app-db (store local, path apps/db): nothing to do: not due (next due ")
 
 
-def test_put_from_stdin_and_from_a_file_goes_through_the_staged_protocol(make_project):
-    project = make_project(TWO_SECRETS)
+def test_put_from_stdin_and_from_a_file_goes_through_the_staged_protocol(make_project, kind):
+    project = make_project(TWO_SECRETS, kind=kind)
     first, second = make_token(), make_token()
     put = ok(project.run("put", "vendor-key", input=f"{first}\n".encode()))
-    assert "vendor-key: rotated: version (none) -> 1" in put.stderr
+    one = project.store.status(["vendors/acme"])["vendors/acme"].current
+    assert f"vendor-key: rotated: version (none) -> {one}" in put.stderr
     assert project.value("vendor-key") == {"value": first.encode()}  # one trailing newline dropped
     assert manifest_data(project.manifest("vendor-key")) == {"value": first.encode()}
     (project.root / "new.json").write_text(json.dumps({"value": second}))
     ok(project.run("put", "vendor-key", "--from-file", "new.json"))
     assert project.value("vendor-key") == {"value": second.encode()}
     status = project.store.status(["vendors/acme"])["vendors/acme"]
-    assert (status.current, status.previous, status.in_progress) == ("2", "1", False)
+    assert status.current != one and (status.previous, status.in_progress) == (one, False)
+    shown = next(row for row in json.loads(ok(project.run("status", "-f", "json")).stdout)
+                 if row["name"] == "vendor-key")
+    assert (shown["current"], shown["previous"]) == (status.current, one)  # what `status` shows, too
     assert status.metadata["issuer"] == "static"
 
 
-def test_put_refuses_what_does_not_fit_and_never_echoes_it(make_project):
-    project = make_project(TWO_SECRETS)
+def test_put_refuses_what_does_not_fit_and_never_echoes_it(make_project, kind):
+    project = make_project(TWO_SECRETS, kind=kind)
     planted = make_token()
     cases = [
         (["put", "deploy-key"], planted.encode(), "deploy-key holds keys private_key, public_key: give a JSON object"),
@@ -90,18 +102,21 @@ def test_put_refuses_what_does_not_fit_and_never_echoes_it(make_project):
     assert ok(project.run("put", "--help")).stdout.count("--from-file") >= 1
 
 
-def test_a_key_pair_that_does_not_match_is_rolled_back_with_exit_1(make_project):
-    project = make_project(TWO_SECRETS)
+def test_a_key_pair_that_does_not_match_is_rolled_back_with_exit_1(make_project, kind):
+    project = make_project(TWO_SECRETS, kind=kind)
     ok(project.run("rotate", "--due"))
     good = project.value("deploy-key")
+    one = project.store.status(["ci/deploy"])["ci/deploy"].current
     other = make_project(TWO_SECRETS, name="other")
     ok(other.run("rotate", "--due"))
     mixed = {"private_key": good["private_key"].decode(), "public_key": other.value("deploy-key")["public_key"].decode()}
     res = project.run("put", "deploy-key", input=json.dumps(mixed).encode())
     assert res.returncode == 1
-    assert "deploy-key: rolled_back: deploy-key: the new public key is not the private key's; rolled back to 1" in res.stderr
+    assert "deploy-key: rolled_back: deploy-key: the new public key is not the private key's; rolled back to " \
+           f"{one}" in res.stderr
     assert project.value("deploy-key") == good
-    assert project.store.status(["ci/deploy"])["ci/deploy"].current == "1"
+    status = project.store.status(["ci/deploy"])["ci/deploy"]
+    assert (status.current, status.in_progress) == (one, False)
 
 
 def test_a_store_failure_rolls_back_with_exit_1_and_the_targets_on_the_old_value(project):
@@ -141,9 +156,10 @@ def test_status_shows_versions_dates_targets_and_a_rotation_in_progress(make_pro
     assert rows["vendor-key"]["exists"] is False and rows["vendor-key"]["sync"][0]["version"] is None
 
 
-def test_a_due_static_secret_is_a_reminder_with_exit_0(make_project):
-    project = make_project(TWO_SECRETS)
+def test_a_due_static_secret_is_a_reminder_with_exit_0(make_project, kind):
+    project = make_project(TWO_SECRETS, kind=kind)
     ok(project.run("put", "vendor-key", input=make_token().encode()))
+    one = project.store.status(["vendors/acme"])["vendors/acme"].current
     long_ago = (datetime.now(UTC) - timedelta(days=100)).isoformat()
     project.store.annotate("vendors/acme", {"last-rotated": long_ago})
     res = ok(project.run("rotate", "--due", "--audit-stdout"))
@@ -152,7 +168,7 @@ def test_a_due_static_secret_is_a_reminder_with_exit_0(make_project):
     records = [json.loads(line) for line in res.stdout.splitlines()]
     assert {"step": "reminder", "outcome": "reminder", "secret": "vendor-key"}.items() <= \
         next(r for r in records if r["secret"] == "vendor-key").items()
-    assert project.store.status(["vendors/acme"])["vendors/acme"].current == "1"
+    assert project.store.status(["vendors/acme"])["vendors/acme"].current == one
 
 
 def test_usage_and_config_errors_exit_2_with_one_line(make_project, tmp_path):
@@ -176,7 +192,6 @@ def test_usage_and_config_errors_exit_2_with_one_line(make_project, tmp_path):
     assert res.returncode == 2 and "declares no managed secrets" in res.stderr
 
 
-@pytest.mark.parametrize("kind", ["local", "memory"])
 def test_no_value_appears_anywhere_but_the_store_and_the_0600_manifest(make_project, kind):
     """With the real local store, not even the store's files hold a value in clear: it encrypts."""
     project = make_project(TWO_SECRETS, kind=kind)

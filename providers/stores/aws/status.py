@@ -19,7 +19,7 @@ from providers.base import StoreStatus
 from providers.stores.aws.api import SecretsApi
 from providers.stores.aws.describe import ROTATED_BY_AWS
 from providers.stores.aws.journal import IDLE, journal_name
-from providers.stores.aws.labels import CURRENT, UNSET, half_finished, holding, labelled
+from providers.stores.aws.labels import CURRENT, PREVIOUS, UNSET, half_finished, holding, labelled
 from providers.stores.aws.notes import PREFIX
 
 PREFIXES_PER_REQUEST = 10  # AWS's limit for a filter's values
@@ -80,10 +80,12 @@ def _status(path: str, entry: Mapping[str, Any] | None, journal: Mapping[str, An
     versions = labelled(entry.get("SecretVersionsToStages"))
     current = holding(versions, CURRENT)
     has_value = current is not None and current != UNSET  # the bootstrap placeholder is no value
+    previous = holding(versions, PREVIOUS)
     held = journal is not None and holding(labelled(journal.get("SecretVersionsToStages")), CURRENT) not in (None, IDLE)
     notes = {tag["Key"][len(PREFIX):]: tag["Value"] for tag in entry.get("Tags", ()) if tag["Key"].startswith(PREFIX)}
     changed = entry.get("LastChangedDate")
     return StoreStatus(path, exists=has_value, current=current if has_value else None,
+                       previous=previous if has_value and previous != UNSET else None,
                        updated=changed.astimezone(UTC) if has_value and changed else None,
                        in_progress=held or half_finished(versions) is not None, metadata=notes,
                        refused=ROTATED_BY_AWS if entry.get("RotationEnabled") else None)

@@ -43,6 +43,12 @@ class Metadata:
         latest = self.versions.get(self.current)
         return latest if latest is not None and not latest.gone else None
 
+    @property
+    def previous(self) -> Version | None:
+        """The newest readable version before the current one: what was current before it."""
+        older = [v for n, v in self.versions.items() if n < self.current and not v.gone]
+        return max(older, key=lambda v: v.number) if older and self.live is not None else None
+
 
 def _absent(exc: HTTPFailure) -> bool:
     """A 404 for the path, not for a mount that is not there."""

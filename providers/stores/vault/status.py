@@ -17,8 +17,10 @@ def status(kv: KV, paths: Sequence[tuple[str, str, str]]) -> Mapping[str, StoreS
         meta = kv.metadata(secret)
         entry = kv.metadata(journal)
         live = meta.live if meta is not None else None
+        previous = meta.previous if meta is not None else None
         out[asked] = StoreStatus(
             asked, exists=live is not None, current=str(live.number) if live else None,
+            previous=str(previous.number) if previous else None,
             updated=live.created if live else None, in_progress=entry is not None and entry.live is not None,
             metadata=notes_of(meta.custom) if meta is not None else {})
     return out
