@@ -58,6 +58,7 @@ def test_family_is_a_few_rules_over_hundreds_of_vendors() -> None:
     ("  cloudsmithToken: 'a3f9c2e75b8d1f4a6c0e3b7d9a2f5c8e1b4d7a0c'", "vendor-keyed-hex"),
     ('{"moosend_api_key": "3f6b9d2e-7a1c-4e8f-b5d0-9c2a4e6f8b1d"}', "vendor-keyed-uuid"),
     ("FIRECRAWL_API_KEY=fc-3f9a2c7e9b1d4e6a8c0f2b5d7e9a1c3f", "vendor-prefixed-token"),
+    ("SAUCE_KEY: 7c2e9a41-5b3d-4f8e-a6c0-1d9b2e7f4a35", "vendor-keyed-uuid"),  # a stem that is a key name
 ])
 def test_vendor_keys_are_found_under_vendor_named_keys(detector: Detector, text: str, rule: str) -> None:
     assert [r for r, _ in _found(detector, text)] == [rule]

@@ -101,14 +101,26 @@ def _parse_vendor(item: Any, source: str) -> Vendor:
     return Vendor(name, tuple(stems), tuple(parsed))
 
 
-def _regex(charset: Charset, stems: list[str], *, confirm: bool) -> str:
+_ENDS_CRED = re.compile(r"(?:key|token|secret|pass|auth)$")
+
+
+def _alternation(stems: list[str]) -> str:
     # Longest first: the alternation is factored into a prefix tree for `re` anyway (rules.confirmation_pattern).
-    alternation = "|".join(s.replace("-", r"\-") for s in sorted(set(stems), key=lambda s: (-len(s), s)))
+    return "|".join(s.replace("-", r"\-") for s in sorted(set(stems), key=lambda s: (-len(s), s)))
+
+
+def _regex(charset: Charset, stems: list[str], *, confirm: bool) -> str:
+    # A stem that ends with a credential word (`sauce_key`) is a whole key name: no second word needed.
+    plain = [s for s in stems if not _ENDS_CRED.search(s)]
+    named = [s for s in stems if _ENDS_CRED.search(s)]
+    head = f"(?i:{_alternation(plain)}){_CRED}" if plain else ""
+    if named:
+        head = f"(?:{head}|(?i:{_alternation(named)}))" if head else f"(?i:{_alternation(named)})"
     value = _UUID if charset.name == "uuid" else f"{charset.cls}{{{charset.lo},{charset.hi}}}"
     if charset.name == "base64":
         value += "={0,2}"
     need = charset.need if confirm else ""
-    return (rf"(?<![A-Za-z0-9])(?i:{alternation}){_CRED}{_ASSIGN}"
+    return (rf"(?<![A-Za-z0-9]){head}{_ASSIGN}"
             rf"(?P<secret>{need}{value}){_AFTER if charset.name != 'base64' else '(?![0-9A-Za-z_+/=-])'}")
 
 
