@@ -15,8 +15,10 @@ true (file, line) reports / all (file, line) reports; recall by family = planted
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
+import string
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from bench_files import KINDS
 from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version
 
 SEED = 424242
-VERSION = f"accuracy-v5-{SEED}"
+VERSION = f"accuracy-v6-{SEED}"
 ROUNDS = 14  # each round writes one file per scenario
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
@@ -447,10 +449,77 @@ def sc_ordinary_lookalikes(rng: random.Random, s: Synth) -> Doc:
     return d
 
 
+# Vendor breadth (issue 15, item 2): vendors whose keys only their key name identifies, and vendors' own
+# formats, each next to look-alikes under the same names. Its own random stream (one per file), so the
+# other scenarios' files stay as they were.
+_VENDOR_FILES = itertools.count()
+_KEYED = [("WEATHERSTACK_ACCESS_KEY", "alnum", 32), ("PAYMONGO_SECRET_KEY", "alnum", 32),
+          ("CLOUDSMITH_API_KEY", "hex", 40), ("BUGHERD_API_KEY", "alnum", 22), ("MOOSEND_API_KEY", "uuid", 36),
+          ("KLAVIYO_PRIVATE_KEY", "pk", 34), ("CHARTMOGUL_TOKEN", "alnum", 32), ("STORYBLOK_TOKEN", "alnum", 24)]
+
+
+def sc_vendor_breadth(_rng: random.Random, _s: Synth) -> Doc:
+    rng = random.Random(f"{SEED}-vendor-breadth-{next(_VENDOR_FILES)}")
+    s = Synth(rng)
+    alnum = string.ascii_letters + string.digits
+
+    def value(kind: str, n: int) -> str:
+        if kind == "uuid":
+            return s.uuid()
+        if kind == "pk":
+            return "pk_" + s.chars(alnum, n)
+        while True:
+            v = s.chars(Synth.HEX if kind == "hex" else alnum, n)
+            if any(c.isdigit() for c in v) and any(c.isalpha() for c in v):
+                return v
+
+    r = rng.randrange(3)
+    if r == 0:
+        d = Doc(f"{rng.choice(['', 'ops/', 'svc/'])}integrations{rng.randrange(999)}/.env")
+        d.add("NODE_ENV=production")
+        for key, kind, n in rng.sample(_KEYED, 3):
+            d.plant(f"{key}={value(kind, n)}", "vendor", "vendor-keyed")
+            stem = key.split("_")[0]
+            d.plant(f"{stem}_REGION={rng.choice(['eu', 'us-east-1', 'ap-south'])}", "code", "vendor-setting", False)
+            d.plant(f"{key}=<{key.lower()}>", "placeholder", "vendor-placeholder", False)
+        d.plant(f"SONAR_TOKEN=sq{rng.choice('pua')}_{s.chars(Synth.HEX, 40)}", "vendor", "sonarqube")
+        d.plant(f"DTRACK_API_KEY=odt_{value('alnum', 32)}", "vendor", "dependency-track")
+        d.plant(f"TAVILY_API_KEY=tvly-{value('alnum', 32)}", "vendor", "tavily")
+        d.plant(f"ADAFRUIT_IO_KEY=aio_{value('alnum', 28)}", "vendor", "adafruit")
+        d.plant(f"CLOUDSMITH_PACKAGE_SHA={s.git_sha()}", "hash", "vendor-digest", False)
+    elif r == 1:
+        d = Doc(f"scripts/deploy{rng.randrange(999)}.ps1")
+        user = rng.choice(["svc_backup", "administrator", "deploy"])
+        d.plant(f"psexec \\\\app{rng.randrange(99):02d} -u CORP\\{user} -p {s.password()} cmd /c hostname",
+                "config-password", "psexec")
+        d.plant(f"net use Z: \\\\files{rng.randrange(9)}\\share {s.password()} /user:CORP\\{user}",
+                "config-password", "net-use")
+        d.plant(f"net use Y: \\\\files{rng.randrange(9)}\\share * /user:CORP\\{user}", "placeholder", "net-use-prompt", False)
+        d.plant(f"psexec \\\\app01 -u CORP\\{user} -p %DEPLOY_PASSWORD% cmd", "placeholder", "psexec-env", False)
+        d.plant(f'Invoke-RestMethod -Headers @{{Authorization = "Bearer ya29.{s.chars(alnum, 120)}"}} -Uri $u',
+                "vendor", "google-oauth")
+    else:
+        d = Doc(f"notes/assessment-{rng.randrange(999)}.txt")
+        salt = s.chars("./" + alnum, 14)
+        d.plant(f"enable secret 9 $9${salt}${s.chars('./' + alnum, 43)}", "config-password", "cisco-type9")
+        d.plant(f"$krb5asrep$23$svc{rng.randrange(99)}@CORP.TEST:{s.chars(Synth.HEX, 32)}${s.chars(Synth.HEX, 180)}",
+                "config-password", "kerberos-asrep")
+        d.plant(f"$krb5tgs$23$*websvc$CORP.TEST$http/web{rng.randrange(9)}*${s.chars(Synth.HEX, 32)}${s.chars(Synth.HEX, 200)}",
+                "config-password", "kerberos-tgs")
+        d.plant("hashcat -m 13100 hashes.txt   # $krb5tgs$23$*user$realm$spn*$<checksum>$<edata>", "placeholder",
+                "kerberos-format", False)
+        d.plant(f"curl -X POST https://tb.example.test/api/v1/{value('alnum', 20)}/telemetry -d @t.json",
+                "vendor", "thingsboard")
+        d.plant("curl -X POST https://tb.example.test/api/v1/$ACCESS_TOKEN/telemetry -d @t.json", "placeholder",
+                "thingsboard-env", False)
+    return d
+
+
 SCENARIOS = [sc_python_settings, sc_js_client, sc_go_service, sc_dotenv, sc_dotenv_example, sc_yaml_config,
              sc_compose, sc_properties, sc_xml, sc_json_config, sc_ini, sc_pgpass, sc_netrc, sc_npmrc,
              sc_docker_config, sc_aws_credentials, sc_kubeconfig, sc_pem, sc_service_account, sc_public_material,
-             sc_lockfile, sc_urls, sc_code_lookalikes, sc_k8s_secret, sc_markdown, sc_ordinary_lookalikes]
+             sc_lockfile, sc_urls, sc_code_lookalikes, sc_k8s_secret, sc_markdown, sc_ordinary_lookalikes,
+             sc_vendor_breadth]
 
 
 def generate(root: Path) -> None:

@@ -314,11 +314,17 @@ def _parse_toml(text: str, source: str) -> dict[str, Any]:
         raise RuleError(f"{source}: invalid TOML: nested too deep") from None
 
 
-def _rules_from_doc(doc: Mapping[str, Any], source: str, family: str, check_regex: bool = True) -> list[Rule]:
+def _rules_from_doc(doc: Mapping[str, Any], source: str, family: str, check_regex: bool = True,
+                    examples: bool = True) -> list[Rule]:
     default_remediation = str(doc.get("remediation", ""))
     items = doc.get("rules", [])
     if not isinstance(items, list):
         raise RuleError(f"{source}: `rules` must be an array of tables ([[rules]])")
+    if "vendors" in doc or "prefixed" in doc:  # data tables expanded into a few rules (see rules.vendors)
+        from secretkeeper.rules import vendors
+
+        items = [*items, *vendors.expand(doc, source, examples=examples),
+                 *vendors.expand_prefixed(doc, source, examples=examples)]
     rules = []
     for item in items:
         if default_remediation and isinstance(item, Mapping) and not item.get("remediation"):
@@ -369,7 +375,8 @@ def load_builtin_rules(*, examples: bool = False) -> list[Rule]:
         docs = _parsed_catalog()
     rules: list[Rule] = []
     for family, doc in docs:
-        rules.extend(_rules_from_doc(doc, f"secretkeeper/rules/{family}.toml", family, check_regex=False))
+        rules.extend(_rules_from_doc(doc, f"secretkeeper/rules/{family}.toml", family, check_regex=False,
+                                     examples=examples))
     check_unique(rules)
     return rules
 
