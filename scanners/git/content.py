@@ -79,6 +79,7 @@ class SliceResult:
     bytes: int = 0
     skipped: SkipLog = field(default_factory=SkipLog)
     warnings: list[str] = field(default_factory=list)
+    gated: list[str] = field(default_factory=list)  # with `gate`: blobs a path-gated rule could match
 
 
 class _Reader:
@@ -111,11 +112,17 @@ class _Reader:
 
 def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                tick: Callable[[int, int], None] | None = None,
-               on_finding: Callable[[], None] | None = None) -> SliceResult:
-    """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit."""
+               on_finding: Callable[[], None] | None = None, gate: bool = False) -> SliceResult:
+    """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit.
+
+    With `gate`, `res.gated` lists the blobs that need their name: those the path-gated rules'
+    prefilter hits (Detector.path_gate), and binary ones (a credential file may be binary)."""
     res = SliceResult()
     width = blobs.width
-    batch: PrefilterBatch[str] = PrefilterBatch(detector, lambda oid, m: res.found.append(Hit.of(oid, m, None)))
+    on_gate = res.gated.append if gate else None
+    path_gate = detector.path_gate if gate else None
+    batch: PrefilterBatch[str] = PrefilterBatch(detector, lambda oid, m: res.found.append(Hit.of(oid, m, None)),
+                                                on_gate=on_gate)
     i = lo
     while i < hi:
         batch.flush()
@@ -152,12 +159,16 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                 if name is None and size < _BATCH_BLOB:
                     if looks_binary(data):
                         res.skipped.add("binary", f"blob {oid[:12]}")
+                        if gate:
+                            res.gated.append(oid)
                     else:
                         res.blobs += 1
                         res.bytes += len(data)
                         batch.add(oid, data)
                 else:
                     _scan_blob(detector, oid, data, name, res)
+                    if gate and (path_gate is None or looks_binary(data) or path_gate.hits(data)):
+                        res.gated.append(oid)
                 if on_finding is not None and res.found:
                     on_finding()
                     on_finding = None
@@ -183,14 +194,16 @@ def _scan_blob(detector: Detector, oid: str, data: bytes, name: bytes | None, re
         res.found.extend(hits)
 
 
-def _scan_bounds(shared: tuple[Repo, Blobs, Detector], bounds: tuple[int, int]) -> SliceResult:
-    repo, blobs, detector = shared
-    return scan_slice(repo, blobs, bounds[0], bounds[1], detector)
+def _scan_bounds(shared: tuple[Repo, Blobs, Detector, bool], bounds: tuple[int, int]) -> SliceResult:
+    repo, blobs, detector, gate = shared
+    return scan_slice(repo, blobs, bounds[0], bounds[1], detector, gate=gate)
 
 
 def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
-                 progress: Progress | None = None, on_finding: Callable[[], None] | None = None) -> SliceResult:
-    """Scan every listed blob once; `on_finding()` is called as soon as the first finding is known."""
+                 progress: Progress | None = None, on_finding: Callable[[], None] | None = None,
+                 gate: bool = False) -> SliceResult:
+    """Scan every listed blob once; `on_finding()` is called as soon as the first finding is known.
+    With `gate`, also list the blobs that need a name for the path-gated rules (scan_slice)."""
     total = SliceResult()
     total_bytes = sum(blobs.sizes)
 
@@ -202,6 +215,7 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
         total.bytes += res.bytes
         total.skipped.merge(res.skipped)
         total.warnings.extend(res.warnings)
+        total.gated.extend(res.gated)
 
     def report(blobs_done: int, bytes_done: int) -> None:
         if progress is not None:
@@ -210,13 +224,15 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 
     if not len(blobs):
         return total
+    if gate:
+        _ = detector.path_gate  # compiled once here, before workers fork
     if not workers.worth_a_pool(jobs, total_bytes):  # one reader in this process
         merge(scan_slice(repo, blobs, 0, len(blobs), detector,
-                         tick=report if progress else None, on_finding=on_finding))
+                         tick=report if progress else None, on_finding=on_finding, gate=gate))
         report(total.blobs, total.bytes)
         return total
     parts = workers.slices(blobs.sizes, jobs * _SLICES_PER_JOB)
-    with closing(workers.fan_out(_scan_bounds, (repo, blobs, detector), parts, jobs)) as done:
+    with closing(workers.fan_out(_scan_bounds, (repo, blobs, detector, gate), parts, jobs)) as done:
         for res in done:  # closed however the loop ends: an interruption in it stops the workers too
             merge(res)
             report(total.blobs, total.bytes)
