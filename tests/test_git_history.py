@@ -493,6 +493,29 @@ def test_path_gated_rule_in_history(repo, tmp_path):
     assert found[0]["extra"]["in_head"] is False and value not in res.output
 
 
+def test_path_gated_rescan_only_for_blobs_a_path_rule_could_match(repo, monkeypatch):
+    """Names come from the trees; only blobs the path rules' prefilter hits are rescanned by name."""
+    import scanners.git.history as history
+
+    pytest.importorskip("hyperscan")
+    secret = make_token()[4:28]
+    plain = {f"src/m{i}.c": f"int f{i}(void) {{ return {i}; }}\n" for i in range(5)}
+    repo.commit("c sources", {**plain, "src/keys.h": f'#define API_SECRET "{secret}"\n'})
+    repo.commit("drop the key", remove=("src/keys.h",))
+    seen: list[set[str]] = []
+    real = history.path_rule_pass
+
+    def spy(repo_, detector, candidates, max_size):
+        seen.append({history.show_path(p) for p in candidates.values()})
+        return real(repo_, detector, candidates, max_size)
+
+    monkeypatch.setattr(history, "path_rule_pass", spy)
+    doc = scan(repo.path, code=1)
+    assert seen == [{"src/keys.h"}]
+    [f] = [f for f in doc["findings"] if f["rule_id"] == "c-define-secret"]
+    assert f["location"]["path"] == "src/keys.h" and f["extra"]["in_head"] is False
+
+
 def test_table_cells_in_deleted_files_and_in_ci_modes(repo):
     """A CSV export deleted later: its password column is read in history as in the working tree, in the
     full-history scan (names from the attribution walk) and with --since (names from rev-list)."""
