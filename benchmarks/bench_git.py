@@ -267,7 +267,7 @@ def bench_repo(label: str, repo: Path, *, tools: bool) -> tuple[str, list[tuple[
     log(f"{label}: floor {floor.seconds:.1f}s, secretkeeper {ours.seconds:.1f}s ({ours_rss:.0f} MB)")
     logp = sh(f"git -C {repo} log -p -U0 --all > /dev/null")
     log(f"{label}: git log -p {logp.seconds:.1f}s")
-    since = sh(scan_cmd(target, "--since", "HEAD~20"), ok=(0, 1))
+    since = sh(scan_cmd(target, "--since", "HEAD~20", "--branch", "HEAD"), ok=(0, 1))
     empty = work_dir("git", "empty")
     idle = sh(scan_cmd(empty), ok=(0, 1))
     rows = [
@@ -282,13 +282,13 @@ def bench_repo(label: str, repo: Path, *, tools: bool) -> tuple[str, list[tuple[
          f"{logp.seconds / ours.seconds:.1f}x slower than us", verdict(logp.seconds >= 4 * ours.seconds)],
         ["peak RSS of the scan (largest process)", f"{ours_rss:.0f} MB", "", "",
          verdict(ours_rss <= 500) + ("" if facts["blobs"] >= 1_000_000 else " (repo < 1M blobs)")],
-        ["`--since HEAD~20` (20-commit range)", f"{since.seconds:.2f} s", cpu(since), "",
-         verdict(since.seconds < 2)],
+        ["`--since HEAD~20 --branch HEAD` (a PR's 20 commits, start-up included)", f"{since.seconds:.2f} s",
+         cpu(since), "", verdict(since.seconds < 1)],
         ["`secretkeeper scan` of an empty directory (start-up cost)", f"{idle.seconds:.2f} s", cpu(idle), "", ""],
         ["1-minute load average after our scan (2 cores)", f"{ours.load:.1f}", "", "", ""],
     ]
     checks = [("floor", ours.seconds <= floor.seconds), ("log -p", logp.seconds >= 4 * ours.seconds),
-              ("rss", ours_rss <= 500), ("since", since.seconds < 2)]
+              ("rss", ours_rss <= 500), ("since", since.seconds < 1)]
     if tools:
         gs = git_secrets_bin()
         if gs is None:
