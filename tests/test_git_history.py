@@ -494,10 +494,9 @@ def test_path_gated_rule_in_history(repo, tmp_path):
 
 
 def test_path_gated_rescan_only_for_blobs_a_path_rule_could_match(repo, monkeypatch):
-    """Names come from the trees; only blobs the path rules' prefilter hits are rescanned by name."""
+    """Names come from the trees; a named blob is rescanned only if a path rule for its name matches."""
     import scanners.git.history as history
 
-    pytest.importorskip("hyperscan")
     secret = make_token()[4:28]
     plain = {f"src/m{i}.c": f"int f{i}(void) {{ return {i}; }}\n" for i in range(5)}
     repo.commit("c sources", {**plain, "src/keys.h": f'#define API_SECRET "{secret}"\n'})
@@ -505,9 +504,10 @@ def test_path_gated_rescan_only_for_blobs_a_path_rule_could_match(repo, monkeypa
     seen: list[set[str]] = []
     real = history.path_rule_pass
 
-    def spy(repo_, detector, candidates, max_size):
-        seen.append({history.show_path(p) for p in candidates.values()})
-        return real(repo_, detector, candidates, max_size)
+    def spy(repo_, detector, candidates, max_size, jobs=1):
+        res = real(repo_, detector, candidates, max_size, jobs)
+        seen.append({history.show_path(candidates[oid]) for oid in res.gated})
+        return res
 
     monkeypatch.setattr(history, "path_rule_pass", spy)
     doc = scan(repo.path, code=1)

@@ -115,16 +115,13 @@ def _scan_listed(repo: Repo, detector: Detector, sel: HistoryOptions, blobs: Blo
                  names: TreeNames | None, refs: Sequence[str], since: str | None, skips: SkipLog,
                  warnings: list[str], *, max_size: int, jobs: int, progress: Progress | None, prefix: str,
                  excluded: Excluded) -> HistoryResult:
-    res = content_pass(repo, blobs, detector, jobs, progress, gate=names is not None)
+    res = content_pass(repo, blobs, detector, jobs, progress)
     rescanned: set[tuple[str, str]] = set()
     if names is not None:
-        # Rescanned with its name: a blob some path-gated rule could match (the gate), or a table. On
-        # git.git the C-source rule names 120,000 blobs; the gate leaves a few hundred.
-        gated = set(res.gated)
-        named = {oid: raw for oid, raw in names.named(warnings).items()
-                 if oid in gated or TABLE_PATH.search(show_path(raw))}
-        again = path_rule_pass(repo, detector, named, max_size)
-        rescanned = {(oid, show_path(raw)) for oid, raw in named.items()}
+        named = names.named(warnings)
+        again = path_rule_pass(repo, detector, named, max_size, jobs)
+        # Only the blobs rescanned with their name (a path rule for that name could match: the gate)
+        rescanned = {(oid, show_path(named[oid])) for oid in again.gated}
         res.found.extend(again.found)
         res.skipped.merge(again.skipped)
     skips.merge(res.skipped)

@@ -27,13 +27,9 @@ class PrefilterBatch(Generic[K]):
     `detector.scan(data)` with no path finds them. Call `flush()` after the last `add`."""
 
     def __init__(self, detector: Detector, on_match: Callable[[K, Match], None],
-                 max_bytes: int = 1024 * 1024, on_gate: Callable[[K], None] | None = None) -> None:
+                 max_bytes: int = 1024 * 1024) -> None:
         self.detector = detector
         self.on_match = on_match
-        # With `on_gate`: the path-gated rules' prefilter (Detector.path_gate) runs over the same joined
-        # buffers, and `on_gate(key)` is told of each buffer one of them could match.
-        self.gate = detector.path_gate if on_gate is not None else None
-        self.on_gate = on_gate
         self.max_bytes = max_bytes
         self._items: list[tuple[K, bytes]] = []
         self._size = 0
@@ -41,8 +37,6 @@ class PrefilterBatch(Generic[K]):
     def add(self, key: K, data: bytes) -> None:
         if not self.detector.batchable:
             self._scan(key, data)
-            if self.on_gate is not None and (self.gate is None or self.gate.hits(data)):
-                self.on_gate(key)
             return
         self._items.append((key, data))
         self._size += len(data) + len(_SEPARATOR)
@@ -58,24 +52,15 @@ class PrefilterBatch(Generic[K]):
         for _, data in items:
             starts.append(pos)
             pos += len(data) + len(_SEPARATOR)
-        joined = _SEPARATOR.join(d for _, d in items)
-        for k in sorted(_marked(self.detector.prefilter.hits(joined), starts)):
+        marked: set[int] = set()
+        for ends in self.detector.prefilter.hits(_SEPARATOR.join(d for _, d in items)).values():
+            if not ends or len(ends) > _MAX_ENDS:  # no position (keyword/always rules) or too many
+                marked = set(range(len(items)))
+                break
+            marked.update(bisect_right(starts, end - 1) - 1 for end in ends)
+        for k in sorted(marked):
             self._scan(*items[k])
-        if self.on_gate is not None:
-            gated = _marked(self.gate.hits(joined), starts) if self.gate is not None else range(len(items))
-            for k in sorted(gated):
-                self.on_gate(items[k][0])
 
     def _scan(self, key: K, data: bytes) -> None:
         for m in self.detector.scan(data, None):
             self.on_match(key, m)
-
-
-def _marked(hits: dict[int, list[int]], starts: list[int]) -> set[int] | range:
-    """Indexes of the joined buffers (starting at `starts`) that hold a prefilter hit."""
-    marked: set[int] = set()
-    for ends in hits.values():
-        if not ends or len(ends) > _MAX_ENDS:  # no position (keyword/always rules) or too many
-            return range(len(starts))
-        marked.update(bisect_right(starts, end - 1) - 1 for end in ends)
-    return marked

@@ -76,14 +76,6 @@ class Detector:
         rule may need a buffer's start or end. Worked out once, on first use, for this detector."""
         return not any(r is not None and edge_anchored(r.regex) for r in self.prefilter.rules)
 
-    @cached_property
-    def path_gate(self) -> HyperscanPrefilter | None:
-        """The path-gated rules' prefilter, run over blobs that have no name yet (git history): a blob
-        none of them could match needs no name and no rescan. None without such rules or Hyperscan."""
-        if not self.path_rules or self.backend != "hyperscan":
-            return None
-        return HyperscanPrefilter([r for r in self.path_rules if not r.near])
-
     def path_rules_for(self, path: str) -> list[Rule]:
         """Credential-file rules that apply to `path` (also used to keep binary keystores in scope)."""
         if not self.path_rules:
