@@ -16,7 +16,7 @@ Every figure is a ratio taken in the same run, on the same repository, on the sa
 - `--since` over the last 20 commits.
 
 Knobs (environment): BENCH_GIT_COMMITS (50000), BENCH_GIT_FILES_PER_COMMIT (2), BENCH_GIT_BLOB (10500 bytes
-average), BENCH_GIT_MANY_COMMITS (50000; x 20 small files = the 1,000,000-blob repository), BENCH_GIT_REPO
+average), BENCH_GIT_MANY_COMMITS (63000 in the full profile; 80% of commits x 20 small files = the 1,000,000-blob repository), BENCH_GIT_REPO
 (extra local clone), BENCH_GIT_CAP (seconds), BENCH_GIT_SKIP_TOOLS=1.
 """
 
@@ -53,7 +53,7 @@ COMMITS = int(os.environ.get("BENCH_GIT_COMMITS", "50000" if PROFILE == "full" e
 FILES_PER_COMMIT = int(os.environ.get("BENCH_GIT_FILES_PER_COMMIT", "2"))
 BLOB = int(os.environ.get("BENCH_GIT_BLOB", "10500"))
 # The memory target is for a repository of 1,000,000 blobs: a second generated repository, small blobs.
-MANY = (int(os.environ.get("BENCH_GIT_MANY_COMMITS", "50000" if PROFILE == "full" else "10000")), 20, 120)
+MANY = (int(os.environ.get("BENCH_GIT_MANY_COMMITS", "63000" if PROFILE == "full" else "10000")), 20, 120)
 CAP = float(os.environ.get("BENCH_GIT_CAP", "600"))
 SEED = 20261122
 
