@@ -493,25 +493,27 @@ def test_path_gated_rule_in_history(repo, tmp_path):
     assert found[0]["extra"]["in_head"] is False and value not in res.output
 
 
-def test_path_gated_rescan_only_for_blobs_a_path_rule_could_match(repo, monkeypatch):
-    """Names come from the trees; a named blob is rescanned only if a path rule for its name matches."""
-    import scanners.git.history as history
+def test_path_gated_scan_by_name_only_where_a_path_rule_could_match(repo, monkeypatch):
+    """Names come from the trees; a named blob is scanned with its name only if a path rule for that
+    name matches somewhere in it (the gate); every other blob is read once, without a name."""
+    import scanners.git.content as content
 
     secret = make_token()[4:28]
     plain = {f"src/m{i}.c": f"int f{i}(void) {{ return {i}; }}\n" for i in range(5)}
     repo.commit("c sources", {**plain, "src/keys.h": f'#define API_SECRET "{secret}"\n'})
     repo.commit("drop the key", remove=("src/keys.h",))
-    seen: list[set[str]] = []
-    real = history.path_rule_pass
+    passed: list[str] = []
+    real = content._could_match
 
-    def spy(repo_, detector, candidates, max_size, jobs=1):
-        res = real(repo_, detector, candidates, max_size, jobs)
-        seen.append({history.show_path(candidates[oid]) for oid in res.gated})
-        return res
+    def spy(detector, path, data):
+        ok = real(detector, path, data)
+        if ok:
+            passed.append(path)
+        return ok
 
-    monkeypatch.setattr(history, "path_rule_pass", spy)
-    doc = scan(repo.path, code=1)
-    assert seen == [{"src/keys.h"}]
+    monkeypatch.setattr(content, "_could_match", spy)
+    doc = scan(repo.path, "--jobs", "1", code=1)
+    assert passed == ["src/keys.h"]
     [f] = [f for f in doc["findings"] if f["rule_id"] == "c-define-secret"]
     assert f["location"]["path"] == "src/keys.h" and f["extra"]["in_head"] is False
 

@@ -13,8 +13,8 @@ How a history scan runs (docs/git-history.md has the user-facing story), module 
    bytes) are skipped. A corrupt or missing object is a warning and a counted skip; the reader restarts
    after it. Path-gated rules (credential files recognised by name) need a path: with `--all-refs`, `names`
    reads the trees (`git rev-list --objects`, beside the content pass) and keeps the names that match a
-   path rule; those blobs are read again, and the ones a path rule for that name matches (the gate),
-   tables and binary-looking ones are scanned again with that name.
+   path rule, before the content pass; there a named blob that a path rule for its name matches (the
+   gate), a table or a binary-looking one is scanned with that name, every other blob without one.
 3. `attribution`: only blobs with findings are mapped to commits: `git log --raw` over the scanned
    refs, streamed and searched for those blobs: commits that are not merges first, then merges with
    `-c` (only what a merge wrote against every parent) for the blobs still unattributed; renames seen as

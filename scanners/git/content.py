@@ -115,8 +115,8 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                on_finding: Callable[[], None] | None = None, gate: bool = False) -> SliceResult:
     """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit.
 
-    With `gate` (the path-gated rescan), a named blob is scanned only if it is a table, looks binary
-    (a keystore), or a path rule for its name matches somewhere in it; `res.gated` lists those."""
+    With `gate`, a named blob is scanned with its name only if it is a table, looks binary (a keystore),
+    or a path rule for its name matches somewhere in it (`res.gated` lists those); else as unnamed."""
     res = SliceResult()
     width = blobs.width
     batch: PrefilterBatch[str] = PrefilterBatch(detector, lambda oid, m: res.found.append(Hit.of(oid, m, None)))
@@ -153,6 +153,8 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                     break
                 i += 1
                 name = names.get(oid) if names else None
+                if gate and name is not None and not _could_match(detector, show_path(name), data):
+                    name = None
                 if name is None and size < _BATCH_BLOB:
                     if looks_binary(data):
                         res.skipped.add("binary", f"blob {oid[:12]}")
@@ -160,9 +162,9 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                         res.blobs += 1
                         res.bytes += len(data)
                         batch.add(oid, data)
-                elif not gate or name is None or _could_match(detector, show_path(name), data):
+                else:
                     _scan_blob(detector, oid, data, name, res)
-                    if gate:
+                    if gate and name is not None:
                         res.gated.append(oid)
                 if on_finding is not None and res.found:
                     on_finding()
@@ -198,7 +200,7 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
                  progress: Progress | None = None, on_finding: Callable[[], None] | None = None,
                  gate: bool = False) -> SliceResult:
     """Scan every listed blob once; `on_finding()` is called as soon as the first finding is known.
-    `gate`: the path-gated rescan of named blobs (scan_slice)."""
+    `gate`: named blobs are scanned with their name only where that can matter (scan_slice)."""
     total = SliceResult()
     total_bytes = sum(blobs.sizes)
 
@@ -237,25 +239,10 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 TABLE_PATH = re.compile("(?:" + "|".join(re.escape(s) for s in TABLE_SUFFIXES) + ")$")
 
 
-def path_rule_pass(repo: Repo, detector: Detector, candidates: dict[str, bytes], max_size: int,
-                   jobs: int = 1) -> SliceResult:
-    """Scan credential-file candidates as the file scan would: with their path, every rule resolved together,
-    in parallel like the content pass; `res.gated`: the blobs rescanned (the others matched no path rule
-    for their name, so their path-less hits stand).
-
-    Their hits replace the path-less content-pass hits of the same blob at that path."""
-    if not candidates:
-        return SliceResult()
-    blobs = named_blobs(repo, candidates, max_size)
-    res = content_pass(repo, blobs, detector, jobs, gate=True)
-    res.blobs = res.bytes = 0  # already counted by the content pass
-    return res
-
-
 def _could_match(detector: Detector, path: str, data: bytes) -> bool:
-    """Whether scanning `data` with its name can differ from the path-less scan: a table, a binary blob
-    (a keystore), or a path rule for `path` that matches somewhere (on git.git the C-source rule names
-    120,000 blobs; its regex, which starts with `#`, rules out nearly all of them at once)."""
+    """Whether scanning `data` with its name can differ from the path-less scan (the gate): a table, a
+    binary blob (a keystore), or a path rule for `path` that matches somewhere (on git.git the C-source
+    rule names 120,000 blobs; its regex, which starts with `#`, rules out nearly all of them at once)."""
     if path.endswith(TABLE_SUFFIXES) or looks_binary(data):
         return True
     return any(rule.pattern.search(data) for rule in detector.path_rules_for(path))

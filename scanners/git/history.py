@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scanners.files import PathFilter
 from scanners.git.attribution import Excluded, IntroWalk, attribute, staged
-from scanners.git.content import TABLE_PATH, Progress, content_pass, path_rule_pass
+from scanners.git.content import TABLE_PATH, Progress, content_pass
 from scanners.git.names import TreeNames
 from scanners.git.repo import Repo, count_commits, find_repo, normalise_path, scan_refs, show_path, verify_since
 from scanners.git.selection import Blobs, list_blobs
@@ -96,7 +96,7 @@ def scan_history(repo: Repo, detector: Detector, sel: HistoryOptions, *, max_siz
     blobs = list_blobs(repo, sel, refs, max_size, skips, warnings)
     walk = IntroWalk(repo, refs, since)
     # Path-gated rules need names: with --all-refs the blob listing has none, so the trees are read for
-    # them (names.py) beside the content pass.
+    # them (names.py) before the content pass.
     names = None
     if detector.path_rules and not sel.staged and not (sel.since or sel.branches):
         # Credential files, and tables (CSV, SQL INSERTs: their cells are read under their column names)
@@ -115,15 +115,15 @@ def _scan_listed(repo: Repo, detector: Detector, sel: HistoryOptions, blobs: Blo
                  names: TreeNames | None, refs: Sequence[str], since: str | None, skips: SkipLog,
                  warnings: list[str], *, max_size: int, jobs: int, progress: Progress | None, prefix: str,
                  excluded: Excluded) -> HistoryResult:
-    res = content_pass(repo, blobs, detector, jobs, progress)
     rescanned: set[tuple[str, str]] = set()
     if names is not None:
-        named = names.named(warnings)
-        again = path_rule_pass(repo, detector, named, max_size, jobs)
-        # Only the blobs rescanned with their name (a path rule for that name could match: the gate)
-        rescanned = {(oid, show_path(named[oid])) for oid in again.gated}
-        res.found.extend(again.found)
-        res.skipped.merge(again.skipped)
+        # The names first (the trees only), so the content pass reads every blob once: a named blob is
+        # scanned with its name where a path rule for it could match (the gate), as the file scan would.
+        blobs.names = names.named(warnings)
+    res = content_pass(repo, blobs, detector, jobs, progress, gate=names is not None)
+    if names is not None:
+        rescanned = {(oid, show_path(blobs.names[oid])) for oid in res.gated}
+        blobs.names = {}
     skips.merge(res.skipped)
     warnings.extend(res.warnings)
     commits = 0 if sel.staged else count_commits(repo, refs, since)

@@ -3,8 +3,8 @@
 Path-gated rules (credential files recognised by name) and tables (CSV, SQL INSERTs) need a path per blob.
 `rev-list --objects` reads the trees of every commit once and prints each object once, with the first path
 it was reached at: on git.git's history (203k commits, 56k merges) that is ~10 CPU s, where the diff walk
-it replaces (`git log --raw -m`, every merge against each parent) took ~70 s. It runs in a thread beside
-the content pass; its output is streamed and only the names that match a pattern are kept (a verdict
+it replaces (`git log --raw -m`, every merge against each parent) took ~70 s. It runs in a thread while
+the blobs are listed, and the content pass waits for it; its output is streamed and only the names that match a pattern are kept (a verdict
 per distinct path, not per blob), so memory does not grow with the history.
 
 A blob reachable at several paths is named by the first one only (the trees are read newest commit
