@@ -2,6 +2,7 @@
 
     python benchmarks/run.py              # every benchmarks/bench_*.py
     python benchmarks/run.py files git    # only bench_files.py and bench_git.py (make bench BENCH="files git")
+    python benchmarks/run.py git --repo /tmp/git.git   # bench_git.py also on a local clone
 
 Each benchmark is a script that prints one markdown section on stdout. RESULTS.md keeps one block per
 benchmark between `<!-- bench:NAME -->` markers: a run replaces the blocks of the benchmarks it ran and
@@ -11,6 +12,7 @@ the command of the latest run; every block records its own date and command.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -82,6 +84,13 @@ def render(blocks: dict[str, str], stamp: str, command: str, info: dict[str, str
 
 
 def main(argv: list[str]) -> int:
+    if "--repo" in argv:  # `run.py git --repo PATH`: bench_git.py also measures that local clone
+        at = argv.index("--repo")
+        if at + 1 >= len(argv) or not Path(argv[at + 1]).is_dir():
+            print("run.py: --repo needs the path of a local clone", file=sys.stderr)
+            return 2
+        os.environ["BENCH_GIT_REPO"] = str(Path(argv[at + 1]).resolve())
+        argv = argv[:at] + argv[at + 2:]
     names = [a.removeprefix("bench_").removesuffix(".py") for a in argv] or available()
     unknown = [n for n in names if n not in available()]
     if unknown:

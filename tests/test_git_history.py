@@ -148,6 +148,65 @@ def test_secret_in_merge_resolution(repo):
     assert f["location"]["commit"] == merge and f["location"]["line"] == 2
 
 
+def test_attribution_across_merges(repo):
+    """Merges are read only where they wrote new content (`-c`): a secret that arrives only in a merge
+    resolution is the merge's; one from a --no-ff merged and then deleted branch is its branch commit's;
+    a file renamed on a branch keeps both paths' introducing commits; the same secret in two files is
+    reported at each."""
+    resolved, branch_only, renamed_tok, twice = make_token(), make_token(), make_token(), make_token()
+    base = repo.commit("base", {"settings.ini": "mode=a\n", "svc/old.cfg": f"TOKEN={renamed_tok}\n"})
+    # 1. only through a merge resolution (both sides changed the line; the resolution adds the token)
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit("side", {"settings.ini": "mode=b\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", {"settings.ini": "mode=c\n"})
+    repo.git("merge", "-q", "side", "-m", "merge side", check=False)
+    repo.write("settings.ini", f"mode=bc\nTOKEN={resolved}\n")
+    repo.git("add", "settings.ini")
+    repo.git("commit", "-q", "--no-edit")
+    resolution = repo.git("rev-parse", "HEAD")
+    # 2. on a branch merged with --no-ff, then deleted; 3. a rename on that branch
+    repo.git("checkout", "-q", "-b", "topic")
+    on_branch = repo.commit("topic", {"topic/keys.txt": f"TOKEN={branch_only}\n"})
+    repo.git("mv", "svc/old.cfg", "svc/new.cfg")
+    rename = repo.commit("rename on topic")
+    repo.git("checkout", "-q", "main")
+    repo.commit("main moves on", {"README.md": "x\n"})
+    repo.git("merge", "-q", "--no-ff", "topic", "-m", "merge topic")
+    repo.git("branch", "-q", "-D", "topic")
+    # 4. the same secret in two files, added by two commits
+    first = repo.commit("one", {"a/one.env": f"TOKEN={twice}\n"})
+    second = repo.commit("two", {"b/two.env": f"X=1\nTOKEN={twice}\n"})
+    found = by_path(scan(repo.path, code=1))
+    assert found["settings.ini"]["location"]["commit"] == resolution
+    assert found["settings.ini"]["location"]["line"] == 2
+    assert found["topic/keys.txt"]["location"]["commit"] == on_branch
+    assert found["svc/old.cfg"]["location"]["commit"] == base and found["svc/old.cfg"]["extra"]["in_head"] is False
+    assert found["svc/new.cfg"]["location"]["commit"] == rename and found["svc/new.cfg"]["extra"]["in_head"]
+    assert (found["a/one.env"]["location"]["commit"], found["b/two.env"]["location"]["commit"]) == (first, second)
+    assert found["b/two.env"]["location"]["line"] == 2
+    assert found["a/one.env"]["secret_sha256"] == found["b/two.env"]["secret_sha256"]
+    assert len(found) == 6
+
+
+def test_same_blob_at_two_paths_added_by_one_merge(repo):
+    """A blob already attributed at one path is not looked for again in merges."""
+    token = make_token()
+    repo.commit("base", {"a.txt": "a\n"})
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit("side", {"a.txt": "b\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", {"a.txt": "c\n"})
+    repo.git("merge", "-q", "side", "-m", "m", check=False)
+    repo.write("a.txt", f"TOKEN={token}\n")
+    repo.write("copy.txt", f"TOKEN={token}\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-edit")
+    merge = repo.git("rev-parse", "HEAD")
+    found = by_path(scan(repo.path, code=1))
+    assert {p: f["location"]["commit"] for p, f in found.items()} == {"a.txt": merge, "copy.txt": merge}
+
+
 def test_unmerged_branch_and_tag_only_commit(repo):
     on_branch, on_tag = make_token(), make_token()
     repo.commit("init", {"README.md": "hi\n"})
@@ -432,6 +491,31 @@ def test_path_gated_rule_in_history(repo, tmp_path):
     assert [(f["location"]["path"], f["location"]["line"], f["location"]["commit"]) for f in found] == [
         ("conf/creds.ini", 2, intro)]
     assert found[0]["extra"]["in_head"] is False and value not in res.output
+
+
+def test_path_gated_scan_by_name_only_where_a_path_rule_could_match(repo, monkeypatch):
+    """Names come from the trees; a named blob is scanned with its name only if a path rule for that
+    name matches somewhere in it (the gate); every other blob is read once, without a name."""
+    import scanners.git.content as content
+
+    secret = make_token()[4:28]
+    plain = {f"src/m{i}.c": f"int f{i}(void) {{ return {i}; }}\n" for i in range(5)}
+    repo.commit("c sources", {**plain, "src/keys.h": f'#define API_SECRET "{secret}"\n'})
+    repo.commit("drop the key", remove=("src/keys.h",))
+    passed: list[str] = []
+    real = content._could_match
+
+    def spy(detector, path, data):
+        ok = real(detector, path, data)
+        if ok:
+            passed.append(path)
+        return ok
+
+    monkeypatch.setattr(content, "_could_match", spy)
+    doc = scan(repo.path, "--jobs", "1", code=1)
+    assert passed == ["src/keys.h"]
+    [f] = [f for f in doc["findings"] if f["rule_id"] == "c-define-secret"]
+    assert f["location"]["path"] == "src/keys.h" and f["extra"]["in_head"] is False
 
 
 def test_table_cells_in_deleted_files_and_in_ci_modes(repo):

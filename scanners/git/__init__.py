@@ -11,14 +11,16 @@ How a history scan runs (docs/git-history.md has the user-facing story), module 
    slice and hands blobs to secretkeeper/blobscan.py with the name they were listed under, if any. Only
    Hits travel back (hash + redacted preview, never the secret). Binary blobs (NUL in the first 8000
    bytes) are skipped. A corrupt or missing object is a warning and a counted skip; the reader restarts
-   after it. Path-gated rules (credential files recognised by name) need a path: with `--all-refs` the
-   attribution walk starts at once and names the blobs, and the few whose name matches a path rule are
-   scanned again with that name. Without path-gated rules nothing walks history unless there is a finding.
-3. `attribution`: only blobs with findings are mapped to commits: one `git log --raw -m` over the scanned
-   refs, searched for those blobs, lists the commits that add each of them at any path (merge resolutions
-   included, renames seen as add + delete), oldest first; each (rule, path, secret) is reported once, at
-   its earliest introducing commit, with the line in that version; `git ls-tree -r HEAD` tells whether it
-   is still in HEAD. This provenance is applied once, as each Finding is built.
+   after it. Path-gated rules (credential files recognised by name) need a path: with `--all-refs`, `names`
+   reads the trees (`git rev-list --objects`, beside the content pass) and keeps the names that match a
+   path rule, before the content pass; there a named blob that a path rule for its name matches (the
+   gate), a table or a binary-looking one is scanned with that name, every other blob without one.
+3. `attribution`: only blobs with findings are mapped to commits: `git log --raw` over the scanned
+   refs, streamed and searched for those blobs: commits that are not merges first, then merges with
+   `-c` (only what a merge wrote against every parent) for the blobs still unattributed; renames seen as
+   add + delete, oldest first; each (rule, path, secret) is reported once, at its earliest introducing
+   commit, with the line in that version; `git ls-tree -r HEAD` tells whether it is still in HEAD.
+   This provenance is applied once, as each Finding is built.
 4. `history`: the pipeline's entry point, per repository among the scanned roots; `repo` holds the
    plumbing (finding a repository, running git, refs and revisions).
 

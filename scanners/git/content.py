@@ -84,6 +84,7 @@ class SliceResult:
     bytes: int = 0
     skipped: SkipLog = field(default_factory=SkipLog)
     warnings: list[str] = field(default_factory=list)
+    gated: list[str] = field(default_factory=list)  # with `gate`: the named blobs actually rescanned
 
 
 class _Reader:
@@ -116,8 +117,11 @@ class _Reader:
 
 def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                tick: Callable[[int, int], None] | None = None,
-               on_finding: Callable[[], None] | None = None) -> SliceResult:
-    """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit."""
+               on_finding: Callable[[], None] | None = None, gate: bool = False) -> SliceResult:
+    """Scan blobs [lo, hi) with one reader; a dead reader (corrupt object) is restarted past the culprit.
+
+    With `gate`, a named blob is scanned with its name only if it is a table, looks binary (a keystore),
+    or a path rule for its name matches somewhere in it (`res.gated` lists those); else as unnamed."""
     res = SliceResult()
     width = blobs.width
     batch: PrefilterBatch[str] = PrefilterBatch(detector, lambda oid, m: res.found.append(Hit.of(oid, m, None)))
@@ -154,6 +158,8 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                     break
                 i += 1
                 name = names.get(oid) if names else None
+                if gate and name is not None and not _could_match(detector, show_path(name), data):
+                    name = None
                 if name is None and size < _BATCH_BLOB:
                     if looks_binary(data):
                         res.skipped.add("binary", f"blob {oid[:12]}")
@@ -163,6 +169,8 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
                         batch.add(oid, data)
                 else:
                     _scan_blob(detector, oid, data, name, res)
+                    if gate and name is not None:
+                        res.gated.append(oid)
                 if on_finding is not None and res.found:
                     on_finding()
                     on_finding = None
@@ -188,14 +196,16 @@ def _scan_blob(detector: Detector, oid: str, data: bytes, name: bytes | None, re
         res.found.extend(hits)
 
 
-def _scan_bounds(shared: tuple[Repo, Blobs, Detector], bounds: tuple[int, int]) -> SliceResult:
-    repo, blobs, detector = shared
-    return scan_slice(repo, blobs, bounds[0], bounds[1], detector)
+def _scan_bounds(shared: tuple[Repo, Blobs, Detector, bool], bounds: tuple[int, int]) -> SliceResult:
+    repo, blobs, detector, gate = shared
+    return scan_slice(repo, blobs, bounds[0], bounds[1], detector, gate=gate)
 
 
 def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
-                 progress: Progress | None = None, on_finding: Callable[[], None] | None = None) -> SliceResult:
-    """Scan every listed blob once; `on_finding()` is called as soon as the first finding is known."""
+                 progress: Progress | None = None, on_finding: Callable[[], None] | None = None,
+                 gate: bool = False) -> SliceResult:
+    """Scan every listed blob once; `on_finding()` is called as soon as the first finding is known.
+    `gate`: named blobs are scanned with their name only where that can matter (scan_slice)."""
     total = SliceResult()
     total_bytes = sum(blobs.sizes)
 
@@ -207,6 +217,7 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
         total.bytes += res.bytes
         total.skipped.merge(res.skipped)
         total.warnings.extend(res.warnings)
+        total.gated.extend(res.gated)
 
     def report(blobs_done: int, bytes_done: int) -> None:
         if progress is not None:
@@ -217,11 +228,11 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
         return total
     if not workers.worth_a_pool(jobs, total_bytes):  # one reader in this process
         merge(scan_slice(repo, blobs, 0, len(blobs), detector,
-                         tick=report if progress else None, on_finding=on_finding))
+                         tick=report if progress else None, on_finding=on_finding, gate=gate))
         report(total.blobs, total.bytes)
         return total
     parts = workers.slices(blobs.sizes, jobs * _SLICES_PER_JOB)
-    with closing(workers.fan_out(_scan_bounds, (repo, blobs, detector), parts, jobs)) as done:
+    with closing(workers.fan_out(_scan_bounds, (repo, blobs, detector, gate), parts, jobs)) as done:
         for res in done:  # closed however the loop ends: an interruption in it stops the workers too
             merge(res)
             report(total.blobs, total.bytes)
@@ -233,16 +244,13 @@ def content_pass(repo: Repo, blobs: Blobs, detector: Detector, jobs: int,
 TABLE_PATH = re.compile("(?:" + "|".join(re.escape(s) for s in TABLE_SUFFIXES) + ")$")
 
 
-def path_rule_pass(repo: Repo, detector: Detector, candidates: dict[str, bytes], max_size: int) -> SliceResult:
-    """Scan credential-file candidates as the file scan would: with their path, every rule resolved together.
-
-    Their hits replace the path-less content-pass hits of the same blob at that path."""
-    if not candidates:
-        return SliceResult()
-    blobs = named_blobs(repo, candidates, max_size)
-    res = scan_slice(repo, blobs, 0, len(blobs), detector)
-    res.blobs = res.bytes = 0  # already counted by the content pass
-    return res
+def _could_match(detector: Detector, path: str, data: bytes) -> bool:
+    """Whether scanning `data` with its name can differ from the path-less scan (the gate): a table, a
+    binary blob (a keystore), or a path rule for `path` that matches somewhere (on git.git the C-source
+    rule names 120,000 blobs; its regex, which starts with `#`, rules out nearly all of them at once)."""
+    if path.endswith(TABLE_SUFFIXES) or looks_binary(data):
+        return True
+    return any(rule.pattern.search(data) for rule in detector.path_rules_for(path))
 
 
 def path_rule_pass_all(repo: Repo, detector: Detector, named: dict[str, bytes], max_size: int) -> SliceResult:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from scanners.files import PathFilter
 from scanners.git.attribution import Excluded, IntroWalk, attribute, staged
-from scanners.git.content import TABLE_PATH, Progress, content_pass, path_rule_pass
+from scanners.git.content import TABLE_PATH, Progress, content_pass
+from scanners.git.names import TreeNames
 from scanners.git.repo import Repo, count_commits, find_repo, normalise_path, scan_refs, show_path, verify_since
 from scanners.git.selection import Blobs, list_blobs
 from scanners.options import HistoryOptions
@@ -94,32 +95,35 @@ def scan_history(repo: Repo, detector: Detector, sel: HistoryOptions, *, max_siz
     refs = [] if sel.staged else scan_refs(repo, sel)
     blobs = list_blobs(repo, sel, refs, max_size, skips, warnings)
     walk = IntroWalk(repo, refs, since)
-    # Path-gated rules need names: with --all-refs the blob listing has none, so the attribution walk
-    # (which names every blob a commit adds) starts now and also yields the credential-file candidates.
-    names_from_walk = bool(detector.path_rules) and not sel.staged and not (sel.since or sel.branches)
-    if names_from_walk:
-        walk.start()
+    # Path-gated rules need names: with --all-refs the blob listing has none, so the trees are read for
+    # them (names.py) before the content pass.
+    names = None
+    if detector.path_rules and not sel.staged and not (sel.since or sel.branches):
+        # Credential files, and tables (CSV, SQL INSERTs: their cells are read under their column names)
+        names = TreeNames(repo, refs, since, [r.path_pattern for r in detector.path_rules] + [TABLE_PATH])
+        names.start()
     try:
-        return _scan_listed(repo, detector, sel, blobs, walk, names_from_walk, refs, since, skips, warnings,
+        return _scan_listed(repo, detector, sel, blobs, walk, names, refs, since, skips, warnings,
                             max_size=max_size, jobs=jobs, progress=progress, prefix=prefix, excluded=excluded)
     finally:
+        if names is not None:
+            names.close()
         walk.close()
 
 
 def _scan_listed(repo: Repo, detector: Detector, sel: HistoryOptions, blobs: Blobs, walk: IntroWalk,
-                 names_from_walk: bool, refs: Sequence[str], since: str | None, skips: SkipLog,
+                 names: TreeNames | None, refs: Sequence[str], since: str | None, skips: SkipLog,
                  warnings: list[str], *, max_size: int, jobs: int, progress: Progress | None, prefix: str,
                  excluded: Excluded) -> HistoryResult:
-    res = content_pass(repo, blobs, detector, jobs, progress, on_finding=None if sel.staged else walk.start)
     rescanned: set[tuple[str, str]] = set()
-    if names_from_walk:
-        # Credential files, and tables (CSV, SQL INSERTs: their cells are read under their column names)
-        patterns = [r.path_pattern for r in detector.path_rules] + [TABLE_PATH]
-        named = walk.named(patterns, warnings)
-        gated = path_rule_pass(repo, detector, named, max_size)
-        rescanned = {(oid, show_path(raw)) for oid, raw in named.items()}
-        res.found.extend(gated.found)
-        res.skipped.merge(gated.skipped)
+    if names is not None:
+        # The names first (the trees only), so the content pass reads every blob once: a named blob is
+        # scanned with its name where a path rule for it could match (the gate), as the file scan would.
+        blobs.names = names.named(warnings)
+    res = content_pass(repo, blobs, detector, jobs, progress, gate=names is not None)
+    if names is not None:
+        rescanned = {(oid, show_path(blobs.names[oid])) for oid in res.gated}
+        blobs.names = {}
     skips.merge(res.skipped)
     warnings.extend(res.warnings)
     commits = 0 if sel.staged else count_commits(repo, refs, since)
