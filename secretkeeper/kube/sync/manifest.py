@@ -8,15 +8,15 @@ and opens with a loud NOT ENCRYPTED comment, and every write warns on stderr. Ke
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from providers.base import SecretVersion
 from secretkeeper.config.secrets import ManifestTarget, SecretConfig
 from secretkeeper.fileio import write_private
-from secretkeeper.kube.sync.target import SyncError
+from secretkeeper.kube.sync.files import make_folder, remove_file
 from secretkeeper.kube.sync.secret_object import VERSION, only_keys, secret_object, secret_type
+from secretkeeper.kube.sync.target import SyncError
 
 BANNER = ("# NOT ENCRYPTED: a plain Kubernetes Secret written by secretkeeper (sync target `manifest`).\n"
           "# Anyone who can read this file has the credential. Do not commit it; seal it first.\n")
@@ -42,19 +42,11 @@ class ManifestFile:
             body = secret_object(self.name, self.namespace, self.store, self.path, version, secret_type(version))
         except ValueError as exc:
             raise SyncError(f"{self.where}: {exc}") from None
-        try:
-            self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder: ours alone
-        except OSError as exc:
-            raise SyncError(f"{self.file.parent}: cannot create folder: {exc.strerror}") from None
+        make_folder(self.file.parent, 0o700)  # a new folder: ours alone
         write_private(self.file, BANNER + _yaml(body))
 
     def remove(self) -> None:
-        try:
-            os.unlink(self.file)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise SyncError(f"{self.where}: cannot remove: {exc.strerror}") from None
+        remove_file(self.file, self.where)
 
     def holds(self) -> str | None:
         """The version annotation of the file on disk (read as text: no YAML library for one line)."""

@@ -27,7 +27,15 @@ from providers.base import SecretVersion
 from secretkeeper.config.secrets import SealedTarget, SecretConfig, kube_name
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.fileio import read_input, write_private
-from secretkeeper.kube.sealing import MAX_CERT_BYTES, SCOPE_ANNOTATIONS, SealingCert, load_cert, scope_label, seal
+from secretkeeper.kube.sealing import (
+    MAX_CERT_BYTES,
+    SCOPE_ANNOTATIONS,
+    SealingCert,
+    load_cert,
+    scope_label,
+    seal,
+)
+from secretkeeper.kube.sync.files import make_folder, remove_file
 from secretkeeper.kube.sync.manifest import _yaml
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
 from secretkeeper.kube.sync.target import SyncError
@@ -97,21 +105,13 @@ class SealedFile:
         if existing is not None and _outline(existing) == _outline(body):
             return False
         body["spec"]["encryptedData"] = {key: seal(cert, label, version.data[key]) for key in sorted(version.data)}
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SyncError(f"{self.folder}: cannot create folder: {exc.strerror}") from None
+        make_folder(self.folder)
         write_private(self.file, HEADER + _yaml(body))
         return True
 
     def remove(self) -> None:
-        try:
-            self._existing()  # never removes a file it did not write
-            os.unlink(self.file)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise SyncError(f"{self.where}: cannot remove: {exc.strerror}") from None
+        self._existing()  # never removes a file it did not write
+        remove_file(self.file, self.where)
 
     def holds(self) -> str | None:
         doc = _load(self.file)

@@ -23,6 +23,7 @@ from typing import Any
 from providers.base import SecretVersion
 from secretkeeper.config.secrets import SecretConfig, SopsTarget, kube_name
 from secretkeeper.fileio import read_input, write_private_bytes
+from secretkeeper.kube.sync.files import make_folder, remove_file
 from secretkeeper.kube.sync.manifest import _yaml
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
 from secretkeeper.kube.sync.target import SyncError
@@ -67,21 +68,13 @@ class SopsFile:
         if existing is not None and _outline(existing) == (_outline(secret), self.recipients):
             return False
         encrypted = _run_sops(self.recipients, _yaml(secret).encode(), self.file)
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SyncError(f"{self.file.parent}: cannot create folder: {exc.strerror}") from None
+        make_folder(self.file.parent)
         write_private_bytes(self.file, encrypted)
         return True
 
     def remove(self) -> None:
-        try:
-            self._existing()  # never removes a file it did not write
-            os.unlink(self.file)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise SyncError(f"{self.where}: cannot remove: {exc.strerror}") from None
+        self._existing()  # never removes a file it did not write
+        remove_file(self.file, self.where)
 
     def holds(self) -> str | None:
         doc = _load(self.file)
