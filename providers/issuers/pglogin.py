@@ -75,5 +75,6 @@ def _tls_hint(exc: Exception, sslmode: str) -> str:
             word in text for word in ("SSL", "certificate", "root.crt")):
         return ""
     return (f" (sslmode {sslmode}; the default for a host that is not loopback is verify-full: set "
-            "issuer.sslrootcert to the CA that signed the server's certificate, or issuer.sslmode: prefer or "
+            "issuer.sslrootcert to the CA that signed the server's certificate (`system`: the OS's trusted CAs), "
+            "or issuer.sslmode: prefer or "
             "disable for a server without TLS)")
