@@ -189,6 +189,8 @@ def test_a_credential_literal_in_the_config_is_refused_without_echoing_it(tmp_pa
         "  vault: {type: vault, address: 'http://127.0.0.1:1', auth: {method: token, token: %s}}\n",
         "  vault: {type: vault, address: 'http://127.0.0.1:1', auth: {method: approle, role_id: r, secret_id: %s}}\n",
         "  vault: {type: vault, address: 'http://u:%s@127.0.0.1:1'}\n",
+        "  aws: {type: aws-secrets-manager, region: eu-west-1, secret_access_key: %s}\n",
+        "  pg: {type: local, path: x, admin_password: '%s'}\n",
     ]
     for i, body in enumerate(bodies):
         config = "stores:\n  local: {type: local, path: .secretkeeper/store}\n" + body % canary + \
