@@ -16,11 +16,13 @@ from typing import Any
 from providers.errors import IssuerError
 
 
-def effective_sslmode(host: str, sslmode: str | None) -> str:
+def effective_sslmode(host: str, sslmode: str | None, sslrootcert: str | None = None) -> str:
     """The sslmode given, or the default for `host`: `prefer` on loopback (or a Unix socket folder),
-    `verify-full` anywhere else."""
+    `verify-full` anywhere else, and wherever a CA (`sslrootcert`) is given to verify against."""
     if sslmode:
         return sslmode
+    if sslrootcert:
+        return "verify-full"
     if host == "localhost" or host.startswith("/"):
         return "prefer"
     try:

@@ -45,7 +45,7 @@ class PostgresIssuer:
         cfg = secret.issuer
         self.name, self.cfg, self.managed = secret.name, cfg, managed
         self.alternating = cfg.strategy == "alternating"
-        self.sslmode = effective_sslmode(cfg.host, cfg.sslmode)
+        self.sslmode = effective_sslmode(cfg.host, cfg.sslmode, cfg.sslrootcert)
         self.roles = (cfg.role, cfg.role + CLONE_SUFFIX) if self.alternating else (cfg.role,)
         if len(self.roles[-1].encode()) > 63:
             raise IssuerError(f"{self.name}: issuer.role: {self.roles[-1]!r} is longer than PostgreSQL's "

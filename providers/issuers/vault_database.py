@@ -43,7 +43,7 @@ class VaultDatabaseIssuer:
         if not all(_SEGMENT.fullmatch(part) for part in self.mount.split("/")):
             raise IssuerError(f"{self.name}: issuer.mount: not a Vault mount path")
         self.login_check = bool(cfg.host and cfg.database)
-        self.sslmode = effective_sslmode(cfg.host, cfg.sslmode) if cfg.host else "prefer"
+        self.sslmode = effective_sslmode(cfg.host, cfg.sslmode, cfg.sslrootcert) if cfg.host else "prefer"
         if bool(cfg.host) != bool(cfg.database):
             raise IssuerError(f"{self.name}: issuer: give both host and database (to verify by logging in), "
                               "or neither")

@@ -93,6 +93,10 @@ def test_an_iam_key_holds_two_keys():
     assert issuer.grace.total_seconds() == 24 * 3600 and list(issuer.keys()) == ["access_key_id", "secret_access_key"]
 
 
+def test_a_ca_given_without_an_sslmode_is_verified_against_even_on_loopback():
+    assert postgres(host="127.0.0.1", sslrootcert="/etc/ssl/db-ca.pem").sslmode == "verify-full"
+
+
 @pytest.mark.parametrize("host, given, effective", [
     ("db.internal", None, "verify-full"),  # across a network: the server's certificate is checked
     ("10.0.0.7", None, "verify-full"),
