@@ -136,11 +136,13 @@ class K8sTokenIssuer:
             raise VerifyFailed(f"{self.name}: the new token is not accepted for audiences {', '.join(missing)}")
 
     def retire(self, old: SecretVersion) -> None:
-        """Delete the holder the old token is bound to: the API server rejects the token from then on."""
+        """Delete the holder the old token is bound to: the API server rejects the token from then on.
+        A token this issuer did not make (one `put` by hand, a legacy token) names no holder: there is
+        nothing here to revoke (it stays valid until it expires; `tokens migrate` deals with legacy token
+        Secrets), and raising would leave the rotation, or the rollback of that `put`, failing forever."""
         bound = _bound_secret(old.data.get("token", b""))
         if bound is None:
-            raise IssuerError(f"{self.name}: version {old.version}: its token names no holder Secret it is "
-                              "bound to; it stays valid until it expires")
+            return
         self._delete_holder(*bound)
 
     # -- helpers ---------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from providers.base import ISSUERS, ManagedSecrets, SecretVersion
 from providers.errors import IssuerError, NotFound, VerifyFailed
-from providers.issuers.pglogin import login
+from providers.issuers.pglogin import effective_sslmode, login
 
 KEYS = ("username", "password", "host", "port", "database", "uri")
 CLONE_SUFFIX = "_clone"
@@ -45,6 +45,7 @@ class PostgresIssuer:
         cfg = secret.issuer
         self.name, self.cfg, self.managed = secret.name, cfg, managed
         self.alternating = cfg.strategy == "alternating"
+        self.sslmode = effective_sslmode(cfg.host, cfg.sslmode, cfg.sslrootcert)
         self.roles = (cfg.role, cfg.role + CLONE_SUFFIX) if self.alternating else (cfg.role,)
         if len(self.roles[-1].encode()) > 63:
             raise IssuerError(f"{self.name}: issuer.role: {self.roles[-1]!r} is longer than PostgreSQL's "
@@ -148,8 +149,8 @@ class PostgresIssuer:
         host = f"[{self.cfg.host}]" if ":" in self.cfg.host else self.cfg.host
         uri = (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{self.cfg.port}/"
                f"{quote(self.cfg.database, safe='')}")
-        if self.cfg.sslmode != "prefer":
-            uri += f"?sslmode={self.cfg.sslmode}"
+        if self.sslmode != "prefer":
+            uri += f"?sslmode={self.sslmode}"
         return {"username": user.encode(), "password": password.encode(), "host": self.cfg.host.encode(),
                 "port": str(self.cfg.port).encode(), "database": self.cfg.database.encode(), "uri": uri.encode()}
 
@@ -176,7 +177,7 @@ class PostgresIssuer:
     @contextmanager
     def _connect(self, user: str, password: str, *, require_auth: str, admin: bool = False) -> Iterator[Any]:
         with login(self.name, host=self.cfg.host, port=self.cfg.port, database=self.cfg.database, user=user,
-                   password=password, require_auth=require_auth, sslmode=self.cfg.sslmode,
+                   password=password, require_auth=require_auth, sslmode=self.sslmode,
                    sslrootcert=self.cfg.sslrootcert, connect_timeout=self.cfg.connect_timeout,
                    who=f"as {'admin ' if admin else ''}{user}") as conn:
             yield conn

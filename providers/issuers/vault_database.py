@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from providers.base import ISSUERS, ManagedSecrets, SecretVersion
 from providers.errors import IssuerError, VerifyFailed
+from providers.issuers.pglogin import effective_sslmode
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")  # Vault role names, and each part of a mount path
 
@@ -42,6 +43,7 @@ class VaultDatabaseIssuer:
         if not all(_SEGMENT.fullmatch(part) for part in self.mount.split("/")):
             raise IssuerError(f"{self.name}: issuer.mount: not a Vault mount path")
         self.login_check = bool(cfg.host and cfg.database)
+        self.sslmode = effective_sslmode(cfg.host, cfg.sslmode, cfg.sslrootcert) if cfg.host else "prefer"
         if bool(cfg.host) != bool(cfg.database):
             raise IssuerError(f"{self.name}: issuer: give both host and database (to verify by logging in), "
                               "or neither")
@@ -83,8 +85,8 @@ class VaultDatabaseIssuer:
             host = f"[{self.cfg.host}]" if ":" in self.cfg.host else self.cfg.host
             uri = (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{self.cfg.port}/"
                    f"{quote(self.cfg.database, safe='')}")
-            if self.cfg.sslmode != "prefer":
-                uri += f"?sslmode={self.cfg.sslmode}"
+            if self.sslmode != "prefer":
+                uri += f"?sslmode={self.sslmode}"
             out.update(host=self.cfg.host.encode(), port=str(self.cfg.port).encode(),
                        database=self.cfg.database.encode(), uri=uri.encode())
         return out
@@ -105,7 +107,8 @@ class VaultDatabaseIssuer:
         assert self.cfg.host is not None and self.cfg.database is not None
         try:
             with login(self.name, host=self.cfg.host, port=self.cfg.port, database=self.cfg.database, user=user,
-                       password=password, require_auth="!password", sslmode=self.cfg.sslmode) as conn:
+                       password=password, require_auth="!password", sslmode=self.sslmode,
+                       sslrootcert=self.cfg.sslrootcert) as conn:
                 conn.execute("SELECT 1")
         except IssuerError as exc:
             detail = str(exc).removeprefix(f"{self.name}: ")

@@ -209,7 +209,8 @@ class PostgresIssuer:
     strategy: Literal["single", "alternating"] = "single"  # alternating: <role> and <role>_clone in turn
     length: Annotated[int, Field(ge=16, le=99)] = 40  # password characters (letters and digits)
     grace: Duration | None = None  # alternating: how long the previous role keeps working (default 1h)
-    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    # default: verify-full, or prefer for a loopback host (providers/issuers/pglogin.py)
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
     sslrootcert: str | None = None  # CA file for verify-ca / verify-full
     connect_timeout: Annotated[int, Field(gt=0)] = 10  # seconds
 
@@ -228,7 +229,9 @@ class VaultDatabaseIssuer:
     host: str | None = None
     port: Annotated[int, Field(gt=0, lt=65536)] = 5432
     database: str | None = None
-    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    # default: verify-full, or prefer for a loopback host (providers/issuers/pglogin.py)
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    sslrootcert: str | None = None  # CA file for verify-ca / verify-full
 
 
 @dataclass

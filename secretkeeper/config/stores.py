@@ -25,6 +25,9 @@ from secretkeeper.config.invalid import FORBID_EXTRA
 def _url(value: str) -> str:
     if not value.startswith(("https://", "http://")):
         raise ValueError("expected an http(s):// URL")
+    if "@" in value.split("://", 1)[1].split("/", 1)[0]:  # user:password@host: a credential in the file
+        raise ValueError("a URL with user info (user:password@) in it: the config never holds a credential; give it "
+                         "through the store's `auth` or the environment")
     return value
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -190,7 +191,7 @@ def connect(context: str | None = None) -> Connection:
     name = str(chosen.get("name"))
     try:
         user = user_entry(where, chosen)
-        with plugin_failures(exec_plugin(user)) as failures:
+        with plugin_failures(exec_plugin(user)) as failures, _key_material_in_memory():
             config.load_kube_config(config_file=where, context=name, client_configuration=cfg,
                                     persist_config=False)
     except Exception as exc:
@@ -202,6 +203,36 @@ def connect(context: str | None = None) -> Connection:
                                 "credentials")
     namespace = str((chosen.get("context") or {}).get("namespace") or "default")
     return Connection(_api_client(client, cfg), name, cfg.host, namespace, exec_plugin(user))
+
+
+_MEMORY_FILES: list[int] = []  # open for the life of the process: the TLS layer reads them at each connect
+
+
+@contextmanager
+def _key_material_in_memory() -> Iterator[None]:
+    """The kubernetes client writes a kubeconfig's *-data fields (client-key-data: a private key) to temp
+    files in /tmp, removed only at a clean exit: a run killed mid-rotation would leave the key on disk.
+    On Linux they go to memory-only files (memfd) instead, which vanish with the process."""
+    from kubernetes.config import kube_config
+
+    original = getattr(kube_config, "_create_temp_file_with_content", None)
+    if original is None or not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"):
+        yield
+        return
+
+    def in_memory(content: str | bytes, temp_file_path: str | None = None, force_recreate: bool = False) -> str:
+        fd = os.memfd_create("secretkeeper-kubeconfig")
+        data = memoryview(content.encode() if isinstance(content, str) else content)
+        while data:
+            data = data[os.write(fd, data):]
+        _MEMORY_FILES.append(fd)
+        return f"/proc/self/fd/{fd}"
+
+    kube_config._create_temp_file_with_content = in_memory
+    try:
+        yield
+    finally:
+        kube_config._create_temp_file_with_content = original
 
 
 def _api_client(client: Any, cfg: Any) -> Any:

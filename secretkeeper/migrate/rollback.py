@@ -78,7 +78,30 @@ class RollbackFile:
             raise SecretkeeperError(f"{path}: not a rollback file (not JSON)") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("workloads"), list):
             raise SecretkeeperError(f"{path}: not a secretkeeper migrate rollback file")
+        for i, record in enumerate(doc["workloads"], 1):
+            problem = _record_problem(record)
+            if problem:  # checked before any cluster is touched: a rollback never stops half-way on it
+                raise SecretkeeperError(f"{path}: workload {i}: {problem}")
         return cls(path, str(doc.get("context") or ""), doc["workloads"])
+
+
+def _record_problem(record: Any) -> str | None:
+    """What makes `record` unusable for a rollback, or None."""
+    if not isinstance(record, dict):
+        return "not an object"
+    for key in ("resource", "kind", "group_version", "name", "migrated_digest"):
+        if not isinstance(record.get(key), str) or not record[key]:
+            return f"no {key!r}"
+    if record["kind"] not in TEMPLATE_PATHS:
+        return f"kind {record['kind']!r} is not a workload kind"
+    if not isinstance(record.get("namespace"), str | None):
+        return "'namespace' is not a name"
+    if not isinstance(record.get("pod_spec"), dict):
+        return "'pod_spec' is not an object"
+    created = record.get("created_secrets") or []
+    if not isinstance(created, list) or not all(isinstance(name, str) for name in created):
+        return "'created_secrets' is not a list of names"
+    return None
 
 
 def _secret_values(conn: Connection, namespace: str | None, name: str, cache: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -95,7 +118,11 @@ def _restore_values(node: Any, read: Any) -> Any:
     if isinstance(node, dict):
         ref = node.get(FROM_SECRET) if len(node) == 1 else None
         if isinstance(ref, dict):
-            return read(ref["name"])[ref["key"]]
+            name, key = ref.get("name"), ref.get("key")
+            values = read(name) if isinstance(name, str) else {}
+            if key not in values:
+                raise SecretkeeperError(f"Secret {name}: holds no key {key!r} to restore the value from")
+            return values[key]
         return {k: _restore_values(v, read) for k, v in node.items()}
     if isinstance(node, list):
         return [_restore_values(v, read) for v in node]

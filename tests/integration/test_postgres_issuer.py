@@ -210,3 +210,17 @@ def test_a_rotation_killed_after_issue_is_finished_by_the_next_run_and_the_role_
     assert two["username"] == f"{role}_clone" and project.value("orders-db")["username"] == two["username"].encode()
     assert _logs_in(pg_server, database, two["username"], two["password"])
     assert _logs_in(pg_server, database, role, one["password"])  # grace: the previous role works on
+
+
+def test_verify_full_against_a_server_without_tls_is_one_line_saying_how_to_choose(pg_server: PgServer):
+    from providers.errors import IssuerError
+    from providers.issuers.pglogin import login
+
+    with pytest.raises(IssuerError) as caught, login("orders-db", host=pg_server.host, port=pg_server.port,
+                                                     database="postgres", user=pg_server.superuser,
+                                                     password=pg_server.password, require_auth="!password",
+                                                     sslmode="verify-full", connect_timeout=5):
+        pass
+    text = str(caught.value)
+    assert "issuer.sslmode: prefer or disable" in text and "\n" not in text
+    assert pg_server.password not in text

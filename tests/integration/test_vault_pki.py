@@ -5,7 +5,7 @@ is rolled back and revoked. Only what Vault itself offers is used."""
 
 from __future__ import annotations
 
-import io
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -65,7 +65,7 @@ def wiring_for(tmp_path: Path, vault_server: VaultServer, kv: str, pki: str, rol
 
 
 def rotate(wiring: Wiring, *, force: bool = False):
-    trail = Trail(Audit(None, stdout=False), progress=io.StringIO())
+    trail = Trail(Audit(None, stdout=True), progress=sys.stderr)  # both read by a test, for what they tell
     [result] = run_rotations(wiring, trail, wiring.select([]), force=force, now=datetime.now(UTC))
     return result
 
@@ -80,7 +80,7 @@ def revoked(vault_server: VaultServer, pki: str, data) -> bool:
 
 
 def test_a_certificate_from_the_pki_engine_verifies_and_a_renewal_revokes_the_previous(
-        tmp_path, vault_server, vault_mount, pki):
+        tmp_path, vault_server, vault_mount, pki, capsys):
     wiring = wiring_for(tmp_path, vault_server, vault_mount, pki, "web")
     lines = plan(wiring, wiring.select([]), force=False, now=datetime.now(UTC))
     assert f'  needs:   Vault policy for the token of store vault: path "{pki}/issue/web" ' \
@@ -103,6 +103,10 @@ def test_a_certificate_from_the_pki_engine_verifies_and_a_renewal_revokes_the_pr
     second = store.read("web/api-tls").data
     assert serial(second) != serial(first) and second["tls.key"] != first["tls.key"]
     assert revoked(vault_server, pki, first) and not revoked(vault_server, pki, second)
+    told = "".join(capsys.readouterr())  # progress lines and audit records: never a private key
+    assert "api-tls" in told
+    for key in (first["tls.key"], second["tls.key"]):
+        assert key.splitlines()[1].decode() not in told
 
 
 def test_a_certificate_that_fails_verification_is_rolled_back_and_revoked(tmp_path, vault_server, vault_mount, pki):

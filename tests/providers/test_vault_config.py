@@ -33,7 +33,9 @@ stores:
     ("stores:\n  v: {type: vault, max_versions: -1}\n", "2: stores.v.max_versions: Input should be greater than or equal to 0"),
     ("stores:\n  v: {type: vault, timeout: 0}\n", "2: stores.v.timeout: Input should be greater than 0"),
     ("stores:\n  v: {type: vault, auth: {method: approle, role_id: r, secret_id: s}}\n",
-     "2: stores.v.auth.secret_id: Unexpected keyword argument"),
+     "2: stores.v.auth.secret_id: inline plaintext credential"),  # a literal is refused (config/credentials.py)
+    ("stores:\n  v: {type: vault, address: 'https://u:pw@vault.internal'}\n",
+     "2: stores.v.address: a URL with user info (user:password@) in it"),
 ])
 def test_a_mistake_is_one_line(make_tree, body, expected):
     path = write(make_tree, body)

