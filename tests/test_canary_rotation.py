@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 
-from tests.rotation.conftest import Project
+from tests.rotation.conftest import CLI, Backend, Project
 from tests.sealed_kit import cert_pem, make_key
 from tests.test_canary import files_holding
 
@@ -199,7 +199,8 @@ def test_a_credential_literal_in_the_config_is_refused_without_echoing_it(tmp_pa
         root.mkdir()
         (root / "secretkeeper.yaml").write_text(config)
         project = Project.__new__(Project)
-        project.root, project.kind, project.command = root, "local", Project.__init__.__globals__["COMMANDS"]["local"]
+        project.root, project.kind, project.command, project.fork = root, "local", CLI, False
+        project.backend = Backend("local")
         for debug in ([], ["--debug"]):
             for args in (["status"], ["put", "a"]):
                 proc = project.run(*debug, *args, input=b"x")
