@@ -146,7 +146,12 @@ def run_bounded(code: str, *, memory_mb: int = 1024, timeout: float = 60,
             out["result"] = locals().get("result")
         except BaseException as exc:
             out["error"] = f"{{type(exc).__name__}}: {{exc}}"
-        out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM: this process's own peak. ru_maxrss would also count the parent's pages at exec time
+        # (subprocess may vfork, and Linux carries the old address space's peak over exec), so a test
+        # run that grew the pytest process would fail here for nothing this child did.
+        with open("/proc/self/status") as status:
+            hwm = [line.split()[1] for line in status if line.startswith("VmHWM:")]
+        out["maxrss_mb"] = int(hwm[0]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         sys.stdout.write(json.dumps(out, default=str))
         """).format(limit=memory_mb << 20, body=textwrap.indent(textwrap.dedent(code), "    "))
     full_env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO_ROOT), "HOME": os.environ.get("HOME", "/"),
