@@ -87,7 +87,7 @@ class IntroWalk:
                 "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
         # Buffered: each read fills a whole window (a raw pipe hands back ~1 KB at a time: 58,000 reads
         # and windows on git.git instead of 16).
-        proc = start_git(self.repo.cmd(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
+        proc = start_git(self.repo.walk_cmd(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
         out: dict[str, list[tuple[bytes, Intro]]] = {}
         find = _oid_finder(wanted)
         try:
