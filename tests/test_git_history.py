@@ -560,3 +560,21 @@ def test_a_repository_cannot_make_the_scan_run_its_fsmonitor_hook(repo, tmp_path
     res = run_cli(["scan", repo.path, *mode, "-f", "json"])
     assert res.code == 1, res.output
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["few-blobs", "many-blobs"])
+def test_attribution_search_is_the_same_with_and_without_hyperscan(repo, monkeypatch, many):
+    """The walk's search for the blobs with findings (one Hyperscan pass; `bytes.find` or a regex without
+    Hyperscan) attributes every finding to the same commit and path either way."""
+    from scanners.git import attribution
+
+    count = 20 if many else 3  # more than 16 blobs: the regex fallback
+    for i in range(count):
+        repo.commit(f"c{i}", {f"d{i % 2}/f{i}.txt": f"v={i}\nTOKEN={make_token()}\n"})
+    repo.commit("copy", {"copy/f0.txt": (Path(repo.path) / "d0/f0.txt").read_text()})
+    if attribution.hyperscan is None:
+        pytest.skip("hyperscan is not installed: only the fallback runs")
+    found = [(f["location"]["path"], f["location"]["commit"]) for f in leaks(scan(repo.path, code=1))]
+    monkeypatch.setattr(attribution, "hyperscan", None)
+    assert [(f["location"]["path"], f["location"]["commit"]) for f in leaks(scan(repo.path, code=1))] == found
+    assert len(found) == count + 1  # the copy is a new (path, secret): reported at the commit that made it

@@ -14,19 +14,22 @@ be checked under that other name.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import threading
+from collections.abc import Callable
 
 from scanners.git.repo import Repo, rev_list_args, show_path, start_git, stop_git
 
 
 class TreeNames:
-    """Names of the blobs whose first path matches one of `patterns`, listed in a background thread."""
+    """Names of the blobs whose first path `keep` (shown path -> bool) accepts, listed in a background
+    thread; also the number of commits walked (rev-list prints each as a bare id), so the scan needs no
+    `rev-list --count` of its own."""
 
-    def __init__(self, repo: Repo, refs: list[str], since: str | None, patterns: list[re.Pattern[str]]) -> None:
-        self.repo, self.refs, self.since, self.patterns = repo, refs, since, patterns
+    def __init__(self, repo: Repo, refs: list[str], since: str | None, keep: Callable[[str], bool]) -> None:
+        self.repo, self.refs, self.since, self.keep = repo, refs, since, keep
         self.found: dict[str, bytes] = {}
+        self.commits = 0
         self.failed = False
         self._proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -36,7 +39,7 @@ class TreeNames:
         if self._thread is not None or not self.refs:
             return
         # --missing=allow-any: a partial clone, or a mirror missing a few objects, still names the rest.
-        self._proc = start_git(self.repo.cmd("rev-list", "--objects", "--missing=allow-any", "--stdin"),
+        self._proc = start_git(self.repo.walk_cmd("rev-list", "--objects", "--missing=allow-any", "--stdin"),
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 20)
         assert self._proc.stdin is not None
         try:  # here, not in the thread: a worker forked later must not inherit an open stdin (no EOF)
@@ -52,21 +55,24 @@ class TreeNames:
         assert proc is not None and proc.stdout is not None
         verdicts: dict[bytes, bool] = {}
         width = self.repo.oid_len
-        patterns = self.patterns
+        keep = self.keep
         found = self.found
+        commits = 0
         try:
             for line in proc.stdout:
-                if len(line) <= width + 2:
-                    continue  # a commit, or a root tree: no path
+                if len(line) <= width + 2:  # a commit (`<id>\n`), or a root tree (`<id> \n`): no path
+                    if len(line) == width + 1:
+                        commits += 1
+                    continue
                 path = line[width + 1 : -1]
                 hit = verdicts.get(path)
                 if hit is None:
-                    shown = show_path(path)
-                    hit = verdicts[path] = any(p.search(shown) for p in patterns)
+                    hit = verdicts[path] = keep(show_path(path))
                 if hit:
                     found[line[:width].decode()] = path
         except (OSError, ValueError):
             pass
+        self.commits = commits
         if proc.wait() != 0 and not self._stopped:
             self.failed = True
 

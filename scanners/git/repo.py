@@ -24,6 +24,11 @@ GIT = "git"
 # The scanned repository's config is untrusted: its fsmonitor hook would run when git refreshes the index.
 _GIT_CONFIG = ("-c", "core.quotePath=off", "-c", "core.packedGitWindowSize=32m", "-c", "core.packedGitLimit=192m",
                "-c", "core.deltaBaseCacheLimit=64m", "-c", "core.fsmonitor=false")
+# History walks (rev-list --objects, log --raw, rev-list --count) read commits and small delta-chained trees:
+# smaller windows and delta base cache cost them no CPU (git.git: rev-list --objects 9.7 vs 11 CPU s, log
+# --raw the same) and ~80-100 MB of RSS each (rev-list --objects is the largest process of a scan).
+_WALK_CONFIG = ("-c", "core.packedGitWindowSize=16m", "-c", "core.packedGitLimit=48m",
+                "-c", "core.deltaBaseCacheLimit=16m")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,10 @@ class Repo:
 
     def cmd(self, *args: str) -> list[str]:
         return [GIT, "--git-dir", self.git_dir, *_GIT_CONFIG, *args]
+
+    def walk_cmd(self, *args: str) -> list[str]:
+        """`cmd` for a history walk (later `-c` settings win)."""
+        return [GIT, "--git-dir", self.git_dir, *_GIT_CONFIG, *_WALK_CONFIG, *args]
 
 
 def git_env() -> dict[str, str]:
@@ -172,7 +181,7 @@ def batch_check(repo: Repo, oid_lines: bytes) -> Iterator[tuple[str, str, int]]:
 def count_commits(repo: Repo, refs: Sequence[str], since: str | None) -> int:
     if not refs:
         return 0
-    proc = subprocess.run(repo.cmd("rev-list", "--count", "--stdin"), input=rev_list_args(refs, since),
+    proc = subprocess.run(repo.walk_cmd("rev-list", "--count", "--stdin"), input=rev_list_args(refs, since),
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(), check=False)
     try:
         return int(proc.stdout.strip() or 0)
