@@ -72,6 +72,8 @@ class Detector:
                                    use_cache=use_cache)
         self._literals: dict[str, bytes] = {}  # path rules: the literal their matches start with
         self._unmarked = [m for m in MARKERS if m not in self.prefilter.markers]
+        # Whether the prefilter has a database gated on path contexts (Hyperscan: the config rules').
+        self._gated = any(getattr(g, "contexts", None) for g in getattr(self.prefilter, "groups", ()))
 
     @cached_property
     def batchable(self) -> bool:
@@ -104,7 +106,10 @@ class Detector:
                 return []
             path_rules = self.path_rules_for(path) if path is not None else ()
         found: list[Match] = []
-        hits = self.prefilter.hits(data, markers)
+        # The path context, when a prefilter database is gated on it: source files skip the config rules.
+        context = None if any_context or not self._gated else path_context(path)
+        hits = (self.prefilter.hits(data, markers, context) if context is not None
+                else self.prefilter.hits(data, markers))
         if markers is not None and self._unmarked:
             markers.update(m for m in self._unmarked if m in data)
         table = tables and path is not None and path.endswith(TABLE_SUFFIXES)  # CSV, SQL INSERTs
@@ -112,7 +117,6 @@ class Detector:
             return found  # most files: nothing to confirm, no line index to build
         newlines = NewlineIndex(data)
         confirm = self.confirmer.confirm
-        context = None
         for idx, ends in hits.items():
             rule = self.prefilter.rules[idx]
             if rule.allowlist.allows_path(path):
@@ -127,8 +131,21 @@ class Detector:
         for rule in path_rules:
             if rule.allowlist.allows_path(path):
                 continue
+            if rule.contexts and not any_context:
+                if context is None:
+                    context = path_context(path)
+                if context not in rule.contexts:
+                    continue  # kept only in its contexts (_in_context): not confirmed outside them
             # A literal the rule starts with, looked for first: `bytes.find` passes over a file without it
             # several times faster than the regex does (CloudFormation rules read every YAML and JSON file).
+            if rule.prefilter is not None:
+                # Its prefilter, searched with `re`: the rule is confirmed only around the hits (a line
+                # and the rule's width back), not over the whole file (k8s-env-named-value reads every
+                # YAML and JSON file; its regex starts at each `name`, its prefilter at each `value:`).
+                ends = [m.end() for m in rule.prefilter_pattern.finditer(data)]
+                if ends:
+                    found.extend(confirm(rule, data, ends, newlines))
+                continue
             literal = self._literals.get(rule.id)
             if literal is None:
                 literal = self._literals[rule.id] = literal_prefix(rule.pattern)
