@@ -72,8 +72,6 @@ class Detector:
                                    use_cache=use_cache)
         self._literals: dict[str, bytes] = {}  # path rules: the literal their matches start with
         self._unmarked = [m for m in MARKERS if m not in self.prefilter.markers]
-        # Whether the prefilter has a database gated on path contexts (Hyperscan: the config rules').
-        self._gated = any(getattr(g, "contexts", None) for g in getattr(self.prefilter, "groups", ()))
 
     @cached_property
     def batchable(self) -> bool:
@@ -106,10 +104,7 @@ class Detector:
                 return []
             path_rules = self.path_rules_for(path) if path is not None else ()
         found: list[Match] = []
-        # The path context, when a prefilter database is gated on it: source files skip the config rules.
-        context = None if any_context or not self._gated else path_context(path)
-        hits = (self.prefilter.hits(data, markers, context) if context is not None
-                else self.prefilter.hits(data, markers))
+        hits = self.prefilter.hits(data, markers)
         if markers is not None and self._unmarked:
             markers.update(m for m in self._unmarked if m in data)
         table = tables and path is not None and path.endswith(TABLE_SUFFIXES)  # CSV, SQL INSERTs
@@ -117,6 +112,7 @@ class Detector:
             return found  # most files: nothing to confirm, no line index to build
         newlines = NewlineIndex(data)
         confirm = self.confirmer.confirm
+        context = None
         for idx, ends in hits.items():
             rule = self.prefilter.rules[idx]
             if rule.allowlist.allows_path(path):

@@ -27,9 +27,8 @@ class RuleDatabase(Database):
     """
 
     def __init__(self, rules: Sequence[Rule], offset: int, use_cache: bool,
-                 markers: Sequence[bytes] = (), contexts: frozenset[str] = frozenset()) -> None:
+                 markers: Sequence[bytes] = ()) -> None:
         self.offset = offset
-        self.contexts = contexts  # non-empty: scanned only for buffers of these path contexts
         self.size = len(rules)  # database ids past the rules are `markers` (literal, one report per scan)
         self.markers = tuple(markers)
         key = hashlib.sha256(
@@ -100,11 +99,11 @@ class HyperscanPrefilter:
         never forces a recompile of the catalog; only its own rules are compiled. `markers` (literal
         byte strings) are found by the first database too."""
         if catalog is None:
-            base = _open_first([r for r in rules if r.family != "custom"])
+            base = [r for r in rules if r.family != "custom"]
             extra = [r for r in rules if r.family == "custom"]
             active: list[Rule | None] = list(base)
         else:
-            base = _open_first(catalog)
+            base = list(catalog)
             by_id = {r.id: r for r in rules}
             active = []
             for r in base:
@@ -115,24 +114,15 @@ class HyperscanPrefilter:
                     by_id[r.id] = mine
             extra = list(by_id.values())
         self.rules: list[Rule | None] = active + extra  # None: in the catalog database but not in use
-        # The catalog's rules kept out of source code (configuration rules: `password: admin123` is a
-        # finding in config files only) are a database of their own, not run on source files: their
-        # prefilters (`pass`, `token`, `secret` then an assignment) fire all over source code.
-        open_ = [r for r in base if not _source_free(r)]
-        gated = base[len(open_):]
-        contexts = frozenset(c for r in gated for c in r.contexts)
-        self.groups = [g for g in (RuleDatabase(open_, 0, use_cache, markers) if open_ else None,
-                                   RuleDatabase(gated, len(open_), use_cache, contexts=contexts) if gated else None,
+        self.groups = [g for g in (RuleDatabase(base, 0, use_cache, markers) if base else None,
                                    RuleDatabase(extra, len(base), use_cache) if extra else None) if g]
         self.modes = [m for g in self.groups for m in g.modes]
         self.always = [i for i, m in enumerate(self.modes) if m == "always" and self.rules[i] is not None]
         self.masked = any(r is None for r in self.rules)  # identity test: Rule.__eq__ is costly
         self.markers = frozenset(m for g in self.groups for m in g.markers)
 
-    def hits(self, data: bytes, markers: set[bytes] | None = None,
-             context: str | None = None) -> dict[int, list[int]]:
-        """Rule index -> end offsets of its prefilter matches; `markers` collects the markers seen.
-        `context`, the buffer's path context when known: the rules gated away from it are not run."""
+    def hits(self, data: bytes, markers: set[bytes] | None = None) -> dict[int, list[int]]:
+        """Rule index -> end offsets of its prefilter matches; `markers` collects the markers seen."""
         found: dict[int, list[int]] = {i: [] for i in self.always} if self.always else {}
         if not data:
             return found
@@ -140,23 +130,13 @@ class HyperscanPrefilter:
         # closure (its cells and function object) cost more than the scan of a small file.
         ctx = [found, {}, data, markers, 0, 0, ()]
         for group in self.groups:
-            if group.db is None or (group.contexts and context is not None and context not in group.contexts):
+            if group.db is None:
                 continue
             ctx[4], ctx[5], ctx[6] = group.offset, group.size, group.markers
             group.db.scan(data, _on_hit, 0, ctx, group.db.scratch)  # positional: keywords cost ~3k instructions
         if len(found) != len(self.always) and self.masked:
             return {i: ends for i, ends in found.items() if self.rules[i] is not None}
         return found
-
-
-def _source_free(rule: Rule) -> bool:
-    """A rule gated on path contexts that leave source code out (its matches are dropped there)."""
-    return bool(rule.contexts) and "source" not in rule.contexts
-
-
-def _open_first(rules: Sequence[Rule]) -> list[Rule]:
-    """`rules` with the source-free ones last (their own database, after the others)."""
-    return [r for r in rules if not _source_free(r)] + [r for r in rules if _source_free(r)]
 
 
 def _on_hit(rid: int, _start: int, end: int, _flags: int, ctx: list[Any]) -> None:
