@@ -152,16 +152,15 @@ class Detector:
         if self.near_rules and found:
             found.extend(self._near(data, found, newlines, path))
         if found and self._contextual and not any_context:
-            found = self._in_context(found, path)
+            found = self._in_context(found, path, context)
         if found:
             found = [m for m in found if not (m.rule.generic and fixture_lookalike(m, data, path))]
         return resolve_overlaps(found) if resolve else found
 
     @staticmethod
-    def _in_context(found: list[Match], path: str | None) -> list[Match]:
+    def _in_context(found: list[Match], path: str | None, context: str | None = None) -> list[Match]:
         """Matches of rules gated on path contexts dropped outside them, and weak values of generic rules
-        in example files (the context is worked out only for a buffer with such a match)."""
-        context = None
+        in example files (the context, when not given, is worked out only for a buffer with such a match)."""
         out = []
         for m in found:
             if m.rule.contexts or m.rule.generic:
