@@ -9,7 +9,7 @@
    overlaps resolved: a generic rule yields to a specific rule on the same secret (engine.policy).
 
 Rules gated on a path (credential files recognised by name, engine.pathmatch) skip the prefilter and
-run when the path matches; rules gated on path contexts (filters.path_context: credential file, config,
+run when the path matches (around their own `prefilter`'s `re` hits when they have one); rules gated on path contexts (filters.path_context: credential file, config,
 example, source) are prefiltered as any rule and their matches kept only in those contexts; rules anchored `near` another rule run only around that rule's matches
 (paired secrets); cells of secret-like table columns are scanned as `column = "value"`.
 """
