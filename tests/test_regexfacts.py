@@ -54,3 +54,41 @@ def test_literal_prefix_of_path_rules():
     assert literal_prefix(re.compile(rb"abc|abd")) == b"ab"
     assert literal_prefix(re.compile(rb"(?i)NoEcho")) == b""  # any case: no literal to look for
     assert literal_prefix(re.compile(rb"(?m)^x")) == b""
+
+
+@pytest.mark.parametrize(("regex", "lines"), [
+    (rb"a\nb", 1),
+    (rb"name:[ \t]*\w+[ \t]*(?:\r?\n[ \t]*)?value:[ \t]*(?P<secret>\S+)", 1),  # two lines, any width
+    (rb"(?:a|\n\n)", 2),
+    (rb"\S+\s{0,2}", 2),
+    (rb"(?s).{0,5}", 5),
+    (rb".*x", 0),
+    (rb"(?=\n\n)x", 0),  # lookarounds are zero-width
+    (rb"a\s*b", None),  # unbounded
+    (rb"[^x]+", None),
+    (rb"(a)\1", None),  # back-reference: unknown
+])
+def test_max_newlines_bounds_the_lines_a_match_spans(regex, lines):
+    import re
+
+    from secretkeeper.engine.regexfacts import max_newlines
+
+    assert max_newlines(re.compile(regex)) == lines
+
+
+def test_a_two_line_match_is_confirmed_from_the_line_before_its_hit():
+    """k8s-env-named-value's regex is unbounded in width (`[ \\t]*`) but spans two lines: it is confirmed
+    from the line before each `value:` hit, not from 16 KB back, and still finds every leak."""
+    from secretkeeper.config import Config
+    from secretkeeper.pipeline import build_detector
+
+    detector = build_detector(Config())
+    filler = "".join(f"        - name: VAR_{i}\n          value: \"plain-{i}\"\n" for i in range(400))
+    leak = "        - name: DB_PASSWORD\n          value: \"Zx9qW8erTy7u\"\n"
+    data = ("spec:\n  containers:\n    - env:\n" + filler + leak + filler).encode()
+    rule = next(r for r in detector.path_rules if r.id == "k8s-env-named-value")
+    ends = [m.end() for m in rule.prefilter_pattern.finditer(data)]
+    windows = detector.confirmer.windows(rule, data, ends)
+    assert max(hi - lo for lo, hi in windows) < 2000  # not the whole file: runs of two-line windows
+    found = [m for m in detector.scan(data, "deploy/app.yaml") if m.rule.id == "k8s-env-named-value"]
+    assert [m.secret for m in found] == [b"Zx9qW8erTy7u"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from secretkeeper.engine.match import Match
 from secretkeeper.engine.newlines import NewlineIndex
 from secretkeeper.engine.policy import MatchPolicy
-from secretkeeper.engine.regexfacts import can_match_newline, max_width
+from secretkeeper.engine.regexfacts import can_match_newline, max_newlines, max_width
 from secretkeeper.engine.startindex import START_INDEX_FROM, StartIndex
 from secretkeeper.rules import Rule
 
@@ -33,6 +33,7 @@ class Confirmer:
         self._use_cache = use_cache
         self._line_rule: dict[str, bool] = {}
         self._widths: dict[str, int] = {}
+        self._newlines: dict[str, int | None] = {}  # newlines one match can hold (None: unbounded)
         self._starts: dict[str, StartIndex | None] = {}
 
     def confirm(self, rule: Rule, data: bytes, ends: list[int], newlines: NewlineIndex,
@@ -80,11 +81,21 @@ class Confirmer:
         if not ends:  # keyword prefilter or path-gated rule: no positions, the whole buffer
             return [(0, len(data))]
         back = self._width(rule)
+        lines = self._lines(rule)
         spans: list[Window] = []
         for end in sorted(ends):
             if spans and end <= spans[-1][1]:  # within the last span: its line end is this hit's too
                 continue
             lo = max(0, end - back)
+            if lines is not None:
+                # A match holds at most `lines` newlines: it starts no earlier than that many lines
+                # before the hit's line (however wide it may be: `[ \t]*` makes the width unbounded).
+                at = end
+                for _ in range(lines + 1):
+                    at = data.rfind(b"\n", 0, at)
+                    if at < 0:
+                        break
+                lo = max(lo, at + 1)
             if not spans or lo > spans[-1][1]:
                 lo = data.rfind(b"\n", 0, lo) + 1
             hi = data.find(b"\n", end)
@@ -111,6 +122,11 @@ class Confirmer:
             index = None
         self._starts[rule.id] = index
         return index
+
+    def _lines(self, rule: Rule) -> int | None:
+        if rule.id not in self._newlines:
+            self._newlines[rule.id] = max_newlines(rule.pattern)
+        return self._newlines[rule.id]
 
     def _width(self, rule: Rule) -> int:
         width = self._widths.get(rule.id)

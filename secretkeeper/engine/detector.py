@@ -9,7 +9,7 @@
    overlaps resolved: a generic rule yields to a specific rule on the same secret (engine.policy).
 
 Rules gated on a path (credential files recognised by name, engine.pathmatch) skip the prefilter and
-run when the path matches; rules gated on path contexts (filters.path_context: credential file, config,
+run when the path matches (around their own `prefilter`'s `re` hits when they have one); rules gated on path contexts (filters.path_context: credential file, config,
 example, source) are prefiltered as any rule and their matches kept only in those contexts; rules anchored `near` another rule run only around that rule's matches
 (paired secrets); cells of secret-like table columns are scanned as `column = "value"`.
 """
@@ -127,28 +127,42 @@ class Detector:
         for rule in path_rules:
             if rule.allowlist.allows_path(path):
                 continue
-            # A literal the rule starts with, looked for first: `bytes.find` passes over a file without it
-            # several times faster than the regex does (CloudFormation rules read every YAML and JSON file).
+            if rule.contexts and not any_context:
+                if context is None:
+                    context = path_context(path)
+                if context not in rule.contexts:
+                    continue  # kept only in its contexts (_in_context): not confirmed outside them
+            # A literal the rule (or its prefilter) starts with, looked for first: `bytes.find` passes over
+            # a file without it several times faster than `re` does (CloudFormation rules read every YAML
+            # and JSON file).
             literal = self._literals.get(rule.id)
             if literal is None:
-                literal = self._literals[rule.id] = literal_prefix(rule.pattern)
-            if not literal or data.find(literal) >= 0:
-                found.extend(confirm(rule, data, [], newlines))
+                literal = self._literals[rule.id] = literal_prefix(rule.prefilter_pattern or rule.pattern)
+            if literal and data.find(literal) < 0:
+                continue
+            if rule.prefilter is not None:
+                # Its prefilter, searched with `re`: the rule is confirmed only around the hits (from as
+                # many lines back as a match spans), not over the whole file (k8s-env-named-value reads
+                # every YAML and JSON file; its regex starts at each `name`, its prefilter at `value:`).
+                ends = [m.end() for m in rule.prefilter_pattern.finditer(data)]
+                if ends:
+                    found.extend(confirm(rule, data, ends, newlines))
+                continue
+            found.extend(confirm(rule, data, [], newlines))
         if table:
             found.extend(self._table_matches(data, path, newlines))
         if self.near_rules and found:
             found.extend(self._near(data, found, newlines, path))
         if found and self._contextual and not any_context:
-            found = self._in_context(found, path)
+            found = self._in_context(found, path, context)
         if found:
             found = [m for m in found if not (m.rule.generic and fixture_lookalike(m, data, path))]
         return resolve_overlaps(found) if resolve else found
 
     @staticmethod
-    def _in_context(found: list[Match], path: str | None) -> list[Match]:
+    def _in_context(found: list[Match], path: str | None, context: str | None = None) -> list[Match]:
         """Matches of rules gated on path contexts dropped outside them, and weak values of generic rules
-        in example files (the context is worked out only for a buffer with such a match)."""
-        context = None
+        in example files (the context, when not given, is worked out only for a buffer with such a match)."""
         out = []
         for m in found:
             if m.rule.contexts or m.rule.generic:

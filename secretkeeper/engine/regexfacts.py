@@ -7,6 +7,7 @@ miss a match.
 from __future__ import annotations
 
 import re
+from typing import Any
 import re._constants as c  # type: ignore[import-not-found]
 import re._parser as sre_parse  # type: ignore[import-not-found]
 
@@ -82,6 +83,86 @@ def can_match_newline(pattern: re.Pattern[bytes]) -> bool:
         return False
 
     return walk(tree)
+
+
+def max_newlines(pattern: re.Pattern[bytes]) -> int | None:
+    """The most newlines one match of `pattern` can consume, or None when unbounded or unknown.
+
+    A match then starts at most that many lines before the line it ends on: the engine confirms a
+    multi-line rule from there, not from its full width back (k8s-env-named-value: two lines, not 16 KB).
+    Lookarounds count as zero-width, as for can_match_newline (the window ends at its line's end).
+    """
+    try:
+        tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:
+        return None
+    dotall = bool(tree.state.flags & re.DOTALL)
+
+    def one(op: Any, av: Any) -> bool | None:
+        """Whether a single-character item can match a newline (None: not a single-character item)."""
+        if op is c.LITERAL:
+            return av == 10
+        if op is c.NOT_LITERAL:
+            return av != 10
+        if op is c.ANY:
+            return dotall
+        if op is c.IN:
+            return _class_has_newline(av)
+        return None
+
+    def walk(seq: Any) -> int | None:
+        total = 0
+        for op, av in seq:
+            hit = one(op, av)
+            if hit is not None:
+                total += 1 if hit else 0
+                continue
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                inner = walk(av[2])
+                if inner is None:
+                    return None
+                if inner:
+                    if av[1] is c.MAXREPEAT:
+                        return None
+                    total += inner * av[1]
+            elif op is c.SUBPATTERN:
+                inner = walk(av[3])
+                if inner is None:
+                    return None
+                total += inner
+            elif op is c.BRANCH:
+                counts = [walk(b) for b in av[1]]
+                if any(n is None for n in counts):
+                    return None
+                total += max(counts, default=0)
+            elif op is c.ATOMIC_GROUP:
+                inner = walk(av)
+                if inner is None:
+                    return None
+                total += inner
+            elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue  # zero-width
+            else:
+                return None  # back-references, conditionals: unknown
+        return total
+
+    return walk(tree)
+
+
+def _class_has_newline(items: Any) -> bool:
+    negate = hit = False
+    for op, av in items:
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL:
+            hit |= av == 10
+        elif op is c.RANGE:
+            hit |= av[0] <= 10 <= av[1]
+        elif op is c.CATEGORY:
+            hit |= str(av) not in _NEWLINE_FREE_CATEGORIES
+        else:
+            return True
+    return hit != negate
 
 
 def literal_prefix(pattern: re.Pattern[bytes]) -> bytes:

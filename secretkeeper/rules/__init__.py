@@ -148,7 +148,10 @@ class Rule:
     generic: bool = False  # a generic rule yields to a specific rule that matched the same secret
     # What the Hyperscan pass runs instead of `regex`: an expression that matches the tail of every match
     # (ends where the match ends), typically the regex without a frequent leading context such as `<` or
-    # `("` that would start matching work at every occurrence. Confirmation always uses `regex`.
+    # `("` that would start matching work at every occurrence. Confirmation always uses `regex`. A
+    # path-gated rule (not in the Hyperscan pass) has its prefilter searched with `re` in the files of
+    # its path: it must then match within every match's last line, and the rule is confirmed from its
+    # width back to the end of each hit's line.
     prefilter: str | None = None
     family: str = ""  # the catalog file it came from ("custom" for config rules)
     # Path contexts the rule applies in (filters.path_context); empty: everywhere. Config and credential
@@ -160,6 +163,11 @@ class Rule:
         # Literal alternations factored into prefix trees: the same regex, several times faster in `re`.
         # Catalog regexes come compiled from the cache (see rxcache), others are compiled here.
         return rxcache.compile(self.regex, confirmation_pattern)
+
+    @cached_property
+    def prefilter_pattern(self) -> re.Pattern[bytes] | None:
+        # A path-gated rule's prefilter, searched with `re` in the files of its path (engine.detector).
+        return re.compile(self.prefilter.encode("utf-8")) if self.prefilter is not None else None
 
     @cached_property
     def path_pattern(self) -> re.Pattern[str] | None:

@@ -57,6 +57,8 @@ def _check_prefilter(rule: Rule) -> list[ExampleFailure]:
     of the value that qualifies it, instead of reporting every later end.
     """
     tail = re.compile(rule.prefilter.encode("utf-8"))  # check_rule calls this for rules with a prefilter
+    if rule.path:
+        return _check_path_prefilter(rule, tail)
     by_line = line_prefiltered(rule)
     out = []
     for i, text in enumerate(rule.examples.true):
@@ -72,6 +74,20 @@ def _check_prefilter(rule: Rule) -> list[ExampleFailure]:
             reason = "on the line of the match" if by_line else "the end of the match"
             out.append(ExampleFailure(rule.id, True, i, f"prefilter does not match {reason}"))
             break
+    return out
+
+
+def _check_path_prefilter(rule: Rule, tail: re.Pattern[bytes]) -> list[ExampleFailure]:
+    """A path-gated rule's prefilter is searched with `re` and the rule confirmed from its width back to
+    the end of each hit's line: some hit must end inside each match, on the match's last line."""
+    out = []
+    for i, text in enumerate(rule.examples.true):
+        data = text.encode("utf-8")
+        ends = [t.end() for t in tail.finditer(data)]
+        for m in rule.pattern.finditer(data):
+            if not any(m.start() < e <= m.end() and b"\n" not in data[e:m.end()] for e in ends):
+                out.append(ExampleFailure(rule.id, True, i, "prefilter does not match on the last line of the match"))
+                break
     return out
 
 
