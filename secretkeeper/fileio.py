@@ -80,6 +80,7 @@ def write_private_bytes(path: Path | str, data: bytes) -> None:
         except OSError as exc:
             raise _error(path, exc) from None
         return
+    remove_stale_temps(path)
     tmp = _synced_temp(path, data)
     try:
         os.replace(tmp, path)
@@ -98,6 +99,7 @@ def create_private_bytes(path: Path | str, data: bytes) -> bool:
     winner wrote, whole: the content is synced in a temp file first, then hard-linked to `path`, which
     fails if `path` exists (a create-only rename)."""
     path = Path(path)
+    remove_stale_temps(path)
     tmp = _synced_temp(path, data)
     try:
         os.link(tmp, path)
@@ -114,7 +116,7 @@ def create_private_bytes(path: Path | str, data: bytes) -> bool:
 def _synced_temp(path: Path, data: bytes) -> str:
     """A temp file beside `path` holding `data`, synced; nothing is left behind if writing it fails."""
     try:  # mkstemp: O_CREAT | O_EXCL, mode 0600, a name no other writer uses
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     except OSError as exc:
         raise _error(path, exc) from None
     try:
@@ -128,6 +130,33 @@ def _synced_temp(path: Path, data: bytes) -> str:
             raise _error(path, exc) from None
         raise
     return tmp
+
+
+def remove_stale_temps(path: Path | str) -> None:
+    """Remove the temp files that writers of `path` killed mid-write (kill -9, power loss) left beside
+    it: they may hold the value being written. A temp names its writer's pid; one whose process is gone
+    is stale, one whose writer still runs is left to it."""
+    path = Path(path)
+    prefix = f".{path.name}."
+    try:
+        names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        _unlink_quietly(str(path.parent / name))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: a process of another user holds that pid
+        return True
+    return True
 
 
 def _unlink_quietly(path: str) -> None:

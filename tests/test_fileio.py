@@ -114,3 +114,36 @@ def test_create_only_once_keeps_the_first_content_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["store.key"], "no temp file left behind"
     with pytest.raises(SecretkeeperError, match="cannot write"):
         create_private_bytes(tmp_path / "missing" / "k", b"x")
+
+
+def test_a_temp_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    """kill -9 between the temp file and the rename leaves the value beside the target: the next write
+    of that file removes it; a temp whose writer still runs is that writer's."""
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "app-db.yaml"
+    code = ("import os, sys\n"
+            "from pathlib import Path\n"
+            "import secretkeeper.fileio as f\n"
+            "os.replace = lambda *a: os.kill(os.getpid(), 9)\n"  # killed right before the rename
+            "f.write_private(Path(sys.argv[1]), 'stringData: {password: CANARY-left-behind}\\n')\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, timeout=60, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    left = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and b"CANARY-left-behind" in left[0].read_bytes()
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        running = tmp_path / f".{target.name}.{live.pid}.abcd1234.tmp"
+        running.write_bytes(b"another writer's, still running")
+        write_private(target, "fresh\n")
+        assert target.read_text() == "fresh\n"
+        assert not left[0].exists()
+        assert running.exists()
+    finally:
+        live.kill()
+        live.wait()
+    write_private(target, "again\n")
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
