@@ -41,21 +41,6 @@ def can_match_newline(pattern: re.Pattern[bytes]) -> bool:
         return True
     dotall = bool(tree.state.flags & re.DOTALL)
 
-    def in_class(items: list) -> bool:
-        negate = hit = False
-        for op, av in items:
-            if op is c.NEGATE:
-                negate = True
-            elif op is c.LITERAL:
-                hit |= av == 10
-            elif op is c.RANGE:
-                hit |= av[0] <= 10 <= av[1]
-            elif op is c.CATEGORY:
-                hit |= str(av) not in _NEWLINE_FREE_CATEGORIES
-            else:
-                return True
-        return hit != negate
-
     def walk(seq: list) -> bool:
         for op, av in seq:
             if op is c.LITERAL:
@@ -65,7 +50,7 @@ def can_match_newline(pattern: re.Pattern[bytes]) -> bool:
             elif op is c.ANY:
                 found = dotall
             elif op is c.IN:
-                found = in_class(av)
+                found = _class_has_newline(av)
             elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
                 found = walk(av[2])
             elif op is c.SUBPATTERN:
