@@ -35,7 +35,7 @@ from secretkeeper.kube.sealing import (
     scope_label,
     seal,
 )
-from secretkeeper.kube.sync.files import make_folder, remove_file
+from secretkeeper.kube.sync.files import load_file, make_folder, remove_file
 from secretkeeper.kube.sync.manifest import _yaml
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
 from secretkeeper.kube.sync.target import SyncError
@@ -114,11 +114,11 @@ class SealedFile:
         remove_file(self.file, self.where)
 
     def holds(self) -> str | None:
-        doc = _load(self.file)
+        doc = load_file(self.file, MAX_FILE_BYTES)
         return _annotation(doc, VERSION) if _ours(doc) else None
 
     def sealed_by(self) -> str | None:
-        doc = _load(self.file)
+        doc = load_file(self.file, MAX_FILE_BYTES)
         return _annotation(doc, SEALED_BY) if _ours(doc) else None
 
     def _existing(self) -> dict[str, Any] | None:
@@ -126,7 +126,7 @@ class SealedFile:
         else (a workload, a SealedSecret made by kubeseal) is never overwritten."""
         if not self.file.exists():
             return None
-        doc = _load(self.file)
+        doc = load_file(self.file, MAX_FILE_BYTES)
         if not _ours(doc):  # a namespace or scope changed in the config is resealed, not refused
             raise SyncError(f"{self.where}: exists and is not a SealedSecret secretkeeper wrote; not "
                             "overwriting it (move it, or choose another `dir`)")
@@ -224,17 +224,6 @@ def _outline(doc: dict[str, Any]) -> Any:
     spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
     data = spec.get("encryptedData") if isinstance(spec.get("encryptedData"), dict) else {}
     return {**doc, "spec": {**spec, "encryptedData": sorted(data)}}
-
-
-def _load(path: Path) -> Any:
-    from ruamel.yaml import YAML, YAMLError
-
-    try:
-        return YAML(typ="safe").load(read_input(path, MAX_FILE_BYTES))
-    except FileNotFoundError:
-        return None
-    except (OSError, YAMLError, ValueError):
-        return "unreadable"
 
 
 def _ours(doc: Any) -> bool:

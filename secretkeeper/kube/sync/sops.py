@@ -24,8 +24,8 @@ from typing import Any
 
 from providers.base import SecretVersion
 from secretkeeper.config.secrets import SecretConfig, SopsTarget, kube_name
-from secretkeeper.fileio import read_input, write_private_bytes
-from secretkeeper.kube.sync.files import make_folder, remove_file
+from secretkeeper.fileio import write_private_bytes
+from secretkeeper.kube.sync.files import load_file, make_folder, remove_file
 from secretkeeper.kube.sync.manifest import _yaml
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
 from secretkeeper.kube.sync.target import SyncError
@@ -79,7 +79,7 @@ class SopsFile:
         remove_file(self.file, self.where)
 
     def holds(self) -> str | None:
-        doc = _load(self.file)
+        doc = load_file(self.file, MAX_FILE_BYTES)
         if not _ours(doc):
             return None
         value = doc["metadata"].get("annotations", {}).get(VERSION)
@@ -88,7 +88,7 @@ class SopsFile:
     def _existing(self) -> dict[str, Any] | None:
         if not self.file.exists():
             return None
-        doc = _load(self.file)
+        doc = load_file(self.file, MAX_FILE_BYTES)
         if not _ours(doc):
             raise SyncError(f"{self.where}: exists and is not a sops-encrypted Secret secretkeeper wrote; "
                             "not overwriting it (move it, or choose another `file`)")
@@ -151,17 +151,6 @@ def _outline(doc: dict[str, Any]) -> Any:
     sops = doc["sops"] if isinstance(doc["sops"], dict) else {}
     entries = sops.get("age") if isinstance(sops.get("age"), list) else []
     return outline, sorted({str(e.get("recipient")) for e in entries if isinstance(e, dict)})
-
-
-def _load(path: Path) -> Any:
-    from ruamel.yaml import YAML, YAMLError
-
-    try:
-        return YAML(typ="safe").load(read_input(path, MAX_FILE_BYTES))
-    except FileNotFoundError:
-        return None
-    except (OSError, YAMLError, ValueError):
-        return "unreadable"
 
 
 def _ours(doc: Any) -> bool:
