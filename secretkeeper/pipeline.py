@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from scanners.files import ON_DISK, FileEntry, PathFilter, is_binary_name, read_file, walk
 from scanners.options import ClusterOptions, HistoryOptions, ImageOptions
-from secretkeeper import workers
+from secretkeeper import heap, workers
 from secretkeeper.baseline import Baseline
 from secretkeeper.blobscan import scan_blob
 from secretkeeper.config import Config
@@ -163,6 +163,7 @@ def scan_files(detector: Detector, entries: Iterable[tuple[FileEntry, str]], max
     """
     stats = ScanStats()
     findings: list[Finding] = []
+    heap.keep_buffers_on_heap(max_size + 1)  # before the fork: workers inherit it
     head, rest, pool = workers.lookahead(entries, jobs, _size)
     batches = workers.batches(itertools.chain(head, rest), _weight, _BATCH_FILES, _BATCH_BYTES)
     shared = (detector, max_size)
