@@ -158,3 +158,17 @@ def test_a_value_pasted_into_the_wrong_place_is_not_echoed(make_tree):
         with pytest.raises(ConfigError) as err:
             load_config(write(make_tree, body))
         assert "stores.aws" in str(err.value) and pasted not in str(err.value)
+
+
+def test_local_is_the_embedded_store_without_being_declared(make_tree):
+    body = ("secrets:\n  - {name: db, store: local, path: app/db, issuer: {type: random},\n"
+            "     sync: [{manifest: {dir: out}}]}\n")
+    cfg = load_config(write(make_tree, body))
+    assert cfg.stores["local"].type == "local" and cfg.stores["local"].path == ".secretkeeper/store"
+    own = load_config(write(make_tree, "stores:\n  local: {type: local, path: vault-dir}\n" + body[0:]))
+    assert own.stores["local"].path == "vault-dir"  # the file's own `local` wins
+    # a `from:` reference to it counts as a use; a config that uses no local store gets none
+    ref = ("stores:\n  vault: {type: vault, address: 'http://127.0.0.1:8200', auth: {method: token, "
+           "token: {from: 'local:ops/vault#token'}}}\n")
+    assert set(load_config(write(make_tree, ref)).stores) == {"vault", "local"}
+    assert set(load_config(write(make_tree, "stores:\n  vault: {type: vault}\n")).stores) == {"vault"}

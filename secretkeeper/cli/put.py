@@ -46,7 +46,7 @@ def put_cmd(
     from secretkeeper.rotation.wiring import Wiring
 
     wiring = Wiring(managed_config(config))
-    wiring.select([name])
+    wiring.check_stores(wiring.select([name]))
     if from_file is not None:
         try:
             raw, source = from_file.read_bytes(), str(from_file)

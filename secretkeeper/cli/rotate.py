@@ -60,6 +60,7 @@ def rotate_cmd(
         raise SecretkeeperError("rotate: --force rotates the secrets you name, not every one")
     wiring = Wiring(managed_config(config))
     secrets = wiring.select(names or [])
+    wiring.check_stores(secrets)
     now = datetime.now(UTC)
     if dry_run:
         for line in plan(wiring, secrets, force=force, now=now):

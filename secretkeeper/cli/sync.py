@@ -47,6 +47,7 @@ def sync_cmd(
 
     wiring = Wiring(managed_config(config))
     secrets = wiring.select(names or [])
+    wiring.check_stores(secrets)
     audit = Audit(audit_log, audit_stdout, stores={s.store: wiring.store(s.store) for s in secrets})
     try:
         results, problems = sync_secrets(wiring, Trail(audit), secrets, timeout=rollout_timeout)

@@ -121,6 +121,7 @@ def _sections(plain: dict[str, Any]) -> Config:
         from secretkeeper.config.secrets import SecretConfig, check_references
         from secretkeeper.config.stores import StoreConfig
 
+        _default_local_store(plain)
         prepare(plain)  # no credential in the file; `from:` references parsed, their stores declared
         cfg.stores = validated(dict[str, StoreConfig], plain.get("stores") or {}, ("stores",))
         cfg.secrets = validated(list[SecretConfig], plain.get("secrets") or [], ("secrets",))
@@ -130,6 +131,29 @@ def _sections(plain: dict[str, Any]) -> Config:
 
         cfg.lock = validated(LockConfig, plain["lock"], ("lock",))
     return cfg
+
+
+def _default_local_store(plain: dict[str, Any]) -> None:
+    """`local` names the embedded encrypted store (`.secretkeeper/store`, its key beside it) without being
+    declared, once a secret or a `from:` reference uses it; a `stores.local` of the file's own wins."""
+    stores = plain.get("stores")
+    if stores is not None and (not isinstance(stores, dict) or "local" in stores):
+        return  # declared (or not a mapping: the validation's error names it)
+    if _uses_local(plain.get("secrets")) or _uses_local(stores):
+        plain["stores"] = {**(stores or {}), "local": {"type": "local"}}
+
+
+def _uses_local(node: Any) -> bool:
+    if isinstance(node, dict):
+        if node.get("store") == "local":
+            return True
+        ref = node.get("from")
+        if isinstance(ref, str) and ref.startswith("local:"):
+            return True
+        return any(_uses_local(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_uses_local(v) for v in node)
+    return False
 
 
 def _example_lines(doc: Any) -> frozenset[int]:

@@ -51,6 +51,16 @@ class Wiring:
         wanted = set(names) or set(self.secrets)
         return [secret for secret in dependency_order(self.config.secrets) if secret.name in wanted]
 
+    def check_stores(self, secrets: Sequence[SecretConfig]) -> None:
+        """Faults of the stores `secrets` live in that show without touching a secret (a local store's
+        key that is missing, malformed or another store's), raised before anything is written: a bad key
+        is a usage error (exit 2), not a rotation left half done. A store without such checks (Vault,
+        AWS: reachable only over the network) is judged by the run itself."""
+        for name in sorted({secret.store for secret in secrets}):
+            check = getattr(self.store(name), "check", None)
+            if check is not None:
+                check()
+
     def store(self, name: str) -> Store:
         if name not in self._stores:
             self._stores[name] = open_store(name, self._resolved(self.config.stores[name]))

@@ -17,6 +17,12 @@ class LocalStore:
         self.name, self.root, self.max_versions = name, root, max_versions
         self.keyring = Keyring(name, root, key_file)
 
+    def check(self) -> None:
+        """Raise StoreError when the key is missing, malformed or not this store's: a command stops
+        before it writes a journal record it could not finish (a store with no header yet has no key to
+        check: its first write creates both)."""
+        self.keyring.key(create=False)
+
     def where(self, path: str) -> str:
         """How errors name a secret of this store."""
         return f"local store {self.name!r}: {path}"
