@@ -364,6 +364,7 @@ class SealedTarget:
     context: str | None = None
     controller_name: K8sName = "sealed-secrets-controller"
     controller_namespace: K8sName = "kube-system"
+    keys: list[str] | None = None  # only these keys (as for `manifest`); default: all
 
     def __post_init__(self) -> None:
         if self.scope != "cluster-wide" and not self.namespace:
@@ -380,6 +381,7 @@ class SopsTarget:
     age: Annotated[list[Annotated[str, AfterValidator(_age_recipient)]], Field(min_length=1)]
     namespace: K8sName | None = None
     secret: K8sName | None = None  # the Secret's name (default: the managed secret's)
+    keys: list[str] | None = None  # only these keys (as for `manifest`); default: all
 
 
 @dataclass
@@ -396,6 +398,7 @@ class KubernetesTarget:
     context: str | None = None  # a kubeconfig context (default: the current one, or in-cluster)
     adopt: bool = False  # take over a Secret of that name that secretkeeper did not create
     immutable: bool = False  # an immutable Secret per content, `NAME-<hash>`, consumers re-pointed to it
+    keys: list[str] | None = None  # only these keys, before `type` shapes them; default: all
 
     def __post_init__(self) -> None:
         if self.immutable and self.restart != "rolling":

@@ -199,6 +199,28 @@ def test_tls_and_dockerconfigjson_secrets_get_the_keys_their_type_needs(emulator
     assert "pw-Zq8" not in str(err.value)
 
 
+
+def test_keys_puts_only_those_keys_in_the_live_secret_before_its_type_shapes_them(emulator, ns, tmp_path):
+    from providers.base import SecretVersion
+    from secretkeeper.config.secrets import KubernetesTarget, RandomIssuer, SecretConfig, SyncTarget
+    from secretkeeper.kube.sync import targets_for
+
+    def target(name, **options):
+        cfg = SecretConfig(name=name, store="local", path="apps/ca", issuer=RandomIssuer("random"),
+                           sync=[SyncTarget(kubernetes=KubernetesTarget(namespace=ns, **options))])
+        (only,) = targets_for(cfg, "local", tmp_path)
+        return only
+
+    data = {"cert": b"CERT", "key": b"KEY", "ca-bundle.crt": b"BUNDLE"}
+    target("trust", keys=["ca-bundle.crt"]).write(SecretVersion("1", data, datetime.now(UTC)))
+    assert secret_data(emulator, ns, "trust") == {"ca-bundle.crt": b"BUNDLE"}  # the key stays in the store
+    target("serving", keys=["cert", "key"], type="kubernetes.io/tls").write(
+        SecretVersion("1", data, datetime.now(UTC)))
+    assert secret_data(emulator, ns, "serving") == {"tls.crt": b"CERT", "tls.key": b"KEY"}
+    with pytest.raises(SyncError, match=r"keys: version 2 holds no password$"):
+        target("trust", keys=["password"]).write(SecretVersion("2", data, datetime.now(UTC)))
+    assert secret_data(emulator, ns, "trust") == {"ca-bundle.crt": b"BUNDLE"}
+
 # -- consumers -------------------------------------------------------------------------------------------------
 def test_two_secrets_changed_roll_their_consumer_once_and_retire_after_the_old_pods_are_gone(emulator, ns, tmp_path,
                                                                                             monkeypatch):

@@ -222,3 +222,18 @@ def test_a_managed_name_kubernetes_would_refuse_needs_a_secret_name(tmp_path, ce
     (t,) = targets_for(cfg, "local", tmp_path)
     with pytest.raises(SyncError, match=r"'Orders_DB' is no Secret name \(.*\): give `secret:`"):
         t.write(version("1"))
+
+
+def test_keys_seals_only_those_keys_and_a_missing_one_is_one_line(tmp_path, keys, cert_file):
+    t = target(tmp_path, cert_file, keys=["username"])
+    t.write(version("7"))
+    path = tmp_path / "gitops/shop/orders-db.yaml"
+    doc = load(path)
+    assert unseal_all(keys[0][0], doc) == {"username": b"orders"}  # the password never left the store
+    before = path.read_bytes()
+    t.write(version("7"))
+    assert path.read_bytes() == before, "unchanged: not resealed"
+    t = target(tmp_path, cert_file, keys=["username", "api-key"])
+    with pytest.raises(SyncError, match=r"orders-db\.yaml: keys: version 8 holds no api-key$"):
+        t.write(version("8"))
+    assert path.read_bytes() == before

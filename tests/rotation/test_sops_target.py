@@ -220,3 +220,17 @@ def test_a_failing_sops_that_echoes_its_input_shows_no_value(tmp_path, monkeypat
     assert "sops failed (exit 3): Error: cannot encrypt:" in text and "\n" not in text
     assert value.decode() not in text and base64.b64encode(value).decode() not in text
     assert base64.b64encode(b"orders").decode() not in text  # every value, the username too
+
+
+def test_keys_encrypts_only_those_keys_and_a_missing_one_is_one_line(tmp_path, identities):
+    (id0, r0), _ = identities
+    t = target(tmp_path, [r0], keys=["username"])
+    t.write(version("7"))
+    path = tmp_path / "gitops/shop/orders-db.enc.yaml"
+    proc = decrypt(path, id0)
+    assert proc.returncode == 0, proc.stderr
+    doc = YAML(typ="safe").load(proc.stdout)
+    assert {k: base64.b64decode(v) for k, v in doc["data"].items()} == {"username": b"orders"}
+    t = target(tmp_path, [r0], keys=["api-key"])
+    with pytest.raises(SyncError, match=r"orders-db\.enc\.yaml: keys: version 8 holds no api-key$"):
+        t.write(version("8"))

@@ -21,7 +21,7 @@ from providers.base import SecretVersion
 from secretkeeper.config.secrets import KubernetesTarget, SecretConfig
 from secretkeeper.errors import SecretkeeperError
 from secretkeeper.kube.client import Connection, connect
-from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, PATH, STORE, VERSION, secret_object
+from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, PATH, STORE, VERSION, only_keys, secret_object
 from secretkeeper.kube.sync.secret_types import shape
 from secretkeeper.kube.sync.target import SyncError
 
@@ -64,6 +64,7 @@ class KubernetesSecret:
 
     # -- Target ------------------------------------------------------------------------------------------
     def write(self, version: SecretVersion) -> None:
+        version = only_keys(version, self.options.keys, self.where)
         try:
             shaped = SecretVersion(version.version, shape(self.options.type, version.data), version.created)
             body = secret_object(self.base_name, self.namespace, self.store, self.path, shaped, self.options.type)

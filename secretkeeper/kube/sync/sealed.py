@@ -37,7 +37,7 @@ from secretkeeper.kube.sealing import (
 )
 from secretkeeper.kube.sync.files import load_file, make_folder, remove_file
 from secretkeeper.kube.sync.manifest import _yaml
-from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
+from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, only_keys, secret_object
 from secretkeeper.kube.sync.target import SyncError
 
 SEALED_BY = "secretkeeper.io/sealed-by"  # sha256:<fingerprint of the sealing certificate>
@@ -90,6 +90,7 @@ class SealedFile:
     def seal(self, version: SecretVersion) -> bool:
         """Write the SealedSecret for `version` unless the file already holds it, sealed with the current
         certificate; True when the file was (re)written."""
+        version = only_keys(version, self.options.keys, self.where)
         cert = self.cert()
         try:
             kube_name(self.name)  # the managed secret's name, when `secret` is not given

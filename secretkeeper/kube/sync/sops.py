@@ -27,7 +27,7 @@ from secretkeeper.config.secrets import SecretConfig, SopsTarget, kube_name
 from secretkeeper.fileio import write_private_bytes
 from secretkeeper.kube.sync.files import load_file, make_folder, remove_file
 from secretkeeper.kube.sync.manifest import _yaml
-from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, secret_object
+from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, only_keys, secret_object
 from secretkeeper.kube.sync.target import SyncError
 
 ENCRYPTED_REGEX = "^(data|stringData)$"
@@ -43,6 +43,7 @@ class SopsFile:
         self.name = options.secret or secret.name
         self.namespace = options.namespace
         self.recipients = sorted(set(options.age))
+        self.keys = options.keys
         self.store, self.path = store, secret.path
         file = Path(options.file)
         self.file = file if file.is_absolute() else base / file
@@ -54,6 +55,7 @@ class SopsFile:
     def encrypt(self, version: SecretVersion) -> bool:
         """Write the encrypted manifest for `version` unless the file already holds it for the same
         recipients; True when the file was (re)written."""
+        version = only_keys(version, self.keys, self.where)
         try:
             kube_name(self.name)  # the managed secret's name, when `secret` is not given
         except ValueError as exc:
