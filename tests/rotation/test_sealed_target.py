@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -237,3 +238,17 @@ def test_keys_seals_only_those_keys_and_a_missing_one_is_one_line(tmp_path, keys
     with pytest.raises(SyncError, match=r"orders-db\.yaml: keys: version 8 holds no api-key$"):
         t.write(version("8"))
     assert path.read_bytes() == before
+
+
+def test_a_sync_with_nothing_new_still_removes_what_a_killed_writer_left(tmp_path, cert_file):
+    t = target(tmp_path, cert_file)
+    t.write(version("7"))
+    path = tmp_path / "gitops/shop/orders-db.yaml"
+    before = path.read_bytes()
+    dead = 2 ** 22 + 12345  # above the default pid_max: no process has it
+    left = path.with_name(f".{path.name}.{dead}.abc.tmp")
+    left.write_bytes(before[: len(before) // 2])  # a write killed half-way
+    live = path.with_name(f".{path.name}.{os.getpid()}.def.tmp")  # a writer still running keeps its own
+    live.write_bytes(b"partial")
+    t.write(version("7"))
+    assert path.read_bytes() == before and not left.exists() and live.exists()

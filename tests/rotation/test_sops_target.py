@@ -234,3 +234,15 @@ def test_keys_encrypts_only_those_keys_and_a_missing_one_is_one_line(tmp_path, i
     t = target(tmp_path, [r0], keys=["api-key"])
     with pytest.raises(SyncError, match=r"orders-db\.enc\.yaml: keys: version 8 holds no api-key$"):
         t.write(version("8"))
+
+
+def test_a_sync_with_nothing_new_still_removes_what_a_killed_writer_left(tmp_path, identities):
+    (_, r0), _ = identities
+    t = target(tmp_path, [r0])
+    t.write(version("7"))
+    path = tmp_path / "gitops/shop/orders-db.enc.yaml"
+    before = path.read_bytes()
+    left = path.with_name(f".{path.name}.{2 ** 22 + 12345}.abc.tmp")  # no process has that pid
+    left.write_bytes(before[:100])
+    t.write(version("7"))
+    assert path.read_bytes() == before and not left.exists()

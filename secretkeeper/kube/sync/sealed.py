@@ -26,7 +26,7 @@ from urllib.parse import quote
 from providers.base import SecretVersion
 from secretkeeper.config.secrets import SealedTarget, SecretConfig, kube_name
 from secretkeeper.errors import SecretkeeperError
-from secretkeeper.fileio import read_input, write_private
+from secretkeeper.fileio import read_input, remove_stale_temps, write_private
 from secretkeeper.kube.sealing import (
     MAX_CERT_BYTES,
     SCOPE_ANNOTATIONS,
@@ -104,6 +104,7 @@ class SealedFile:
         body = _sealed_secret(secret, self.options.scope, cert)
         existing = self._existing()
         if existing is not None and _outline(existing) == _outline(body):
+            remove_stale_temps(self.file)  # what a writer killed mid-write left beside it: not for Git
             return False
         body["spec"]["encryptedData"] = {key: seal(cert, label, version.data[key]) for key in sorted(version.data)}
         make_folder(self.folder)

@@ -24,7 +24,7 @@ from typing import Any
 
 from providers.base import SecretVersion
 from secretkeeper.config.secrets import SecretConfig, SopsTarget, kube_name
-from secretkeeper.fileio import write_private_bytes
+from secretkeeper.fileio import remove_stale_temps, write_private_bytes
 from secretkeeper.kube.sync.files import load_file, make_folder, remove_file
 from secretkeeper.kube.sync.manifest import _yaml
 from secretkeeper.kube.sync.secret_object import CONTENT, MANAGED_BY, VERSION, only_keys, secret_object
@@ -70,6 +70,7 @@ class SopsFile:
         meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k != CONTENT}
         existing = self._existing()
         if existing is not None and _outline(existing) == (_outline(secret), self.recipients):
+            remove_stale_temps(self.file)  # what a writer killed mid-write left beside it: not for Git
             return False
         encrypted = _run_sops(self.recipients, _yaml(secret).encode(), self.file, version.data.values())
         make_folder(self.file.parent)
