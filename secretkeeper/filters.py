@@ -175,7 +175,9 @@ def is_data_uri(secret: bytes, _match: bytes = b"") -> bool:
 _SEG = rb"(?:[a-z_][a-z0-9_]*|[A-Z][A-Z0-9_]*|[A-Z]?[a-z]+(?:[A-Z][a-z]+|[0-9]{1,2})*|[a-z]+(?:[A-Z][a-z0-9]*)+)"
 _PATH = rb"[$@]?" + _SEG + rb"(?:(?:\.|::|->|\?\.)" + _SEG + rb")*"
 # A call or subscript: `get_password()`, `kwargs.get(` (cut at a quote), `request.form[`, `env!(`.
-_CALL_RE = re.compile(rb"^(?:new\s+|await\s+)?" + _PATH + rb"!?[(\[]")
+# Any identifier may be called, acronyms included (`HTTPPasswordMgr()`, `GraphqlAPIKey(`, `MLDSA44Ed25519PrivateKey(`).
+_CALLEE = rb"(?:[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::|->|\?\.)[A-Za-z_][A-Za-z0-9_]*)*)"
+_CALL_RE = re.compile(rb"^(?:new\s+|await\s+)?[$@]?" + _CALLEE + rb"!?[(\[]")
 _DOTTED_RE = re.compile(rb"^" + _PATH + rb"(?:\.|::|->|\?\.)" + _SEG + rb"[);,\]}]*$")
 _IDENT_RE = re.compile(rb"^[A-Za-z_][A-Za-z_]*[0-9]{0,2}$")
 # A method called on any name (`V1SecretVolumeSource.from_dict(`): the call shape alone says code.
@@ -438,7 +440,7 @@ _FIELD_WORDS = frozenset(
     change-me changeit example examples sample empty none null nil undefined true false yes no on off required
     optional string redacted hidden masked default value your_password yourpassword mypassword xxx todo tbd
     fixme replaceme placeholder secretkey secret_key client_secret access_token auth_token""".split())
-_NO_VALUE_RE = re.compile(rb"^(?:-|[{}%]+|[|>][+-]?[0-9]?|\{\}|\[\]|x{3,}|X{3,}|\*{3,}|\.{3,}|[<\[(]?(?:your|enter|insert|put)[\w -]*[>\])]?|"
+_NO_VALUE_RE = re.compile(rb"^(?:-|[{}%]+|\[|[|>][+-]?[0-9]?|\{\}|\[\]|x{3,}|X{3,}|\*{3,}|\.{3,}|[<\[(]?(?:your|enter|insert|put)[\w -]*[>\])]?|"
                           rb"&lt;[^&]{0,60}(?:&gt;?)?|&(?:lt|quot|apos|\#x?[0-9a-f]{1,4})|~|[|>][+-]?)$", re.I)
 _YAML_TAG_RE = re.compile(rb"^!(?:vault|Ref|Sub|GetAtt|ImportValue|Join|Select|FindInMap|Base64|If|env|include|secret|"
                           rb"encrypted|reference|ssm|kms)\b")

@@ -73,12 +73,29 @@ class MatchPolicy:
 # expansion that fails or substitutes (`${DB_PASSWORD:?must be set}`, `${X:+--password}`; a default,
 # `${X:-value}`, is a value) and an ARN (`arn:aws:secretsmanager:us-east-1:1:secret:prod/db`).
 _EXPANSION_RE = re.compile(rb"\$\{[\w.]{0,64}\Z")
-_ARN_RE = re.compile(rb"\barn:[\w-]{1,32}:[\w-]{1,64}:[\w-]{0,32}:\d{0,12}:[\w./-]{0,64}\Z")
+# Its fields may be wildcards or a schema's regex (`arn:aws:secretsmanager:*:*:secret:rds!*`,
+# `^arn:aws(|-cn):secretsmanager:[a-z0-9-]+:([0-9]{12}|):secret:`).
+_ARN_RE = re.compile(rb"\barn:[^\s\"':]{1,40}:[^\s\"':]{1,64}:[^\s\"':]{0,64}:[^\s\"':]{0,64}:[^\s\"']{0,80}\Z")
+# A value that is itself a pattern: a quantified character range (`[a-zA-Z0-9/_+=.@-]+`) or escape class
+# (`\d{12}`), as schemas and validators write what a secret looks like.
+_PATTERN_VALUE_RE = re.compile(rb"\[\^?[A-Za-z0-9]-[A-Za-z0-9][^\]\s]{0,60}\][+*?{]|\\[dwsS][+*{]")
 # A digest under a key that a hash word qualifies: Helm's `checksum/secret: <sha256>` annotations.
 _HASH_QUALIFIER_RE = re.compile(rb"(?i)(?:checksum|digest|hash|sha(?:1|256|512)?)[/._-]?\Z")
 # A search-only key (Algolia's `searchOnlyApiKey`, `ALGOLIA_SEARCH_KEY`): made for browsers, not a secret.
 _SEARCH_ONLY_KEY_RE = re.compile(rb"(?i)search[_.-]?(?:only[_.-]?)?(?:api[_.-]?)?key")
 _HEX_DIGEST_RE = re.compile(rb"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}")
+# A key that says its value names something (a request field, a column, a position): API models'
+# `"input_token": "nextToken"`, `"result_key": "Items"`, `NEXT_PAGE_TOKEN`, `sort_key`. (`primary` is not
+# among them: Azure's primary keys are account keys; nor `cache`: a Redis cache key is its password.)
+_NAMING_KEY_RE = re.compile(rb"(?i)(?:input|output|next|prev|previous|page|result|limit|sort|partition|range|"
+                            rb"continuation|pagination|cursor|marker|idempotency|lookup|dedupe?)"
+                            rb"[_.-]?(?:token|key)s?[\"'`]{0,2}[ \t]*(?:=>|:=|=|:)[^\n]{0,8}\Z")
+# A key that is the last part of a type name (`AWS::ApiGateway::ApiKey`: CloudFormation's resource types).
+_TYPE_PATH_RE = re.compile(rb"\b[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*[\"'`]?[ \t]*(?:=>|:=|=|:)[^\n]{0,8}\Z")
+# Words prose is made of: a value of four or more words with two of these is a description, not a
+# passphrase (`"KeyStorePassword": "The password for the kmsuser CU account in the specified cluster."`).
+_PROSE_WORDS = frozenset(b"the a an of for to in on at as is are be been must should can will your you this that "
+                         b"these with from by and or not it its".split())
 
 
 def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, secret: bytes) -> bool:
@@ -91,7 +108,20 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
         return True
     if _SEARCH_ONLY_KEY_RE.search(data, max(0, match_start - 16), secret_start):
         return True
+    key_lo = max(0, match_start - 64)
+    if _NAMING_KEY_RE.search(data, key_lo, secret_start) or _TYPE_PATH_RE.search(data, key_lo, secret_start):
+        return True
+    if secret.count(b" ") >= 3 and _is_prose(secret):
+        return True
+    if _PATTERN_VALUE_RE.search(secret):
+        return True
     return _ARN_RE.search(data, lo, match_start) is not None
+
+
+def _is_prose(secret: bytes) -> bool:
+    words = secret.lower().strip(b".!?").split()
+    return (len(words) >= 4 and len(_PROSE_WORDS.intersection(words)) >= 2
+            and sum(w.strip(b".,;:()").isalpha() for w in words) * 4 >= len(words) * 3)
 
 
 # A generic match whose value has a vendor's prefix: the vendor's rule, with its checksum, judges it. When
