@@ -378,7 +378,7 @@ CREDENTIAL_FILE_PATH = (
     r"(?i)(?:^|/)(?:[._]?pgpass(?:\.conf)?|[._]?netrc|\.git-credentials|\.esmtprc|\.msmtprc|\.fetchmailrc|\.my\.cnf"
     r"|\.mylogin\.cnf|\.?htpasswd[^/]*|\.s3cfg|\.boto|\.pypirc|\.npmrc|\.vault-token|\.dockercfg"
     r"|sitemanager\.xml|recentservers\.xml|filezilla\.xml|winscp\.ini|credentials-config\.json"
-    r"|data-sources\.json|robomongo\.json|robo3t\.json|robo3t[^/]*\.json|sftp-config\.json|\.remote-sync\.json"
+    r"|(?:\.?dbeaver-)?data-sources\.(?:json|xml)|robomongo\.json|robo3t\.json|robo3t[^/]*\.json|sftp-config\.json|\.remote-sync\.json"
     r"|\.ftpconfig|ftp-?sync\.json|deployment\.xml|webservers\.xml|logins\.json|signons\.sqlite|auth\.json"
     r"|credentials(?:\.json|\.ya?ml|\.xml|\.ini|\.txt)?|[\w.-]*kubeconfig[\w.-]*|rclone\.conf|ipsec\.secrets"
     r"|\.smbcredentials|\.cifs(?:creds|credentials)?|[\w.-]*\.(?:pgpass|netrc|credentials|creds))$"
@@ -397,7 +397,8 @@ _CREDENTIAL_AT_RE = re.compile(CREDENTIAL_FILE_PATH.replace("(?:^|/)", ""))
 _CONFIG_PATH_RE = re.compile(
     r"(?i)(?:^|/)\.env(?:\.[\w.-]+)?$|\.env$|\.(?:properties|ini|cfg|conf|cnf|config|cf|toml|ya?ml|json|xml|plist"
     r"|tfvars|hcl|neon)$|(?:^|/)(?:[\w-]*config[\w.-]*|settings|wp-config[\w.-]*|database|parameters)\.(?:php|inc)$"
-    r"|(?:^|/)local_settings\.py$|(?:^|/)\.[\w-]+rc$")
+    r"|(?:^|/)local_settings\.py$|(?:^|/)\.[\w-]+rc$|(?:^|/)\.(?:bash_profile|bash_login|profile|zprofile|zshenv|zlogin)$"
+    r"|(?:^|/)config$")
 
 
 def _credential_file(path: str) -> bool:
@@ -448,6 +449,9 @@ _LOWER_DOTTED_RE = re.compile(rb"^[a-z_]+(?:\.[a-z_]+){1,8}$")
 _VARIABLE_RE = re.compile(rb"^\$\{?[A-Za-z_][\w.]*\}?|^%[A-Za-z_]\w*%|^\{\{|^@[A-Za-z_][\w.]*@$")
 
 
+_LITERALS = frozenset((b"true", b"false", b"null", b"nil", b"none", b"~"))
+
+
 def is_template(secret: bytes, match: bytes = b"") -> bool:
     """A template expression, a reference to another variable, or no value at all (empty, a YAML block
     marker or tag, `<your-password>`, `xxxx`): the only thing a value in a credential file may be
@@ -456,6 +460,8 @@ def is_template(secret: bytes, match: bytes = b"") -> bool:
     s = secret.strip().strip(b"\"'`").rstrip(b";,")
     if not s or _NO_VALUE_RE.match(s) or _YAML_TAG_RE.match(s):
         return True
+    if s.lower() in _LITERALS:
+        return True  # `"promptForPass": false`, `save-password="true"`: a flag or a null, never a password
     if _TEMPLATE_RE.match(s) or _EMBEDDED_TEMPLATE_RE.search(s) or _VARIABLE_RE.match(s):
         return True  # `$REACT_APP_URL/forgot`: built from another variable
     if not _quoted_in_match(s, match) and (_CALL_RE.match(s) or _LOWER_DOTTED_RE.match(s)):
