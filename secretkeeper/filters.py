@@ -29,7 +29,8 @@ _PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy|here)
 # A template or placeholder inside a longer value: `https://<public-key>@host/1`, `pre-${SUFFIX}`,
 # `{{ .Values.x }}-x`, Octopus/Ruby `#{Name}`. Random secrets do not hold `<word>` or `${NAME}`.
 _EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}"
-                                   rb"|\$\([A-Za-z_][\w.]{0,60}\)")  # $(Pipeline.Variable), $(MAKE_VAR)
+                                   rb"|\$\([A-Za-z_][\w.]{0,60}\)"  # $(Pipeline.Variable), $(MAKE_VAR)
+                                   rb"|\$\(\[[\w.]{1,80}\]::")  # PowerShell: "...$([System.IO.Path]::GetRandomFileName())"
 # Credentials published as examples in vendor documentation and RFCs: the same strings in every repository.
 _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"EXAMPLE|DONOTUSE|DO_NOT_USE"
@@ -193,7 +194,12 @@ _KV_LIST_RE = re.compile(rb"^[a-z][a-z_-]*=[^,=\s]+(?:,[a-z][a-z_-]*=[^,=\s]+)+$
                          rb"|^[a-z]{2,10}=(?:[a-z_][a-z0-9_.-]*|[A-Z_][A-Z0-9_]*)$")
 # A cmdlet name (approved verbs): what PowerShell assigns from, not a value.
 _CMDLET_RE = re.compile(rb"^(?:Get|Set|Read|New|Import|Export|ConvertTo|ConvertFrom|Invoke|Select|Out|Write|Join|Split|"
-                        rb"Resolve|Test|Find|Request|Unprotect|Protect)-[A-Z][A-Za-z]{2,40}$")
+                        rb"Resolve|Test|Find|Request|Unprotect|Protect|Convert|Add|Remove|Format|Start|Stop|Update|Copy|"
+                        rb"Merge|Expand|Compress|Search|Send|Receive|Register|Install|Enable|Disable|Initialize|"
+                        rb"Measure|Compare|Group|Sort|Where|ForEach|Use|Wait|Show|Clear|Rename|Move|Open|Close|Save|"
+                        rb"Restore|Sync|Publish|Edit|Grant|Revoke|Unblock|Block|Connect|Disconnect|Mount|Dismount)"
+                        rb"-[A-Z][A-Za-z0-9]{2,60}$")
+_CALL_CHAIN_RE = re.compile(rb"^[A-Za-z_][A-Za-z0-9_]*\)+\.[A-Za-z_][A-Za-z0-9_]*[(\[]")
 _CAMEL_NAME_RE = re.compile(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$")
 
 
@@ -231,6 +237,10 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
         return True  # `Password: invoice` - a Go/C#/Swift field initialised from a variable
     if _KV_LIST_RE.match(s):
         return True  # `id=npm_token,env=NPM_TOKEN`: an option's settings (docker build --secret), not a value
+    if s.startswith((b"@{", b"@(")):
+        return True  # PowerShell: a hashtable or an array (`password = @{type = "str"; no_log = $true}`)
+    if _CALL_CHAIN_RE.match(s):
+        return True  # `NoTokenSentinel).get()`: an argument, then a method called on what it built
     if s.startswith((b"new ", b"await ", b"this.", b"self.")) or _TAG_OR_POINTER_RE.match(s):
         return True  # YAML tags/anchors/aliases (`!vault`, `*pw`), pointers, instance variables
     if _CMDLET_RE.match(core):

@@ -62,6 +62,8 @@ class MatchPolicy:
             return False
         if rule.generic and _generic_context_rejects(newlines.data, match_start, start, stripped):
             return False
+        if rule.id.startswith("generic-") and _PASSWORD_HASH_RE.match(stripped):
+            return False  # a hash under a password key: the hash, device and credential-file rules judge those
         if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
             return False
         if rule.validator and not self._validators[rule.validator](stripped, whole):
@@ -92,6 +94,12 @@ _NAMING_KEY_RE = re.compile(rb"(?i)(?:input|output|next|prev|previous|page|resul
                             rb"[_.-]?(?:token|key)s?[\"'`]{0,2}[ \t]*(?:=>|:=|=|:)[^\n]{0,8}\Z")
 # A key that is the last part of a type name (`AWS::ApiGateway::ApiKey`: CloudFormation's resource types).
 _TYPE_PATH_RE = re.compile(rb"\b[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*[\"'`]?[ \t]*(?:=>|:=|=|:)[^\n]{0,8}\Z")
+# An option setting, `Name=value` (`"StrictHostKeyChecking=no"`): base64 has `=` only at its end.
+_OPTION_VALUE_RE = re.compile(rb"^[A-Z][A-Za-z]{2,40}=[A-Za-z0-9_.-]{1,40}$")
+# A password hash in a known format (crypt, bcrypt, argon2, Django/Werkzeug PBKDF2 and scrypt, LDAP): the
+# hash rules judge those (and leave test fixtures alone); under a password key it is no password.
+_PASSWORD_HASH_RE = re.compile(rb"(?:pbkdf2[_:]sha(?:1|256|512)[:$]|scrypt:\d|bcrypt\$|argon2(?:id|i|d)?\$|\$argon2"
+                               rb"|\$2[abxy]?\$\d\d\$|\$[156]\$|\$y\$|\{S?SHA(?:256|384|512)?\}|\{(?:S?MD5|CRYPT)\})")
 # Words prose is made of: a value of four or more words with two of these is a description, not a
 # passphrase (`"KeyStorePassword": "The password for the kmsuser CU account in the specified cluster."`).
 _PROSE_WORDS = frozenset(b"the a an of for to in on at as is are be been must should can will your you this that "
@@ -113,7 +121,7 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
         return True
     if secret.count(b" ") >= 3 and _is_prose(secret):
         return True
-    if _PATTERN_VALUE_RE.search(secret):
+    if _PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret):
         return True
     return _ARN_RE.search(data, lo, match_start) is not None
 
