@@ -30,7 +30,8 @@ _PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy|here)
 # `{{ .Values.x }}-x`, Octopus/Ruby `#{Name}`. Random secrets do not hold `<word>` or `${NAME}`.
 _EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}"
                                    rb"|\$\([A-Za-z_][\w.]{0,60}\)"  # $(Pipeline.Variable), $(MAKE_VAR)
-                                   rb"|\$\(\[[\w.]{1,80}\]::")  # PowerShell: "...$([System.IO.Path]::GetRandomFileName())"
+                                   rb"|\$\(\[[\w.]{1,80}\]::"  # PowerShell: "...$([System.IO.Path]::GetRandomFileName())"
+                                   rb"|(?:^|[._/:-])%[sd](?=$|[._/:%\s-])")  # a format string: "management.endpoint.%s.access"
 # Credentials published as examples in vendor documentation and RFCs: the same strings in every repository.
 _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"EXAMPLE|DONOTUSE|DO_NOT_USE"
@@ -260,10 +261,11 @@ _PLAIN_URL_RE = re.compile(rb"^[a-z][a-z0-9+.-]*://[^@/\s]+(/|$)")
 
 
 def is_path_or_url_only(secret: bytes, _match: bytes = b"") -> bool:
-    """A file path or a plain URL without credentials, e.g. `password_file: /run/secrets/db`."""
+    """A file path or a plain URL without credentials, e.g. `password_file: /run/secrets/db`,
+    `private-key: "classpath:server.key"`."""
     s = secret.strip()
-    if s.startswith((b"/", b"./", b"../", b"~/", b"file:")) and b" " not in s:
-        return True
+    if s.startswith((b"/", b"./", b"../", b"~/", b"file:", b"classpath:", b"classpath*:", b"resource:")) and b" " not in s:
+        return True  # `classpath:`, `resource:`: where Spring and others load a key file from
     return bool(_PLAIN_URL_RE.match(s)) and b"@" not in s
 
 

@@ -98,7 +98,8 @@ _TYPE_PATH_RE = re.compile(rb"\b[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*::[A-Z
 _OPTION_VALUE_RE = re.compile(rb"^[A-Z][A-Za-z]{2,40}=[A-Za-z0-9_.-]{1,40}$")
 # A password hash in a known format (crypt, bcrypt, argon2, Django/Werkzeug PBKDF2 and scrypt, LDAP): the
 # hash rules judge those (and leave test fixtures alone); under a password key it is no password.
-_PASSWORD_HASH_RE = re.compile(rb"(?:pbkdf2[_:]sha(?:1|256|512)[:$]|scrypt:\d|bcrypt\$|argon2(?:id|i|d)?\$|\$argon2"
+_PASSWORD_HASH_RE = re.compile(rb"(?:\{(?:bcrypt|pbkdf2|scrypt|argon2|sha256|MD5|SHA-?(?:1|256)?)\})?"  # Spring's id prefix
+                               rb"(?:pbkdf2[_:]sha(?:1|256|512)[:$]|scrypt:\d|bcrypt\$|argon2(?:id|i|d)?\$|\$argon2"
                                rb"|\$2[abxy]?\$\d\d\$|\$[156]\$|\$y\$|\{S?SHA(?:256|384|512)?\}|\{(?:S?MD5|CRYPT)\})")
 # Words prose is made of: a value of four or more words with two of these is a description, not a
 # passphrase (`"KeyStorePassword": "The password for the kmsuser CU account in the specified cluster."`).
@@ -123,6 +124,8 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
         return True
     if _PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret):
         return True
+    if data[secret_start - 1:secret_start + 1] == b"::" or secret[:1] == b":":
+        return True  # `token::getValue`: a scope or method reference, not `token: value`
     return _ARN_RE.search(data, lo, match_start) is not None
 
 
