@@ -124,7 +124,7 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
         return True
     if _PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret):
         return True
-    if data[secret_start - 1:secret_start + 1] == b"::" or secret[:1] == b":":
+    if secret_start and data[secret_start - 1:secret_start + 1] == b"::":
         return True  # `token::getValue`: a scope or method reference, not `token: value`
     return _ARN_RE.search(data, lo, match_start) is not None
 
