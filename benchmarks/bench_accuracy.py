@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import random
 import string
 import sys
@@ -539,11 +540,13 @@ def generate(root: Path) -> None:
 
 
 # -- tools -------------------------------------------------------------------------------------------------
-def run_secretkeeper(corpus: Path) -> tuple[set[tuple[str, int]], dict[tuple[str, int], str]]:
+def run_secretkeeper(corpus: Path, leaks_only: bool = False) -> tuple[set[tuple[str, int]], dict[tuple[str, int], str]]:
     out = run([str(SECRETKEEPER), "scan", str(corpus), "--no-history", "-f", "json", "--no-progress"], ok=(0, 1))
     report = json.loads(out.stdout)
     hits, rules = set(), {}
     for f in report["findings"]:
+        if leaks_only and f["kind"] != "leak":
+            continue  # Kubernetes hygiene faults: not what a corpus of leaks labels
         loc = f["location"]
         key = (loc["path"], int(loc.get("line") or 0))
         hits.add(key)
@@ -609,6 +612,38 @@ def score(labels: dict[str, list[dict]], hits: set[tuple[str, int]], names: dict
     return sc
 
 
+def public_repos() -> str:
+    """BENCH_PUBLIC_REPOS (checkouts, `:`-separated): a public benchmark of planted leaks that lists its
+    risky lines per file (leaky-repo's `.leaky-meta/secrets.csv`) is scored on them, each file's count
+    capped at its listed number, and every file flagged outside the list is named; any other checkout
+    (a real project) gets its findings by rule, an unlabelled view of false positives."""
+    paths = [Path(p) for p in os.environ.get("BENCH_PUBLIC_REPOS", "").split(":") if p]
+    if not paths:
+        return ("Public corpora: not run (set `BENCH_PUBLIC_REPOS` to local checkouts, e.g. of leaky-repo and of "
+                "real projects, `:`-separated).\n")
+    rows = []
+    for repo in paths:
+        sk_hits, sk_rules = run_secretkeeper(repo, leaks_only=True)
+        listed = repo / ".leaky-meta" / "secrets.csv"
+        if not listed.is_file():
+            by_rule = Counter(sk_rules.values())
+            top = ", ".join(f"`{k}` {v}" for k, v in by_rule.most_common(6)) or "none"
+            rows.append([repo.name, "unlabelled", len(sk_hits), top])
+            continue
+        risk: dict[str, int] = {}
+        for line in listed.read_text().splitlines():
+            parts = line.strip().split(",")
+            if len(parts) == 3 and not line.startswith("#") and parts[1].isdigit():
+                risk[parts[0]] = int(parts[1])
+        per_file = Counter(path for path, _line in sk_hits)
+        found = sum(min(per_file[name], n) for name, n in risk.items())
+        outside = sorted(name for name in per_file if name not in risk)
+        rows.append([repo.name, f"{found} of {sum(risk.values())} risk lines ({found / max(sum(risk.values()), 1):.0%})",
+                     len(sk_hits), "files flagged outside its list: " + (", ".join(outside) or "none")])
+    return ("Public corpora (`secretkeeper scan --no-history -f json`, HEAD checkouts given in "
+            "`BENCH_PUBLIC_REPOS`):\n\n" + table(["checkout", "score", "leak findings (file, line)", "notes"], rows) + "\n")
+
+
 def pct(x: float) -> str:
     return f"{x:.0%}"
 
@@ -660,6 +695,7 @@ so high scores say the catalog handles these shapes, not that it is perfect in t
 lives in this repository, where rule authors can see it. The file-throughput benchmark's findings on
 ordinary generated code (bench_files) are a second, unlabelled view of false positives.
 
+{public_repos()}
 secretkeeper missed (by planted kind): {sk_missed}.
 secretkeeper false positives by rule: {sk_fp_rules}.
 detect-secrets false positives by plugin: {ds_fp_types}.
