@@ -144,7 +144,7 @@ def scan(
             _write_stdout(text)
         if output is not None and not quiet:
             typer.echo(f"secretkeeper: wrote {fmt} report to {output} ({len(result.findings)} findings)", err=True)
-        if result.at_or_above(floor):
+        if result.any_at_or_above(floor):
             raise typer.Exit(int(ExitStatus.FINDINGS))
 
 

@@ -107,6 +107,7 @@ class _FindingRows:
 
     def __init__(self) -> None:
         self.memo: dict[str, str] = {}
+        self.shared: dict[tuple[object, ...], tuple[str, str]] = {}
 
     def text(self, value: str) -> str:
         memo = self.memo
@@ -139,12 +140,16 @@ class _FindingRows:
         extra = f', "extra": {compact(dict(f.extra))}' if f.extra else ""
         if extra and f.extra.get("weak"):
             extra = ', "weak": true' + extra
-        return (f'{{"rule_id": {memo.get(f.rule_id) or text(f.rule_id)}, "kind": {text(f.kind)}, '
-                f'"severity": "{f.severity._value_}", "location": {{{where}}}, '
-                f'"secret_sha256": {"null" if sha is None else _string(sha)}, "preview": {_string(f.preview)}, '
-                f'"fingerprint": {_string(f.fingerprint)}, "message": {_string(f.message)}, '
-                f'"remediation": {memo.get(f.remediation) or text(f.remediation)}, '
-                f'"description": {memo.get(f.description) or text(f.description)}{extra}}}')
+        # The parts a rule's findings share, written once per rule (and severity: a config may override it).
+        key = (f.rule_id, f.kind, f.severity, f.remediation, f.description)
+        shared = self.shared.get(key)
+        if shared is None:
+            shared = self.shared[key] = (
+                f'{{"rule_id": {text(f.rule_id)}, "kind": {text(f.kind)}, "severity": "{f.severity._value_}", '
+                f'"location": {{', f', "remediation": {text(f.remediation)}, "description": {text(f.description)}')
+        return (f'{shared[0]}{where}}}, "secret_sha256": {"null" if sha is None else _string(sha)}, '
+                f'"preview": {_string(f.preview)}, "fingerprint": {_string(f.fingerprint)}, '
+                f'"message": {memo.get(f.message) or text(f.message)}{shared[1]}{extra}}}')
 
 
 def render(result: ScanResult, *, color: bool = False) -> str:
