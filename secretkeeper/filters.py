@@ -31,7 +31,8 @@ _PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy|here)
 _EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}"
                                    rb"|\$\([A-Za-z_][\w.]{0,60}\)"  # $(Pipeline.Variable), $(MAKE_VAR)
                                    rb"|\$\(\[[\w.]{1,80}\]::"  # PowerShell: "...$([System.IO.Path]::GetRandomFileName())"
-                                   rb"|(?:^|[._/:-])%[sd](?=$|[._/:%\s-])")  # a format string: "management.endpoint.%s.access"
+                                   rb"|(?:^|[._/:-])%[sd](?=$|[._/:%\s-])"  # a format string: "management.endpoint.%s.access"
+                                   rb"|%\{[A-Za-z_][\w:.-]{0,60}\}")  # Apache, RPM, Ruby: %{HTTP:X-XSRF-Token}
 # Credentials published as examples in vendor documentation and RFCs: the same strings in every repository.
 _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"EXAMPLE|DONOTUSE|DO_NOT_USE"
@@ -54,7 +55,7 @@ _PLACEHOLDER_EXACT = {
 }
 _TEMPLATE_RE = re.compile(
     rb"""^(?:
-        \$\{[^}]*\}? | \$\([^)]*\)? | \$[A-Za-z_][A-Za-z0-9_]* | \{\{.*\}\}? | \{\%.*\%\}? | \{[A-Za-z_.][\w.]*\}
+        \$\{[^}]*\}? | \$\$?\([^)]*\)? | \$[A-Za-z_][A-Za-z0-9_]* | %\{[A-Za-z_][\w:.-]{0,60}\}[\]]? | \{\{.*\}\}? | \{\%.*\%\}? | \{[A-Za-z_.][\w.]*\}
         | <[^<>]{1,60}> | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\]
         | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
         | %[A-Za-z_][\w.-]*% | @@[\w.-]+@@ | \#\{?[A-Z_][A-Z0-9_]*\}?\# | <%=?.*%>
@@ -71,7 +72,8 @@ _BRACED_CIPHERTEXT_RE = re.compile(rb"^\{[A-Za-z0-9+/]{16,}={0,2}\}$")
 # Test fixtures' stand-ins: `testpw`, `test1234`, `doesnotexist` (lower case and short, as written in tests),
 # and the weak passwords fixtures are made of (`password123`, `admin1`): no scanner tells them from a real one.
 _TEST_VALUE_RE = re.compile(rb"^test[a-z0-9_]{0,6}$|^(?:does)?not?_?exist(?:s|ent|ing)?$|^nonexist\w{0,6}$"
-                            rb"|^(?i:password|passw0rd|p@ssw0rd|secret|admin|letmein|qwerty)[0-9]{0,6}[!.]?$")  # and the weakest
+                            rb"|^(?i:password|passw0rd|p@ssw0rd|secret|admin|letmein|qwerty)[0-9]{0,6}[!.]?$"  # and the weakest
+                            rb"|^(?:foo|bar|baz|qux|quux){1,3}[0-9]{0,3}$")  # metasyntactic: foobar, foo123
 _REPEATED_RE = re.compile(rb"^(.)\1{3,}$|^(..)\2{3,}$")
 _SEQUENCE = b"0123456789abcdefghijklmnopqrstuvwxyz"
 _SEQUENCE_DOWN = _SEQUENCE[::-1]

@@ -90,10 +90,12 @@ _HEX_DIGEST_RE = re.compile(rb"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[
 # `"input_token": "nextToken"`, `"result_key": "Items"`, `NEXT_PAGE_TOKEN`, `sort_key`. (`primary` is not
 # among them: Azure's primary keys are account keys; nor `cache`: a Redis cache key is its password.)
 _NAMING_KEY_RE = re.compile(rb"(?i)(?:input|output|next|prev|previous|page|result|limit|sort|partition|range|"
-                            rb"continuation|pagination|cursor|marker|idempotency|lookup|dedupe?)"
+                            rb"continuation|pagination|cursor|marker|idempotency|lookup|dedupe?|csrf|xsrf)"
                             rb"[_.-]?(?:token|key)s?[\"'`]{0,2}[ \t]*(?:=>|:=|=|:)[^\n]{0,8}\Z")
 # A key that is the last part of a type name (`AWS::ApiGateway::ApiKey`: CloudFormation's resource types).
 _TYPE_PATH_RE = re.compile(rb"\b[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*[\"'`]?[ \t]*(?:=>|:=|=|:)[^\n]{0,8}\Z")
+# A version or a version range (`"registry-auth-token": "^4.0.0"` in a package manifest): never a secret.
+_VERSION_SPEC_RE = re.compile(rb"^(?:[\^~]|[<>]=?|==?)?v?\d{1,6}(?:\.(?:\d{1,6}|[x*])){1,3}(?:[-+][\w.]{1,40})?$")
 # An option setting, `Name=value` (`"StrictHostKeyChecking=no"`): base64 has `=` only at its end.
 _OPTION_VALUE_RE = re.compile(rb"^[A-Z][A-Za-z]{2,40}=[A-Za-z0-9_.-]{1,40}$")
 # A password hash in a known format (crypt, bcrypt, argon2, Django/Werkzeug PBKDF2 and scrypt, LDAP): the
@@ -122,7 +124,7 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
         return True
     if secret.count(b" ") >= 3 and _is_prose(secret):
         return True
-    if _PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret):
+    if _PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret) or _VERSION_SPEC_RE.match(secret):
         return True
     if secret_start and data[secret_start - 1:secret_start + 1] == b"::":
         return True  # `token::getValue`: a scope or method reference, not `token: value`
