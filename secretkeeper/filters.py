@@ -116,7 +116,7 @@ _ENV_REF_RE = re.compile(
     rb"""(?:os\.environ|os\.getenv|getenv\s*\(|process\.env|System\.getenv|ENV\[|ENV\.fetch|Environment\.
     GetEnvironmentVariable|env\(|\$ENV\{|%env\(|\benv\.|config\[|settings\.|secrets\.|vars\.|\{\{\s*secrets\.
     |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment
-    |^(?:env|fd|file|exec):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[
+    |^(?:env|fd|file|exec):|^urn:[A-Za-z0-9][\w-]{0,31}:|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[
     |^\$\{?[A-Za-z_]\w*\}?[/:?\#.])""",
     re.X,
 )
@@ -182,6 +182,8 @@ _PATH = rb"[$@]?" + _SEG + rb"(?:(?:\.|::|->|\?\.)" + _SEG + rb")*"
 # Any identifier may be called, acronyms included (`HTTPPasswordMgr()`, `GraphqlAPIKey(`, `MLDSA44Ed25519PrivateKey(`).
 _CALLEE = rb"(?:[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::|->|\?\.)[A-Za-z_][A-Za-z0-9_]*)*)"
 _CALL_RE = re.compile(rb"^(?:new\s+|await\s+)?[$@]?" + _CALLEE + rb"!?[(\[]")
+# A composite literal of a named type (Go's `corev1.Secret{`, `configuration.Parameters{`, `failSigner{}`).
+_COMPOSITE_RE = re.compile(rb"^&?" + _CALLEE + rb"\{")
 _DOTTED_RE = re.compile(rb"^" + _PATH + rb"(?:\.|::|->|\?\.)" + _SEG + rb"[);,\]}]*$")
 _IDENT_RE = re.compile(rb"^[A-Za-z_][A-Za-z_]*[0-9]{0,2}$")
 # A method called on any name (`V1SecretVolumeSource.from_dict(`): the call shape alone says code.
@@ -232,7 +234,7 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
     if not s or s[:1] in b"\"'`" or _quoted_in_match(s, match):
         return False
     core = s.rstrip(b");,]}")
-    if _CALL_RE.match(s) or _DOTTED_RE.match(s) or _METHOD_CALL_RE.match(s):
+    if _CALL_RE.match(s) or _DOTTED_RE.match(s) or _METHOD_CALL_RE.match(s) or _COMPOSITE_RE.match(s):
         return True
     if _MODULE_ATTR_RE.match(s):
         return True  # module.attribute: rust_openssl.hpke.MLKEM768X25519PrivateKey
