@@ -31,7 +31,7 @@ _PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy|here)
 _EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}"
                                    rb"|\$\([A-Za-z_][\w.]{0,60}\)"  # $(Pipeline.Variable), $(MAKE_VAR)
                                    rb"|\$\(\[[\w.]{1,80}\]::"  # PowerShell: "...$([System.IO.Path]::GetRandomFileName())"
-                                   rb"|(?:^|[._/:-])%[sd](?=$|[._/:%\s-])"  # a format string: "management.endpoint.%s.access"
+                                   rb"|(?<![^._/:-])%[sd](?=$|[._/:%\s-])"  # a format string: "management.endpoint.%s.access"
                                    rb"|%\{[A-Za-z_][\w:.-]{0,60}\}")  # Apache, RPM, Ruby: %{HTTP:X-XSRF-Token}
 # Credentials published as examples in vendor documentation and RFCs: the same strings in every repository.
 _DOCUMENTED_EXAMPLES_RE = re.compile(
@@ -116,7 +116,7 @@ _ENV_REF_RE = re.compile(
     rb"""(?:os\.environ|os\.getenv|getenv\s*\(|process\.env|System\.getenv|ENV\[|ENV\.fetch|Environment\.
     GetEnvironmentVariable|env\(|\$ENV\{|%env\(|\benv\.|config\[|settings\.|secrets\.|vars\.|\{\{\s*secrets\.
     |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment
-    |^(?:env|fd|file|exec):|^urn:[A-Za-z0-9][\w-]{0,31}:|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[
+    |^(?:env|fd|file|exec|urn:[A-Za-z0-9][\w-]{0,31}):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[
     |^\$\{?[A-Za-z_]\w*\}?[/:?\#.])""",
     re.X,
 )
@@ -476,7 +476,7 @@ def is_template(secret: bytes, match: bytes = b"") -> bool:
     s = secret.strip().strip(b"\"'`").rstrip(b";,")
     if not s or _NO_VALUE_RE.match(s) or _YAML_TAG_RE.match(s):
         return True
-    if s.lower() in _LITERALS:
+    if len(s) <= 5 and s.lower() in _LITERALS:
         return True  # `"promptForPass": false`, `save-password="true"`: a flag or a null, never a password
     if _TEMPLATE_RE.match(s) or _EMBEDDED_TEMPLATE_RE.search(s) or _VARIABLE_RE.match(s):
         return True  # `$REACT_APP_URL/forgot`: built from another variable
