@@ -176,7 +176,7 @@ def is_data_uri(secret: bytes, _match: bytes = b"") -> bool:
 
 
 # One identifier segment as code writes it: snake_case, CONSTANT, Word, camelCase (not random mixed case).
-_SEG = rb"(?:[a-z_][a-z0-9_]*|[A-Z][A-Z0-9_]*|[A-Z]?[a-z]+(?:[A-Z][a-z]+|[0-9]{1,2})*|[a-z]+(?:[A-Z][a-z0-9]*)+)"
+_SEG = rb"(?:[a-z_][a-z0-9_]*|[A-Z][A-Z0-9_]*|[A-Z]?[a-z]+(?:[A-Z][a-z]+|[0-9]{1,2})*|_*[a-z]+(?:[A-Z][a-z0-9]*)+)"
 _PATH = rb"[$@]?" + _SEG + rb"(?:(?:\.|::|->|\?\.)" + _SEG + rb")*"
 # A call or subscript: `get_password()`, `kwargs.get(` (cut at a quote), `request.form[`, `env!(`.
 # Any identifier may be called, acronyms included (`HTTPPasswordMgr()`, `GraphqlAPIKey(`, `MLDSA44Ed25519PrivateKey(`).

@@ -85,6 +85,8 @@ _PATTERN_VALUE_RE = re.compile(rb"\[\^?[A-Za-z0-9]-[A-Za-z0-9][^\]\s]{0,60}\][+*
 _HASH_QUALIFIER_RE = re.compile(rb"(?i)(?:checksum|digest|hash|sha(?:1|256|512)?)[/._-]?\Z")
 # A search-only key (Algolia's `searchOnlyApiKey`, `ALGOLIA_SEARCH_KEY`): made for browsers, not a secret.
 _SEARCH_ONLY_KEY_RE = re.compile(rb"(?i)search[_.-]?(?:only[_.-]?)?(?:api[_.-]?)?key")
+# Algolia DocSearch's `docsearch({apiKey: ...})`: its keys are search-only by design, made for the page.
+_DOCSEARCH_RE = re.compile(rb"(?i)\bdocsearch\s*\(")
 _HEX_DIGEST_RE = re.compile(rb"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}")
 # A key that says its value names something (a request field, a column, a position): API models'
 # `"input_token": "nextToken"`, `"result_key": "Items"`, `NEXT_PAGE_TOKEN`, `sort_key`. (`primary` is not
@@ -118,6 +120,8 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
     if _HEX_DIGEST_RE.fullmatch(secret) and _HASH_QUALIFIER_RE.search(data, max(0, match_start - 16), match_start):
         return True
     if _SEARCH_ONLY_KEY_RE.search(data, max(0, match_start - 16), secret_start):
+        return True
+    if _DOCSEARCH_RE.search(data, max(0, match_start - 300), match_start):
         return True
     key_lo = max(0, match_start - 64)
     if _NAMING_KEY_RE.search(data, key_lo, secret_start) or _TYPE_PATH_RE.search(data, key_lo, secret_start):
