@@ -56,7 +56,7 @@ _PLACEHOLDER_EXACT = {
 _TEMPLATE_RE = re.compile(
     rb"""^(?:
         \$\{[^}]*\}? | \$\$?\([^)]*\)? | \$[A-Za-z_][A-Za-z0-9_]* | %\{[A-Za-z_][\w:.-]{0,60}\}[\]]? | \{\{.*\}\}? | \{\%.*\%\}? | \{[A-Za-z_.][\w.]*\}
-        | <[^<>]{1,60}> | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\]
+        | <[^<>]{1,60}> | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\] | \[(?i:filtered|redacted|masked|hidden|removed|scrubbed)\]
         | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
         | %[A-Za-z_][\w.-]*% | @@[\w.-]+@@ | \#\{?[A-Z_][A-Z0-9_]*\}?\# | <%=?.*%>
         | \$__(?:env|file|vault)\{[^}]*\}     # Grafana's expansions

@@ -98,6 +98,8 @@ _NAMING_KEY_RE = re.compile(rb"(?i)(?:input|output|next|prev|previous|page|resul
 _TYPE_PATH_RE = re.compile(rb"\b[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*[\"'`]?[ \t]*(?:=>|:=|=|:)[^\n]{0,8}\Z")
 # A version or a version range (`"registry-auth-token": "^4.0.0"` in a package manifest): never a secret.
 _VERSION_SPEC_RE = re.compile(rb"^(?:[\^~]|[<>]=?|==?)?v?\d{1,6}(?:\.(?:\d{1,6}|[x*])){1,3}(?:[-+][\w.]{1,40})?$")
+# A type written as a string (`secret_key: "Optional[str]" = None`): an annotation, not a value.
+_TYPE_EXPR_RE = re.compile(rb"^(?:[A-Za-z_][\w]*\.)*[A-Z][\w]*\[[\w\[\], .|\"']{1,80}\]$")
 # An option setting, `Name=value` (`"StrictHostKeyChecking=no"`): base64 has `=` only at its end.
 _OPTION_VALUE_RE = re.compile(rb"^[A-Z][A-Za-z]{2,40}=[A-Za-z0-9_.-]{1,40}$")
 # A password hash in a known format (crypt, bcrypt, argon2, Django/Werkzeug PBKDF2 and scrypt, LDAP): the
@@ -128,7 +130,8 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
         return True
     if secret.count(b" ") >= 3 and _is_prose(secret):
         return True
-    if _PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret) or _VERSION_SPEC_RE.match(secret):
+    if (_PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret) or _VERSION_SPEC_RE.match(secret)
+            or _TYPE_EXPR_RE.match(secret)):
         return True
     if secret_start and data[secret_start - 1:secret_start + 1] == b"::":
         return True  # `token::getValue`: a scope or method reference, not `token: value`
@@ -148,7 +151,8 @@ _VENDOR_PREFIX_RE = re.compile(rb"(?:gh[pousr]_|github_pat_|glpat-|glrt-|gldt-|g
                                rb"|pypi-|dop_v1_|shp(?:at|ss|ca|pa)_|sk-(?:proj-|ant-)?|AKIA|ASIA|AIza|hf_|SG\.|dapi"
                                rb"|glc_|lin_api_|sntrys_|tfp_|pul-|dp\.(?:st|ct|pt)\.)")
 _FIXTURE_NAME_RE = re.compile(rb"(?i)fake|fixture|mock|dummy|stub|sample|example|bogus|invalid|test")
-_FIXTURE_PATH_RE = re.compile(r"(?i)fake|fixture|mock|dummy|stub|testdata")
+_FIXTURE_PATH_RE = re.compile(r"(?i)fake|fixture|mock|dummy|stub|testdata|(?:^|/)tests?/|_test\.\w+$|(?:^|/)test_[^/]*$"
+                              r"|\.(?:test|spec)\.\w+$")
 
 
 def fixture_lookalike(match: Match, data: bytes, path: str | None) -> bool:
