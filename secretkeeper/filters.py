@@ -55,7 +55,7 @@ _PLACEHOLDER_EXACT = {
 }
 _TEMPLATE_RE = re.compile(
     rb"""^(?:
-        \$\{[^}]*\}? | \$\$?\([^)]*\)? | \$[A-Za-z_][A-Za-z0-9_]* | %\{[A-Za-z_][\w:.-]{0,60}\}[\]]? | \{\{.*\}\}? | \{\%.*\%\}? | \{[A-Za-z_.][\w.]*\}
+        \$\{[^}]*\}? | \$\$?\([^)]*\)? | \$[A-Za-z_][A-Za-z0-9_]* | %\{[A-Za-z_][\w:.-]{0,60}\}[\]]? | \{\{.*\}\}? | \{\%.*\%\}? | \{[A-Za-z_.][\w.]*(?::[^{}\s]{1,60})?\}
         | <[^<>]{1,60}> | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\] | \[(?i:filtered|redacted|masked|hidden|removed|scrubbed)\]
         | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
         | %[A-Za-z_][\w.-]*% | @@[\w.-]+@@ | \#\{?[A-Z_][A-Z0-9_]*\}?\# | <%=?.*%>
@@ -204,6 +204,7 @@ _CMDLET_RE = re.compile(rb"^(?:Get|Set|Read|New|Import|Export|ConvertTo|ConvertF
                         rb"Measure|Compare|Group|Sort|Where|ForEach|Use|Wait|Show|Clear|Rename|Move|Open|Close|Save|"
                         rb"Restore|Sync|Publish|Edit|Grant|Revoke|Unblock|Block|Connect|Disconnect|Mount|Dismount)"
                         rb"-[A-Z][A-Za-z0-9]{2,60}$")
+_SNAKE_IDENT_RE = re.compile(rb"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 _CALL_CHAIN_RE = re.compile(rb"^[A-Za-z_][A-Za-z0-9_]*\)+\.[A-Za-z_][A-Za-z0-9_]*[(\[]")
 _CAMEL_NAME_RE = re.compile(rb"^[a-z]+(?:[A-Z][a-z]+)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$")
 
@@ -250,6 +251,8 @@ def is_code_expression(secret: bytes, match: bytes = b"") -> bool:
         return True  # YAML tags/anchors/aliases (`!vault`, `*pw`), pointers, instance variables
     if _CMDLET_RE.match(core):
         return True  # PowerShell: `$pw = Read-Host -AsSecureString`, `Get-Content .\\pw.txt`
+    if _SNAKE_IDENT_RE.match(core):
+        return True  # `hashed_password=argon2_hash`: a snake_case name, digits and all
     if _IDENT_RE.match(core):
         letters = core.rstrip(b"0123456789")
         if b"_" in letters.strip(b"_") or (letters.isupper() and len(letters) > 3):

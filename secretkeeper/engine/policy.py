@@ -62,6 +62,8 @@ class MatchPolicy:
             return False
         if rule.generic and _generic_context_rejects(newlines.data, match_start, start, stripped):
             return False
+        if rule.generic and "password" not in rule.id and _UPPER_WORDS_RE.match(stripped):
+            return False  # an enum or keyword (`"token": "SCHEDULE"`); a password may be any word, not a token
         if rule.id.startswith("generic-") and _PASSWORD_HASH_RE.match(stripped):
             return False  # a hash under a password key: the hash, device and credential-file rules judge those
         if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
@@ -119,6 +121,8 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
     lo = max(0, match_start - 200)
     if data[secret_start:secret_start + 1] in (b"?", b"+") and _EXPANSION_RE.search(data, lo, match_start):
         return True
+    if secret[:1] == b"-" and secret[1:2] in (b"}", b"") and _EXPANSION_RE.search(data, lo, match_start):
+        return True  # `${SMTP_PASSWORD:-}`: an empty default is no value
     if _HEX_DIGEST_RE.fullmatch(secret) and _HASH_QUALIFIER_RE.search(data, max(0, match_start - 16), match_start):
         return True
     if _SEARCH_ONLY_KEY_RE.search(data, max(0, match_start - 16), secret_start):
@@ -142,6 +146,9 @@ def _is_prose(secret: bytes) -> bool:
     words = secret.lower().strip(b".!?").split()
     return (len(words) >= 4 and len(_PROSE_WORDS.intersection(words)) >= 2
             and sum(w.strip(b".,;:()").isalpha() for w in words) * 4 >= len(words) * 3)
+
+
+_UPPER_WORDS_RE = re.compile(rb"^[A-Z]{2,20}(?:_[A-Z]{2,20}){0,3}$")
 
 
 # A generic match whose value has a vendor's prefix: the vendor's rule, with its checksum, judges it. When
