@@ -186,11 +186,16 @@ def _fold(text: str) -> str:
     return text.lower().replace("_", "-") if text.isascii() else text.translate(_FOLD)
 
 
+_LONGEST_WORD = 16
+
+
 def _hidden_in_names(secret: str) -> bool:
     """Whether the names that spell `secret` are redacted: not for a short value or a plain word. The
     password `postgres` of a dev database named postgres would redact its workload, image and file
-    names, and the word gives away nothing that those names do not."""
-    plain = secret.isalpha() and (secret.islower() or secret.isupper() or secret.istitle())
+    names, and the word gives away nothing that those names do not. Past 16 letters a one-case run is no
+    word but a key (an AWS key id can be 20 capitals: `AKIA` and 16 base32 letters, digits by chance)."""
+    plain = len(secret) <= _LONGEST_WORD and secret.isalpha() and (
+        secret.islower() or secret.isupper() or secret.istitle())
     return len(secret) >= _SHORTEST and not plain
 
 

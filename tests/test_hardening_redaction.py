@@ -105,6 +105,7 @@ def _random(alphabet: str, n: int) -> str:
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 OTHER_SECRETS = {  # other vendors, and a password that only the name it is stored under marks
     "aws": lambda: "AKIA" + _random("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
+    "aws-letters": lambda: "AKIA" + _random("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 16),  # base32 without a digit, by chance
     "slack": lambda: f"xoxb-{_random('0123456789', 10)}-{_random('0123456789', 13)}-{_random(_ALNUM, 24)}",
     "gitlab": lambda: "glpat-" + _random(_ALNUM, 20),
     "password": lambda: _random(_ALNUM, 15) + "7",  # not a plain word (see Scrubber)
