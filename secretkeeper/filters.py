@@ -32,7 +32,8 @@ _EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$
                                    rb"|\$\([A-Za-z_][\w.]{0,60}\)"  # $(Pipeline.Variable), $(MAKE_VAR)
                                    rb"|\$\(\[[\w.]{1,80}\]::"  # PowerShell: "...$([System.IO.Path]::GetRandomFileName())"
                                    rb"|(?<![^._/:-])%[sd](?=$|[._/:%\s-])"  # a format string: "management.endpoint.%s.access"
-                                   rb"|%\{[A-Za-z_][\w:.-]{0,60}\}")  # Apache, RPM, Ruby: %{HTTP:X-XSRF-Token}
+                                   rb"|%\{[A-Za-z_][\w:.-]{0,60}\}"  # Apache, RPM, Ruby: %{HTTP:X-XSRF-Token}
+                                   rb"|\{\{(?:$|[\s$.])")  # a template action cut at its first space: `write-{{`
 # Credentials published as examples in vendor documentation and RFCs: the same strings in every repository.
 _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"EXAMPLE|DONOTUSE|DO_NOT_USE"
@@ -343,7 +344,7 @@ def is_numeric(secret: bytes, _match: bytes = b"") -> bool:
 _DOTTED_NAME_RE = re.compile(rb"^\.?[a-z_][a-z0-9_]*(?:[A-Z][a-z]+)*(?:\.[a-z_][a-z0-9_]*(?:[A-Z][a-z]+)*)+$"
                              rb"|^\.[a-z_][a-z0-9_]*$")
 _RESOURCE_PREFIX_RE = re.compile(rb"^(?:projects|arn|secret|secrets|kv)[:/]")
-_SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./][a-z]+[0-9]{0,3}){1,12}$")
+_SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./:][a-z]+[0-9]{0,3}){1,12}$")  # `signing-key:private_key`
 
 
 def is_resource_name(secret: bytes, _match: bytes = b"") -> bool:

@@ -29,7 +29,7 @@ from secretkeeper.engine.newlines import NewlineIndex
 from secretkeeper.engine.pathmatch import PathMatcher
 from secretkeeper.engine.policy import MatchPolicy, fixture_lookalike, inline_allowed, resolve_overlaps
 from secretkeeper.engine.regexfacts import literal_prefix
-from secretkeeper.filters import EXAMPLE, is_weak, path_context
+from secretkeeper.filters import CONFIG, EXAMPLE, is_weak, path_context
 from secretkeeper.rules import Allowlist, Rule, confirmation_pattern, rxcache
 from secretkeeper.tabular import TABLE_SUFFIXES, named_value, table_cells
 
@@ -154,15 +154,17 @@ class Detector:
         if self.near_rules and found:
             found.extend(self._near(data, found, newlines, path))
         if found and self._contextual and not any_context:
-            found = self._in_context(found, path, context)
+            found = self._in_context(found, path, context, data)
         if found:
             found = [m for m in found if not (m.rule.generic and fixture_lookalike(m, data, path))]
         return resolve_overlaps(found) if resolve else found
 
     @staticmethod
-    def _in_context(found: list[Match], path: str | None, context: str | None = None) -> list[Match]:
+    def _in_context(found: list[Match], path: str | None, context: str | None = None,
+                    data: bytes = b"") -> list[Match]:
         """Matches of rules gated on path contexts dropped outside them, and weak values of generic rules
-        in example files (the context, when not given, is worked out only for a buffer with such a match)."""
+        in example files and in the comments of configuration (the context, when not given, is worked out
+        only for a buffer with such a match)."""
         out = []
         for m in found:
             if m.rule.contexts or m.rule.generic:
@@ -172,6 +174,8 @@ class Detector:
                     continue
                 if context == EXAMPLE and m.rule.generic and is_weak(m.secret):
                     continue  # `DB_PASSWORD=admin123` in .env.example: a stand-in, by the file's name
+                if context == CONFIG and m.rule.generic and _commented(data, m.match_start) and is_weak(m.secret):
+                    continue  # `# password: some_pass` in a chart's values.yaml: documentation of the key
             out.append(m)
         return out
 
@@ -207,3 +211,12 @@ class Detector:
                               newlines.line_end(a.line + rule.near.lines)))
             out.extend(self.confirmer.confirm(rule, data, [], newlines, windows=merge_windows(spans)))
         return out
+
+
+_COMMENT_STARTS = (b"#", b"//", b";", b"<!--")
+
+
+def _commented(data: bytes, at: int) -> bool:
+    """Whether the line holding offset `at` is a comment up to `at` (`# password: x`, `; pass = x`)."""
+    lo = data.rfind(b"\n", 0, at) + 1
+    return data[lo:at].lstrip().startswith(_COMMENT_STARTS)

@@ -127,6 +127,10 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
         return True
     if _SEARCH_ONLY_KEY_RE.search(data, max(0, match_start - 16), secret_start):
         return True
+    line_start = data.rfind(b"\n", max(0, match_start - 400), match_start) + 1
+    opened = data.rfind(b"{{", line_start, match_start)
+    if opened >= 0 and data.find(b"}}", opened, match_start) < 0:
+        return True  # the key is inside a template action (`{{ $password := .Values.x }}`): code, not a value
     if _DOCSEARCH_RE.search(data, max(0, match_start - 300), match_start):
         return True
     key_lo = max(0, match_start - 64)
