@@ -109,6 +109,8 @@ _OPTION_VALUE_RE = re.compile(rb"^[A-Z][A-Za-z]{2,40}=[A-Za-z0-9_.-]{1,40}$")
 _PASSWORD_HASH_RE = re.compile(rb"(?:\{(?:bcrypt|pbkdf2|scrypt|argon2|sha256|MD5|SHA-?(?:1|256)?)\})?"  # Spring's id prefix
                                rb"(?:pbkdf2[_:]sha(?:1|256|512)[:$]|scrypt:\d|bcrypt\$|argon2(?:id|i|d)?\$|\$argon2"
                                rb"|\$2[abxy]?\$\d\d\$|\$[156]\$|\$y\$|\{S?SHA(?:256|384|512)?\}|\{(?:S?MD5|CRYPT)\})")
+# An enum keyword or constant (`"token": "SCHEDULE"`): under a token or key name, a word, not a token.
+_UPPER_WORDS_RE = re.compile(rb"^[A-Z]{2,20}(?:_[A-Z]{2,20}){0,3}$")
 # Words prose is made of: a value of four or more words with two of these is a description, not a
 # passphrase (`"KeyStorePassword": "The password for the kmsuser CU account in the specified cluster."`).
 _PROSE_WORDS = frozenset(b"the a an of for to in on at as is are be been must should can will your you this that "
@@ -150,9 +152,6 @@ def _is_prose(secret: bytes) -> bool:
     words = secret.lower().strip(b".!?").split()
     return (len(words) >= 4 and len(_PROSE_WORDS.intersection(words)) >= 2
             and sum(w.strip(b".,;:()").isalpha() for w in words) * 4 >= len(words) * 3)
-
-
-_UPPER_WORDS_RE = re.compile(rb"^[A-Z]{2,20}(?:_[A-Z]{2,20}){0,3}$")
 
 
 # A generic match whose value has a vendor's prefix: the vendor's rule, with its checksum, judges it. When
