@@ -493,8 +493,55 @@ def test_path_gated_rule_in_history(repo, tmp_path):
     assert found[0]["extra"]["in_head"] is False and value not in res.output
 
 
+def _merge_writes(repo, path: str, text: str) -> str:
+    """A conflicting merge whose resolution writes `text` at `path` (new in the merge): its commit id."""
+    repo.commit("base", {"notes.txt": "a\n"})
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit("side", {"notes.txt": "b\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", {"notes.txt": "c\n"})
+    repo.git("merge", "-q", "side", "-m", "merge side", check=False)
+    repo.write("notes.txt", "bc\n")
+    repo.write(path, text)
+    repo.git("add", "notes.txt", path)
+    repo.git("commit", "-q", "--no-edit")
+    return repo.git("rev-parse", "HEAD")
+
+
+def test_credential_file_written_only_by_a_merge_is_named_and_attributed(repo):
+    """A credential file that no ordinary commit adds is named by the merge walk (`-c`): its weak
+    password, which only the credential-file rules report, is found at the merge."""
+    merge = _merge_writes(repo, "deploy/.pgpass", "db.internal:5432:app:app:hunter22\n")
+    repo.commit("drop it", remove=("deploy/.pgpass",))
+    found = [f for f in scan(repo.path, code=1)["findings"] if f["location"]["path"] == "deploy/.pgpass"]
+    assert found and {f["location"]["commit"] for f in found} == {merge}
+    assert "hunter22" not in json.dumps(found)
+    assert all(f["extra"]["in_head"] is False for f in found)
+
+
+def test_without_a_temp_file_the_walks_name_and_attribute_all_the_same(repo, monkeypatch):
+    """The walks are spooled to an unlinked temp file for attribution; where none can be made (a full or
+    read-only temp dir) they still name the blobs, and attribution walks the history again."""
+    import scanners.git.attribution as attribution
+
+    token = make_token()
+    merge = _merge_writes(repo, "svc/.netrc", "machine api.internal login deploy password s3cr3t-Pass\n")
+    repo.commit("token", {"app.env": f"TOKEN={token}\n"})
+    spooled = scan(repo.path, code=1)["findings"]
+    assert {f["location"]["commit"] for f in spooled if f["location"]["path"] == "svc/.netrc"} == {merge}
+    assert {f["location"]["path"] for f in spooled} == {"svc/.netrc", "app.env"}
+
+    def no_temp(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(attribution.tempfile, "TemporaryFile", no_temp)
+    walked = scan(repo.path, code=1)["findings"]
+    assert [(f["location"], f["fingerprint"]) for f in walked] == [(f["location"], f["fingerprint"]) for f in spooled]
+    assert token not in json.dumps(walked)
+
+
 def test_path_gated_scan_by_name_only_where_a_path_rule_could_match(repo, monkeypatch):
-    """Names come from the trees; a named blob is scanned with its name only if a path rule for that
+    """Names come from the attribution walk; a named blob is scanned with its name only if a path rule for that
     name matches somewhere in it (the gate); every other blob is read once, without a name."""
     import scanners.git.content as content
 

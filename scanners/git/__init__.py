@@ -11,12 +11,13 @@ How a history scan runs (docs/git-history.md has the user-facing story), module 
    slice and hands blobs to secretkeeper/blobscan.py with the name they were listed under, if any. Only
    Hits travel back (hash + redacted preview, never the secret). Binary blobs (NUL in the first 8000
    bytes) are skipped. A corrupt or missing object is a warning and a counted skip; the reader restarts
-   after it. Path-gated rules (credential files recognised by name) need a path: with `--all-refs`, `names`
-   reads the trees (`git rev-list --objects`, beside the content pass) and keeps the names that match a
-   path rule, before the content pass; there a named blob that a path rule for its name matches (the
-   gate), a table or a binary-looking one is scanned with that name, every other blob without one.
+   after it. Path-gated rules (credential files recognised by name) need a path: with `--all-refs`, the
+   attribution walks run first (spooled for later) and `names` keeps, from their raw log, the names that
+   match a path rule, before the content pass; there a named blob that a path rule for its name matches
+   (the gate), a table or a binary-looking one is scanned with that name, every other blob without one.
 3. `attribution`: only blobs with findings are mapped to commits: `git log --raw` over the scanned
-   refs, streamed and searched for those blobs: commits that are not merges first, then merges with
+   refs (streamed after the content pass, or read back from the spools of a full scan), searched for
+   those blobs: commits that are not merges first, then merges with
    `-c` (only what a merge wrote against every parent) for the blobs still unattributed; renames seen as
    add + delete, oldest first; each (rule, path, secret) is reported once, at its earliest introducing
    commit, with the line in that version; `git ls-tree -r HEAD` tells whether it is still in HEAD.

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scanners.git.content import Hit, path_rule_pass_all
+from scanners.git.names import RawNames
 from scanners.git.repo import Repo, rev_list_args, run_git, show_path, start_git, stop_git
 from scanners.git.selection import Blobs
 from secretkeeper.engine import Detector
@@ -45,29 +47,62 @@ class Intro:
 
 
 class IntroWalk:
-    """The commits that add the blobs with findings, from `git log --raw` over the scanned refs, streamed.
+    """The commits that add the blobs with findings, from `git log --raw` over the scanned refs.
 
-    Two passes, each read in bounded windows and searched for the wanted blob ids only (nothing per
-    commit is kept): first the commits that are not merges (ordinary tree diffs, cheap); then, only if
-    some wanted blob is still unattributed, the merges with `-c` (combined diff: a path is listed only
-    where the merge differs from every parent, i.e. a merge resolution that wrote new content). A
-    blob a merge only carries over from one side was added by a commit on that side, found by the first
-    pass. Measured on git.git (203k commits, 56k merges): `-m` (each merge against each parent) ~70 s;
-    no-merge pass ~9 CPU s, `-c` merge pass ~8 CPU s. A path-limited walk (`-- PATHS`) was measured
-    too and was slower there (60 CPU s for 50 paths: pathspec matching on every commit), and it cannot
-    see the other paths a blob is copied or renamed to. For the same reason the walk cannot stop once
-    every blob has a commit: a later copy or rename is a new (path, secret). `--topo-order` (~2 of the
-    ~12 CPU s on git.git) is what makes "earliest" hold across branches. A scan without findings never
-    starts it.
+    Two walks, each read in bounded windows and searched for the wanted blob ids only (nothing per
+    commit is kept): the commits that are not merges (ordinary tree diffs, cheap), and the merges with
+    `-c` (combined diff: a path is listed only where the merge differs from every parent, i.e. a merge
+    resolution that wrote new content), read only for blobs the first leaves unattributed. A blob a
+    merge only carries over from one side was added by a commit on that side. Measured on git.git
+    (203k commits, 56k merges): `-m` (each merge against each parent) ~70 s; no-merge walk ~10 CPU s,
+    `-c` merge walk ~8 CPU s. A path-limited walk (`-- PATHS`) was measured too and was slower there
+    (60 CPU s for 50 paths: pathspec matching on every commit), and it cannot see the other paths a
+    blob is copied or renamed to. For the same reason a walk cannot stop once every blob has a commit:
+    a later copy or rename is a new (path, secret). `--topo-order` (~2 of the ~10 CPU s on git.git) is
+    what makes "earliest" hold across branches.
+
+    Two ways to run: `prefetch` (a full-history scan with path-gated rules, which needs blob names
+    before its content pass: names.py) starts both walks at once, each spooled to an unlinked temp file
+    while it names the blobs, and attribution then reads the spools; otherwise (`--since`, `--branch`,
+    no path rules) the walks run after the content pass and only if there are findings, so a
+    repository without findings pays nothing.
     """
 
     def __init__(self, repo: Repo, refs: Sequence[str], since: str | None) -> None:
         self.repo, self.refs, self.since = repo, list(refs), since
         self.failed = False
         self.started = False
+        self._spools: list[_Spool] = []
 
     def start(self) -> None:
         self.started = True
+
+    def prefetch(self, keep: Callable[[str], bool]) -> None:
+        """Start both walks now, spooled, naming the blobs whose path `keep` accepts (see `named`)."""
+        if self._spools or not self.refs:
+            return
+        self.start()
+        for which in _WALKS:
+            spool = _Spool(self.repo, self._args(which), rev_list_args(self.refs, self.since),
+                           RawNames(keep, self.repo.oid_len))
+            self._spools.append(spool)
+            spool.start()
+
+    def named(self, warnings: list[str]) -> tuple[dict[str, bytes], int | None]:
+        """After `prefetch`: (blob id -> path of each named blob, commits walked or None if a walk
+        failed); waits for the walks to end."""
+        found: dict[str, bytes] = {}
+        commits: int | None = 0
+        for spool in reversed(self._spools):  # the no-merge walk's names win
+            spool.join()
+            if spool.failed:
+                commits = None
+            elif commits is not None:
+                commits += spool.names.commits
+            found.update(spool.names.found)
+        if commits is None:
+            warnings.append("git log failed part-way (corrupt repository?); credential files may be missed")
+        return found, commits
 
     def introductions(self, wanted: set[str], warnings: list[str]) -> dict[str, list[tuple[bytes, Intro]]]:
         """For each wanted blob: (path, commit) pairs where a commit adds it, oldest first (commits that
@@ -75,44 +110,140 @@ class IntroWalk:
         if not wanted or not self.refs:
             return {}
         self.start()
-        out = self._walk(["--no-merges"], wanted, 0, warnings)
-        left = wanted - set(out)
-        if left:
-            later = self._walk(["--merges", "-c"], left, 1 << 62, warnings)
-            out.update(later)
+        out: dict[str, list[tuple[bytes, Intro]]] = {}
+        left = set(wanted)
+        for i, which in enumerate(_WALKS):
+            if not left:
+                break
+            base = i << 62  # merges after every ordinary commit
+            spool = self._spools[i] if self._spools else None
+            if spool is not None and spool.readable():
+                found = _search(spool.windows(), left, base)
+            else:
+                found = self._walk(which, left, base, warnings)
+            out.update(found)
+            left -= set(found)
+        for pairs in out.values():
+            pairs.sort(key=lambda pi: pi[1].order)
         return out
 
-    def _walk(self, which: list[str], wanted: set[str], base: int,
+    def _args(self, which: Sequence[str]) -> list[str]:
+        return self.repo.walk_cmd("log", "--raw", "-z", "--no-abbrev", "--no-renames", *which, "--topo-order",
+                                  "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin")
+
+    def _walk(self, which: Sequence[str], wanted: set[str], base: int,
               warnings: list[str]) -> dict[str, list[tuple[bytes, Intro]]]:
         # Newest first (no --reverse: git would hold the whole output to reverse it); an Intro's order is
         # `base` less its offset in the output, so older commits still sort first.
-        args = ["log", "--raw", "-z", "--no-abbrev", "--no-renames", *which, "--topo-order",
-                "--format=%x01%H%x00%an%x00%ae%x00%aI", "--stdin"]
         # Buffered: each read fills a whole window (a raw pipe hands back ~1 KB at a time: 58,000 reads
         # and windows on git.git instead of 16).
-        proc = start_git(self.repo.walk_cmd(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
-        out: dict[str, list[tuple[bytes, Intro]]] = {}
-        find = _oid_finder(wanted)
+        proc = start_git(self._args(which), stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
         try:
             assert proc.stdin is not None and proc.stdout is not None
             writer = threading.Thread(target=_feed, args=(proc.stdin, rev_list_args(self.refs, self.since)),
                                       daemon=True)
             writer.start()
-            for offset, window in _windows(proc.stdout):
-                for oid, pairs in _parse_intros(window, find(window), base - offset).items():
-                    out.setdefault(oid, []).extend(pairs)
+            out = _search(_windows(proc.stdout), wanted, base)
             if proc.wait() != 0 and not self.failed:
                 self.failed = True
                 warnings.append("git log failed during attribution (corrupt repository?); some findings may "
                                 "lack a commit")
         finally:
             stop_git(proc)
-        for pairs in out.values():
-            pairs.sort(key=lambda pi: pi[1].order)
         return out
 
     def close(self) -> None:
-        pass
+        for spool in self._spools:
+            spool.close()
+        self._spools = []
+
+
+# The no-merge walk, then merge resolutions.
+_WALKS: tuple[tuple[str, ...], ...] = (("--no-merges",), ("--merges", "-c"))
+
+
+def _search(windows: Iterable[tuple[int, bytes]], wanted: set[str],
+            base: int) -> dict[str, list[tuple[bytes, Intro]]]:
+    out: dict[str, list[tuple[bytes, Intro]]] = {}
+    find = _oid_finder(wanted)
+    for offset, window in windows:
+        for oid, pairs in _parse_intros(window, find(window), base - offset).items():
+            out.setdefault(oid, []).extend(pairs)
+    return out
+
+
+class _Spool:
+    """One walk run to its end in a thread: its output copied to an unlinked temp file (0600; ids, paths,
+    authors: no content) and named as it streams. The spool is read back by `windows`."""
+
+    def __init__(self, repo: Repo, cmd: list[str], stdin: bytes, names: RawNames) -> None:
+        self.cmd, self.stdin, self.names = cmd, stdin, names
+        self.failed = False
+        self._file: Any = None
+        self._proc: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def start(self) -> None:
+        try:
+            self._file = tempfile.TemporaryFile(prefix="secretkeeper-log-")
+        except OSError:  # no spool: the walk still names the blobs; attribution walks again
+            self._file = None
+        self._proc = start_git(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
+        assert self._proc.stdin is not None
+        try:  # here, not in the thread: a worker forked later must not inherit an open stdin (no EOF);
+            self._proc.stdin.write(self.stdin)  # git reads all of it before it writes anything
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        try:
+            for _offset, window in _windows(proc.stdout):
+                self._keep(window)
+                self.names.feed(window)
+            self._keep(b"")
+        except (OSError, ValueError):
+            self.failed = True
+        if proc.wait() != 0 and not self._stopped:
+            self.failed = True
+
+    def _keep(self, window: bytes) -> None:
+        if self._file is None:
+            return
+        try:
+            if window:
+                self._file.write(window)
+            else:
+                self._file.flush()
+        except OSError:  # a full disk: attribution walks again instead
+            self._file.close()
+            self._file = None
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def readable(self) -> bool:
+        self.join()
+        return not self.failed and self._file is not None
+
+    def windows(self) -> Iterator[tuple[int, bytes]]:
+        self._file.seek(0)
+        return _windows(self._file)
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._stopped = True
+            stop_git(self._proc)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._file is not None:
+            self._file.close()
 
 
 def _feed(stdin: Any, data: bytes) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from scanners.files import PathFilter
 from scanners.git.attribution import Excluded, IntroWalk, attribute, staged
 from scanners.git.content import TABLE_PATH, Progress, content_pass
-from scanners.git.names import TreeNames
 from scanners.git.repo import Repo, count_commits, find_repo, normalise_path, scan_refs, show_path, verify_since
 from scanners.git.selection import Blobs, list_blobs
 from scanners.options import HistoryOptions
@@ -93,48 +92,43 @@ def scan_history(repo: Repo, detector: Detector, sel: HistoryOptions, *, max_siz
                         "(git fetch --unshallow for the full history)")
     since = verify_since(repo, sel.since) if sel.since else None
     refs = [] if sel.staged else scan_refs(repo, sel)
-    blobs = list_blobs(repo, sel, refs, max_size, skips, warnings)
     walk = IntroWalk(repo, refs, since)
-    # Path-gated rules need names: with --all-refs the blob listing has none, so the trees are read for
-    # them (names.py) before the content pass.
-    names = None
-    if detector.path_rules and not sel.staged and not (sel.since or sel.branches):
-        # Credential files, and tables (CSV, SQL INSERTs: their cells are read under their column names)
-        # (one Hyperscan pass per distinct path for every path rule: 44 `re.search`es each cost ~2 CPU s
-        # on git.git's 82,000 paths)
-        names = TreeNames(repo, refs, since,
-                          lambda path: bool(TABLE_PATH.search(path) or detector.path_rules_for(path)))
-        names.start()
     try:
-        return _scan_listed(repo, detector, sel, blobs, walk, names, refs, since, skips, warnings,
+        # Path-gated rules need names: with --all-refs the blob listing has none, so the attribution walk
+        # runs first and names the blobs (names.py) while the blobs are listed, before the content pass.
+        named = bool(detector.path_rules and not sel.staged and not (sel.since or sel.branches))
+        if named:
+            # Credential files, and tables (CSV, SQL INSERTs: their cells are read under their column names)
+            # (one Hyperscan pass per distinct path for every path rule: 44 `re.search`es each cost ~2 CPU s
+            # on git.git's 82,000 paths)
+            walk.prefetch(lambda path: bool(TABLE_PATH.search(path) or detector.path_rules_for(path)))
+        blobs = list_blobs(repo, sel, refs, max_size, skips, warnings)
+        return _scan_listed(repo, detector, sel, blobs, walk, named, refs, since, skips, warnings,
                             max_size=max_size, jobs=jobs, progress=progress, prefix=prefix, excluded=excluded)
     finally:
-        if names is not None:
-            names.close()
         walk.close()
 
 
 def _scan_listed(repo: Repo, detector: Detector, sel: HistoryOptions, blobs: Blobs, walk: IntroWalk,
-                 names: TreeNames | None, refs: Sequence[str], since: str | None, skips: SkipLog,
+                 named: bool, refs: Sequence[str], since: str | None, skips: SkipLog,
                  warnings: list[str], *, max_size: int, jobs: int, progress: Progress | None, prefix: str,
                  excluded: Excluded) -> HistoryResult:
     rescanned: set[tuple[str, str]] = set()
-    if names is not None:
-        # The names first (the trees only), so the content pass reads every blob once: a named blob is
-        # scanned with its name where a path rule for it could match (the gate), as the file scan would.
-        blobs.names = names.named(warnings)
-    res = content_pass(repo, blobs, detector, jobs, progress, gate=names is not None)
-    if names is not None:
+    commits: int | None = None
+    if named:
+        # The names first, so the content pass reads every blob once: a named blob is scanned with its
+        # name where a path rule for it could match (the gate), as the file scan would.
+        blobs.names, commits = walk.named(warnings)
+    res = content_pass(repo, blobs, detector, jobs, progress, gate=named)
+    if named:
         rescanned = {(oid, show_path(blobs.names[oid])) for oid in res.gated}
         blobs.names = {}
     skips.merge(res.skipped)
     warnings.extend(res.warnings)
     if sel.staged:
         commits = 0
-    elif names is not None and not names.failed:
-        commits = names.commits  # the names walk listed them
-    else:
-        commits = count_commits(repo, refs, since)
+    elif commits is None:
+        commits = count_commits(repo, refs, since)  # the walks counted them when they ran
     if sel.staged:
         findings = staged(res.found, blobs, detector, prefix, excluded)
     else:
