@@ -57,7 +57,7 @@ _PLACEHOLDER_EXACT = {
 _TEMPLATE_RE = re.compile(
     rb"""^(?:
         \$\{[^}]*\}? | \$\$?\([^)]*\)? | \$[A-Za-z_][A-Za-z0-9_]* | %\{[A-Za-z_][\w:.-]{0,60}\}[\]]? | \{\{.*\}\}? | \{\%.*\%\}? | \{[A-Za-z_.][\w.]*(?::[^{}\s]{1,60})?\}
-        | <[^<>]{1,60}> | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\] | \[(?i:filtered|redacted|masked|hidden|removed|scrubbed)\]
+        | <[^<>]{1,60}> | &lt;[^&<>]{1,60}&gt; | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\] | \[(?i:filtered|redacted|masked|hidden|removed|scrubbed)\]
         | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
         | %[A-Za-z_][\w.-]*% | @@[\w.-]+@@ | \#\{?[A-Z_][A-Z0-9_]*\}?\# | <%=?.*%>
         | \$__(?:env|file|vault)\{[^}]*\}     # Grafana's expansions
@@ -118,7 +118,7 @@ _ENV_REF_RE = re.compile(
     GetEnvironmentVariable|env\(|\$ENV\{|%env\(|\benv\.|config\[|settings\.|secrets\.|vars\.|\{\{\s*secrets\.
     |Deno\.env|import\.meta\.env|viper\.Get|os\.Getenv|std::env::var|System\.Environment
     |^(?:env|fd|file|exec|urn:[A-Za-z0-9][\w-]{0,31}):|\$env:|\$_(?:POST|GET|REQUEST|ENV|SERVER|COOKIE|SESSION)\[
-    |^\$\{?[A-Za-z_]\w*\}?[/:?\#.])""",
+    |^\$\{?[A-Za-z_]\w*\}?[/:?\#.]|^[.+]\s*\$[A-Za-z_])""",
     re.X,
 )
 
@@ -153,8 +153,10 @@ def is_integrity_hash(secret: bytes, _match: bytes = b"") -> bool:
     return s.startswith((b"sha1-", b"sha256-", b"sha384-", b"sha512-", b"h1:", b"sha256:", b"sha512:", b"md5-"))
 
 
-# Search-only keys are what Algolia gives browsers (`ALGOLIA_SEARCH_KEY`, `searchOnlyApiKey`).
-_PUBLIC_KEY_NAME_RE = re.compile(rb"(?i)public|\bpub(_|-)?key|search[_.-]?(?:only[_.-]?)?(?:api[_.-]?)?key")
+# Search-only keys are what Algolia gives browsers (`ALGOLIA_SEARCH_KEY`, `searchOnlyApiKey`); a search
+# key of another service is not (`AZURE_SEARCH_KEY` is an admin key; policy.py reads Algolia's nested keys).
+_PUBLIC_KEY_NAME_RE = re.compile(rb"(?i)public|\bpub(_|-)?key|search[_.-]?only[_.-]?(?:api[_.-]?)?key"
+                                 rb"|algolia[\w.-]{0,20}search[_.-]?(?:api[_.-]?)?key")
 # Client-side tokens vendors publish as safe to ship: Mapbox public tokens, Stripe publishable keys, a
 # Sentry DSN's public key (its legacy secret part, `key:secret@`, is not public).
 _PUBLISHABLE_RE = re.compile(rb"^(?:pk\.eyJ|pk_(?:live|test)_|https?://[0-9a-f]{32}@[\w.-]*sentry[\w.-]*(?::\d+)?/\d+$)")

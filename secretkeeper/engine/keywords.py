@@ -28,7 +28,9 @@ class KeywordPrefilter:
         for kw in self.by_keyword:
             self.by_keyword[kw] = sorted({i for other, ids in direct.items() if other in kw for i in ids})
         alternation = b"|".join(re.escape(k) for k in sorted(self.by_keyword, key=len, reverse=True))
-        self.combined = re.compile(alternation, re.I) if alternation else None
+        # A lookahead, so a match starting inside another is found too (`-us` would hide `userflow` in
+        # `X-Userflow-Key`); a shorter keyword at the same start is covered by the containment above.
+        self.combined = re.compile(b"(?=(" + alternation + b"))", re.I) if alternation else None
         self.modes = ["keywords" if r.keywords else "always" for r in rules]
 
     def hits(self, data: bytes, markers: set[bytes] | None = None) -> dict[int, list[int]]:
@@ -36,7 +38,7 @@ class KeywordPrefilter:
         found: dict[int, list[int]] = {i: [] for i in self.always}
         if self.combined is None:
             return found
-        for kw in {m.group(0).lower() for m in self.combined.finditer(data)}:
+        for kw in {m.group(1).lower() for m in self.combined.finditer(data)}:
             for i in self.by_keyword.get(kw, ()):
                 found[i] = []  # keywords give no position: confirm over the whole buffer
         return found

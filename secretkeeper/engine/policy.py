@@ -86,7 +86,15 @@ _PATTERN_VALUE_RE = re.compile(rb"\[\^?[A-Za-z0-9]-[A-Za-z0-9][^\]\s]{0,60}\][+*
 # A digest under a key that a hash word qualifies: Helm's `checksum/secret: <sha256>` annotations.
 _HASH_QUALIFIER_RE = re.compile(rb"(?i)(?:checksum|digest|hash|sha(?:1|256|512)?)[/._-]?\Z")
 # A search-only key (Algolia's `searchOnlyApiKey`, `ALGOLIA_SEARCH_KEY`): made for browsers, not a secret.
-_SEARCH_ONLY_KEY_RE = re.compile(rb"(?i)search[_.-]?(?:only[_.-]?)?(?:api[_.-]?)?key")
+# A plain `search_key` is Algolia's only where Algolia is named nearby (an Azure Search admin key is not).
+_SEARCH_ONLY_KEY_RE = re.compile(rb"(?i)search[_.-]?only[_.-]?(?:api[_.-]?)?key")
+_SEARCH_KEY_RE = re.compile(rb"(?i)search[_.-]?(?:api[_.-]?)?key")
+_ALGOLIA_RE = re.compile(rb"(?i)algolia")
+# Values that name something rather than hold a secret: an ARN (`arn:aws:iam::aws:policy/IAMUserChangePassword`),
+# a Rails route target (`"cms/sites/passwords#update"`), and a value cut between two strings of minified
+# code (`passwordLabel:"Password:",rememberMeLabel:"..."` read as key `Password`, value `,rememberMeLabel:`).
+_NAMING_VALUE_RE = re.compile(rb"arn:aws[a-z-]*:[a-z0-9-]+:|[a-z0-9_]+(?:/[a-z0-9_]+)+\#[a-z_]+\Z"
+                              rb"|[,;]\s*[A-Za-z_$][\w$]*\s*:\Z")
 # Algolia DocSearch's `docsearch({apiKey: ...})`: its keys are search-only by design, made for the page.
 _DOCSEARCH_RE = re.compile(rb"(?i)\bdocsearch\s*\(")
 _HEX_DIGEST_RE = re.compile(rb"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}")
@@ -128,6 +136,11 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
     if _HEX_DIGEST_RE.fullmatch(secret) and _HASH_QUALIFIER_RE.search(data, max(0, match_start - 16), match_start):
         return True
     if _SEARCH_ONLY_KEY_RE.search(data, max(0, match_start - 16), secret_start):
+        return True
+    if (_SEARCH_KEY_RE.search(data, max(0, match_start - 16), secret_start)
+            and _ALGOLIA_RE.search(data, max(0, match_start - 300), secret_start)):
+        return True
+    if _NAMING_VALUE_RE.match(secret):
         return True
     line_start = data.rfind(b"\n", max(0, match_start - 400), match_start) + 1
     opened = data.rfind(b"{{", line_start, match_start)
