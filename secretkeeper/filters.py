@@ -40,6 +40,7 @@ _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"|eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"  # jwt.io's token payload
     rb"|SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"  # ... and its signature
     rb"|QWxhZGRpbjpvcGVuIHNlc2FtZQ"  # RFC 7617 Basic auth: Aladdin:open sesame
+    rb"|abcdef\.0123456789abcdef|07401b\.f395accd246ae52d"  # kubeadm's documented bootstrap tokens
     rb"|^foobared$"  # redis.conf's example requirepass
     rb"|^hunter2$"  # the Internet's stock example password
     rb"|REPLACE_?WITH|(?i:replace[_-]with|your[_-](?:runner[_-]|api[_-]|access[_-])?(?:token|key|secret))"  # glrt-REPLACE_WITH_RUNNER_TOKEN
