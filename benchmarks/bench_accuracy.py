@@ -31,7 +31,7 @@ from bench_files import KINDS
 from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version
 
 SEED = 424242
-VERSION = f"accuracy-v6-{SEED}"
+VERSION = f"accuracy-v7-{SEED}"
 ROUNDS = 14  # each round writes one file per scenario
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
@@ -516,11 +516,50 @@ def sc_vendor_breadth(_rng: random.Random, _s: Synth) -> Doc:
     return d
 
 
+
+def sc_infra(rng: random.Random, s: Synth) -> Doc:
+    """Infrastructure code: a Terraform variable whose default is a credential, a kubeadm join token, chat and
+    automation webhooks; look-alikes: variables without a default or with a reference, kubeadm's documented
+    token, placeholders in webhook URLs, ARNs and routes under password-like names."""
+    d = Doc(f"infra{rng.randrange(999)}/{rng.choice(['variables', 'main', 'secrets'])}.tf")
+    name = rng.choice(["db_password", "admin_password", "api_token", "signing_secret", "service_api_key"])
+    if rng.random() < 0.6:
+        d.add(f'variable "{name}" {{\n  type      = string\n  sensitive = true')
+        d.plant(f'  default   = "{s.password()}"', "config-password", "terraform-default")
+        d.add("}")
+    else:
+        d.plant(f'variable "{name}" {{\n  type = string\n  default = "${{var.fallback_{name}}}"\n}}', "env-reference",
+                "terraform-reference", False)
+    d.plant(f'variable "token_ttl" {{\n  default = "{rng.randrange(60, 86400)}s"\n}}', "code", "terraform-ttl", False)
+    d.plant('resource "aws_iam_user_policy_attachment" "pw" {\n  policy_arn = "arn:aws:iam::aws:policy/IAMUserChangePassword"\n}',
+            "code", "arn", False)
+    d.add("# node bootstrap")
+    lower = string.ascii_lowercase + string.digits
+    if rng.random() < 0.6:
+        d.plant(f"# kubeadm join 10.0.{rng.randrange(255)}.{rng.randrange(255)}:6443 --token "
+                f"{s.chars(lower, 6)}.{s.chars(lower, 16)} --discovery-token-ca-cert-hash sha256:{s.chars(Synth.HEX, 64)}",
+                "vendor", "kubeadm-token")
+    else:
+        d.plant("# kubeadm join <control-plane>:6443 --token abcdef.0123456789abcdef", "placeholder", "kubeadm-doc",
+                False)
+    hooks = [
+        (f"https://hooks.slack.com/services/T{s.chars(Synth.B62, 9)}/B{s.chars(Synth.B62, 10)}/{s.chars(Synth.B62, 24)}",
+         "slack-webhook"),
+        (f"https://hooks.zapier.com/hooks/catch/{rng.randrange(10**6, 10**8)}/{s.chars(lower, 7)}/", "zapier-webhook"),
+        (f"https://acme{rng.randrange(99)}.tines.com/webhook/{s.chars(Synth.HEX, 32)}/{s.chars(Synth.HEX, 32)}",
+         "tines-webhook"),
+    ]
+    url, kind = rng.choice(hooks)
+    d.plant(f'  notify_url = "{url}"', "vendor", kind)
+    d.plant('  notify_url = "https://hooks.zapier.com/hooks/catch/<account>/<hook>/"', "placeholder", "webhook-placeholder",
+            False)
+    return d
+
 SCENARIOS = [sc_python_settings, sc_js_client, sc_go_service, sc_dotenv, sc_dotenv_example, sc_yaml_config,
              sc_compose, sc_properties, sc_xml, sc_json_config, sc_ini, sc_pgpass, sc_netrc, sc_npmrc,
              sc_docker_config, sc_aws_credentials, sc_kubeconfig, sc_pem, sc_service_account, sc_public_material,
              sc_lockfile, sc_urls, sc_code_lookalikes, sc_k8s_secret, sc_markdown, sc_ordinary_lookalikes,
-             sc_vendor_breadth]
+             sc_vendor_breadth, sc_infra]
 
 
 def generate(root: Path) -> None:
