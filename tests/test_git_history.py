@@ -519,6 +519,70 @@ def test_credential_file_written_only_by_a_merge_is_named_and_attributed(repo):
     assert all(f["extra"]["in_head"] is False for f in found)
 
 
+def test_the_walks_name_blobs_one_path_at_a_time(repo):
+    """Both walks name blobs in threads of their own; the verdict they share (a Hyperscan path matcher, whose
+    scratch space allows one scan at a time) is never entered by both at once."""
+    import threading
+    import time
+
+    from scanners.git.attribution import IntroWalk
+    from scanners.git.repo import find_repo
+
+    _merge_writes(repo, "merged/only.cfg", "x = 1\n")
+    for i in range(40):
+        repo.commit(f"c{i}", {f"d{i % 7}/f{i}.cfg": f"v = {i}\n", f"d{i % 5}/g{i}.txt": f"w = {i}\n"})
+    inside, overlaps, seen = [0], [], []
+    guard = threading.Lock()
+
+    def keep(path: str) -> bool:
+        with guard:
+            inside[0] += 1
+            if inside[0] > 1:
+                overlaps.append(path)
+        time.sleep(0.002)
+        with guard:
+            inside[0] -= 1
+            seen.append(path)
+        return path.endswith(".cfg")
+
+    git_repo = find_repo(repo.path)
+    walk = IntroWalk(git_repo, ["refs/heads/main", "refs/heads/side"], None)
+    try:
+        walk.prefetch(keep)
+        names, commits = walk.named([])
+    finally:
+        walk.close()
+    assert overlaps == [] and "merged/only.cfg" in seen
+    assert sorted(p.decode() for p in names.values()) == sorted({"merged/only.cfg", *(f"d{i % 7}/f{i}.cfg" for i in range(40))})
+    assert commits == int(repo.git("rev-list", "--count", "--all"))
+
+
+def test_a_walk_that_fails_part_way_is_walked_again_for_attribution(repo, monkeypatch):
+    """A walk whose reader stops early (here: naming raises) leaves a partial spool: it is not read as the
+    whole history (which would attribute findings to the wrong commits); attribution walks again, and the
+    summary warns that names may be missing."""
+    from scanners.git import names
+
+    token = make_token()
+    first = repo.commit("add", {"svc/app.env": f"TOKEN={token}\n"})
+    for i in range(30):
+        repo.commit(f"c{i}", {f"f{i}.txt": f"n={i}\n"})
+    real = names.RawNames.feed
+    calls = []
+
+    def flaky(self, window):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return real(self, window)
+
+    monkeypatch.setattr(names.RawNames, "feed", flaky)
+    doc = scan(repo.path, code=1)
+    [f] = leaks(doc)
+    assert f["location"]["commit"] == first and f["location"]["path"] == "svc/app.env"
+    assert any("credential files may be missed" in w for w in doc["summary"]["warnings"])
+
+
 def test_without_a_temp_file_the_walks_name_and_attribute_all_the_same(repo, monkeypatch):
     """The walks are spooled to an unlinked temp file for attribution; where none can be made (a full or
     read-only temp dir) they still name the blobs, and attribution walks the history again."""

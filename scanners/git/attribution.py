@@ -82,9 +82,15 @@ class IntroWalk:
         if self._spools or not self.refs:
             return
         self.start()
+        lock = threading.Lock()
+
+        def one_at_a_time(path: str) -> bool:  # the walks' threads share `keep` (a Hyperscan scratch, for one)
+            with lock:
+                return keep(path)
+
         for which in _WALKS:
             spool = _Spool(self.repo, self._args(which), rev_list_args(self.refs, self.since),
-                           RawNames(keep, self.repo.oid_len))
+                           RawNames(one_at_a_time, self.repo.oid_len))
             self._spools.append(spool)
             spool.start()
 
@@ -207,8 +213,10 @@ class _Spool:
                 self._keep(window)
                 self.names.feed(window)
             self._keep(b"")
-        except (OSError, ValueError):
+        except Exception:  # a closed pipe, or a bug: a spool cut short is never read as a whole history
             self.failed = True
+            if proc.poll() is None:
+                proc.kill()  # not left blocked on a pipe no one reads
         if proc.wait() != 0 and not self._stopped:
             self.failed = True
 

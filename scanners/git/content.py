@@ -250,7 +250,8 @@ def _could_match(detector: Detector, path: str, data: bytes) -> bool:
     rule names 120,000 blobs; its regex, which starts with `#`, rules out nearly all of them at once)."""
     if path.endswith(TABLE_SUFFIXES) or looks_binary(data):
         return True
-    return any(rule.pattern.search(data) for rule in detector.path_rules_for(path))
+    # A rule's prefilter, where it has one, is a cheaper necessary condition of a match.
+    return any((rule.prefilter_pattern or rule.pattern).search(data) for rule in detector.path_rules_for(path))
 
 
 def path_rule_pass_all(repo: Repo, detector: Detector, named: dict[str, bytes], max_size: int) -> SliceResult:
