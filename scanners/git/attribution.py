@@ -6,8 +6,9 @@ path, oldest first: commits that are not merges first, then, for blobs still una
 resolutions (`-c`: only what a merge changed against every parent); renames are seen as add + delete.
 Each (rule, path, secret) is reported once, at its earliest introducing commit, with the line in
 that version. `git ls-tree -r HEAD` then tells whether the secret is still at that path in HEAD ("rotate
-it and remove it") or only in history ("rotate it; rewriting history is optional"). A repository without
-findings pays nothing here.
+it and remove it") or only in history ("rotate it; rewriting history is optional"). A full-history scan
+with path-gated rules runs the walks up front, spooled, because they also name the blobs (names.py); any
+other scan runs them only when there are findings.
 """
 
 from __future__ import annotations
