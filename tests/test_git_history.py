@@ -131,19 +131,31 @@ def test_moved_to_another_line_and_another_file(repo):
     assert found["b.conf"]["extra"]["in_head"] is True
 
 
+def _conflicting_merge(repo, resolution: dict[str, str], conflicted: str = "notes.txt") -> str:
+    """Two branches change `conflicted`; the merge's resolution writes `resolution` (path -> text; the
+    conflicted file gets "bc" unless given). Returns the merge's commit id."""
+    repo.commit("base", {conflicted: "a\n"})
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit("side", {conflicted: "b\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", {conflicted: "c\n"})
+    repo.git("merge", "-q", "side", "-m", "merge side", check=False)  # conflicts
+    for path, text in {conflicted: "bc\n", **resolution}.items():
+        repo.write(path, text)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-edit")
+    assert len(repo.git("rev-list", "--parents", "-n1", "HEAD").split()) == 3
+    return repo.git("rev-parse", "HEAD")
+
+
+def _merge_writes(repo, path: str, text: str) -> str:
+    """A conflicting merge whose resolution also writes `text` at `path` (new in the merge)."""
+    return _conflicting_merge(repo, {path: text})
+
+
 def test_secret_in_merge_resolution(repo):
     token = make_token()
-    repo.commit("base", {"settings.ini": "mode=a\n"})
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.commit("feature side", {"settings.ini": "mode=b\n"})
-    repo.git("checkout", "-q", "main")
-    repo.commit("main side", {"settings.ini": "mode=c\n"})
-    repo.git("merge", "-q", "feature", "-m", "merge", check=False)  # conflicts
-    repo.write("settings.ini", f"mode=bc\nTOKEN={token}\n")
-    repo.git("add", "settings.ini")
-    repo.git("commit", "-q", "--no-edit")
-    merge = repo.git("rev-parse", "HEAD")
-    assert len(repo.git("rev-list", "--parents", "-n1", "HEAD").split()) == 3
+    merge = _conflicting_merge(repo, {"settings.ini": f"mode=bc\nTOKEN={token}\n"}, conflicted="settings.ini")
     [f] = leaks(scan(repo.path, code=1))
     assert f["location"]["commit"] == merge and f["location"]["line"] == 2
 
@@ -192,17 +204,7 @@ def test_attribution_across_merges(repo):
 def test_same_blob_at_two_paths_added_by_one_merge(repo):
     """A blob already attributed at one path is not looked for again in merges."""
     token = make_token()
-    repo.commit("base", {"a.txt": "a\n"})
-    repo.git("checkout", "-q", "-b", "side")
-    repo.commit("side", {"a.txt": "b\n"})
-    repo.git("checkout", "-q", "main")
-    repo.commit("main", {"a.txt": "c\n"})
-    repo.git("merge", "-q", "side", "-m", "m", check=False)
-    repo.write("a.txt", f"TOKEN={token}\n")
-    repo.write("copy.txt", f"TOKEN={token}\n")
-    repo.git("add", "-A")
-    repo.git("commit", "-q", "--no-edit")
-    merge = repo.git("rev-parse", "HEAD")
+    merge = _conflicting_merge(repo, {"a.txt": f"TOKEN={token}\n", "copy.txt": f"TOKEN={token}\n"}, conflicted="a.txt")
     found = by_path(scan(repo.path, code=1))
     assert {p: f["location"]["commit"] for p, f in found.items()} == {"a.txt": merge, "copy.txt": merge}
 
@@ -491,21 +493,6 @@ def test_path_gated_rule_in_history(repo, tmp_path):
     assert [(f["location"]["path"], f["location"]["line"], f["location"]["commit"]) for f in found] == [
         ("conf/creds.ini", 2, intro)]
     assert found[0]["extra"]["in_head"] is False and value not in res.output
-
-
-def _merge_writes(repo, path: str, text: str) -> str:
-    """A conflicting merge whose resolution writes `text` at `path` (new in the merge): its commit id."""
-    repo.commit("base", {"notes.txt": "a\n"})
-    repo.git("checkout", "-q", "-b", "side")
-    repo.commit("side", {"notes.txt": "b\n"})
-    repo.git("checkout", "-q", "main")
-    repo.commit("main", {"notes.txt": "c\n"})
-    repo.git("merge", "-q", "side", "-m", "merge side", check=False)
-    repo.write("notes.txt", "bc\n")
-    repo.write(path, text)
-    repo.git("add", "notes.txt", path)
-    repo.git("commit", "-q", "--no-edit")
-    return repo.git("rev-parse", "HEAD")
 
 
 def test_credential_file_written_only_by_a_merge_is_named_and_attributed(repo):
