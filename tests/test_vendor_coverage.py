@@ -48,7 +48,7 @@ def test_coverage_table_names_real_rules_and_stays_above_ninety_percent() -> Non
 def test_family_is_a_few_rules_over_hundreds_of_vendors() -> None:
     family = [r for r in load_builtin_rules() if r.family == "vendors"]
     assert sorted(r.id for r in family) == ["vendor-keyed-alnum", "vendor-keyed-base64", "vendor-keyed-hex",
-                                            "vendor-keyed-uuid", "vendor-prefixed-token"]
+                                            "vendor-keyed-spaced", "vendor-keyed-uuid", "vendor-prefixed-token"]
     assert sum(len(r.keywords) for r in family) > 400
 
 
@@ -58,6 +58,8 @@ def test_family_is_a_few_rules_over_hundreds_of_vendors() -> None:
     ("  cloudsmithToken: 'a3f9c2e75b8d1f4a6c0e3b7d9a2f5c8e1b4d7a0c'", "vendor-keyed-hex"),
     ('{"moosend_api_key": "3f6b9d2e-7a1c-4e8f-b5d0-9c2a4e6f8b1d"}', "vendor-keyed-uuid"),
     ("FIRECRAWL_API_KEY=fc-3f9a2c7e9b1d4e6a8c0f2b5d7e9a1c3f", "vendor-prefixed-token"),
+    ("clockify SECRET q7Rk2mXv9TbL4sWn8ZcP1dYf6HgJ3aE0", "vendor-keyed-spaced"),
+    ("userflowKEY Rk29dmQ3LqZp8XvT2nBw5YcJ7hGf4K", "vendor-keyed-spaced"),
     ("SAUCE_KEY: 7c2e9a41-5b3d-4f8e-a6c0-1d9b2e7f4a35", "vendor-keyed-uuid"),  # a stem that is a key name
 ])
 def test_vendor_keys_are_found_under_vendor_named_keys(detector: Detector, text: str, rule: str) -> None:
@@ -72,6 +74,8 @@ def test_vendor_keys_are_found_under_vendor_named_keys(detector: Detector, text:
     "cloudsmith_package_sha = 'a3f9c2e75b8d1f4a6c0e3b7d9a2f5c8e1b4d7a0c'",  # a digest, not a key
     'myweatherstackkey = "q7Rk2mXv9TbL4sWn8Zc"',  # the stem inside another word, and too short
     "FIRECRAWL_API_KEY=fc-<your-key>",
+    "clockify secret rotation is described in docs/operations/rotation.md",  # lower case: prose
+    "PRIMARY KEY customer_identifier_column",  # no vendor before the capitals
 ])
 def test_look_alikes_stay_silent(detector: Detector, text: str) -> None:
     assert _found(detector, text) == []
@@ -99,7 +103,7 @@ def test_a_custom_rule_file_can_carry_its_own_vendor_table() -> None:
     doc = {"vendors": [{"name": "Acme", "stems": ["acmecorp"], "shapes": ["alnum:40"]}],
            "prefixed": [{"name": "Acme PAT", "shape": ["=acme_pat_", "alnum:30"]}]}
     rules = _rules_from_doc(doc, "custom.toml", "custom")
-    assert {r.id for r in rules} == {"vendor-keyed-alnum", "vendor-prefixed-token"}
+    assert {r.id for r in rules} == {"vendor-keyed-alnum", "vendor-keyed-spaced", "vendor-prefixed-token"}
     assert all(r.examples.true and r.examples.false for r in rules)
     detector = Detector(rules, use_cache=False)
     for rule in rules:
