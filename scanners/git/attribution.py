@@ -90,7 +90,7 @@ class IntroWalk:
                 return keep(path)
 
         for which in _WALKS:
-            spool = _Spool(self.repo, self._args(which), rev_list_args(self.refs, self.since),
+            spool = _Spool(self._args(which), rev_list_args(self.refs, self.since),
                            RawNames(one_at_a_time, self.repo.oid_len))
             self._spools.append(spool)
             spool.start()
@@ -183,7 +183,7 @@ class _Spool:
     """One walk run to its end in a thread: its output copied to an unlinked temp file (0600; ids, paths,
     authors: no content) and named as it streams. The spool is read back by `windows`."""
 
-    def __init__(self, repo: Repo, cmd: list[str], stdin: bytes, names: RawNames) -> None:
+    def __init__(self, cmd: list[str], stdin: bytes, names: RawNames) -> None:
         self.cmd, self.stdin, self.names = cmd, stdin, names
         self.failed = False
         self._file: Any = None

@@ -206,27 +206,27 @@ def expand(doc: Mapping[str, Any], source: str, *, examples: bool) -> list[dict[
 
 
 # A vendor's name, a credential word in capitals and the value with only spaces between, as notes, chat
-# logs and shell history write them (`nimble SECRET <value>`, `deepgramKEY <value>`). One rule for every
-# vendor: Hyperscan looks for the capitals word and 16 token characters only (the stems, in the family's
-# own rules, cost the files benchmark 7-10% more with this form added), and the regex confirms the stem.
+# logs and shell history write them (`nimble SECRET <value>`, `userflowKEY <value>`). One rule for every
+# vendor, its value the alnum charset's: Hyperscan looks for the capitals word and the shortest value only
+# (the stems, in the family's own rules, cost the files benchmark 7-10% more with this form added), and the
+# regex confirms the stem.
 _SPACED_WORD = r"(?:API[_ ]?KEY|KEY|TOKEN|SECRET|PRIVATE|ACCESS|PASSWORD|AUTH):?"
-_SPACED_TOKEN = CHARSETS["alnum"]
 
 
 def _spaced_rule(vendors: list[Vendor], *, examples: bool) -> dict[str, Any]:
     stems = sorted({s for v in vendors for s in v.stems})
-    value = r"[0-9A-Za-z_\-]"
+    cs = CHARSETS["alnum"]
     rule: dict[str, Any] = {
         "id": "vendor-keyed-spaced",
         "description": "API key or token after a known vendor's name and a credential word in capitals, spaces "
                        f"between ({len(vendors)} vendors, see vendors.toml)",
         "severity": "high",
         "regex": (rf"(?<![A-Za-z0-9])(?i:{_alternation(stems)})[ \t_\-]?{_SPACED_WORD}[ \t]{{1,3}}"
-                  rf"(?P<secret>(?={value}{{0,159}}[0-9])(?={value}{{0,159}}[A-Za-z]){value}{{16,160}}){_AFTER}"),
-        "prefilter": rf"{_SPACED_WORD}[ \t]{{1,3}}{value}{{16}}",
+                  rf"(?P<secret>{cs.need}{cs.cls}{{{cs.lo},{cs.hi}}}){_AFTER}"),
+        "prefilter": rf"{_SPACED_WORD}[ \t]{{1,3}}{cs.cls}{{{cs.lo}}}",
         "keywords": ["key", "token", "secret", "private", "access", "password", "auth"],
-        "entropy": _SPACED_TOKEN.entropy,
-        "min_length": 16,
+        "entropy": cs.entropy,
+        "min_length": cs.lo,
         "generic": True,
         "filters": ["placeholder", "env-ref", "hash", "word", "numeric"],
         "tags": ["vendors"],
