@@ -160,6 +160,12 @@ def _examples(vendor: Vendor) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+def _judged_as(charset: Charset) -> dict[str, Any]:
+    """How every rule of the family keeps a value of `charset`: as a generic rule, its entropy and filters."""
+    return {"entropy": charset.entropy, "min_length": charset.lo, "generic": True,
+            "filters": ["placeholder", "env-ref", "hash", "word", "numeric"], "tags": ["vendors"]}
+
+
 def expand(doc: Mapping[str, Any], source: str, *, examples: bool) -> list[dict[str, Any]]:
     """The rule mappings (see rules.rule_from_mapping) of a catalog file's `[[vendors]]` table."""
     items = doc.get("vendors", [])
@@ -185,11 +191,7 @@ def expand(doc: Mapping[str, Any], source: str, *, examples: bool) -> list[dict[
             "regex": _regex(charset, stems, confirm=True),
             "prefilter": _regex(charset, stems, confirm=False),
             "keywords": sorted(set(stems)),
-            "entropy": charset.entropy,
-            "min_length": charset.lo,
-            "generic": True,
-            "filters": ["placeholder", "env-ref", "hash", "word", "numeric"],
-            "tags": ["vendors"],
+            **_judged_as(charset),
         }
         if examples:
             true: list[str] = []
@@ -225,11 +227,7 @@ def _spaced_rule(vendors: list[Vendor], *, examples: bool) -> dict[str, Any]:
                   rf"(?P<secret>{cs.need}{cs.cls}{{{cs.lo},{cs.hi}}}){_AFTER}"),
         "prefilter": rf"{_SPACED_WORD}[ \t]{{1,3}}{cs.cls}{{{cs.lo}}}",
         "keywords": ["key", "token", "secret", "private", "access", "password", "auth"],
-        "entropy": cs.entropy,
-        "min_length": cs.lo,
-        "generic": True,
-        "filters": ["placeholder", "env-ref", "hash", "word", "numeric"],
-        "tags": ["vendors"],
+        **_judged_as(cs),
     }
     if examples:
         rng = random.Random("secretkeeper-vendor-spaced")
