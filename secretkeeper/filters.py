@@ -42,7 +42,6 @@ _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"|QWxhZGRpbjpvcGVuIHNlc2FtZQ"  # RFC 7617 Basic auth: Aladdin:open sesame
     rb"|abcdef\.0123456789abcdef|07401b\.f395accd246ae52d"  # kubeadm's documented bootstrap tokens
     rb"|^foobared$"  # redis.conf's example requirepass
-    rb"|^hunter2$"  # the Internet's stock example password
     rb"|REPLACE_?WITH|(?i:replace[_-]with|your[_-](?:runner[_-]|api[_-]|access[_-])?(?:token|key|secret))"  # glrt-REPLACE_WITH_RUNNER_TOKEN
     rb"|[xX]{8}|0{8}|\*{6}"  # ghp_xxxxxxxx..., SG.xxxx, sk_test_...00000000: a token written as a pattern
     # (not any run: Dropbox and Twitter tokens and OpenSSH keys hold runs of `A` by format)
@@ -75,7 +74,8 @@ _BRACED_CIPHERTEXT_RE = re.compile(rb"^\{[A-Za-z0-9+/]{16,}={0,2}\}$")
 # and the weak passwords fixtures are made of (`password123`, `admin1`): no scanner tells them from a real one.
 _TEST_VALUE_RE = re.compile(rb"^test[a-z0-9_]{0,6}$|^(?:does)?not?_?exist(?:s|ent|ing)?$|^nonexist\w{0,6}$"
                             rb"|^(?i:password|passw0rd|p@ssw0rd|secret|admin|letmein|qwerty)[0-9]{0,6}[!.]?$"  # and the weakest
-                            rb"|^(?:foo|bar|baz|qux|quux){1,3}[0-9]{0,3}$")  # metasyntactic: foobar, foo123
+                            rb"|^(?:foo|bar|baz|qux|quux){1,3}[0-9]{0,3}$"  # metasyntactic: foobar, foo123
+                            rb"|^hunter2$")  # the Internet's stock password: a stand-in in code, a weak leak in config
 _REPEATED_RE = re.compile(rb"^(.)\1{3,}$|^(..)\2{3,}$")
 _SEQUENCE = b"0123456789abcdefghijklmnopqrstuvwxyz"
 _SEQUENCE_DOWN = _SEQUENCE[::-1]
