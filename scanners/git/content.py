@@ -88,7 +88,12 @@ class SliceResult:
 
 
 class _Reader:
-    """One `git cat-file --batch` fed a slice of blob ids by a writer thread."""
+    """One `git cat-file --batch` fed a slice of blob ids by a writer thread.
+
+    A pipe, not libgit2 in process (pygit2): read into Python in pack order, every blob of git.git took
+    17.9 s through the pipe and 36.9 s with pygit2 1.21's `odb.read` (libgit2 rebuilds delta chains with a
+    smaller base cache); on 1M small blobs the two tie on wall time (6.2 vs 6.3 s). `benchmarks/inflate.py`,
+    rows of `make bench BENCH=git`."""
 
     def __init__(self, repo: Repo, payload: bytes) -> None:
         self.proc = start_git(repo.cmd("cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
