@@ -65,6 +65,16 @@ def _inside(secret: bytes, values: list[bytes]) -> bool:
     return len(secret) >= 8 and any(secret in v for v in values)
 
 
+def _checks_failed(out: list[Finding], path: str, stats: Any, exc: UnicodeError) -> list[Finding]:
+    """A string that is not Unicode text (an unpaired surrogate, written as an escape that ruamel.yaml lets
+    through and libyaml refuses) cannot be encoded to be checked: the raw scan's leaks stand, the file is a
+    counted skip. Any other exception is a bug in the checks and propagates."""
+    if stats is not None:
+        stats.skipped.add("manifest-error", path)
+        stats.warnings.append(f"{path}: Kubernetes checks failed ({type(exc).__name__}); leaks still scanned")
+    return out
+
+
 def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = None,
                   matches: list[Match] | None = None) -> list[Finding]:
     """Leaks and hygiene faults in one manifest file.
@@ -92,9 +102,18 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
     if stats is not None and objects:
         stats.objects += len(objects)
     out: list[Finding] = []
+    decoded: list[Finding] = []
+    failed: UnicodeError | None = None
+    if objects:
+        try:
+            decoded = value_leaks(objects, detector, encoded_only=True)
+        except UnicodeError as exc:
+            failed = exc
     encoded = _encoded_strings(objects)
-    if encoded:  # a generic rule matching base64 text yields to what the decoded value holds
-        matches = [m for m in matches if not (m.rule.generic and _inside(m.secret, encoded))]
+    if encoded:  # base64 text yields to what the decoded value holds: a generic rule's match always, any
+        # other where the decoded value has a finding of its own (a JWT and its base64 are one secret)
+        lines = {f.location.line for f in decoded}
+        matches = [m for m in matches if not (_inside(m.secret, encoded) and (m.rule.generic or m.line in lines))]
     first_lines = _first_lines(objects) if objects and matches else []
     for m in matches:
         owner = _owner(objects, first_lines, m.line) if objects else None
@@ -103,19 +122,15 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
         else:
             out.append(finding_from_match(m, Location(source="manifest", path=path, line=m.line,
                                                       object=owner.ref())))
+    if failed is not None:
+        return _checks_failed(out, path, stats, failed)
     if objects:
         seen = {m.secret_sha256 for m in matches}
         try:
-            extra = [f for f in value_leaks(objects, detector, encoded_only=True) if f.secret_sha256 not in seen]
+            extra = [f for f in decoded if f.secret_sha256 not in seen]
             extra.extend(check_objects(objects, detector, matches=matches))
         except UnicodeError as exc:
-            # A string that is not Unicode text (an unpaired surrogate, written as an escape that
-            # ruamel.yaml lets through and libyaml refuses) cannot be encoded to be checked. Any other
-            # exception is a bug in the checks and propagates.
-            if stats is not None:
-                stats.skipped.add("manifest-error", path)
-                stats.warnings.append(f"{path}: Kubernetes checks failed ({type(exc).__name__}); leaks still scanned")
-            return out
+            return _checks_failed(out, path, stats, exc)
         out.extend(extra)
         # A secret of this file written into an object's names (a Deployment named after a token, in lower
         # case as Kubernetes names are) is redacted in every finding that names the object.

@@ -230,6 +230,20 @@ def test_binary_data_in_configmap_is_decoded(detector):
     assert [(f.rule_id, f.location.line) for f in leaks] == [("github-pat-classic", 5)]
 
 
+def test_a_jwt_stored_base64_is_one_finding_at_its_key(detector):
+    """The base64 text of Secret data matches jwt-base64 and its decoding matches jwt: one secret, reported
+    once, as what the Secret holds."""
+    def part(obj: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+    jwt = f"{part({'alg': 'RS256', 'kid': 'k1'})}.{part({'iss': 'ci', 'sub': 'deployer'})}.{make_token()[4:]}"
+    encoded = base64.b64encode(jwt.encode()).decode()
+    data = f"apiVersion: v1\nkind: Secret\nmetadata: {{name: ci}}\ndata:\n  token: {encoded}\n".encode()
+    leaks = [f for f in scan_manifest(data, "ci-token.yaml", detector) if f.kind == "leak"]
+    assert [(f.rule_id, f.location.line) for f in leaks] == [("jwt", 5)]
+    elsewhere = scan_manifest(f"ci:\n  token: {encoded}\n".encode(), "values.yaml", detector)
+    assert [f.rule_id for f in elsewhere] == ["jwt-base64"]  # not Secret data: the text is what is stored
+
+
 # -- end to end through the CLI ---------------------------------------------------------------------------
 def test_cli_scan_reports_hygiene_and_leaks(make_tree, run_cli, canary):
     root = make_tree({

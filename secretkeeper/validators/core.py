@@ -8,6 +8,7 @@ import json
 import re
 import zlib
 
+from secretkeeper.filters import is_documented_example
 from secretkeeper.validators.base import validator
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -55,6 +56,24 @@ def jwt_structure(secret: bytes, _match: bytes) -> bool:
     if not isinstance(header, dict) or "alg" not in header or not isinstance(payload, dict):
         return False
     return str(header.get("alg", "")).lower() != "none" or bool(parts[2])
+
+
+@validator("jwt-base64")
+def jwt_in_base64(secret: bytes, _match: bytes) -> bool:
+    """A JWT (signed: three parts; encrypted: five) wrapped once more in base64, as Kubernetes Secret data
+    and CI variables hold tokens: the decoded header and payload (or header alone, for JWE) are JSON
+    objects. jwt.io's documented token, wrapped, is still the documented token."""
+    inner = _b64decode(secret)
+    if inner is None or not inner.startswith(b"eyJ"):
+        return False
+    parts = inner.strip().split(b".")
+    if len(parts) not in (3, 5) or is_documented_example(inner[:512]):
+        return False
+    try:
+        decoded = [json.loads(_b64decode(p) or b"") for p in parts[: 2 if len(parts) == 3 else 1]]
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return all(isinstance(d, dict) and d for d in decoded)
 
 
 _PEM_RE = re.compile(
