@@ -27,8 +27,9 @@ _PLACEHOLDER_WORDS = (
 # "todo" in some case): they count only as whole words.
 _PLACEHOLDER_SHORT_RE = re.compile(rb"(?<![a-z0-9])(?:todo|tbd|fixme|dummy|here)(?![a-z0-9])")  # password_here
 # A template or placeholder inside a longer value: `https://<public-key>@host/1`, `pre-${SUFFIX}`,
-# `{{ .Values.x }}-x`, Octopus/Ruby `#{Name}`. Random secrets do not hold `<word>` or `${NAME}`.
-_EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}"
+# `{{ .Values.x }}-x`, Octopus/Ruby `#{Name}`, markup (`Verification</strong>`). Random secrets do not hold
+# `<word>`, `</word>` or `${NAME}`.
+_EMBEDDED_TEMPLATE_RE = re.compile(rb"<[A-Za-z][\w -]{0,40}>|</[A-Za-z][\w-]{0,20}>|\{\{.{0,80}?\}\}|\$\{[A-Za-z_][\w.:-]{0,60}\}|\#\{[\w.]{1,60}\}"
                                    rb"|\$\([A-Za-z_][\w.]{0,60}\)"  # $(Pipeline.Variable), $(MAKE_VAR)
                                    rb"|\$\(\[[\w.]{1,80}\]::"  # PowerShell: "...$([System.IO.Path]::GetRandomFileName())"
                                    rb"|(?<![^._/:-])%[sd](?=$|[._/:%\s-])"  # a format string: "management.endpoint.%s.access"
@@ -184,8 +185,9 @@ _SEG = rb"(?:[a-z_][a-z0-9_]*|[A-Z][A-Z0-9_]*|[A-Z]?[a-z]+(?:[A-Z][a-z]+|[0-9]{1
 _PATH = rb"[$@]?" + _SEG + rb"(?:(?:\.|::|->|\?\.)" + _SEG + rb")*"
 # A call or subscript: `get_password()`, `kwargs.get(` (cut at a quote), `request.form[`, `env!(`.
 # Any identifier may be called, acronyms included (`HTTPPasswordMgr()`, `GraphqlAPIKey(`, `MLDSA44Ed25519PrivateKey(`).
-_CALLEE = rb"(?:[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::|->|\?\.)[A-Za-z_][A-Za-z0-9_]*)*)"
-_CALL_RE = re.compile(rb"^(?:new\s+|await\s+)?[$@]?" + _CALLEE + rb"!?[(\[]")
+# TypeScript's optional chaining and non-null assertions too: `tokens?.[0]`, `adapter!.createToken?.(`.
+_CALLEE = rb"(?:[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::|->|\?\.|!\.)[A-Za-z_][A-Za-z0-9_]*)*)"
+_CALL_RE = re.compile(rb"^(?:new\s+|await\s+)?[$@]?" + _CALLEE + rb"!?(?:\?\.)?[(\[]")
 # A composite literal of a named type (Go's `corev1.Secret{`, `configuration.Parameters{`, `failSigner{}`).
 _COMPOSITE_RE = re.compile(rb"^&?" + _CALLEE + rb"\{")
 _DOTTED_RE = re.compile(rb"^" + _PATH + rb"(?:\.|::|->|\?\.)" + _SEG + rb"[);,\]}]*$")
@@ -277,7 +279,16 @@ def is_path_or_url_only(secret: bytes, _match: bytes = b"") -> bool:
     s = secret.strip()
     if s.startswith((b"/", b"./", b"../", b"~/", b"file:", b"classpath:", b"classpath*:", b"resource:")) and b" " not in s:
         return True  # `classpath:`, `resource:`: where Spring and others load a key file from
+    if _RELATIVE_FILE_RE.match(s):
+        return True  # `S3Key: "ci/beanstalk/app-626-1313.war"`: an object or file path, relative
     return bool(_PLAIN_URL_RE.match(s)) and b"@" not in s
+
+
+# A relative path to a file of a common kind: segments, then a name with its extension.
+_RELATIVE_FILE_RE = re.compile(rb"^[\w.-]+(?:/[\w.-]+)*/[\w.-]+\.(?:war|jar|ear|zip|tar|gz|tgz|bz2|xz|7z|json|ya?ml|xml|"
+                               rb"toml|ini|cfg|conf|properties|txt|csv|tsv|log|md|html?|css|js|mjs|ts|tsx|py|rb|go|java|"
+                               rb"php|sh|sql|png|jpe?g|gif|svg|ico|webp|pdf|whl|deb|rpm|exe|dll|so|dylib|bin|img|iso|"
+                               rb"mp[34]|wav|pem|crt|cer|der|p12|pfx|jks|keystore|key|pub|gpg|asc)$")
 
 
 _NON_SECRET_WORDS = frozenset(
@@ -347,7 +358,9 @@ def is_numeric(secret: bytes, _match: bytes = b"") -> bool:
 _DOTTED_NAME_RE = re.compile(rb"^\.?[a-z_][a-z0-9_]*(?:[A-Z][a-z]+)*(?:\.[a-z_][a-z0-9_]*(?:[A-Z][a-z]+)*)+$"
                              rb"|^\.[a-z_][a-z0-9_]*$")
 _RESOURCE_PREFIX_RE = re.compile(rb"^(?:projects|arn|secret|secrets|kv)[:/]")
-_SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./:][a-z]+[0-9]{0,3}){1,12}$")  # `signing-key:private_key`
+# `signing-key:private_key`, `io.x-k8s.kind.cluster` (a segment may end in a short word after its digits: k8s,
+# ec2), `resume-token-1000` (a number last)
+_SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./:][a-z]+[0-9]{0,3}(?:[a-z]{1,2}(?![a-z]))?){1,12}(?:[-_.][0-9]{1,6})?$")
 
 
 def is_resource_name(secret: bytes, _match: bytes = b"") -> bool:

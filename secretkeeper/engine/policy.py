@@ -66,6 +66,8 @@ class MatchPolicy:
             return False  # an enum or keyword (`"token": "SCHEDULE"`); a password may be any word, not a token
         if rule.id.startswith("generic-") and _PASSWORD_HASH_RE.match(stripped):
             return False  # a hash under a password key: the hash, device and credential-file rules judge those
+        if rule.generic and _JWT_SHAPE_RE.match(stripped):
+            return False  # a JWT under a token key: the jwt rule judges it (an unsigned `alg: none` one is no secret)
         if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
             return False
         if rule.validator and not self._validators[rule.validator](stripped, whole):
@@ -91,9 +93,9 @@ _SEARCH_ONLY_KEY_RE = re.compile(rb"(?i)search[_.-]?only[_.-]?(?:api[_.-]?)?key"
 _SEARCH_KEY_RE = re.compile(rb"(?i)search[_.-]?(?:api[_.-]?)?key")
 _ALGOLIA_RE = re.compile(rb"(?i)algolia")
 # Values that name something rather than hold a secret: an ARN (`arn:aws:iam::aws:policy/IAMUserChangePassword`),
-# a Rails route target (`"cms/sites/passwords#update"`), and a value cut between two strings of minified
+# a Rails route target (`"cms/sites/passwords#update"`), a Google API kind (`identitytoolkit#VerifyCustomTokenResponse`), and a value cut between two strings of minified
 # code (`passwordLabel:"Password:",rememberMeLabel:"..."` read as key `Password`, value `,rememberMeLabel:`).
-_NAMING_VALUE_RE = re.compile(rb"arn:aws[a-z-]*:[a-z0-9-]+:|[a-z0-9_]+(?:/[a-z0-9_]+)+\#[a-z_]+\Z"
+_NAMING_VALUE_RE = re.compile(rb"arn:aws[a-z-]*:[a-z0-9-]+:|[a-z0-9_]+(?:/[a-z0-9_]+)+\#[a-z_]+\Z|[a-z]+\#[A-Za-z]+\Z"
                               rb"|[,;]\s*[A-Za-z_$][\w$]*\s*:\Z")
 # Algolia DocSearch's `docsearch({apiKey: ...})`: its keys are search-only by design, made for the page.
 _DOCSEARCH_RE = re.compile(rb"(?i)\bdocsearch\s*\(")
@@ -117,6 +119,8 @@ _OPTION_VALUE_RE = re.compile(rb"^[A-Z][A-Za-z]{2,40}=[A-Za-z0-9_.-]{1,40}$")
 _PASSWORD_HASH_RE = re.compile(rb"(?:\{(?:bcrypt|pbkdf2|scrypt|argon2|sha256|MD5|SHA-?(?:1|256)?)\})?"  # Spring's id prefix
                                rb"(?:pbkdf2[_:]sha(?:1|256|512)[:$]|scrypt:\d|bcrypt\$|argon2(?:id|i|d)?\$|\$argon2"
                                rb"|\$2[abxy]?\$\d\d\$|\$[156]\$|\$y\$|\{S?SHA(?:256|384|512)?\}|\{(?:S?MD5|CRYPT)\})")
+# Three base64url parts, the first a JSON object's (`eyJ`): a JWT, whatever name it is assigned to.
+_JWT_SHAPE_RE = re.compile(rb"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
 # An enum keyword or constant (`"token": "SCHEDULE"`): under a token or key name, a word, not a token.
 _UPPER_WORDS_RE = re.compile(rb"^[A-Z]{2,20}(?:_[A-Z]{2,20}){0,3}$")
 # Words prose is made of: a value of four or more words with two of these is a description, not a
