@@ -65,6 +65,39 @@ def _inside(secret: bytes, values: list[bytes]) -> bool:
     return len(secret) >= 8 and any(secret in v for v in values)
 
 
+def _yield_to_decoded(matches: list[Match], objects: list[KubeObject], decoded: list[Finding]) -> list[Match]:
+    """Base64 text yields to what the decoded value holds: a generic rule's match always, any other where
+    the decoded value has a finding of its own (a JWT and its base64 are one secret)."""
+    encoded = _encoded_strings(objects)
+    if not encoded:
+        return matches
+    lines = {f.location.line for f in decoded}
+    return [m for m in matches if not (_inside(m.secret, encoded) and (m.rule.generic or m.line in lines))]
+
+
+# A document whose values may be stored encoded: Secret and ConfigMap data, SealedSecret ciphertext.
+STORED_KIND_RE = re.compile(rb"""(?m)^[ \t{,]*["']?kind["']?[ \t]*:[ \t]*["']?(?:Secret|SealedSecret|ConfigMap)\b""")
+
+
+def stored_value_leaks(data: bytes, path: str | None, detector: Detector,
+                       matches: list[Match]) -> tuple[list[Match], list[Finding]]:
+    """For a manifest read out of place (a history blob that blobscan.may_store_encoded: no hygiene, maybe
+    no name), what the leak side of scan_manifest does: the matches, less those in encoded text, and the leaks of the decoded values. A
+    Secret committed with base64 data and deleted later is found in history as it is in the tree."""
+    from secretkeeper.hygiene import value_leaks
+
+    objects, _errors = parse_manifests(data, path or "<blob>")
+    if not objects:
+        return matches, []
+    try:
+        decoded = value_leaks(objects, detector, encoded_only=True)
+    except UnicodeError:
+        return matches, []  # text the checks cannot encode: the raw matches stand
+    matches = _yield_to_decoded(matches, objects, decoded)
+    seen = {m.secret_sha256 for m in matches}
+    return matches, [f for f in decoded if f.secret_sha256 not in seen]
+
+
 def _checks_failed(out: list[Finding], path: str, stats: Any, exc: UnicodeError) -> list[Finding]:
     """A string that is not Unicode text (an unpaired surrogate, written as an escape that ruamel.yaml lets
     through and libyaml refuses) cannot be encoded to be checked: the raw scan's leaks stand, the file is a
@@ -109,11 +142,7 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
             decoded = value_leaks(objects, detector, encoded_only=True)
         except UnicodeError as exc:
             failed = exc
-    encoded = _encoded_strings(objects)
-    if encoded:  # base64 text yields to what the decoded value holds: a generic rule's match always, any
-        # other where the decoded value has a finding of its own (a JWT and its base64 are one secret)
-        lines = {f.location.line for f in decoded}
-        matches = [m for m in matches if not (_inside(m.secret, encoded) and (m.rule.generic or m.line in lines))]
+    matches = _yield_to_decoded(matches, objects, decoded)
     first_lines = _first_lines(objects) if objects and matches else []
     for m in matches:
         owner = _owner(objects, first_lines, m.line) if objects else None

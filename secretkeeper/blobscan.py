@@ -4,7 +4,8 @@ Sources read blobs their own way (files from disk, layer entries from tar stream
 `git cat-file`) and hand each one here with the path it is scanned as, so the same rules hold
 everywhere: path-gated rules (a credential file is scanned even when it looks binary), the binary sniff,
 allowlisted paths, the engine; then, for a blob that is a whole file in place, the Kubernetes manifest
-checks and the certificate checks, which the engine's markers call for.
+checks and the certificate checks, which the engine's markers call for. A history blob gets the leak side
+of the manifest checks only (leaks_out_of_place).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def scan_blob(detector: Detector, data: bytes, path: str | None, place: Place[T]
     if detector.allowlist.allows_path(path):  # scan.allowlist.paths covers the hygiene findings too
         return []
     if not place.whole_file:
-        return [place.found(m, path) for m in detector.scan(data, path, path_rules=path_rules)]
+        return leaks_out_of_place(detector, data, path, place,
+                                  detector.scan(data, path, path_rules=path_rules))
     markers: set[bytes] = set()
     matches = detector.scan(data, path, markers=markers, path_rules=path_rules)
     # Byte tests first: the manifest and certificate machinery (YAML, x509) loads only when needed.
@@ -73,3 +75,27 @@ def scan_blob(detector: Detector, data: bytes, path: str | None, place: Place[T]
         if is_certificate_file(path, data):
             found.extend(place.adopt(f) for f in scan_certificate_file(data, path))
     return found
+
+
+def may_store_encoded(data: bytes) -> bool:
+    """Whether `data` may be a manifest whose values are stored encoded (a Secret, a SealedSecret, a
+    ConfigMap's binaryData): such a blob is worth a look even when no rule matches its text."""
+    if b"apiVersion" not in data:
+        return False
+    from scanners.manifests import STORED_KIND_RE
+
+    return STORED_KIND_RE.search(data) is not None
+
+
+def leaks_out_of_place(detector: Detector, data: bytes, path: str | None, place: Place[T],
+                       matches: list[Match]) -> list[T]:
+    """The records of a history blob's matches, with the leak side of the manifest checks: values of
+    Secrets and ConfigMaps decoded (a Secret committed with base64 data, then deleted, is found), and
+    encoded text not judged as text (SealedSecret ciphertext under secret-like names)."""
+    if may_store_encoded(data):
+        from scanners.manifests import is_candidate, stored_value_leaks
+
+        if is_candidate(path, data):
+            matches, decoded = stored_value_leaks(data, path, detector, matches)
+            return [place.found(m, path) for m in matches] + [place.adopt(f) for f in decoded]
+    return [place.found(m, path) for m in matches]

@@ -39,7 +39,8 @@ def backend(request):
 
 def batched(detector: Detector, buffers, max_bytes: int = 1024 * 1024) -> list[tuple[str, str, bytes]]:
     found: list[tuple[str, str, bytes]] = []
-    batch = PrefilterBatch(detector, lambda key, m: found.append((key, m.rule.id, m.secret)), max_bytes)
+    batch = PrefilterBatch(detector, lambda key, _data, ms: found.extend((key, m.rule.id, m.secret) for m in ms),
+                           max_bytes)
     for key, data in buffers:
         batch.add(key, data)
     batch.flush()

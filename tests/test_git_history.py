@@ -235,6 +235,30 @@ def test_file_under_deleted_directory(repo):
     assert f["location"]["path"] == "old/deep/dir/creds.txt" and f["location"]["commit"] == intro
 
 
+def test_secret_data_in_history_is_decoded_and_sealed_ciphertext_is_not_judged(repo):
+    """A Secret committed with base64 data and deleted later is found in history as in the tree (decoded,
+    at its key's line); SealedSecret ciphertext under secret-like names is no finding there either."""
+    import base64
+    import random
+
+    token = make_token()
+    encoded = base64.b64encode(token.encode()).decode()
+    rng = random.Random(7)
+    cipher = "AgB" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+                             for _ in range(300))
+    repo.commit("init", {"README.md": "hello\n"})
+    intro = repo.commit("add manifests", {
+        "k8s/gh.yaml": f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: gh\ntype: Opaque\ndata:\n  token: {encoded}\n",
+        "k8s/sealed.yaml": ("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: pay\nspec:\n"
+                            f"  encryptedData:\n    STRIPE_SECRET_KEY: {cipher}\n    DB_PASSWORD: {cipher[::-1]}\n"),
+    })
+    repo.commit("drop the plain secret", remove=("k8s/gh.yaml",))
+    doc = scan(repo.path, code=1)
+    found = [(f["rule_id"], f["location"]["path"], f["location"]["line"], f["location"]["commit"]) for f in leaks(doc)]
+    assert found == [("github-pat-classic", "k8s/gh.yaml", 7, intro)]
+    assert token not in json.dumps(doc) and encoded not in json.dumps(doc)
+
+
 def test_binary_looking_text_is_scanned_and_real_binary_is_skipped(repo):
     token, hidden = make_token(), make_token()
     looks_binary = b"\x89PNG\r\n\x1a\n\xff\xfe\x01\x02" + f"\nTOKEN={token}\n".encode() + bytes(range(1, 9))

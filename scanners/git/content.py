@@ -26,9 +26,9 @@ from secretkeeper.filters import is_weak
 from scanners.git.repo import Repo, show_path, start_git, stop_git
 from scanners.git.selection import Blobs, named_blobs
 from secretkeeper import workers
-from secretkeeper.blobscan import scan_blob
+from secretkeeper.blobscan import leaks_out_of_place, may_store_encoded, scan_blob
 from secretkeeper.engine import Detector, Match, PrefilterBatch
-from secretkeeper.findings import redact
+from secretkeeper.findings import Finding, redact
 from secretkeeper.results import SkipLog
 from secretkeeper.tabular import TABLE_SUFFIXES
 
@@ -60,7 +60,7 @@ class Hit(NamedTuple):
 
 class _InHistory:
     """A history blob, for scan_blob: its matches are kept as Hits, and the checks that need a whole file
-    in place (manifests, certificates) do not apply."""
+    in place (hygiene of manifests, certificates) do not apply."""
 
     __slots__ = ("oid",)
     whole_file = False
@@ -73,6 +73,12 @@ class _InHistory:
 
     def found(self, match: Match, path: str | None) -> Hit:
         return Hit.of(self.oid, match, path)
+
+    def adopt(self, finding: Finding) -> Hit:
+        """A leak in a decoded Secret value (blobscan.scan_blob): at its key's line, as a Hit."""
+        where = finding.location
+        return Hit(self.oid, finding.rule_id, where.line or 1, finding.secret_sha256 or "", finding.preview,
+                   where.path, bool(finding.extra.get("weak")), where.end_line)
 
 
 @dataclass
@@ -129,7 +135,9 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
     or a path rule for its name matches somewhere in it (`res.gated` lists those); else as unnamed."""
     res = SliceResult()
     width = blobs.width
-    batch: PrefilterBatch[str] = PrefilterBatch(detector, lambda oid, m: res.found.append(Hit.of(oid, m, None)))
+    batch: PrefilterBatch[str] = PrefilterBatch(
+        detector, lambda oid, data, matches: res.found.extend(
+            leaks_out_of_place(detector, data, None, _InHistory(oid), matches)), also=may_store_encoded)
     i = lo
     while i < hi:
         batch.flush()

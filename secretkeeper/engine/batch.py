@@ -23,14 +23,16 @@ _MAX_ENDS = 64
 
 
 class PrefilterBatch(Generic[K]):
-    """Collects buffers (each with a key) and reports their matches to `on_match(key, match)`, as
-    `detector.scan(data)` with no path finds them. Call `flush()` after the last `add`."""
+    """Collects buffers (each with a key) and hands each one scanned to `on_scanned(key, data, matches)`,
+    its matches as `detector.scan(data)` with no path finds them (maybe none: a buffer `also` accepts is
+    scanned without a prefilter hit). Call `flush()` after the last `add`."""
 
-    def __init__(self, detector: Detector, on_match: Callable[[K, Match], None],
-                 max_bytes: int = 1024 * 1024) -> None:
+    def __init__(self, detector: Detector, on_scanned: Callable[[K, bytes, list[Match]], None],
+                 max_bytes: int = 1024 * 1024, also: Callable[[bytes], bool] | None = None) -> None:
         self.detector = detector
-        self.on_match = on_match
+        self.on_scanned = on_scanned
         self.max_bytes = max_bytes
+        self.also = also
         self._items: list[tuple[K, bytes]] = []
         self._size = 0
 
@@ -58,9 +60,12 @@ class PrefilterBatch(Generic[K]):
                 marked = set(range(len(items)))
                 break
             marked.update(bisect_right(starts, end - 1) - 1 for end in ends)
+        if self.also is not None:
+            marked.update(k for k, (_, data) in enumerate(items) if self.also(data))
         for k in sorted(marked):
             self._scan(*items[k])
 
     def _scan(self, key: K, data: bytes) -> None:
-        for m in self.detector.scan(data, None, any_context=True):
-            self.on_match(key, m)
+        matches = self.detector.scan(data, None, any_context=True)
+        if matches or (self.also is not None and self.also(data)):
+            self.on_scanned(key, data, matches)
