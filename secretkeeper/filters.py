@@ -43,6 +43,9 @@ _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"|QWxhZGRpbjpvcGVuIHNlc2FtZQ"  # RFC 7617 Basic auth: Aladdin:open sesame
     rb"|abcdef\.0123456789abcdef|07401b\.f395accd246ae52d"  # kubeadm's documented bootstrap tokens
     rb"|^foobared$"  # redis.conf's example requirepass
+    rb"|^SW2YcwTIb9zpOOhoPsMm$"  # Grafana's default secret_key (defaults.ini)
+    rb"|Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw"  # Azurite's account key
+    rb"|C2y6yDjf5/R\+ob0N8A7Cgv30VRDJIWEHLM\+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw"  # Cosmos DB emulator's
     rb"|REPLACE_?WITH|(?i:replace[_-]with|your[_-](?:runner[_-]|api[_-]|access[_-])?(?:token|key|secret))"  # glrt-REPLACE_WITH_RUNNER_TOKEN
     rb"|[xX]{8}|0{8}|\*{6}"  # ghp_xxxxxxxx..., SG.xxxx, sk_test_...00000000: a token written as a pattern
     # (not any run: Dropbox and Twitter tokens and OpenSSH keys hold runs of `A` by format)
@@ -158,7 +161,8 @@ def is_integrity_hash(secret: bytes, _match: bytes = b"") -> bool:
 # Search-only keys are what Algolia gives browsers (`ALGOLIA_SEARCH_KEY`, `searchOnlyApiKey`); a search
 # key of another service is not (`AZURE_SEARCH_KEY` is an admin key; policy.py reads Algolia's nested keys).
 _PUBLIC_KEY_NAME_RE = re.compile(rb"(?i)public|\bpub(_|-)?key|search[_.-]?only[_.-]?(?:api[_.-]?)?key"
-                                 rb"|algolia[\w.-]{0,20}search[_.-]?(?:api[_.-]?)?key")
+                                 rb"|algolia[\w.-]{0,20}search[_.-]?(?:api[_.-]?)?key"
+                                 rb"|(?<![a-z])site[_.-]?key")  # a CAPTCHA's site key (reCAPTCHA, hCaptcha, Turnstile): the page's
 # Client-side tokens vendors publish as safe to ship: Mapbox public tokens, Stripe publishable keys, a
 # Sentry DSN's public key (its legacy secret part, `key:secret@`, is not public).
 _PUBLISHABLE_RE = re.compile(rb"^(?:pk\.eyJ|pk_(?:live|test)_|https?://[0-9a-f]{32}@[\w.-]*sentry[\w.-]*(?::\d+)?/\d+$)")

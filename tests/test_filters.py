@@ -53,6 +53,8 @@ def test_placeholder(value: str, is_filtered: bool) -> None:
     ("ta1M!VePbhlg", "PASSWORD=ta1M!VePbhlg", False),
     ("Xk9mP2vLq8", "DB_PASSWORD=Xk9mP2vLq8", False),
     ("get_password()", 'password = "get_password()"', False),  # quoted: a literal, not code
+    ("verification_tokens?.[0]", "verificationToken = verification_tokens?.[0]", True),  # optional chaining
+    ("adapter!.createToken?.({", "token = adapter!.createToken?.({", True),  # non-null assertion, optional call
 ])
 def test_code(value: str, match: str, is_filtered: bool) -> None:
     assert is_code_expression(value.encode(), match.encode()) is is_filtered
@@ -81,7 +83,9 @@ def test_numeric(value: str, is_filtered: bool) -> None:
 @pytest.mark.parametrize("value, is_filtered", [
     ("my-app-secret", True), ("prod/db/password", True), ("db_credentials_v2", True), ("tls-cert", True),
     ("projects/p1/secrets/s1", True), (".models.v1_secret", True),
+    ("io.x-k8s.kind.cluster", True), ("resume-token-1000", True), ("access-token-1234", True),
     ("k8Lm2Qp9zXv4Rt7", False), ("django-insecure-7x#k2m", False), ("Zx9qw8Er7", False),
+    ("tom156xoes68y12x52iah2p64", False), ("key-3ax6xnjp29jd6fds4gc373sgvjxteol0", False),
 ])
 def test_resource_name(value: str, is_filtered: bool) -> None:
     assert is_resource_name(value.encode()) is is_filtered
@@ -96,6 +100,11 @@ def test_resource_name(value: str, is_filtered: bool) -> None:
     ("public", "AAAAC3NzaC1lZDI1NTE5", "public_key = AAAAC3NzaC1lZDI1NTE5", True),
     ("data-uri", "data:image/png;base64,iVBORw0KGgo", "", True),
     ("hash", "8f3a2b1c9d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a", "commit_sha: 8f3a2b1c9d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a", True),
+    ("path", "ci/beanstalk/app-626-1313.war", '"S3Key": "ci/beanstalk/app-626-1313.war"', True),
+    ("path", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzX9kLmQ2", "", False),  # slashes, no file name: base64
+    ("public", "6L1Vr8DiZ4ZMRAe_zAV8emMtlZgEWTzH6lOeaNIU", "'recaptcha_site_key' => '6L1Vr8DiZ4ZMRAe_zAV8emMtlZgEWTzH6lOeaNIU'", True),
+    ("public", "6L1Vr8DiZ4ZMRAe_zAV8emMtlZgEWTzH6lOeaNIU", "'websiteKey' => '6L1Vr8DiZ4ZMRAe_zAV8emMtlZgEWTzH6lOeaNIU'", False),
+    ("placeholder", "Verification</strong>", "", True),  # markup
     ("env-ref", "Xk9mP2vLq8", "password = Xk9mP2vLq8", False),
     ("path", "Xk9mP2vLq8", "", False),
 ])

@@ -134,6 +134,18 @@ def test_configmap_credential_recognised_by_engine_is_high(detector):
     assert f.severity is Severity.HIGH and f.location.line == 5 and token not in f.message
 
 
+def test_configmap_public_client_keys_are_not_secrets(detector):
+    """A Sentry DSN's public key and a CAPTCHA site key are made for the browser; a secret-like key name
+    alone does not make them secrets."""
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata:\n"
+            "  SENTRY_DSN: https://40f4b0277ca1784d1ad5f19bc36b49b9@o174978.ingest.sentry.io/2564925\n"
+            "  RECAPTCHA_SITE_KEY: 6L1Vr8DiZ4ZMRAe_zAV8emMtlZgEWTzH6lOeaNIU\n"
+            "  RECAPTCHA_SECRET_KEY: 6L1Vr8DiZ4ZMRAe_zAV8emMtlZgEWTzH6lOeaNIV\n")
+    flagged = [f.location.line for f in scan_manifest(text.encode(), "c.yaml", detector)
+               if f.rule_id == "k8s-configmap-secret"]
+    assert flagged == [7]
+
+
 def test_automount_cross_object(detector):
     text = ("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet, namespace: a}\n"
             "automountServiceAccountToken: false\n---\n"

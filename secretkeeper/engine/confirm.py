@@ -8,6 +8,7 @@ path-gated rules) the whole buffer. What the regex finds, the match policy keeps
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from secretkeeper.engine.match import Match
@@ -18,6 +19,10 @@ from secretkeeper.engine.startindex import START_INDEX_FROM, StartIndex
 from secretkeeper.rules import Rule
 
 Window = tuple[int, int]  # [lo, hi) in the scanned buffer
+
+
+# A shell or compose parameter expansion up to its operator (`${DB_PASSWORD:` of `${DB_PASSWORD:-dev}`).
+_EXPANSION_KEY_RE = re.compile(rb"\$\{[A-Za-z_][\w.]*:\Z")
 
 
 class Confirmer:
@@ -57,6 +62,9 @@ class Confirmer:
             start, end = m.span(group)
             if start < 0 or (start, end) in seen:
                 continue
+            if data[start : start + 1] in b"-=" and data[end - 1 : end] == b"}" and end - start > 2 \
+                    and _EXPANSION_KEY_RE.search(data, max(0, start - 80), start):
+                start, end = start + 1, end - 1  # `${NAME:-default}` read with NAME as the key: the default
             seen.add((start, end))
             secret = data[start:end]
             if not keep(rule, secret, m.group(0), newlines, start, m.start()):

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from secretkeeper.filters import is_public_material
 from secretkeeper.findings import Finding, Location
 from secretkeeper.hygiene.base import Recogniser, as_dict, as_list, emit
 from secretkeeper.hygiene.certs import expiry_verdict, parse_pem_certificates
@@ -86,8 +87,10 @@ def check_configmap(obj: KubeObject, recognise: Recogniser) -> list[Finding]:
             reason = f"a credential ({rule_id})"
         if not reason and url_password(value):
             reason = "a URL with an embedded password"
-        if not reason and "\n" not in value.strip() and is_secret_like_name(key) and looks_real(value, 6):
-            reason = "a literal value under a secret-like key"
+        if (not reason and "\n" not in value.strip() and is_secret_like_name(key) and looks_real(value, 6)
+                and not is_public_material(value.encode("utf-8", "surrogateescape"),
+                                           f"{key}: {value}".encode("utf-8", "surrogateescape"))):
+            reason = "a literal value under a secret-like key"  # not a Sentry DSN's public key, a site key
         if reason:
             from secretkeeper.findings import Severity
 

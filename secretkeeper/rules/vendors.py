@@ -163,7 +163,7 @@ def _examples(vendor: Vendor) -> dict[str, dict[str, list[str]]]:
 def _judged_as(charset: Charset) -> dict[str, Any]:
     """How every rule of the family keeps a value of `charset`: as a generic rule, its entropy and filters."""
     return {"entropy": charset.entropy, "min_length": charset.lo, "generic": True,
-            "filters": ["placeholder", "env-ref", "hash", "word", "numeric"], "tags": ["vendors"]}
+            "filters": ["placeholder", "env-ref", "hash", "word", "numeric", "public"], "tags": ["vendors"]}
 
 
 def expand(doc: Mapping[str, Any], source: str, *, examples: bool) -> list[dict[str, Any]]:
