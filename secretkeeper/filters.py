@@ -364,7 +364,7 @@ _DOTTED_NAME_RE = re.compile(rb"^\.?[a-z_][a-z0-9_]*(?:[A-Z][a-z]+)*(?:\.[a-z_][
 _RESOURCE_PREFIX_RE = re.compile(rb"^(?:projects|arn|secret|secrets|kv)[:/]")
 # `signing-key:private_key`, `io.x-k8s.kind.cluster` (a segment may end in a short word after its digits: k8s,
 # ec2), `resume-token-1000` (a number last)
-_SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./:][a-z]+[0-9]{0,3}(?:[a-z]{1,2}(?![a-z]))?){1,12}(?:[-_.][0-9]{1,6})?$")
+_SLUG_RE = re.compile(rb"^[a-z]+[0-9]{0,3}(?:[-_./:][a-z]+[0-9]{0,3}(?:[a-z]{1,2}(?![a-z]))?){1,12}(?:[-_.][0-9]{1,12})?$")
 
 
 def is_resource_name(secret: bytes, _match: bytes = b"") -> bool:
@@ -438,7 +438,10 @@ _CONFIG_PATH_RE = re.compile(
     r"(?i)(?:^|/)\.env(?:\.[\w.-]+)?$|\.env$|\.(?:properties|ini|cfg|conf|cnf|config|cf|toml|ya?ml|json|xml|plist"
     r"|tfvars|hcl|neon)$|(?:^|/)(?:[\w-]*config[\w.-]*|settings|wp-config[\w.-]*|database|parameters)\.(?:php|inc)$"
     r"|(?:^|/)local_settings\.py$|(?:^|/)\.[\w-]+rc$|(?:^|/)\.(?:bash_profile|bash_login|profile|zprofile|zshenv|zlogin)$"
-    r"|(?:^|/)config$")
+    r"|(?:^|/)config$"
+    # a header named for the secrets it holds (Arduino's arduino_secrets.h), Elixir's prod.secret.exs
+    r"|(?:^|/)(?:arduino_)?secrets?\.(?:h|hpp)$|(?:^|/)[\w-]+\.secrets?\.exs$"
+    r"|(?:^|/)(?:Jenkinsfile|Dockerfile|Containerfile)(?:\.[\w-]+)?$|\.dockerfile$")  # build and deploy definitions
 
 
 def _credential_file(path: str) -> bool:

@@ -1,5 +1,6 @@
 """Tables: CSV / TSV exports and SQL INSERT statements, where a secret sits under a column named on another
-line (`id,email,password` then `7,ann@example.org,Xk9#mQ2v`).
+line (`id,email,password` then `7,ann@example.org,Xk9#mQ2v`; an INSERT without a column list is read with
+the columns of its table's CREATE TABLE, as dumps write them).
 
 Each value under a secret-like column is read as `column = "value"` and scanned with the same rules, so
 it is recognised the way `password = "..."` is, with the same filters (placeholders, hashes, names).
@@ -16,10 +17,14 @@ from secretkeeper.secretwords import Use, alternation
 # Files read as tables, by suffix (checked by the engine on every buffer: one `endswith`).
 TABLE_SUFFIXES = (".csv", ".tsv", ".psv", ".sql")
 
-_SECRET_COLUMN = re.compile(alternation(Use.COLUMN, "[_ -]?").encode(), re.IGNORECASE)
+# `pass` only as a whole last word (`pass`, `smtp_pass`): inside names it is `passenger`, `bypass`, `passed`.
+_SECRET_COLUMN = re.compile(alternation(Use.COLUMN, "[_ -]?").encode() + rb"|(?:^|[_ .-])pass$", re.IGNORECASE)
 _DELIMITERS = (b",", b";", b"\t", b"|")
 _MAX_VALUE = 512  # longer cells are text, not one credential (keys in cells are found by their own rules)
-_INSERT_RE = re.compile(rb"(?i)\bINSERT\s+(?:IGNORE\s+)?INTO\s+[\w.`\"\[\]]+\s*\(([^()]{1,4000})\)\s*VALUES\s*")
+_INSERT_RE = re.compile(rb"(?i)\bINSERT\s+(?:IGNORE\s+)?INTO\s+([\w.`\"\[\]]+)\s*(?:\(([^()]{1,4000})\)\s*)?VALUES\s*")
+_CREATE_RE = re.compile(rb"(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.`\"\[\]]+)\s*\(")
+# What opens a table constraint in CREATE TABLE, not a column.
+_CONSTRAINTS = frozenset(b"primary key unique constraint index foreign check fulltext spatial exclude period".split())
 
 # (column name, value, offset of the value in the buffer)
 Cell = tuple[bytes, bytes, int]
@@ -81,8 +86,14 @@ def _split_row(data: bytes, pos: int, end: int, delim: bytes) -> Iterator[tuple[
 
 
 def _sql_cells(data: bytes) -> Iterator[Cell]:
+    created: dict[bytes, list[bytes]] | None = None
     for m in _INSERT_RE.finditer(data):
-        names = [c.strip().strip(b"`\"[]") for c in m.group(1).split(b",")]
+        if m.group(2) is not None:
+            names = [c.strip().strip(b"`\"[]") for c in m.group(2).split(b",")]
+        else:  # `INSERT INTO t VALUES (...)`, as mysqldump writes: the columns of t's CREATE TABLE
+            if created is None:
+                created = _created_tables(data)
+            names = created.get(_table_name(m.group(1)), [])
         wanted = {i: n for i, n in enumerate(names) if _SECRET_COLUMN.search(n)}
         if not wanted:
             continue
@@ -91,6 +102,39 @@ def _sql_cells(data: bytes) -> Iterator[Cell]:
                 name = wanted.get(i)
                 if name is not None and value is not None:
                     yield name, value, offset
+
+
+def _table_name(raw: bytes) -> bytes:
+    return raw.rsplit(b".", 1)[-1].strip(b"`\"[]").lower()
+
+
+def _created_tables(data: bytes) -> dict[bytes, list[bytes]]:
+    """The column names of each CREATE TABLE in `data`, by table name (types may hold commas: split at
+    the definition list's own level)."""
+    out: dict[bytes, list[bytes]] = {}
+    for m in _CREATE_RE.finditer(data):
+        depth, start, parts = 1, m.end(), []
+        i, end = m.end(), min(len(data), m.end() + 20000)
+        while i < end and depth:
+            c = data[i]
+            if c == 0x28:  # (
+                depth += 1
+            elif c == 0x29:  # )
+                depth -= 1
+            elif c == 0x2C and depth == 1:  # ,
+                parts.append(data[start:i])
+                start = i + 1
+            i += 1
+        if depth:
+            continue  # cut off: no columns rather than wrong ones
+        parts.append(data[start : i - 1])
+        columns = []
+        for part in parts:
+            words = part.split()
+            if words and words[0].lower() not in _CONSTRAINTS:
+                columns.append(words[0].strip(b"`\"[]"))
+        out[_table_name(m.group(1))] = columns
+    return out
 
 
 def _sql_tuples(data: bytes, pos: int) -> Iterator[list[tuple[bytes | None, int]]]:

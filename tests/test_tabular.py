@@ -74,6 +74,16 @@ def test_sql_without_column_list_or_secret_columns(detector):
     assert found(detector, f"INSERT INTO notes (id, body) VALUES (1, '{PW1}');\n", "dump.sql") == []
 
 
+def test_sql_insert_without_columns_reads_its_create_table(detector):
+    """mysqldump writes `INSERT INTO t VALUES (...)`: the columns come from t's CREATE TABLE (types with
+    commas, constraints and quoting as dumps write them); `pass` counts as a whole word only."""
+    text = ("CREATE TABLE `smtp_settings` (\n  `id` int NOT NULL,\n  `fee` decimal(10,2),\n  `user` varchar(255),\n"
+            "  `pass` varchar(255),\n  `bypass` varchar(32),\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `u` (`user`,`pass`)\n);\n"
+            f"INSERT INTO `smtp_settings` VALUES (1,3.50,'alerts','{PW1}','Zq8vLm2zPw9kXa');\n"
+            f"INSERT INTO other VALUES (1,3.50,'alerts','{PW1}');\n")
+    assert [(line, secret) for line, _r, secret in found(detector, text, "backup/dump.sql")] == [(10, PW1)]
+
+
 def test_other_suffixes_are_not_tables(detector):
     assert found(detector, f"id,password\n1,{PW1}\n", "users.txt") == []
 
