@@ -17,6 +17,7 @@ from secretkeeper.engine.newlines import NewlineIndex
 from secretkeeper.filters import FILTERS, Filter, is_documented_example, shannon_entropy
 from secretkeeper.rules import Allowlist, Rule
 from secretkeeper.validators import registry as validator_registry
+from secretkeeper.validators.core import jwt_json
 
 # Inline allow markers (ours and other scanners'): on a secret's line, or with `nextline` on the line before.
 _ALLOW_MARKERS = (b"secretkeeper:allow", b"gitleaks:allow", b"pragma: allowlist secret", b"nosec: secret")
@@ -66,8 +67,9 @@ class MatchPolicy:
             return False  # an enum or keyword (`"token": "SCHEDULE"`); a password may be any word, not a token
         if rule.id.startswith("generic-") and _PASSWORD_HASH_RE.match(stripped):
             return False  # a hash under a password key: the hash, device and credential-file rules judge those
-        if rule.generic and _JWT_SHAPE_RE.match(stripped):
-            return False  # a JWT under a token key: the jwt rule judges it (an unsigned `alg: none` one is no secret)
+        if rule.generic and _JWT_SHAPE_RE.match(stripped) and jwt_json(stripped) is not None:
+            return False  # a JWT under a token key: the jwt rule judges it (an unsigned `alg: none` one is no
+            # secret); JWT-like tokens that are none (TeamCity's `eyJ0eXAiOiAiVENWMiJ9.<random>.<random>`) stay
         if rule.allowlist.allows_secret(stripped) or self.allowlist.allows_secret(stripped):
             return False
         if rule.validator and not self._validators[rule.validator](stripped, whole):
@@ -95,7 +97,7 @@ _ALGOLIA_RE = re.compile(rb"(?i)algolia")
 # Values that name something rather than hold a secret: an ARN (`arn:aws:iam::aws:policy/IAMUserChangePassword`),
 # a Rails route target (`"cms/sites/passwords#update"`), a Google API kind (`identitytoolkit#VerifyCustomTokenResponse`), and a value cut between two strings of minified
 # code (`passwordLabel:"Password:",rememberMeLabel:"..."` read as key `Password`, value `,rememberMeLabel:`).
-_NAMING_VALUE_RE = re.compile(rb"arn:aws[a-z-]*:[a-z0-9-]+:|[a-z0-9_]+(?:/[a-z0-9_]+)+\#[a-z_]+\Z|[a-z]+\#[A-Za-z]+\Z"
+_NAMING_VALUE_RE = re.compile(rb"arn:aws[a-z-]*:[a-z0-9-]+:|[a-z0-9_]+(?:/[a-z0-9_]+)+\#[a-z_]+\Z|[a-z]+\#[A-Z][A-Za-z]+\Z"
                               rb"|[,;]\s*[A-Za-z_$][\w$]*\s*:\Z")
 # Algolia DocSearch's `docsearch({apiKey: ...})`: its keys are search-only by design, made for the page.
 _DOCSEARCH_RE = re.compile(rb"(?i)\bdocsearch\s*\(")

@@ -42,20 +42,29 @@ def _b64decode(data: bytes) -> bytes | None:
         return None
 
 
-@validator("jwt")
-def jwt_structure(secret: bytes, _match: bytes) -> bool:
-    """Three base64url parts; header is JSON with `alg`; payload is a JSON object."""
+def jwt_json(secret: bytes) -> tuple[dict, dict] | None:
+    """A JWT's header and payload, when `secret` is one: three base64url parts, the first two JSON objects
+    and the header naming its `alg`."""
     parts = secret.strip().split(b".")
     if len(parts) != 3:
-        return False
+        return None
     try:
         header = json.loads(_b64decode(parts[0]) or b"")
         payload = json.loads(_b64decode(parts[1]) or b"")
     except (ValueError, UnicodeDecodeError):
-        return False
+        return None
     if not isinstance(header, dict) or "alg" not in header or not isinstance(payload, dict):
+        return None
+    return header, payload
+
+
+@validator("jwt")
+def jwt_structure(secret: bytes, _match: bytes) -> bool:
+    """A JWT (jwt_json) that is signed, or at least carries a signature part."""
+    parsed = jwt_json(secret)
+    if parsed is None:
         return False
-    return str(header.get("alg", "")).lower() != "none" or bool(parts[2])
+    return str(parsed[0].get("alg", "")).lower() != "none" or bool(secret.strip().rsplit(b".", 1)[1])
 
 
 @validator("jwt-base64")
