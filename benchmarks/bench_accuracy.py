@@ -31,7 +31,7 @@ from bench_files import KINDS
 from common import SECRETKEEPER, Synth, data_dir, log, run, table, tool_venv, tool_version
 
 SEED = 424242
-VERSION = f"accuracy-v7-{SEED}"
+VERSION = f"accuracy-v8-{SEED}"
 ROUNDS = 14  # each round writes one file per scenario
 DETECT_SECRETS = ["detect-secrets==1.5.0"]
 
@@ -41,6 +41,7 @@ FAMILIES = {
     "credential-file": "credential files",
     "private-key": "private keys",
     "url": "URLs with passwords",
+    "generic": "tokens under secret-like names in code",
 }
 
 
@@ -555,11 +556,128 @@ def sc_infra(rng: random.Random, s: Synth) -> Doc:
             False)
     return d
 
+
+def _token(s: Synth, n: int) -> str:
+    """A random token with letters and digits (what entropy floors expect of a real one)."""
+    while True:
+        v = s.chars(Synth.B62, n)
+        if any(c.isdigit() for c in v) and any(c.isalpha() for c in v):
+            return v
+
+
+def sc_code_names(rng: random.Random, s: Synth) -> Doc:
+    """Secret names as code writes them: camelCase with any vendor prefix, a number after the name, Go's typed
+    var, Makefile ?= and ::=, PHP .=; look-alikes: camelCase names of non-secrets (csrf, paging, resume,
+    labels, tokenizers), values that are code, slugs or file paths, and an unsigned JWT."""
+    vendor = rng.choice(["acme", "twitter", "sendgrid", "edenai", "mixpanel", "zeplin", "nimbus", "orbit"])
+    cap = vendor.capitalize()
+    forms = [
+        ("src/client.ts", f'const {vendor}Token = "{_token(s, 28)}";'),
+        ("src/Config.java", f'private static final String {vendor}ApiKey = "{_token(s, 32)}";'),
+        ("cmd/main.go", f'var {vendor}Secret string = "{_token(s, 30)}"'),
+        ("Makefile", f"{vendor.upper()}_TOKEN ?= {_token(s, 32)}"),
+        ("Makefile", f'{vendor}_TOKEN ::= "{_token(s, 26)}"'),
+        ("lib/api.php", f'$api{cap}Key .= "{_token(s, 32)}";'),
+        ("app/settings.py", f'{vendor}_api_token_2 = "{_token(s, 40)}"'),
+        ("src/App.cs", f'<add key="{cap}Token" value="{_token(s, 32)}" />'),
+    ]
+    path, line = rng.choice(forms)
+    d = Doc(f"code{rng.randrange(999)}/{path}")
+    d.plant(line, "generic", "camel-or-operator-form")
+    looks = [
+        f'const csrfToken = "{_token(s, 32)}";',
+        f'const nextPageToken = "{_token(s, 24)}";',
+        f"  .userListens(query, {{ resumeToken: 'resume-token-{rng.randrange(10**3, 10**7)}' }})",
+        '\tClusterLabelKey = "io.x-k8s.kind.cluster"',
+        '"S3Key": "ci/builds/app_release-{}-{}.war"'.format(rng.randrange(999), rng.randrange(9999)),
+        'const tokenizerKey = "whitespace-and-punctuation";',
+        "const verificationToken = verification_tokens?.[0]",
+        "private String unsignedToken = \"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJleHAiOi0yMDMzMjI0OTcsImp0aSI6IjEyMyJ9.\";",
+        "  VerifyCustomToken = 'identitytoolkit#VerifyCustomTokenResponse',",
+    ]
+    d.plant(rng.choice(looks), "code", "non-secret-name", False)
+    return d
+
+
+def sc_wrapped_values(rng: random.Random, s: Synth) -> Doc:
+    """Values not on their key's line or not in their own form: a YAML value on the next line (Spring,
+    block scalars), an XML element's text on its own line, a JWT wrapped in base64, a compose default;
+    look-alikes: nested mappings and prose under secret-like keys, a placeholder default."""
+    kind = rng.randrange(4)
+    if kind == 0:
+        d = Doc(f"svc{rng.randrange(999)}/src/main/resources/application.yml")
+        d.add("spring:\n  datasource:\n    url: jdbc:postgresql://db:5432/app\n    username: app")
+        d.add("    password:")
+        d.plant(f"      {s.password()}", "config-password", "yaml-next-line")
+        d.plant("  secret:\n    name: db-credentials\n    key: password", "code", "yaml-nested", False)
+    elif kind == 1:
+        d = Doc(f"svc{rng.randrange(999)}/config/values.yaml")
+        d.add("auth:\n  client-secret: >-")
+        d.plant(f"    {_token(s, 40)}", "generic", "yaml-block-scalar")
+        d.plant("  token: >\n    Issued by the identity provider\n    and refreshed hourly.", "code", "yaml-prose", False)
+    elif kind == 2:
+        d = Doc(f"svc{rng.randrange(999)}/conf/settings.xml")
+        d.add("<settings>\n  <integration>\n    <serviceToken>")
+        d.plant(f"      {_token(s, 32)}", "generic", "xml-own-line")
+        d.add("    </serviceToken>\n  </integration>")
+        d.plant("  <tokenType>\n    Bearer\n  </tokenType>", "code", "xml-word", False)
+        d.add("</settings>")
+    else:
+        d = Doc(f"svc{rng.randrange(999)}/docker-compose.yml")
+        d.add("services:\n  api:\n    environment:")
+        d.plant(f"      DB_PASSWORD: ${{DB_PASSWORD:-{s.password()}}}", "config-password", "compose-default")
+        d.plant("      SECRET_KEY: ${SECRET_KEY:-changeme}", "placeholder", "compose-placeholder-default", False)
+        wrapped = base64.b64encode(s.jwt().encode()).decode()
+        d.plant(f"      CI_JOB_JWT_B64: {wrapped}", "vendor", "jwt-base64")
+    return d
+
+
+def sc_network_secrets(rng: random.Random, s: Synth) -> Doc:
+    """Network and firmware secrets: RADIUS/TACACS+ server blocks, IPsec pre-shared keys, Wi-Fi PSKs in C,
+    a configuration header with a weak password; look-alikes: IKE policies, placeholders."""
+    kind = rng.randrange(3)
+    key = s.chars(Synth.B62 + "!.-@", 16)
+    if kind == 0:
+        d = Doc(f"network/sw{rng.randrange(99)}.cfg")
+        d.add(f"hostname sw{rng.randrange(99)}\n!")
+        server = rng.choice(["radius", "tacacs"])
+        d.add(f"{server} server {server[:3]}{rng.randrange(9)}\n address ipv4 10.0.{rng.randrange(255)}.{rng.randrange(255)}")
+        d.plant(f" key {_token(s, 14)}", "config-password", "server-block-key")
+        d.add("!")
+        d.plant(f"crypto isakmp key {key} address 203.0.113.{rng.randrange(255)}", "config-password", "isakmp-key")
+        d.plant("crypto isakmp policy 10\n encr aes 256\n authentication pre-share", "code", "ike-policy", False)
+    elif kind == 1:
+        d = Doc(f"vpn{rng.randrange(99)}/ipsec.secrets")
+        d.plant(f'203.0.113.{rng.randrange(255)} %any : PSK "{_token(s, 20)}"', "config-password", "ipsec-psk")
+        d.plant('%any : PSK "${IPSEC_PSK}"', "env-reference", "ipsec-psk-env", False)
+    else:
+        d = Doc(f"firmware/node{rng.randrange(99)}/include/arduino_secrets.h")
+        d.add(f'#define SECRET_SSID "Site{rng.randrange(99)}"')
+        d.plant(f'#define SECRET_PASS "{rng.choice(["admin123", "letmein1", "warehouse2024"])}"', "config-password",
+                "weak-define")
+        d.plant('#define OTA_PASSWORD ""', "placeholder", "empty-define", False)
+        d.plant(f'const char* fallback_psk = "{s.password()}";', "config-password", "c-psk")
+    return d
+
+
+def sc_sql_dump(rng: random.Random, s: Synth) -> Doc:
+    """A database dump as mysqldump writes it: INSERTs without a column list, read with their CREATE TABLE's
+    columns; look-alikes: values of columns that only contain a credential word (bypass, passenger)."""
+    d = Doc(f"db/dumps/backup_{rng.randrange(2020, 2026)}_{rng.randrange(1, 13):02d}.sql")
+    col = rng.choice(["pass", "password", "smtp_pass", "api_secret"])
+    d.add(f"CREATE TABLE `relay` (\n  `id` int NOT NULL,\n  `fee` decimal(10,2),\n  `host` varchar(255),\n"
+          f"  `{col}` varchar(255),\n  `bypass` varchar(64),\n  PRIMARY KEY (`id`)\n);")
+    d.plant(f"INSERT INTO `relay` VALUES (1,2.50,'smtp.example.test','{s.password()}','{_token(s, 12)}');",
+            "config-password", "dump-without-columns")
+    d.plant(f"INSERT INTO `relay` (`id`,`bypass`) VALUES (2,'{_token(s, 14)}');", "code", "non-secret-column", False)
+    return d
+
+
 SCENARIOS = [sc_python_settings, sc_js_client, sc_go_service, sc_dotenv, sc_dotenv_example, sc_yaml_config,
              sc_compose, sc_properties, sc_xml, sc_json_config, sc_ini, sc_pgpass, sc_netrc, sc_npmrc,
              sc_docker_config, sc_aws_credentials, sc_kubeconfig, sc_pem, sc_service_account, sc_public_material,
              sc_lockfile, sc_urls, sc_code_lookalikes, sc_k8s_secret, sc_markdown, sc_ordinary_lookalikes,
-             sc_vendor_breadth, sc_infra]
+             sc_vendor_breadth, sc_infra, sc_code_names, sc_wrapped_values, sc_network_secrets, sc_sql_dump]
 
 
 def generate(root: Path) -> None:
