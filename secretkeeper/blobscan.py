@@ -57,11 +57,12 @@ def scan_blob(detector: Detector, data: bytes, path: str | None, place: Place[T]
         return None
     if detector.allowlist.allows_path(path):  # scan.allowlist.paths covers the hygiene findings too
         return []
-    if not place.whole_file:
-        return leaks_out_of_place(detector, data, path, place,
-                                  detector.scan(data, path, path_rules=path_rules))
     markers: set[bytes] = set()
     matches = detector.scan(data, path, markers=markers, path_rules=path_rules)
+    if not place.whole_file:
+        if MARKER_MANIFEST in markers:
+            return leaks_out_of_place(detector, data, path, place, matches)
+        return [place.found(m, path) for m in matches]
     # Byte tests first: the manifest and certificate machinery (YAML, x509) loads only when needed.
     if MARKER_MANIFEST in markers and b"kind" in data:
         from scanners.manifests import is_candidate, scan_manifest

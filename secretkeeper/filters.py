@@ -44,6 +44,9 @@ _DOCUMENTED_EXAMPLES_RE = re.compile(
     rb"|abcdef\.0123456789abcdef|07401b\.f395accd246ae52d"  # kubeadm's documented bootstrap tokens
     rb"|^foobared$"  # redis.conf's example requirepass
     rb"|^SW2YcwTIb9zpOOhoPsMm$"  # Grafana's default secret_key (defaults.ini)
+    rb"|^vagrant$"  # Vagrant boxes' documented insecure default password
+    rb"|sk_test_4eC39HqLyjWDarjtT1zdp7dc|pk_test_TYooMQauvdEDq54NiTphI7jx"  # Stripe's API reference keys
+    rb"|ghp_16C7e42F292c6912E7710c838347Ae178B4a"  # GitHub's documentation token
     rb"|Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw"  # Azurite's account key
     rb"|C2y6yDjf5/R\+ob0N8A7Cgv30VRDJIWEHLM\+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw"  # Cosmos DB emulator's
     rb"|REPLACE_?WITH|(?i:replace[_-]with|your[_-](?:runner[_-]|api[_-]|access[_-])?(?:token|key|secret))"  # glrt-REPLACE_WITH_RUNNER_TOKEN
@@ -61,8 +64,8 @@ _PLACEHOLDER_EXACT = {
 _TEMPLATE_RE = re.compile(
     rb"""^(?:
         \$\{[^}]*\}? | \$\$?\([^)]*\)? | \$[A-Za-z_][A-Za-z0-9_]* | %\{[A-Za-z_][\w:.-]{0,60}\}[\]]? | \{\{.*\}\}? | \{\%.*\%\}? | \{[A-Za-z_.][\w.]*(?::[^{}\s]{1,60})?\}
-        | <[^<>]{1,60}> | &lt;[^&<>]{1,60}&gt; | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Z0-9_]+__ | \[[A-Z_ -]+\] | \[(?i:filtered|redacted|masked|hidden|removed|scrubbed)\]
-        | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
+        | <[^<>]{1,60}> | &lt;[^&<>]{1,60}&gt; | %\([^)]*\)[sd] | %[sd] | @[A-Za-z_][\w.]*@ | __[A-Za-z][A-Za-z0-9_.:-]*__ | \[[A-Z_ -]+\] | \[(?i:filtered|redacted|masked|hidden|removed|scrubbed)\]
+        | \#\{[^}]*\}\#? | \$\$[A-Za-z_]\w* | \(\(.*\)\) | ENC\[.*\] | ENC\(.*\) | vault:.* | ref\+.* | arn:aws:secretsmanager:.*
         | %[A-Za-z_][\w.-]*% | @@[\w.-]+@@ | \#\{?[A-Z_][A-Z0-9_]*\}?\# | <%=?.*%>
         | \$__(?:env|file|vault)\{[^}]*\}     # Grafana's expansions
         | \#\{[^}]*                             # SpEL `#{systemEnvironment['X']}`, cut at its quote
@@ -420,7 +423,7 @@ CREDENTIAL_FILE_PATH = (
     r"|sitemanager\.xml|recentservers\.xml|filezilla\.xml|winscp\.ini|credentials-config\.json"
     r"|(?:\.?dbeaver-)?data-sources\.(?:json|xml)|robomongo\.json|robo3t\.json|robo3t[^/]*\.json|sftp-config\.json|\.remote-sync\.json"
     r"|\.ftpconfig|ftp-?sync\.json|deployment\.xml|webservers\.xml|logins\.json|signons\.sqlite|auth\.json"
-    r"|credentials(?:\.json|\.ya?ml|\.xml|\.ini|\.txt)?|[\w.-]*kubeconfig[\w.-]*|rclone\.conf|ipsec\.secrets"
+    r"|credentials(?:\.json|\.ya?ml|\.xml|\.ini|\.txt)?|[\w.-]*kubeconfig[\w.-]*|rclone\.conf|ipsec\.secrets|sasl_passwd"
     r"|\.smbcredentials|\.cifs(?:creds|credentials)?|[\w.-]*\.(?:pgpass|netrc|credentials|creds))$"
     r"|(?:^|/)\.(?:aws|kube|docker|azure|s3cmd|gem|config/gcloud)/(?:credentials|config|config\.json)$")
 _CREDENTIAL_FILE_RE = re.compile(CREDENTIAL_FILE_PATH)
@@ -478,10 +481,12 @@ def path_context(path: str | None) -> str:
 
 
 # The few values that only name a field (`password: password`, `SECRET=changeme`), and the values that
-# are no value at all: booleans, nulls, YAML block markers.
+# are no value at all: booleans, nulls, YAML block markers; Windows setup's configuration passes
+# (unattend.xml `<settings pass="oobeSystem">`).
 _FIELD_WORDS = frozenset(
     b"""password passwd passphrase secret secrets token apikey api_key api-key key changeme change_me
     change-me changeit example examples sample empty none null nil undefined true false yes no on off required
+    windowspe offlineservicing generalize specialize auditsystem audituser oobesystem
     optional string redacted hidden masked default value your_password yourpassword mypassword xxx todo tbd
     fixme replaceme placeholder secretkey secret_key client_secret access_token auth_token""".split())
 _NO_VALUE_RE = re.compile(rb"^(?:-|[{}%]+|\[|[|>][+-]?[0-9]?|\{\}|\[\]|x{3,}|X{3,}|\*{3,}|\.{3,}|[<\[(]?(?:your|enter|insert|put)[\w -]*[>\])]?|"

@@ -28,11 +28,15 @@ class PrefilterBatch(Generic[K]):
     scanned without a prefilter hit). Call `flush()` after the last `add`."""
 
     def __init__(self, detector: Detector, on_scanned: Callable[[K, bytes, list[Match]], None],
-                 max_bytes: int = 1024 * 1024, also: Callable[[bytes], bool] | None = None) -> None:
+                 max_bytes: int = 1024 * 1024, also: Callable[[bytes], bool] | None = None,
+                 also_marker: bytes | None = None) -> None:
+        """`also_marker`: one of the engine's MARKERS that a buffer `also` accepts always holds, so `also`
+        is asked only in batches where the prefilter saw it (not byte by byte through every batch)."""
         self.detector = detector
         self.on_scanned = on_scanned
         self.max_bytes = max_bytes
         self.also = also
+        self.also_marker = also_marker
         self._items: list[tuple[K, bytes]] = []
         self._size = 0
 
@@ -55,12 +59,13 @@ class PrefilterBatch(Generic[K]):
             starts.append(pos)
             pos += len(data) + len(_SEPARATOR)
         marked: set[int] = set()
-        for ends in self.detector.prefilter.hits(_SEPARATOR.join(d for _, d in items)).values():
+        markers: set[bytes] | None = set() if self.also is not None and self.also_marker is not None else None
+        for ends in self.detector.prefilter_hits(_SEPARATOR.join(d for _, d in items), markers).values():
             if not ends or len(ends) > _MAX_ENDS:  # no position (keyword/always rules) or too many
                 marked = set(range(len(items)))
                 break
             marked.update(bisect_right(starts, end - 1) - 1 for end in ends)
-        if self.also is not None:
+        if self.also is not None and (markers is None or self.also_marker in markers):
             marked.update(k for k, (_, data) in enumerate(items) if self.also(data))
         for k in sorted(marked):
             self._scan(*items[k])

@@ -86,6 +86,14 @@ class Detector:
         hits = self._paths.matching(path)
         return [self.path_rules[i] for i in hits] if hits else []
 
+    def prefilter_hits(self, data: bytes, markers: set[bytes] | None = None) -> dict[int, list[int]]:
+        """The prefilter's hits in `data` (rule index -> end offsets); `markers`, when given, receives the
+        MARKERS that occur in it (those Hyperscan does not look for are searched for here)."""
+        hits = self.prefilter.hits(data, markers)
+        if markers is not None and self._unmarked:
+            markers.update(m for m in self._unmarked if m in data)
+        return hits
+
     def scan(self, data: bytes, path: str | None = None, *, resolve: bool = True,
              markers: set[bytes] | None = None, path_rules: Sequence[Rule] | None = None,
              tables: bool = True, any_context: bool = False) -> list[Match]:
@@ -104,9 +112,7 @@ class Detector:
                 return []
             path_rules = self.path_rules_for(path) if path is not None else ()
         found: list[Match] = []
-        hits = self.prefilter.hits(data, markers)
-        if markers is not None and self._unmarked:
-            markers.update(m for m in self._unmarked if m in data)
+        hits = self.prefilter_hits(data, markers)
         table = tables and path is not None and path.endswith(TABLE_SUFFIXES)  # CSV, SQL INSERTs
         if not hits and not path_rules and not table:
             return found  # most files: nothing to confirm, no line index to build

@@ -99,6 +99,8 @@ _ALGOLIA_RE = re.compile(rb"(?i)algolia")
 # code (`passwordLabel:"Password:",rememberMeLabel:"..."` read as key `Password`, value `,rememberMeLabel:`).
 _NAMING_VALUE_RE = re.compile(rb"arn:aws[a-z-]*:[a-z0-9-]+:|[a-z0-9_]+(?:/[a-z0-9_]+)+\#[a-z_]+\Z|[a-z]+\#[A-Z][A-Za-z]+\Z"
                               rb"|[,;]\s*[A-Za-z_$][\w$]*\s*:\Z")
+# A name the match starts in whose first part says public (`publicKeyToken`, `public_api_token`).
+_PUBLIC_NAME_RE = re.compile(rb"(?i)(?<![A-Za-z0-9_])public[A-Za-z0-9_.-]{0,30}\Z")
 # Algolia DocSearch's `docsearch({apiKey: ...})`: its keys are search-only by design, made for the page.
 _DOCSEARCH_RE = re.compile(rb"(?i)\bdocsearch\s*\(")
 _HEX_DIGEST_RE = re.compile(rb"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}")
@@ -119,7 +121,8 @@ _OPTION_VALUE_RE = re.compile(rb"^[A-Z][A-Za-z]{2,40}=[A-Za-z0-9_.-]{1,40}$")
 # A password hash in a known format (crypt, bcrypt, argon2, Django/Werkzeug PBKDF2 and scrypt, LDAP): the
 # hash rules judge those (and leave test fixtures alone); under a password key it is no password.
 _PASSWORD_HASH_RE = re.compile(rb"(?:\{(?:bcrypt|pbkdf2|scrypt|argon2|sha256|MD5|SHA-?(?:1|256)?)\})?"  # Spring's id prefix
-                               rb"(?:pbkdf2[_:]sha(?:1|256|512)[:$]|scrypt:\d|bcrypt\$|argon2(?:id|i|d)?\$|\$argon2"
+                               rb"(?:md5[0-9a-f]{32}$|SCRAM-SHA-256\$\d+:"  # PostgreSQL's stored role passwords
+                               rb"|pbkdf2[_:]sha(?:1|256|512)[:$]|scrypt:\d|bcrypt\$|argon2(?:id|i|d)?\$|\$argon2"
                                rb"|\$2[abxy]?\$\d\d\$|\$[156]\$|\$y\$|\{S?SHA(?:256|384|512)?\}|\{(?:S?MD5|CRYPT)\})")
 # Three base64url parts, the first a JSON object's (`eyJ`): a JWT, whatever name it is assigned to.
 _JWT_SHAPE_RE = re.compile(rb"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
@@ -157,6 +160,8 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
     key_lo = max(0, match_start - 64)
     if _NAMING_KEY_RE.search(data, key_lo, secret_start) or _TYPE_PATH_RE.search(data, key_lo, secret_start):
         return True
+    if _PUBLIC_NAME_RE.search(data, key_lo, match_start + 1):
+        return True  # the match starts inside a public name (.NET's `publicKeyToken="31bf3856ad364e35"`)
     if secret.count(b" ") >= 3 and _is_prose(secret):
         return True
     if (_PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret) or _VERSION_SPEC_RE.match(secret)
