@@ -114,6 +114,9 @@ _NAMING_KEY_RE = re.compile(rb"(?i)(?:input|output|next|prev|previous|page|resul
 _TYPE_PATH_RE = re.compile(rb"\b[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*::[A-Za-z][A-Za-z0-9]*[\"'`]?[ \t]*(?:=>|:=|=|:)[^\n]{0,8}\Z")
 # A version or a version range (`"registry-auth-token": "^4.0.0"` in a package manifest): never a secret.
 _VERSION_SPEC_RE = re.compile(rb"^(?:[\^~]|[<>]=?|==?)?v?\d{1,6}(?:\.(?:\d{1,6}|[x*])){1,3}(?:[-+][\w.]{1,40})?$")
+# Another assignment read as the value of an empty one (`GIT_CONFIG_KEY_0= GIT_CONFIG_VALUE_0=value`): base64
+# has `=` only at its end.
+_NEXT_ASSIGNMENT_RE = re.compile(rb"^[A-Z_][A-Z0-9_]{2,}=[^=]")
 # A type written as a string (`secret_key: "Optional[str]" = None`): an annotation, not a value.
 _TYPE_EXPR_RE = re.compile(rb"^(?:[A-Za-z_][\w]*\.)*[A-Z][\w]*\[[\w\[\], .|\"']{1,80}\]$")
 # An option setting, `Name=value` (`"StrictHostKeyChecking=no"`): base64 has `=` only at its end.
@@ -165,7 +168,7 @@ def _generic_context_rejects(data: bytes, match_start: int, secret_start: int, s
     if secret.count(b" ") >= 3 and _is_prose(secret):
         return True
     if (_PATTERN_VALUE_RE.search(secret) or _OPTION_VALUE_RE.match(secret) or _VERSION_SPEC_RE.match(secret)
-            or _TYPE_EXPR_RE.match(secret)):
+            or _TYPE_EXPR_RE.match(secret) or _NEXT_ASSIGNMENT_RE.match(secret)):
         return True
     if secret_start and data[secret_start - 1:secret_start + 1] == b"::":
         return True  # `token::getValue`: a scope or method reference, not `token: value`
