@@ -26,7 +26,7 @@ from secretkeeper.filters import is_weak
 from scanners.git.repo import Repo, show_path, start_git, stop_git
 from scanners.git.selection import Blobs, named_blobs
 from secretkeeper import workers
-from secretkeeper.blobscan import leaks_out_of_place, may_store_encoded, scan_blob
+from secretkeeper.blobscan import MARKER_MANIFEST, leaks_out_of_place, may_store_encoded, scan_blob
 from secretkeeper.engine import Detector, Match, PrefilterBatch
 from secretkeeper.findings import Finding, redact
 from secretkeeper.results import SkipLog
@@ -137,7 +137,8 @@ def scan_slice(repo: Repo, blobs: Blobs, lo: int, hi: int, detector: Detector,
     width = blobs.width
     batch: PrefilterBatch[str] = PrefilterBatch(
         detector, lambda oid, data, matches: res.found.extend(
-            leaks_out_of_place(detector, data, None, _InHistory(oid), matches)), also=may_store_encoded)
+            leaks_out_of_place(detector, data, None, _InHistory(oid), matches)), also=may_store_encoded,
+        also_marker=MARKER_MANIFEST)
     i = lo
     while i < hi:
         batch.flush()
