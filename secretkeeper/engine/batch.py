@@ -65,12 +65,15 @@ class PrefilterBatch(Generic[K]):
                 marked = set(range(len(items)))
                 break
             marked.update(bisect_right(starts, end - 1) - 1 for end in ends)
+        accepted: set[int] = set()
         if self.also is not None and (markers is None or self.also_marker in markers):
-            marked.update(k for k, (_, data) in enumerate(items) if self.also(data))
-        for k in sorted(marked):
-            self._scan(*items[k])
+            accepted = {k for k, (_, data) in enumerate(items) if self.also(data)}
+        for k in sorted(marked | accepted):
+            key, data = items[k]
+            self._scan(key, data, k in accepted)
 
-    def _scan(self, key: K, data: bytes) -> None:
+    def _scan(self, key: K, data: bytes, accepted: bool | None = None) -> None:
+        """`accepted`: what `also` said of the buffer, when it was asked already."""
         matches = self.detector.scan(data, None, any_context=True)
-        if matches or (self.also is not None and self.also(data)):
+        if matches or (accepted if accepted is not None else self.also is not None and self.also(data)):
             self.on_scanned(key, data, matches)
