@@ -84,15 +84,22 @@ def stored_value_leaks(data: bytes, path: str | None, detector: Detector,
     """For a manifest read out of place (a history blob that blobscan.may_store_encoded: no hygiene, maybe
     no name), what the leak side of scan_manifest does: the matches, less those in encoded text, and the leaks of the decoded values. A
     Secret committed with base64 data and deleted later is found in history as it is in the tree."""
-    from secretkeeper.hygiene import value_leaks
-
     objects, _errors = parse_manifests(data, path or "<blob>")
     if not objects:
         return matches, []
     try:
-        decoded = value_leaks(objects, detector, encoded_only=True)
+        return _decoded_beside(objects, detector, matches)
     except UnicodeError:
         return matches, []  # text the checks cannot encode: the raw matches stand
+
+
+def _decoded_beside(objects: list[KubeObject], detector: Detector,
+                    matches: list[Match]) -> tuple[list[Match], list[Finding]]:
+    """The matches less those in encoded text (_yield_to_decoded), and the leaks of the decoded values that
+    no match already reports. Raises UnicodeError for text the checks cannot encode."""
+    from secretkeeper.hygiene import value_leaks
+
+    decoded = value_leaks(objects, detector, encoded_only=True)
     matches = _yield_to_decoded(matches, objects, decoded)
     seen = {m.secret_sha256 for m in matches}
     return matches, [f for f in decoded if f.secret_sha256 not in seen]
@@ -119,7 +126,7 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
     templates are skipped quietly.
     """
     from secretkeeper.findings import Scrubber, finding_from_match
-    from secretkeeper.hygiene import check_objects, value_leaks
+    from secretkeeper.hygiene import check_objects
 
     if matches is None:
         matches = detector.scan(data, path)
@@ -135,14 +142,14 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
     if stats is not None and objects:
         stats.objects += len(objects)
     out: list[Finding] = []
-    decoded: list[Finding] = []
+    extra: list[Finding] = []
     failed: UnicodeError | None = None
     if objects:
         try:
-            decoded = value_leaks(objects, detector, encoded_only=True)
+            matches, extra = _decoded_beside(objects, detector, matches)
         except UnicodeError as exc:
             failed = exc
-    matches = _yield_to_decoded(matches, objects, decoded)
+            matches = _yield_to_decoded(matches, objects, [])
     first_lines = _first_lines(objects) if objects and matches else []
     for m in matches:
         owner = _owner(objects, first_lines, m.line) if objects else None
@@ -154,9 +161,7 @@ def scan_manifest(data: bytes, path: str, detector: Detector, *, stats: Any = No
     if failed is not None:
         return _checks_failed(out, path, stats, failed)
     if objects:
-        seen = {m.secret_sha256 for m in matches}
         try:
-            extra = [f for f in decoded if f.secret_sha256 not in seen]
             extra.extend(check_objects(objects, detector, matches=matches))
         except UnicodeError as exc:
             return _checks_failed(out, path, stats, exc)
