@@ -589,7 +589,7 @@ def sc_code_names(rng: random.Random, s: Synth) -> Doc:
         f'const nextPageToken = "{_token(s, 24)}";',
         f"  .userListens(query, {{ resumeToken: 'resume-token-{rng.randrange(10**3, 10**7)}' }})",
         '\tClusterLabelKey = "io.x-k8s.kind.cluster"',
-        '"S3Key": "ci/builds/app_release-{}-{}.war"'.format(rng.randrange(999), rng.randrange(9999)),
+        f'"S3Key": "ci/builds/app_release-{rng.randrange(999)}-{rng.randrange(9999)}.war"',
         'const tokenizerKey = "whitespace-and-punctuation";',
         "const verificationToken = verification_tokens?.[0]",
         "private String unsignedToken = \"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJleHAiOi0yMDMzMjI0OTcsImp0aSI6IjEyMyJ9.\";",
