@@ -7,6 +7,7 @@ import binascii
 import json
 import re
 import zlib
+from typing import Any
 
 from secretkeeper.filters import is_documented_example
 from secretkeeper.validators.base import validator
@@ -42,17 +43,21 @@ def _b64decode(data: bytes) -> bytes | None:
         return None
 
 
+def _json_part(part: bytes) -> Any:
+    """A base64(url) part of a token decoded as JSON; None when it is not JSON."""
+    try:
+        return json.loads(_b64decode(part) or b"")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def jwt_json(secret: bytes) -> tuple[dict, dict] | None:
     """A JWT's header and payload, when `secret` is one: three base64url parts, the first two JSON objects
     and the header naming its `alg`."""
     parts = secret.strip().split(b".")
     if len(parts) != 3:
         return None
-    try:
-        header = json.loads(_b64decode(parts[0]) or b"")
-        payload = json.loads(_b64decode(parts[1]) or b"")
-    except (ValueError, UnicodeDecodeError):
-        return None
+    header, payload = _json_part(parts[0]), _json_part(parts[1])
     if not isinstance(header, dict) or "alg" not in header or not isinstance(payload, dict):
         return None
     return header, payload
@@ -78,11 +83,7 @@ def jwt_in_base64(secret: bytes, _match: bytes) -> bool:
     parts = inner.strip().split(b".")
     if len(parts) not in (3, 5) or is_documented_example(inner[:512]):
         return False
-    try:
-        decoded = [json.loads(_b64decode(p) or b"") for p in parts[: 2 if len(parts) == 3 else 1]]
-    except (ValueError, UnicodeDecodeError):
-        return False
-    return all(isinstance(d, dict) and d for d in decoded)
+    return all(isinstance(d, dict) and d for d in map(_json_part, parts[: 2 if len(parts) == 3 else 1]))
 
 
 _PEM_RE = re.compile(
